@@ -1,0 +1,170 @@
+// The YAML config file, checked by one schema that also defines the defaults.
+// Errors are reported as `FILE: path.to.key: message`; unknown keys warn.
+// Key names here are an interface contract (install kit, docs, later issues).
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, resolve, sep } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from './util/log.js';
+
+const httpUrl = z
+  .string()
+  .refine((s) => {
+    try {
+      const u = new URL(s);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an http:// or https:// URL')
+  .transform((s) => s.replace(/\/+$/, ''));
+
+export const configSchema = z.object({
+  /** Where the key, serial number and pending job reports live. Never a folder Moonraker serves. */
+  data_dir: z.string().min(1).optional(),
+  log: z
+    .object({
+      level: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+      /** Log every protocol message at debug level (opt-in; may be verbose). */
+      wire: z.boolean().default(false),
+    })
+    .prefault({}),
+  polar: z
+    .object({
+      server_url: httpUrl.default('https://printer4.polar3d.com'),
+      /** Manufacturer code agreed with Polar; `kl` is generic Klipper. */
+      mfg: z.string().min(1).max(32).default('kl'),
+      /** Sent as `printerMake` in hello (one of Polar's printer make names). */
+      printer_type: z.string().min(1).max(128).optional(),
+      machine_type: z.string().min(1).max(128).optional(),
+      /** Manufacturer's serial number, sent as mfgSn when set. */
+      mfg_sn: z.string().min(1).max(128).optional(),
+      /** Network interface whose MAC identifies the printer (default: the default-route interface). */
+      interface: z.string().min(1).max(64).optional(),
+      /** Seconds to wait for registerResponse / keyPair / other replies. */
+      reply_timeout: z.number().positive().max(600).default(30),
+    })
+    .prefault({}),
+  moonraker: z
+    .object({
+      url: httpUrl.default('http://127.0.0.1:7125'),
+      api_key: z.string().min(1).optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema> & { data_dir: string; configFile: string | undefined };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadResult {
+  config: Config;
+  warnings: string[];
+}
+
+/** Loads and checks a config file. Throws ConfigError with every problem found. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError([`${file}: cannot read config file (${code ?? String(err)})`]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file: string | undefined, env: NodeJS.ProcessEnv = process.env): LoadResult {
+  const label = file ?? '<config>';
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => `${label}: ${e.message.split('\n')[0]}`));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError([`${label}: the top level must be a mapping of keys`]);
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${label}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
+    );
+  }
+  const warnings = unknownKeys(configSchema, raw, []).map((p) => `${label}: ${p}: unknown key (ignored)`);
+  const baseDir = file ? dirname(resolve(file)) : process.cwd();
+  const dataDir = resolvePath(parsed.data.data_dir ?? env.POLARCLOUD_DATA_DIR ?? defaultDataDir(env), baseDir, env);
+  const problems: string[] = [];
+  const served = servedByMoonraker(dataDir);
+  if (served) problems.push(`${label}: data_dir: ${dataDir} is inside Moonraker's served '${served}' folder; the private key would be downloadable — use e.g. ~/printer_data/polarcloud`);
+  for (const [key, url] of [['polar.server_url', parsed.data.polar.server_url], ['moonraker.url', parsed.data.moonraker.url]] as const) {
+    const u = new URL(url);
+    if (u.protocol === 'http:' && !isLoopbackHost(u.hostname) && key === 'polar.server_url') {
+      warnings.push(`${label}: ${key}: plain http:// to a non-loopback host; traffic (including registration PIN) is not encrypted`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const config: Config = {
+    ...parsed.data,
+    data_dir: dataDir,
+    configFile: file ? resolve(file) : undefined,
+  };
+  return { config, warnings };
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.HOME ?? homedir(), 'printer_data', 'polarcloud');
+}
+
+function resolvePath(p: string, baseDir: string, env: NodeJS.ProcessEnv): string {
+  const home = env.HOME ?? homedir();
+  const expanded = p === '~' ? home : p.startsWith('~/') ? resolve(home, p.slice(2)) : p;
+  return isAbsolute(expanded) ? resolve(expanded) : resolve(baseDir, expanded);
+}
+
+/** Moonraker serves these roots of a printer_data folder to any web client. */
+const SERVED_ROOTS = ['config', 'gcodes', 'logs', 'docs', 'config_examples', 'timelapse'];
+
+export function servedByMoonraker(dir: string): string | undefined {
+  const parts = resolve(dir).split(sep);
+  for (let i = 0; i < parts.length - 1; i++) {
+    const p = parts[i]!;
+    if (/^printer(_\d+)?_data$/.test(p) && SERVED_ROOTS.includes(parts[i + 1]!)) return parts[i + 1];
+  }
+  return undefined;
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+/** Walks the schema beside the input and lists keys the schema does not define. */
+function unknownKeys(schema: z.ZodType, value: unknown, path: string[]): string[] {
+  const obj = unwrapObject(schema);
+  if (!obj || typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const child = obj.shape[k] as z.ZodType | undefined;
+    if (!child) out.push([...path, k].join('.'));
+    else out.push(...unknownKeys(child, v, [...path, k]));
+  }
+  return out;
+}
+
+function unwrapObject(schema: z.ZodType): z.ZodObject | undefined {
+  let s: z.ZodType = schema;
+  for (let i = 0; i < 10; i++) {
+    if (s instanceof z.ZodObject) return s;
+    const inner = (s as unknown as { def?: { innerType?: z.ZodType; in?: z.ZodType } }).def;
+    const next = inner?.innerType ?? inner?.in;
+    if (!next) return undefined;
+    s = next;
+  }
+  return undefined;
+}

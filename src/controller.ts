@@ -1,0 +1,91 @@
+// The composition root: builds every part from the config and wires them
+// together. Constructors elsewhere only store dependencies; start()/stop()
+// here bring the whole bridge up and down in order.
+import type { Config } from './config.js';
+import type { Logger } from './util/log.js';
+import type { Clock } from './util/clock.js';
+import { Backoff } from './util/backoff.js';
+import { IdentityStore } from './identity/identity-store.js';
+import { chooseNetInterface, systemNetSource, type NetInfo, type NetSource } from './identity/mac.js';
+import { PolarClient, type HelloInfo } from './polar/polar-client.js';
+import { registerPrinter, type RegistrationResult } from './polar/registration.js';
+import type { TransportFactory } from './polar/transport.js';
+import { buildHelloInfo } from './features/hello-info.js';
+
+export interface ControllerDeps {
+  config: Config;
+  log: Logger;
+  clock: Clock;
+  transportFactory: TransportFactory;
+  netSource?: NetSource;
+  /** Test hook: faster reconnects. */
+  polarBackoff?: Backoff;
+  failedHelloDelayMs?: number;
+  identityPollMs?: number;
+}
+
+export class Controller {
+  readonly identity: IdentityStore;
+  readonly polar: PolarClient;
+  private net: NetInfo | undefined;
+
+  constructor(private readonly d: ControllerDeps) {
+    this.identity = new IdentityStore(d.config.data_dir);
+    this.polar = new PolarClient({
+      serverUrl: d.config.polar.server_url,
+      identity: this.identity,
+      transportFactory: d.transportFactory,
+      clock: d.clock,
+      log: d.log.child('polar'),
+      helloInfo: () => this.helloInfo(),
+      backoff: d.polarBackoff ?? new Backoff({ initialMs: 1000, maxMs: 120_000 }),
+      wire: d.config.log.wire,
+      ...(d.failedHelloDelayMs !== undefined ? { failedHelloDelayMs: d.failedHelloDelayMs } : {}),
+      ...(d.identityPollMs !== undefined ? { identityPollMs: d.identityPollMs } : {}),
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.identity.load();
+    this.net = chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface);
+    if (!this.net) this.d.log.warn('no network interface with a MAC address found; set polar.interface in the config');
+    const serial = this.identity.serialFor(this.d.config.polar.server_url);
+    if (!serial) {
+      this.d.log.info('not registered with Polar Cloud yet: run `polarcloud register --email ... --pin ...` (or POLAR_REGISTER in the console)');
+    }
+    this.polar.start();
+  }
+
+  async stop(): Promise<void> {
+    this.polar.stop();
+  }
+
+  /** Registers this printer (used by the CLI and, later, by macros and front-ends). */
+  async register(email: string, pin: string): Promise<RegistrationResult> {
+    await this.identity.load();
+    const net = this.net ?? chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface);
+    if (!net) throw new Error('no network interface with a MAC address found; set polar.interface in the config');
+    const result = await registerPrinter(
+      {
+        serverUrl: this.d.config.polar.server_url,
+        identity: this.identity,
+        transportFactory: this.d.transportFactory,
+        clock: this.d.clock,
+        log: this.d.log.child('register'),
+        mfg: this.d.config.polar.mfg,
+        mfgSn: this.d.config.polar.mfg_sn,
+        mac: net.mac,
+        replyTimeoutMs: this.d.config.polar.reply_timeout * 1000,
+        wire: this.d.config.log.wire,
+      },
+      email,
+      pin,
+    );
+    await this.polar.reloadIdentity();
+    return result;
+  }
+
+  private helloInfo(): HelloInfo {
+    return buildHelloInfo(this.d.config, this.net);
+  }
+}
