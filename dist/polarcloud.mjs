@@ -1345,10 +1345,10 @@ ${indent}`) + "'";
             literalFallback = true;
           };
         }
-        const body = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
+        const body2 = foldFlowLines.foldFlowLines(`${start}${foldedValue}${end}`, indent, foldFlowLines.FOLD_BLOCK, foldOptions);
         if (!literalFallback)
           return `>${header}
-${indent}${body}`;
+${indent}${body2}`;
       }
       value2 = value2.replace(/\n+/g, `$&${indent}`);
       return `|${header}
@@ -3364,13 +3364,13 @@ var require_stringifyDocument = __commonJS({
           contentComment = doc.contents.comment;
         }
         const onChompKeep = contentComment ? void 0 : () => chompKeep = true;
-        let body = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
+        let body2 = stringify.stringify(doc.contents, ctx, () => contentComment = null, onChompKeep);
         if (contentComment)
-          body += stringifyComment.lineComment(body, "", commentString(contentComment));
-        if ((body[0] === "|" || body[0] === ">") && lines[lines.length - 1] === "---") {
-          lines[lines.length - 1] = `--- ${body}`;
+          body2 += stringifyComment.lineComment(body2, "", commentString(contentComment));
+        if ((body2[0] === "|" || body2[0] === ">") && lines[lines.length - 1] === "---") {
+          lines[lines.length - 1] = `--- ${body2}`;
         } else
-          lines.push(body);
+          lines.push(body2);
       } else {
         lines.push(stringify.stringify(doc.contents, ctx));
       }
@@ -4461,8 +4461,8 @@ var require_resolve_block_scalar = __commonJS({
       const lines = scalar.source ? splitLines(scalar.source) : [];
       let chompStart = lines.length;
       for (let i = lines.length - 1; i >= 0; --i) {
-        const content = lines[i][1];
-        if (content === "" || content === "\r")
+        const content2 = lines[i][1];
+        if (content2 === "" || content2 === "\r")
           chompStart = i;
         else
           break;
@@ -4478,8 +4478,8 @@ var require_resolve_block_scalar = __commonJS({
       let offset = scalar.offset + header.length;
       let contentStart = 0;
       for (let i = 0; i < chompStart; ++i) {
-        const [indent, content] = lines[i];
-        if (content === "" || content === "\r") {
+        const [indent, content2] = lines[i];
+        if (content2 === "" || content2 === "\r") {
           if (header.indent === 0 && indent.length > trimIndent)
             trimIndent = indent.length;
         } else {
@@ -4496,7 +4496,7 @@ var require_resolve_block_scalar = __commonJS({
           }
           break;
         }
-        offset += indent.length + content.length + 1;
+        offset += indent.length + content2.length + 1;
       }
       for (let i = lines.length - 1; i >= chompStart; --i) {
         if (lines[i][0].length > trimIndent)
@@ -4508,35 +4508,35 @@ var require_resolve_block_scalar = __commonJS({
       for (let i = 0; i < contentStart; ++i)
         value2 += lines[i][0].slice(trimIndent) + "\n";
       for (let i = contentStart; i < chompStart; ++i) {
-        let [indent, content] = lines[i];
-        offset += indent.length + content.length + 1;
-        const crlf = content[content.length - 1] === "\r";
+        let [indent, content2] = lines[i];
+        offset += indent.length + content2.length + 1;
+        const crlf = content2[content2.length - 1] === "\r";
         if (crlf)
-          content = content.slice(0, -1);
-        if (content && indent.length < trimIndent) {
+          content2 = content2.slice(0, -1);
+        if (content2 && indent.length < trimIndent) {
           const src = header.indent ? "explicit indentation indicator" : "first line";
           const message = `Block scalar lines must not be less indented than their ${src}`;
-          onError(offset - content.length - (crlf ? 2 : 1), "BAD_INDENT", message);
+          onError(offset - content2.length - (crlf ? 2 : 1), "BAD_INDENT", message);
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value2 += sep2 + indent.slice(trimIndent) + content;
+          value2 += sep2 + indent.slice(trimIndent) + content2;
           sep2 = "\n";
-        } else if (indent.length > trimIndent || content[0] === "	") {
+        } else if (indent.length > trimIndent || content2[0] === "	") {
           if (sep2 === " ")
             sep2 = "\n";
           else if (!prevMoreIndented && sep2 === "\n")
             sep2 = "\n\n";
-          value2 += sep2 + indent.slice(trimIndent) + content;
+          value2 += sep2 + indent.slice(trimIndent) + content2;
           sep2 = "\n";
           prevMoreIndented = true;
-        } else if (content === "") {
+        } else if (content2 === "") {
           if (sep2 === "\n")
             value2 += "\n";
           else
             sep2 = "\n";
         } else {
-          value2 += sep2 + content;
+          value2 += sep2 + content2;
           sep2 = " ";
           prevMoreIndented = false;
         }
@@ -5363,13 +5363,13 @@ var require_cst_scalar = __commonJS({
         case ">": {
           const he = source.indexOf("\n");
           const head = source.substring(0, he);
-          const body = source.substring(he + 1) + "\n";
+          const body2 = source.substring(he + 1) + "\n";
           const props = [
             { type: "block-scalar-header", offset, indent, source: head }
           ];
           if (!addEndtoBlockProps(props, end))
             props.push({ type: "newline", offset: -1, indent, source: "\n" });
-          return { type: "block-scalar", offset, indent, props, source: body };
+          return { type: "block-scalar", offset, indent, props, source: body2 };
         }
         case '"':
           return { type: "double-quoted-scalar", offset, indent, source, end };
@@ -5426,13 +5426,13 @@ var require_cst_scalar = __commonJS({
     function setBlockScalarValue(token, source) {
       const he = source.indexOf("\n");
       const head = source.substring(0, he);
-      const body = source.substring(he + 1) + "\n";
+      const body2 = source.substring(he + 1) + "\n";
       if (token.type === "block-scalar") {
         const header = token.props[0];
         if (header.type !== "block-scalar-header")
           throw new Error("Invalid block scalar header");
         header.source = head;
-        token.source = body;
+        token.source = body2;
       } else {
         const { offset } = token;
         const indent = "indent" in token ? token.indent : -1;
@@ -5444,7 +5444,7 @@ var require_cst_scalar = __commonJS({
         for (const key of Object.keys(token))
           if (key !== "type" && key !== "offset")
             delete token[key];
-        Object.assign(token, { type: "block-scalar", indent, props, source: body });
+        Object.assign(token, { type: "block-scalar", indent, props, source: body2 });
       }
     }
     function addEndtoBlockProps(props, end) {
@@ -10739,7 +10739,7 @@ var require_websocket = __commonJS({
     var http = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes3, createHash } = __require("crypto");
+    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate2 = require_permessage_deflate();
@@ -11277,7 +11277,7 @@ var require_websocket = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes3(16).toString("base64");
+      const key = randomBytes6(16).toString("base64");
       const request = isSecure ? https.request : http.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
@@ -11407,7 +11407,7 @@ var require_websocket = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash("sha1").update(key + GUID).digest("base64");
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -11776,7 +11776,7 @@ var require_websocket_server = __commonJS({
     var EventEmitter2 = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash } = __require("crypto");
+    var { createHash: createHash3 } = __require("crypto");
     var extension2 = require_extension();
     var PerMessageDeflate2 = require_permessage_deflate();
     var subprotocol2 = require_subprotocol();
@@ -11856,12 +11856,12 @@ var require_websocket_server = __commonJS({
         }
         if (options.port != null) {
           this._server = http.createServer((req, res) => {
-            const body = http.STATUS_CODES[426];
+            const body2 = http.STATUS_CODES[426];
             res.writeHead(426, {
-              "Content-Length": body.length,
+              "Content-Length": body2.length,
               "Content-Type": "text/plain"
             });
-            res.end(body);
+            res.end(body2);
           });
           this._server.listen(
             options.port,
@@ -12083,7 +12083,7 @@ var require_websocket_server = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash("sha1").update(key + GUID).digest("base64");
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -12167,6 +12167,29540 @@ var require_websocket_server = __commonJS({
         abortHandshake(socket, code, message, headers);
       }
     }
+  }
+});
+
+// node_modules/busboy/lib/utils.js
+var require_utils = __commonJS({
+  "node_modules/busboy/lib/utils.js"(exports, module) {
+    "use strict";
+    function parseContentType(str2) {
+      if (str2.length === 0)
+        return;
+      const params = /* @__PURE__ */ Object.create(null);
+      let i = 0;
+      for (; i < str2.length; ++i) {
+        const code = str2.charCodeAt(i);
+        if (TOKEN[code] !== 1) {
+          if (code !== 47 || i === 0)
+            return;
+          break;
+        }
+      }
+      if (i === str2.length)
+        return;
+      const type = str2.slice(0, i).toLowerCase();
+      const subtypeStart = ++i;
+      for (; i < str2.length; ++i) {
+        const code = str2.charCodeAt(i);
+        if (TOKEN[code] !== 1) {
+          if (i === subtypeStart)
+            return;
+          if (parseContentTypeParams(str2, i, params) === void 0)
+            return;
+          break;
+        }
+      }
+      if (i === subtypeStart)
+        return;
+      const subtype = str2.slice(subtypeStart, i).toLowerCase();
+      return { type, subtype, params };
+    }
+    function parseContentTypeParams(str2, i, params) {
+      while (i < str2.length) {
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (code !== 32 && code !== 9)
+            break;
+        }
+        if (i === str2.length)
+          break;
+        if (str2.charCodeAt(i++) !== 59)
+          return;
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (code !== 32 && code !== 9)
+            break;
+        }
+        if (i === str2.length)
+          return;
+        let name;
+        const nameStart = i;
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (TOKEN[code] !== 1) {
+            if (code !== 61)
+              return;
+            break;
+          }
+        }
+        if (i === str2.length)
+          return;
+        name = str2.slice(nameStart, i);
+        ++i;
+        if (i === str2.length)
+          return;
+        let value2 = "";
+        let valueStart;
+        if (str2.charCodeAt(i) === 34) {
+          valueStart = ++i;
+          let escaping = false;
+          for (; i < str2.length; ++i) {
+            const code = str2.charCodeAt(i);
+            if (code === 92) {
+              if (escaping) {
+                valueStart = i;
+                escaping = false;
+              } else {
+                value2 += str2.slice(valueStart, i);
+                escaping = true;
+              }
+              continue;
+            }
+            if (code === 34) {
+              if (escaping) {
+                valueStart = i;
+                escaping = false;
+                continue;
+              }
+              value2 += str2.slice(valueStart, i);
+              break;
+            }
+            if (escaping) {
+              valueStart = i - 1;
+              escaping = false;
+            }
+            if (QDTEXT[code] !== 1)
+              return;
+          }
+          if (i === str2.length)
+            return;
+          ++i;
+        } else {
+          valueStart = i;
+          for (; i < str2.length; ++i) {
+            const code = str2.charCodeAt(i);
+            if (TOKEN[code] !== 1) {
+              if (i === valueStart)
+                return;
+              break;
+            }
+          }
+          value2 = str2.slice(valueStart, i);
+        }
+        name = name.toLowerCase();
+        if (params[name] === void 0)
+          params[name] = value2;
+      }
+      return params;
+    }
+    function parseDisposition(str2, defDecoder) {
+      if (str2.length === 0)
+        return;
+      const params = /* @__PURE__ */ Object.create(null);
+      let i = 0;
+      for (; i < str2.length; ++i) {
+        const code = str2.charCodeAt(i);
+        if (TOKEN[code] !== 1) {
+          if (parseDispositionParams(str2, i, params, defDecoder) === void 0)
+            return;
+          break;
+        }
+      }
+      const type = str2.slice(0, i).toLowerCase();
+      return { type, params };
+    }
+    function parseDispositionParams(str2, i, params, defDecoder) {
+      while (i < str2.length) {
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (code !== 32 && code !== 9)
+            break;
+        }
+        if (i === str2.length)
+          break;
+        if (str2.charCodeAt(i++) !== 59)
+          return;
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (code !== 32 && code !== 9)
+            break;
+        }
+        if (i === str2.length)
+          return;
+        let name;
+        const nameStart = i;
+        for (; i < str2.length; ++i) {
+          const code = str2.charCodeAt(i);
+          if (TOKEN[code] !== 1) {
+            if (code === 61)
+              break;
+            return;
+          }
+        }
+        if (i === str2.length)
+          return;
+        let value2 = "";
+        let valueStart;
+        let charset;
+        name = str2.slice(nameStart, i);
+        if (name.charCodeAt(name.length - 1) === 42) {
+          const charsetStart = ++i;
+          for (; i < str2.length; ++i) {
+            const code = str2.charCodeAt(i);
+            if (CHARSET[code] !== 1) {
+              if (code !== 39)
+                return;
+              break;
+            }
+          }
+          if (i === str2.length)
+            return;
+          charset = str2.slice(charsetStart, i);
+          ++i;
+          for (; i < str2.length; ++i) {
+            const code = str2.charCodeAt(i);
+            if (code === 39)
+              break;
+          }
+          if (i === str2.length)
+            return;
+          ++i;
+          if (i === str2.length)
+            return;
+          valueStart = i;
+          let encode4 = 0;
+          for (; i < str2.length; ++i) {
+            const code = str2.charCodeAt(i);
+            if (EXTENDED_VALUE[code] !== 1) {
+              if (code === 37) {
+                let hexUpper;
+                let hexLower;
+                if (i + 2 < str2.length && (hexUpper = HEX_VALUES[str2.charCodeAt(i + 1)]) !== -1 && (hexLower = HEX_VALUES[str2.charCodeAt(i + 2)]) !== -1) {
+                  const byteVal = (hexUpper << 4) + hexLower;
+                  value2 += str2.slice(valueStart, i);
+                  value2 += String.fromCharCode(byteVal);
+                  i += 2;
+                  valueStart = i + 1;
+                  if (byteVal >= 128)
+                    encode4 = 2;
+                  else if (encode4 === 0)
+                    encode4 = 1;
+                  continue;
+                }
+                return;
+              }
+              break;
+            }
+          }
+          value2 += str2.slice(valueStart, i);
+          value2 = convertToUTF8(value2, charset, encode4);
+          if (value2 === void 0)
+            return;
+        } else {
+          ++i;
+          if (i === str2.length)
+            return;
+          if (str2.charCodeAt(i) === 34) {
+            valueStart = ++i;
+            let escaping = false;
+            for (; i < str2.length; ++i) {
+              const code = str2.charCodeAt(i);
+              if (code === 92) {
+                if (escaping) {
+                  valueStart = i;
+                  escaping = false;
+                } else {
+                  value2 += str2.slice(valueStart, i);
+                  escaping = true;
+                }
+                continue;
+              }
+              if (code === 34) {
+                if (escaping) {
+                  valueStart = i;
+                  escaping = false;
+                  continue;
+                }
+                value2 += str2.slice(valueStart, i);
+                break;
+              }
+              if (escaping) {
+                valueStart = i - 1;
+                escaping = false;
+              }
+              if (QDTEXT[code] !== 1)
+                return;
+            }
+            if (i === str2.length)
+              return;
+            ++i;
+          } else {
+            valueStart = i;
+            for (; i < str2.length; ++i) {
+              const code = str2.charCodeAt(i);
+              if (TOKEN[code] !== 1) {
+                if (i === valueStart)
+                  return;
+                break;
+              }
+            }
+            value2 = str2.slice(valueStart, i);
+          }
+          value2 = defDecoder(value2, 2);
+          if (value2 === void 0)
+            return;
+        }
+        name = name.toLowerCase();
+        if (params[name] === void 0)
+          params[name] = value2;
+      }
+      return params;
+    }
+    function getDecoder(charset) {
+      let lc;
+      while (true) {
+        switch (charset) {
+          case "utf-8":
+          case "utf8":
+            return decoders.utf8;
+          case "latin1":
+          case "ascii":
+          // TODO: Make these a separate, strict decoder?
+          case "us-ascii":
+          case "iso-8859-1":
+          case "iso8859-1":
+          case "iso88591":
+          case "iso_8859-1":
+          case "windows-1252":
+          case "iso_8859-1:1987":
+          case "cp1252":
+          case "x-cp1252":
+            return decoders.latin1;
+          case "utf16le":
+          case "utf-16le":
+          case "ucs2":
+          case "ucs-2":
+            return decoders.utf16le;
+          case "base64":
+            return decoders.base64;
+          default:
+            if (lc === void 0) {
+              lc = true;
+              charset = charset.toLowerCase();
+              continue;
+            }
+            return decoders.other.bind(charset);
+        }
+      }
+    }
+    var decoders = {
+      utf8: (data, hint) => {
+        if (data.length === 0)
+          return "";
+        if (typeof data === "string") {
+          if (hint < 2)
+            return data;
+          data = Buffer.from(data, "latin1");
+        }
+        return data.utf8Slice(0, data.length);
+      },
+      latin1: (data, hint) => {
+        if (data.length === 0)
+          return "";
+        if (typeof data === "string")
+          return data;
+        return data.latin1Slice(0, data.length);
+      },
+      utf16le: (data, hint) => {
+        if (data.length === 0)
+          return "";
+        if (typeof data === "string")
+          data = Buffer.from(data, "latin1");
+        return data.ucs2Slice(0, data.length);
+      },
+      base64: (data, hint) => {
+        if (data.length === 0)
+          return "";
+        if (typeof data === "string")
+          data = Buffer.from(data, "latin1");
+        return data.base64Slice(0, data.length);
+      },
+      other: (data, hint) => {
+        if (data.length === 0)
+          return "";
+        if (typeof data === "string")
+          data = Buffer.from(data, "latin1");
+        try {
+          const decoder = new TextDecoder(exports);
+          return decoder.decode(data);
+        } catch {
+        }
+      }
+    };
+    function convertToUTF8(data, charset, hint) {
+      const decode4 = getDecoder(charset);
+      if (decode4)
+        return decode4(data, hint);
+    }
+    function basename2(path) {
+      if (typeof path !== "string")
+        return "";
+      for (let i = path.length - 1; i >= 0; --i) {
+        switch (path.charCodeAt(i)) {
+          case 47:
+          // '/'
+          case 92:
+            path = path.slice(i + 1);
+            return path === ".." || path === "." ? "" : path;
+        }
+      }
+      return path === ".." || path === "." ? "" : path;
+    }
+    var TOKEN = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0
+    ];
+    var QDTEXT = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1
+    ];
+    var CHARSET = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0
+    ];
+    var EXTENDED_VALUE = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0
+    ];
+    var HEX_VALUES = [
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      10,
+      11,
+      12,
+      13,
+      14,
+      15,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      10,
+      11,
+      12,
+      13,
+      14,
+      15,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1
+    ];
+    module.exports = {
+      basename: basename2,
+      convertToUTF8,
+      getDecoder,
+      parseContentType,
+      parseDisposition
+    };
+  }
+});
+
+// node_modules/streamsearch/lib/sbmh.js
+var require_sbmh = __commonJS({
+  "node_modules/streamsearch/lib/sbmh.js"(exports, module) {
+    "use strict";
+    function memcmp(buf1, pos1, buf2, pos2, num) {
+      for (let i = 0; i < num; ++i) {
+        if (buf1[pos1 + i] !== buf2[pos2 + i])
+          return false;
+      }
+      return true;
+    }
+    var SBMH = class {
+      constructor(needle, cb) {
+        if (typeof cb !== "function")
+          throw new Error("Missing match callback");
+        if (typeof needle === "string")
+          needle = Buffer.from(needle);
+        else if (!Buffer.isBuffer(needle))
+          throw new Error(`Expected Buffer for needle, got ${typeof needle}`);
+        const needleLen = needle.length;
+        this.maxMatches = Infinity;
+        this.matches = 0;
+        this._cb = cb;
+        this._lookbehindSize = 0;
+        this._needle = needle;
+        this._bufPos = 0;
+        this._lookbehind = Buffer.allocUnsafe(needleLen);
+        this._occ = [
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen,
+          needleLen
+        ];
+        if (needleLen > 1) {
+          for (let i = 0; i < needleLen - 1; ++i)
+            this._occ[needle[i]] = needleLen - 1 - i;
+        }
+      }
+      reset() {
+        this.matches = 0;
+        this._lookbehindSize = 0;
+        this._bufPos = 0;
+      }
+      push(chunk, pos) {
+        let result;
+        if (!Buffer.isBuffer(chunk))
+          chunk = Buffer.from(chunk, "latin1");
+        const chunkLen = chunk.length;
+        this._bufPos = pos || 0;
+        while (result !== chunkLen && this.matches < this.maxMatches)
+          result = feed(this, chunk);
+        return result;
+      }
+      destroy() {
+        const lbSize = this._lookbehindSize;
+        if (lbSize)
+          this._cb(false, this._lookbehind, 0, lbSize, false);
+        this.reset();
+      }
+    };
+    function feed(self, data) {
+      const len = data.length;
+      const needle = self._needle;
+      const needleLen = needle.length;
+      let pos = -self._lookbehindSize;
+      const lastNeedleCharPos = needleLen - 1;
+      const lastNeedleChar = needle[lastNeedleCharPos];
+      const end = len - needleLen;
+      const occ = self._occ;
+      const lookbehind = self._lookbehind;
+      if (pos < 0) {
+        while (pos < 0 && pos <= end) {
+          const nextPos = pos + lastNeedleCharPos;
+          const ch = nextPos < 0 ? lookbehind[self._lookbehindSize + nextPos] : data[nextPos];
+          if (ch === lastNeedleChar && matchNeedle(self, data, pos, lastNeedleCharPos)) {
+            self._lookbehindSize = 0;
+            ++self.matches;
+            if (pos > -self._lookbehindSize)
+              self._cb(true, lookbehind, 0, self._lookbehindSize + pos, false);
+            else
+              self._cb(true, void 0, 0, 0, true);
+            return self._bufPos = pos + needleLen;
+          }
+          pos += occ[ch];
+        }
+        while (pos < 0 && !matchNeedle(self, data, pos, len - pos))
+          ++pos;
+        if (pos < 0) {
+          const bytesToCutOff = self._lookbehindSize + pos;
+          if (bytesToCutOff > 0) {
+            self._cb(false, lookbehind, 0, bytesToCutOff, false);
+          }
+          self._lookbehindSize -= bytesToCutOff;
+          lookbehind.copy(lookbehind, 0, bytesToCutOff, self._lookbehindSize);
+          lookbehind.set(data, self._lookbehindSize);
+          self._lookbehindSize += len;
+          self._bufPos = len;
+          return len;
+        }
+        self._cb(false, lookbehind, 0, self._lookbehindSize, false);
+        self._lookbehindSize = 0;
+      }
+      pos += self._bufPos;
+      const firstNeedleChar = needle[0];
+      while (pos <= end) {
+        const ch = data[pos + lastNeedleCharPos];
+        if (ch === lastNeedleChar && data[pos] === firstNeedleChar && memcmp(needle, 0, data, pos, lastNeedleCharPos)) {
+          ++self.matches;
+          if (pos > 0)
+            self._cb(true, data, self._bufPos, pos, true);
+          else
+            self._cb(true, void 0, 0, 0, true);
+          return self._bufPos = pos + needleLen;
+        }
+        pos += occ[ch];
+      }
+      while (pos < len) {
+        if (data[pos] !== firstNeedleChar || !memcmp(data, pos, needle, 0, len - pos)) {
+          ++pos;
+          continue;
+        }
+        data.copy(lookbehind, 0, pos, len);
+        self._lookbehindSize = len - pos;
+        break;
+      }
+      if (pos > 0)
+        self._cb(false, data, self._bufPos, pos < len ? pos : len, true);
+      self._bufPos = len;
+      return len;
+    }
+    function matchNeedle(self, data, pos, len) {
+      const lb = self._lookbehind;
+      const lbSize = self._lookbehindSize;
+      const needle = self._needle;
+      for (let i = 0; i < len; ++i, ++pos) {
+        const ch = pos < 0 ? lb[lbSize + pos] : data[pos];
+        if (ch !== needle[i])
+          return false;
+      }
+      return true;
+    }
+    module.exports = SBMH;
+  }
+});
+
+// node_modules/busboy/lib/types/multipart.js
+var require_multipart = __commonJS({
+  "node_modules/busboy/lib/types/multipart.js"(exports, module) {
+    "use strict";
+    var { Readable, Writable } = __require("stream");
+    var StreamSearch = require_sbmh();
+    var {
+      basename: basename2,
+      convertToUTF8,
+      getDecoder,
+      parseContentType,
+      parseDisposition
+    } = require_utils();
+    var BUF_CRLF = Buffer.from("\r\n");
+    var BUF_CR = Buffer.from("\r");
+    var BUF_DASH = Buffer.from("-");
+    function noop() {
+    }
+    var MAX_HEADER_PAIRS = 2e3;
+    var MAX_HEADER_SIZE = 16 * 1024;
+    var HPARSER_NAME = 0;
+    var HPARSER_PRE_OWS = 1;
+    var HPARSER_VALUE = 2;
+    var HeaderParser = class {
+      constructor(cb) {
+        this.header = /* @__PURE__ */ Object.create(null);
+        this.pairCount = 0;
+        this.byteCount = 0;
+        this.state = HPARSER_NAME;
+        this.name = "";
+        this.value = "";
+        this.crlf = 0;
+        this.cb = cb;
+      }
+      reset() {
+        this.header = /* @__PURE__ */ Object.create(null);
+        this.pairCount = 0;
+        this.byteCount = 0;
+        this.state = HPARSER_NAME;
+        this.name = "";
+        this.value = "";
+        this.crlf = 0;
+      }
+      push(chunk, pos, end) {
+        let start = pos;
+        while (pos < end) {
+          switch (this.state) {
+            case HPARSER_NAME: {
+              let done = false;
+              for (; pos < end; ++pos) {
+                if (this.byteCount === MAX_HEADER_SIZE)
+                  return -1;
+                ++this.byteCount;
+                const code = chunk[pos];
+                if (TOKEN[code] !== 1) {
+                  if (code !== 58)
+                    return -1;
+                  this.name += chunk.latin1Slice(start, pos);
+                  if (this.name.length === 0)
+                    return -1;
+                  ++pos;
+                  done = true;
+                  this.state = HPARSER_PRE_OWS;
+                  break;
+                }
+              }
+              if (!done) {
+                this.name += chunk.latin1Slice(start, pos);
+                break;
+              }
+            }
+            case HPARSER_PRE_OWS: {
+              let done = false;
+              for (; pos < end; ++pos) {
+                if (this.byteCount === MAX_HEADER_SIZE)
+                  return -1;
+                ++this.byteCount;
+                const code = chunk[pos];
+                if (code !== 32 && code !== 9) {
+                  start = pos;
+                  done = true;
+                  this.state = HPARSER_VALUE;
+                  break;
+                }
+              }
+              if (!done)
+                break;
+            }
+            case HPARSER_VALUE:
+              switch (this.crlf) {
+                case 0:
+                  for (; pos < end; ++pos) {
+                    if (this.byteCount === MAX_HEADER_SIZE)
+                      return -1;
+                    ++this.byteCount;
+                    const code = chunk[pos];
+                    if (FIELD_VCHAR[code] !== 1) {
+                      if (code !== 13)
+                        return -1;
+                      ++this.crlf;
+                      break;
+                    }
+                  }
+                  this.value += chunk.latin1Slice(start, pos++);
+                  break;
+                case 1:
+                  if (this.byteCount === MAX_HEADER_SIZE)
+                    return -1;
+                  ++this.byteCount;
+                  if (chunk[pos++] !== 10)
+                    return -1;
+                  ++this.crlf;
+                  break;
+                case 2: {
+                  if (this.byteCount === MAX_HEADER_SIZE)
+                    return -1;
+                  ++this.byteCount;
+                  const code = chunk[pos];
+                  if (code === 32 || code === 9) {
+                    start = pos;
+                    this.crlf = 0;
+                  } else {
+                    if (++this.pairCount < MAX_HEADER_PAIRS) {
+                      this.name = this.name.toLowerCase();
+                      if (this.header[this.name] === void 0)
+                        this.header[this.name] = [this.value];
+                      else
+                        this.header[this.name].push(this.value);
+                    }
+                    if (code === 13) {
+                      ++this.crlf;
+                      ++pos;
+                    } else {
+                      start = pos;
+                      this.crlf = 0;
+                      this.state = HPARSER_NAME;
+                      this.name = "";
+                      this.value = "";
+                    }
+                  }
+                  break;
+                }
+                case 3: {
+                  if (this.byteCount === MAX_HEADER_SIZE)
+                    return -1;
+                  ++this.byteCount;
+                  if (chunk[pos++] !== 10)
+                    return -1;
+                  const header = this.header;
+                  this.reset();
+                  this.cb(header);
+                  return pos;
+                }
+              }
+              break;
+          }
+        }
+        return pos;
+      }
+    };
+    var FileStream = class extends Readable {
+      constructor(opts, owner) {
+        super(opts);
+        this.truncated = false;
+        this._readcb = null;
+        this.once("end", () => {
+          this._read();
+          if (--owner._fileEndsLeft === 0 && owner._finalcb) {
+            const cb = owner._finalcb;
+            owner._finalcb = null;
+            process.nextTick(cb);
+          }
+        });
+      }
+      _read(n) {
+        const cb = this._readcb;
+        if (cb) {
+          this._readcb = null;
+          cb();
+        }
+      }
+    };
+    var ignoreData = {
+      push: (chunk, pos) => {
+      },
+      destroy: () => {
+      }
+    };
+    function callAndUnsetCb(self, err) {
+      const cb = self._writecb;
+      self._writecb = null;
+      if (err)
+        self.destroy(err);
+      else if (cb)
+        cb();
+    }
+    function nullDecoder(val, hint) {
+      return val;
+    }
+    var Multipart = class extends Writable {
+      constructor(cfg) {
+        const streamOpts = {
+          autoDestroy: true,
+          emitClose: true,
+          highWaterMark: typeof cfg.highWaterMark === "number" ? cfg.highWaterMark : void 0
+        };
+        super(streamOpts);
+        if (!cfg.conType.params || typeof cfg.conType.params.boundary !== "string")
+          throw new Error("Multipart: Boundary not found");
+        const boundary = cfg.conType.params.boundary;
+        const paramDecoder = typeof cfg.defParamCharset === "string" && cfg.defParamCharset ? getDecoder(cfg.defParamCharset) : nullDecoder;
+        const defCharset = cfg.defCharset || "utf8";
+        const preservePath = cfg.preservePath;
+        const fileOpts = {
+          autoDestroy: true,
+          emitClose: true,
+          highWaterMark: typeof cfg.fileHwm === "number" ? cfg.fileHwm : void 0
+        };
+        const limits = cfg.limits;
+        const fieldSizeLimit = limits && typeof limits.fieldSize === "number" ? limits.fieldSize : 1 * 1024 * 1024;
+        const fileSizeLimit = limits && typeof limits.fileSize === "number" ? limits.fileSize : Infinity;
+        const filesLimit = limits && typeof limits.files === "number" ? limits.files : Infinity;
+        const fieldsLimit = limits && typeof limits.fields === "number" ? limits.fields : Infinity;
+        const partsLimit = limits && typeof limits.parts === "number" ? limits.parts : Infinity;
+        let parts2 = -1;
+        let fields = 0;
+        let files = 0;
+        let skipPart = false;
+        this._fileEndsLeft = 0;
+        this._fileStream = void 0;
+        this._complete = false;
+        let fileSize = 0;
+        let field;
+        let fieldSize = 0;
+        let partCharset;
+        let partEncoding;
+        let partType;
+        let partName;
+        let partTruncated = false;
+        let hitFilesLimit = false;
+        let hitFieldsLimit = false;
+        this._hparser = null;
+        const hparser = new HeaderParser((header) => {
+          this._hparser = null;
+          skipPart = false;
+          partType = "text/plain";
+          partCharset = defCharset;
+          partEncoding = "7bit";
+          partName = void 0;
+          partTruncated = false;
+          let filename;
+          if (!header["content-disposition"]) {
+            skipPart = true;
+            return;
+          }
+          const disp = parseDisposition(
+            header["content-disposition"][0],
+            paramDecoder
+          );
+          if (!disp || disp.type !== "form-data") {
+            skipPart = true;
+            return;
+          }
+          if (disp.params) {
+            if (disp.params.name)
+              partName = disp.params.name;
+            if (disp.params["filename*"])
+              filename = disp.params["filename*"];
+            else if (disp.params.filename)
+              filename = disp.params.filename;
+            if (filename !== void 0 && !preservePath)
+              filename = basename2(filename);
+          }
+          if (header["content-type"]) {
+            const conType = parseContentType(header["content-type"][0]);
+            if (conType) {
+              partType = `${conType.type}/${conType.subtype}`;
+              if (conType.params && typeof conType.params.charset === "string")
+                partCharset = conType.params.charset.toLowerCase();
+            }
+          }
+          if (header["content-transfer-encoding"])
+            partEncoding = header["content-transfer-encoding"][0].toLowerCase();
+          if (partType === "application/octet-stream" || filename !== void 0) {
+            if (files === filesLimit) {
+              if (!hitFilesLimit) {
+                hitFilesLimit = true;
+                this.emit("filesLimit");
+              }
+              skipPart = true;
+              return;
+            }
+            ++files;
+            if (this.listenerCount("file") === 0) {
+              skipPart = true;
+              return;
+            }
+            fileSize = 0;
+            this._fileStream = new FileStream(fileOpts, this);
+            ++this._fileEndsLeft;
+            this.emit(
+              "file",
+              partName,
+              this._fileStream,
+              {
+                filename,
+                encoding: partEncoding,
+                mimeType: partType
+              }
+            );
+          } else {
+            if (fields === fieldsLimit) {
+              if (!hitFieldsLimit) {
+                hitFieldsLimit = true;
+                this.emit("fieldsLimit");
+              }
+              skipPart = true;
+              return;
+            }
+            ++fields;
+            if (this.listenerCount("field") === 0) {
+              skipPart = true;
+              return;
+            }
+            field = [];
+            fieldSize = 0;
+          }
+        });
+        let matchPostBoundary = 0;
+        const ssCb = (isMatch, data, start, end, isDataSafe) => {
+          retrydata:
+            while (data) {
+              if (this._hparser !== null) {
+                const ret = this._hparser.push(data, start, end);
+                if (ret === -1) {
+                  this._hparser = null;
+                  hparser.reset();
+                  this.emit("error", new Error("Malformed part header"));
+                  break;
+                }
+                start = ret;
+              }
+              if (start === end)
+                break;
+              if (matchPostBoundary !== 0) {
+                if (matchPostBoundary === 1) {
+                  switch (data[start]) {
+                    case 45:
+                      matchPostBoundary = 2;
+                      ++start;
+                      break;
+                    case 13:
+                      matchPostBoundary = 3;
+                      ++start;
+                      break;
+                    default:
+                      matchPostBoundary = 0;
+                  }
+                  if (start === end)
+                    return;
+                }
+                if (matchPostBoundary === 2) {
+                  matchPostBoundary = 0;
+                  if (data[start] === 45) {
+                    this._complete = true;
+                    this._bparser = ignoreData;
+                    return;
+                  }
+                  const writecb = this._writecb;
+                  this._writecb = noop;
+                  ssCb(false, BUF_DASH, 0, 1, false);
+                  this._writecb = writecb;
+                } else if (matchPostBoundary === 3) {
+                  matchPostBoundary = 0;
+                  if (data[start] === 10) {
+                    ++start;
+                    if (parts2 >= partsLimit)
+                      break;
+                    this._hparser = hparser;
+                    if (start === end)
+                      break;
+                    continue retrydata;
+                  } else {
+                    const writecb = this._writecb;
+                    this._writecb = noop;
+                    ssCb(false, BUF_CR, 0, 1, false);
+                    this._writecb = writecb;
+                  }
+                }
+              }
+              if (!skipPart) {
+                if (this._fileStream) {
+                  let chunk;
+                  const actualLen = Math.min(end - start, fileSizeLimit - fileSize);
+                  if (!isDataSafe) {
+                    chunk = Buffer.allocUnsafe(actualLen);
+                    data.copy(chunk, 0, start, start + actualLen);
+                  } else {
+                    chunk = data.slice(start, start + actualLen);
+                  }
+                  fileSize += chunk.length;
+                  if (fileSize === fileSizeLimit) {
+                    if (chunk.length > 0)
+                      this._fileStream.push(chunk);
+                    this._fileStream.emit("limit");
+                    this._fileStream.truncated = true;
+                    skipPart = true;
+                  } else if (!this._fileStream.push(chunk)) {
+                    if (this._writecb)
+                      this._fileStream._readcb = this._writecb;
+                    this._writecb = null;
+                  }
+                } else if (field !== void 0) {
+                  let chunk;
+                  const actualLen = Math.min(
+                    end - start,
+                    fieldSizeLimit - fieldSize
+                  );
+                  if (!isDataSafe) {
+                    chunk = Buffer.allocUnsafe(actualLen);
+                    data.copy(chunk, 0, start, start + actualLen);
+                  } else {
+                    chunk = data.slice(start, start + actualLen);
+                  }
+                  fieldSize += actualLen;
+                  field.push(chunk);
+                  if (fieldSize === fieldSizeLimit) {
+                    skipPart = true;
+                    partTruncated = true;
+                  }
+                }
+              }
+              break;
+            }
+          if (isMatch) {
+            matchPostBoundary = 1;
+            if (this._fileStream) {
+              this._fileStream.push(null);
+              this._fileStream = null;
+            } else if (field !== void 0) {
+              let data2;
+              switch (field.length) {
+                case 0:
+                  data2 = "";
+                  break;
+                case 1:
+                  data2 = convertToUTF8(field[0], partCharset, 0);
+                  break;
+                default:
+                  data2 = convertToUTF8(
+                    Buffer.concat(field, fieldSize),
+                    partCharset,
+                    0
+                  );
+              }
+              field = void 0;
+              fieldSize = 0;
+              this.emit(
+                "field",
+                partName,
+                data2,
+                {
+                  nameTruncated: false,
+                  valueTruncated: partTruncated,
+                  encoding: partEncoding,
+                  mimeType: partType
+                }
+              );
+            }
+            if (++parts2 === partsLimit)
+              this.emit("partsLimit");
+          }
+        };
+        this._bparser = new StreamSearch(`\r
+--${boundary}`, ssCb);
+        this._writecb = null;
+        this._finalcb = null;
+        this.write(BUF_CRLF);
+      }
+      static detect(conType) {
+        return conType.type === "multipart" && conType.subtype === "form-data";
+      }
+      _write(chunk, enc, cb) {
+        this._writecb = cb;
+        this._bparser.push(chunk, 0);
+        if (this._writecb)
+          callAndUnsetCb(this);
+      }
+      _destroy(err, cb) {
+        this._hparser = null;
+        this._bparser = ignoreData;
+        if (!err)
+          err = checkEndState(this);
+        const fileStream = this._fileStream;
+        if (fileStream) {
+          this._fileStream = null;
+          fileStream.destroy(err);
+        }
+        cb(err);
+      }
+      _final(cb) {
+        this._bparser.destroy();
+        if (!this._complete)
+          return cb(new Error("Unexpected end of form"));
+        if (this._fileEndsLeft)
+          this._finalcb = finalcb.bind(null, this, cb);
+        else
+          finalcb(this, cb);
+      }
+    };
+    function finalcb(self, cb, err) {
+      if (err)
+        return cb(err);
+      err = checkEndState(self);
+      cb(err);
+    }
+    function checkEndState(self) {
+      if (self._hparser)
+        return new Error("Malformed part header");
+      const fileStream = self._fileStream;
+      if (fileStream) {
+        self._fileStream = null;
+        fileStream.destroy(new Error("Unexpected end of file"));
+      }
+      if (!self._complete)
+        return new Error("Unexpected end of form");
+    }
+    var TOKEN = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0
+    ];
+    var FIELD_VCHAR = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1
+    ];
+    module.exports = Multipart;
+  }
+});
+
+// node_modules/busboy/lib/types/urlencoded.js
+var require_urlencoded = __commonJS({
+  "node_modules/busboy/lib/types/urlencoded.js"(exports, module) {
+    "use strict";
+    var { Writable } = __require("stream");
+    var { getDecoder } = require_utils();
+    var URLEncoded = class extends Writable {
+      constructor(cfg) {
+        const streamOpts = {
+          autoDestroy: true,
+          emitClose: true,
+          highWaterMark: typeof cfg.highWaterMark === "number" ? cfg.highWaterMark : void 0
+        };
+        super(streamOpts);
+        let charset = cfg.defCharset || "utf8";
+        if (cfg.conType.params && typeof cfg.conType.params.charset === "string")
+          charset = cfg.conType.params.charset;
+        this.charset = charset;
+        const limits = cfg.limits;
+        this.fieldSizeLimit = limits && typeof limits.fieldSize === "number" ? limits.fieldSize : 1 * 1024 * 1024;
+        this.fieldsLimit = limits && typeof limits.fields === "number" ? limits.fields : Infinity;
+        this.fieldNameSizeLimit = limits && typeof limits.fieldNameSize === "number" ? limits.fieldNameSize : 100;
+        this._inKey = true;
+        this._keyTrunc = false;
+        this._valTrunc = false;
+        this._bytesKey = 0;
+        this._bytesVal = 0;
+        this._fields = 0;
+        this._key = "";
+        this._val = "";
+        this._byte = -2;
+        this._lastPos = 0;
+        this._encode = 0;
+        this._decoder = getDecoder(charset);
+      }
+      static detect(conType) {
+        return conType.type === "application" && conType.subtype === "x-www-form-urlencoded";
+      }
+      _write(chunk, enc, cb) {
+        if (this._fields >= this.fieldsLimit)
+          return cb();
+        let i = 0;
+        const len = chunk.length;
+        this._lastPos = 0;
+        if (this._byte !== -2) {
+          i = readPctEnc(this, chunk, i, len);
+          if (i === -1)
+            return cb(new Error("Malformed urlencoded form"));
+          if (i >= len)
+            return cb();
+          if (this._inKey)
+            ++this._bytesKey;
+          else
+            ++this._bytesVal;
+        }
+        main:
+          while (i < len) {
+            if (this._inKey) {
+              i = skipKeyBytes(this, chunk, i, len);
+              while (i < len) {
+                switch (chunk[i]) {
+                  case 61:
+                    if (this._lastPos < i)
+                      this._key += chunk.latin1Slice(this._lastPos, i);
+                    this._lastPos = ++i;
+                    this._key = this._decoder(this._key, this._encode);
+                    this._encode = 0;
+                    this._inKey = false;
+                    continue main;
+                  case 38:
+                    if (this._lastPos < i)
+                      this._key += chunk.latin1Slice(this._lastPos, i);
+                    this._lastPos = ++i;
+                    this._key = this._decoder(this._key, this._encode);
+                    this._encode = 0;
+                    if (this._bytesKey > 0) {
+                      this.emit(
+                        "field",
+                        this._key,
+                        "",
+                        {
+                          nameTruncated: this._keyTrunc,
+                          valueTruncated: false,
+                          encoding: this.charset,
+                          mimeType: "text/plain"
+                        }
+                      );
+                    }
+                    this._key = "";
+                    this._val = "";
+                    this._keyTrunc = false;
+                    this._valTrunc = false;
+                    this._bytesKey = 0;
+                    this._bytesVal = 0;
+                    if (++this._fields >= this.fieldsLimit) {
+                      this.emit("fieldsLimit");
+                      return cb();
+                    }
+                    continue;
+                  case 43:
+                    if (this._lastPos < i)
+                      this._key += chunk.latin1Slice(this._lastPos, i);
+                    this._key += " ";
+                    this._lastPos = i + 1;
+                    break;
+                  case 37:
+                    if (this._encode === 0)
+                      this._encode = 1;
+                    if (this._lastPos < i)
+                      this._key += chunk.latin1Slice(this._lastPos, i);
+                    this._lastPos = i + 1;
+                    this._byte = -1;
+                    i = readPctEnc(this, chunk, i + 1, len);
+                    if (i === -1)
+                      return cb(new Error("Malformed urlencoded form"));
+                    if (i >= len)
+                      return cb();
+                    ++this._bytesKey;
+                    i = skipKeyBytes(this, chunk, i, len);
+                    continue;
+                }
+                ++i;
+                ++this._bytesKey;
+                i = skipKeyBytes(this, chunk, i, len);
+              }
+              if (this._lastPos < i)
+                this._key += chunk.latin1Slice(this._lastPos, i);
+            } else {
+              i = skipValBytes(this, chunk, i, len);
+              while (i < len) {
+                switch (chunk[i]) {
+                  case 38:
+                    if (this._lastPos < i)
+                      this._val += chunk.latin1Slice(this._lastPos, i);
+                    this._lastPos = ++i;
+                    this._inKey = true;
+                    this._val = this._decoder(this._val, this._encode);
+                    this._encode = 0;
+                    if (this._bytesKey > 0 || this._bytesVal > 0) {
+                      this.emit(
+                        "field",
+                        this._key,
+                        this._val,
+                        {
+                          nameTruncated: this._keyTrunc,
+                          valueTruncated: this._valTrunc,
+                          encoding: this.charset,
+                          mimeType: "text/plain"
+                        }
+                      );
+                    }
+                    this._key = "";
+                    this._val = "";
+                    this._keyTrunc = false;
+                    this._valTrunc = false;
+                    this._bytesKey = 0;
+                    this._bytesVal = 0;
+                    if (++this._fields >= this.fieldsLimit) {
+                      this.emit("fieldsLimit");
+                      return cb();
+                    }
+                    continue main;
+                  case 43:
+                    if (this._lastPos < i)
+                      this._val += chunk.latin1Slice(this._lastPos, i);
+                    this._val += " ";
+                    this._lastPos = i + 1;
+                    break;
+                  case 37:
+                    if (this._encode === 0)
+                      this._encode = 1;
+                    if (this._lastPos < i)
+                      this._val += chunk.latin1Slice(this._lastPos, i);
+                    this._lastPos = i + 1;
+                    this._byte = -1;
+                    i = readPctEnc(this, chunk, i + 1, len);
+                    if (i === -1)
+                      return cb(new Error("Malformed urlencoded form"));
+                    if (i >= len)
+                      return cb();
+                    ++this._bytesVal;
+                    i = skipValBytes(this, chunk, i, len);
+                    continue;
+                }
+                ++i;
+                ++this._bytesVal;
+                i = skipValBytes(this, chunk, i, len);
+              }
+              if (this._lastPos < i)
+                this._val += chunk.latin1Slice(this._lastPos, i);
+            }
+          }
+        cb();
+      }
+      _final(cb) {
+        if (this._byte !== -2)
+          return cb(new Error("Malformed urlencoded form"));
+        if (!this._inKey || this._bytesKey > 0 || this._bytesVal > 0) {
+          if (this._inKey)
+            this._key = this._decoder(this._key, this._encode);
+          else
+            this._val = this._decoder(this._val, this._encode);
+          this.emit(
+            "field",
+            this._key,
+            this._val,
+            {
+              nameTruncated: this._keyTrunc,
+              valueTruncated: this._valTrunc,
+              encoding: this.charset,
+              mimeType: "text/plain"
+            }
+          );
+        }
+        cb();
+      }
+    };
+    function readPctEnc(self, chunk, pos, len) {
+      if (pos >= len)
+        return len;
+      if (self._byte === -1) {
+        const hexUpper = HEX_VALUES[chunk[pos++]];
+        if (hexUpper === -1)
+          return -1;
+        if (hexUpper >= 8)
+          self._encode = 2;
+        if (pos < len) {
+          const hexLower = HEX_VALUES[chunk[pos++]];
+          if (hexLower === -1)
+            return -1;
+          if (self._inKey)
+            self._key += String.fromCharCode((hexUpper << 4) + hexLower);
+          else
+            self._val += String.fromCharCode((hexUpper << 4) + hexLower);
+          self._byte = -2;
+          self._lastPos = pos;
+        } else {
+          self._byte = hexUpper;
+        }
+      } else {
+        const hexLower = HEX_VALUES[chunk[pos++]];
+        if (hexLower === -1)
+          return -1;
+        if (self._inKey)
+          self._key += String.fromCharCode((self._byte << 4) + hexLower);
+        else
+          self._val += String.fromCharCode((self._byte << 4) + hexLower);
+        self._byte = -2;
+        self._lastPos = pos;
+      }
+      return pos;
+    }
+    function skipKeyBytes(self, chunk, pos, len) {
+      if (self._bytesKey > self.fieldNameSizeLimit) {
+        if (!self._keyTrunc) {
+          if (self._lastPos < pos)
+            self._key += chunk.latin1Slice(self._lastPos, pos - 1);
+        }
+        self._keyTrunc = true;
+        for (; pos < len; ++pos) {
+          const code = chunk[pos];
+          if (code === 61 || code === 38)
+            break;
+          ++self._bytesKey;
+        }
+        self._lastPos = pos;
+      }
+      return pos;
+    }
+    function skipValBytes(self, chunk, pos, len) {
+      if (self._bytesVal > self.fieldSizeLimit) {
+        if (!self._valTrunc) {
+          if (self._lastPos < pos)
+            self._val += chunk.latin1Slice(self._lastPos, pos - 1);
+        }
+        self._valTrunc = true;
+        for (; pos < len; ++pos) {
+          if (chunk[pos] === 38)
+            break;
+          ++self._bytesVal;
+        }
+        self._lastPos = pos;
+      }
+      return pos;
+    }
+    var HEX_VALUES = [
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      0,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      9,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      10,
+      11,
+      12,
+      13,
+      14,
+      15,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      10,
+      11,
+      12,
+      13,
+      14,
+      15,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1,
+      -1
+    ];
+    module.exports = URLEncoded;
+  }
+});
+
+// node_modules/busboy/lib/index.js
+var require_lib = __commonJS({
+  "node_modules/busboy/lib/index.js"(exports, module) {
+    "use strict";
+    var { parseContentType } = require_utils();
+    function getInstance(cfg) {
+      const headers = cfg.headers;
+      const conType = parseContentType(headers["content-type"]);
+      if (!conType)
+        throw new Error("Malformed content type");
+      for (const type of TYPES) {
+        const matched = type.detect(conType);
+        if (!matched)
+          continue;
+        const instanceCfg = {
+          limits: cfg.limits,
+          headers,
+          conType,
+          highWaterMark: void 0,
+          fileHwm: void 0,
+          defCharset: void 0,
+          defParamCharset: void 0,
+          preservePath: false
+        };
+        if (cfg.highWaterMark)
+          instanceCfg.highWaterMark = cfg.highWaterMark;
+        if (cfg.fileHwm)
+          instanceCfg.fileHwm = cfg.fileHwm;
+        instanceCfg.defCharset = cfg.defCharset;
+        instanceCfg.defParamCharset = cfg.defParamCharset;
+        instanceCfg.preservePath = cfg.preservePath;
+        return new type(instanceCfg);
+      }
+      throw new Error(`Unsupported content type: ${headers["content-type"]}`);
+    }
+    var TYPES = [
+      require_multipart(),
+      require_urlencoded()
+    ].filter(function(typemod) {
+      return typeof typemod.detect === "function";
+    });
+    module.exports = (cfg) => {
+      if (typeof cfg !== "object" || cfg === null)
+        cfg = {};
+      if (typeof cfg.headers !== "object" || cfg.headers === null || typeof cfg.headers["content-type"] !== "string") {
+        throw new Error("Missing Content-Type");
+      }
+      return getInstance(cfg);
+    };
+  }
+});
+
+// node_modules/negotiator/lib/charset.js
+var require_charset = __commonJS({
+  "node_modules/negotiator/lib/charset.js"(exports, module) {
+    "use strict";
+    module.exports = preferredCharsets;
+    module.exports.preferredCharsets = preferredCharsets;
+    var simpleCharsetRegExp = /^\s*([^\s;]+)\s*(?:;(.*))?$/;
+    function parseAcceptCharset(accept) {
+      var accepts = accept.split(",");
+      for (var i = 0, j = 0; i < accepts.length; i++) {
+        var charset = parseCharset(accepts[i].trim(), i);
+        if (charset) {
+          accepts[j++] = charset;
+        }
+      }
+      accepts.length = j;
+      return accepts;
+    }
+    function parseCharset(str2, i) {
+      var match = simpleCharsetRegExp.exec(str2);
+      if (!match) return null;
+      var charset = match[1];
+      var q = 1;
+      if (match[2]) {
+        var params = match[2].split(";");
+        for (var j = 0; j < params.length; j++) {
+          var p = params[j].trim().split("=");
+          if (p[0] === "q") {
+            q = parseFloat(p[1]);
+            break;
+          }
+        }
+      }
+      return {
+        charset,
+        q,
+        i
+      };
+    }
+    function getCharsetPriority(charset, accepted, index) {
+      var priority = { o: -1, q: 0, s: 0 };
+      for (var i = 0; i < accepted.length; i++) {
+        var spec = specify(charset, accepted[i], index);
+        if (spec && (priority.s - spec.s || priority.q - spec.q || priority.o - spec.o) < 0) {
+          priority = spec;
+        }
+      }
+      return priority;
+    }
+    function specify(charset, spec, index) {
+      var s = 0;
+      if (spec.charset.toLowerCase() === charset.toLowerCase()) {
+        s |= 1;
+      } else if (spec.charset !== "*") {
+        return null;
+      }
+      return {
+        i: index,
+        o: spec.i,
+        q: spec.q,
+        s
+      };
+    }
+    function preferredCharsets(accept, provided) {
+      var accepts = parseAcceptCharset(accept === void 0 ? "*" : accept || "");
+      if (!provided) {
+        return accepts.filter(isQuality).sort(compareSpecs).map(getFullCharset);
+      }
+      var priorities = provided.map(function getPriority(type, index) {
+        return getCharsetPriority(type, accepts, index);
+      });
+      return priorities.filter(isQuality).sort(compareSpecs).map(function getCharset(priority) {
+        return provided[priorities.indexOf(priority)];
+      });
+    }
+    function compareSpecs(a, b) {
+      return b.q - a.q || b.s - a.s || a.o - b.o || a.i - b.i || 0;
+    }
+    function getFullCharset(spec) {
+      return spec.charset;
+    }
+    function isQuality(spec) {
+      return spec.q > 0;
+    }
+  }
+});
+
+// node_modules/negotiator/lib/encoding.js
+var require_encoding = __commonJS({
+  "node_modules/negotiator/lib/encoding.js"(exports, module) {
+    "use strict";
+    module.exports = preferredEncodings;
+    module.exports.preferredEncodings = preferredEncodings;
+    var simpleEncodingRegExp = /^\s*([^\s;]+)\s*(?:;(.*))?$/;
+    function parseAcceptEncoding(accept) {
+      var accepts = accept.split(",");
+      var hasIdentity = false;
+      var minQuality = 1;
+      for (var i = 0, j = 0; i < accepts.length; i++) {
+        var encoding = parseEncoding(accepts[i].trim(), i);
+        if (encoding) {
+          accepts[j++] = encoding;
+          hasIdentity = hasIdentity || specify("identity", encoding);
+          minQuality = Math.min(minQuality, encoding.q || 1);
+        }
+      }
+      if (!hasIdentity) {
+        accepts[j++] = {
+          encoding: "identity",
+          q: minQuality,
+          i
+        };
+      }
+      accepts.length = j;
+      return accepts;
+    }
+    function parseEncoding(str2, i) {
+      var match = simpleEncodingRegExp.exec(str2);
+      if (!match) return null;
+      var encoding = match[1];
+      var q = 1;
+      if (match[2]) {
+        var params = match[2].split(";");
+        for (var j = 0; j < params.length; j++) {
+          var p = params[j].trim().split("=");
+          if (p[0] === "q") {
+            q = parseFloat(p[1]);
+            break;
+          }
+        }
+      }
+      return {
+        encoding,
+        q,
+        i
+      };
+    }
+    function getEncodingPriority(encoding, accepted, index) {
+      var priority = { o: -1, q: 0, s: 0 };
+      for (var i = 0; i < accepted.length; i++) {
+        var spec = specify(encoding, accepted[i], index);
+        if (spec && (priority.s - spec.s || priority.q - spec.q || priority.o - spec.o) < 0) {
+          priority = spec;
+        }
+      }
+      return priority;
+    }
+    function specify(encoding, spec, index) {
+      var s = 0;
+      if (spec.encoding.toLowerCase() === encoding.toLowerCase()) {
+        s |= 1;
+      } else if (spec.encoding !== "*") {
+        return null;
+      }
+      return {
+        i: index,
+        o: spec.i,
+        q: spec.q,
+        s
+      };
+    }
+    function preferredEncodings(accept, provided) {
+      var accepts = parseAcceptEncoding(accept || "");
+      if (!provided) {
+        return accepts.filter(isQuality).sort(compareSpecs).map(getFullEncoding);
+      }
+      var priorities = provided.map(function getPriority(type, index) {
+        return getEncodingPriority(type, accepts, index);
+      });
+      return priorities.filter(isQuality).sort(compareSpecs).map(function getEncoding(priority) {
+        return provided[priorities.indexOf(priority)];
+      });
+    }
+    function compareSpecs(a, b) {
+      return b.q - a.q || b.s - a.s || a.o - b.o || a.i - b.i || 0;
+    }
+    function getFullEncoding(spec) {
+      return spec.encoding;
+    }
+    function isQuality(spec) {
+      return spec.q > 0;
+    }
+  }
+});
+
+// node_modules/negotiator/lib/language.js
+var require_language = __commonJS({
+  "node_modules/negotiator/lib/language.js"(exports, module) {
+    "use strict";
+    module.exports = preferredLanguages;
+    module.exports.preferredLanguages = preferredLanguages;
+    var simpleLanguageRegExp = /^\s*([^\s\-;]+)(?:-([^\s;]+))?\s*(?:;(.*))?$/;
+    function parseAcceptLanguage(accept) {
+      var accepts = accept.split(",");
+      for (var i = 0, j = 0; i < accepts.length; i++) {
+        var language = parseLanguage(accepts[i].trim(), i);
+        if (language) {
+          accepts[j++] = language;
+        }
+      }
+      accepts.length = j;
+      return accepts;
+    }
+    function parseLanguage(str2, i) {
+      var match = simpleLanguageRegExp.exec(str2);
+      if (!match) return null;
+      var prefix = match[1];
+      var suffix = match[2];
+      var full = prefix;
+      if (suffix) full += "-" + suffix;
+      var q = 1;
+      if (match[3]) {
+        var params = match[3].split(";");
+        for (var j = 0; j < params.length; j++) {
+          var p = params[j].split("=");
+          if (p[0] === "q") q = parseFloat(p[1]);
+        }
+      }
+      return {
+        prefix,
+        suffix,
+        q,
+        i,
+        full
+      };
+    }
+    function getLanguagePriority(language, accepted, index) {
+      var priority = { o: -1, q: 0, s: 0 };
+      for (var i = 0; i < accepted.length; i++) {
+        var spec = specify(language, accepted[i], index);
+        if (spec && (priority.s - spec.s || priority.q - spec.q || priority.o - spec.o) < 0) {
+          priority = spec;
+        }
+      }
+      return priority;
+    }
+    function specify(language, spec, index) {
+      var p = parseLanguage(language);
+      if (!p) return null;
+      var s = 0;
+      if (spec.full.toLowerCase() === p.full.toLowerCase()) {
+        s |= 4;
+      } else if (spec.prefix.toLowerCase() === p.full.toLowerCase()) {
+        s |= 2;
+      } else if (spec.full.toLowerCase() === p.prefix.toLowerCase()) {
+        s |= 1;
+      } else if (spec.full !== "*") {
+        return null;
+      }
+      return {
+        i: index,
+        o: spec.i,
+        q: spec.q,
+        s
+      };
+    }
+    function preferredLanguages(accept, provided) {
+      var accepts = parseAcceptLanguage(accept === void 0 ? "*" : accept || "");
+      if (!provided) {
+        return accepts.filter(isQuality).sort(compareSpecs).map(getFullLanguage);
+      }
+      var priorities = provided.map(function getPriority(type, index) {
+        return getLanguagePriority(type, accepts, index);
+      });
+      return priorities.filter(isQuality).sort(compareSpecs).map(function getLanguage(priority) {
+        return provided[priorities.indexOf(priority)];
+      });
+    }
+    function compareSpecs(a, b) {
+      return b.q - a.q || b.s - a.s || a.o - b.o || a.i - b.i || 0;
+    }
+    function getFullLanguage(spec) {
+      return spec.full;
+    }
+    function isQuality(spec) {
+      return spec.q > 0;
+    }
+  }
+});
+
+// node_modules/negotiator/lib/mediaType.js
+var require_mediaType = __commonJS({
+  "node_modules/negotiator/lib/mediaType.js"(exports, module) {
+    "use strict";
+    module.exports = preferredMediaTypes;
+    module.exports.preferredMediaTypes = preferredMediaTypes;
+    var simpleMediaTypeRegExp = /^\s*([^\s\/;]+)\/([^;\s]+)\s*(?:;(.*))?$/;
+    function parseAccept(accept) {
+      var accepts = splitMediaTypes(accept);
+      for (var i = 0, j = 0; i < accepts.length; i++) {
+        var mediaType = parseMediaType(accepts[i].trim(), i);
+        if (mediaType) {
+          accepts[j++] = mediaType;
+        }
+      }
+      accepts.length = j;
+      return accepts;
+    }
+    function parseMediaType(str2, i) {
+      var match = simpleMediaTypeRegExp.exec(str2);
+      if (!match) return null;
+      var params = /* @__PURE__ */ Object.create(null);
+      var q = 1;
+      var subtype = match[2];
+      var type = match[1];
+      if (match[3]) {
+        var kvps = splitParameters(match[3]).map(splitKeyValuePair);
+        for (var j = 0; j < kvps.length; j++) {
+          var pair = kvps[j];
+          var key = pair[0].toLowerCase();
+          var val = pair[1];
+          var value2 = val && val[0] === '"' && val[val.length - 1] === '"' ? val.substr(1, val.length - 2) : val;
+          if (key === "q") {
+            q = parseFloat(value2);
+            break;
+          }
+          params[key] = value2;
+        }
+      }
+      return {
+        type,
+        subtype,
+        params,
+        q,
+        i
+      };
+    }
+    function getMediaTypePriority(type, accepted, index) {
+      var priority = { o: -1, q: 0, s: 0 };
+      for (var i = 0; i < accepted.length; i++) {
+        var spec = specify(type, accepted[i], index);
+        if (spec && (priority.s - spec.s || priority.q - spec.q || priority.o - spec.o) < 0) {
+          priority = spec;
+        }
+      }
+      return priority;
+    }
+    function specify(type, spec, index) {
+      var p = parseMediaType(type);
+      var s = 0;
+      if (!p) {
+        return null;
+      }
+      if (spec.type.toLowerCase() == p.type.toLowerCase()) {
+        s |= 4;
+      } else if (spec.type != "*") {
+        return null;
+      }
+      if (spec.subtype.toLowerCase() == p.subtype.toLowerCase()) {
+        s |= 2;
+      } else if (spec.subtype != "*") {
+        return null;
+      }
+      var keys = Object.keys(spec.params);
+      if (keys.length > 0) {
+        if (keys.every(function(k) {
+          return spec.params[k] == "*" || (spec.params[k] || "").toLowerCase() == (p.params[k] || "").toLowerCase();
+        })) {
+          s |= 1;
+        } else {
+          return null;
+        }
+      }
+      return {
+        i: index,
+        o: spec.i,
+        q: spec.q,
+        s
+      };
+    }
+    function preferredMediaTypes(accept, provided) {
+      var accepts = parseAccept(accept === void 0 ? "*/*" : accept || "");
+      if (!provided) {
+        return accepts.filter(isQuality).sort(compareSpecs).map(getFullType);
+      }
+      var priorities = provided.map(function getPriority(type, index) {
+        return getMediaTypePriority(type, accepts, index);
+      });
+      return priorities.filter(isQuality).sort(compareSpecs).map(function getType(priority) {
+        return provided[priorities.indexOf(priority)];
+      });
+    }
+    function compareSpecs(a, b) {
+      return b.q - a.q || b.s - a.s || a.o - b.o || a.i - b.i || 0;
+    }
+    function getFullType(spec) {
+      return spec.type + "/" + spec.subtype;
+    }
+    function isQuality(spec) {
+      return spec.q > 0;
+    }
+    function quoteCount(string4) {
+      var count = 0;
+      var index = 0;
+      while ((index = string4.indexOf('"', index)) !== -1) {
+        count++;
+        index++;
+      }
+      return count;
+    }
+    function splitKeyValuePair(str2) {
+      var index = str2.indexOf("=");
+      var key;
+      var val;
+      if (index === -1) {
+        key = str2;
+      } else {
+        key = str2.substr(0, index);
+        val = str2.substr(index + 1);
+      }
+      return [key, val];
+    }
+    function splitMediaTypes(accept) {
+      var accepts = accept.split(",");
+      for (var i = 1, j = 0; i < accepts.length; i++) {
+        if (quoteCount(accepts[j]) % 2 == 0) {
+          accepts[++j] = accepts[i];
+        } else {
+          accepts[j] += "," + accepts[i];
+        }
+      }
+      accepts.length = j + 1;
+      return accepts;
+    }
+    function splitParameters(str2) {
+      var parameters = str2.split(";");
+      for (var i = 1, j = 0; i < parameters.length; i++) {
+        if (quoteCount(parameters[j]) % 2 == 0) {
+          parameters[++j] = parameters[i];
+        } else {
+          parameters[j] += ";" + parameters[i];
+        }
+      }
+      parameters.length = j + 1;
+      for (var i = 0; i < parameters.length; i++) {
+        parameters[i] = parameters[i].trim();
+      }
+      return parameters;
+    }
+  }
+});
+
+// node_modules/negotiator/index.js
+var require_negotiator = __commonJS({
+  "node_modules/negotiator/index.js"(exports, module) {
+    "use strict";
+    var preferredCharsets = require_charset();
+    var preferredEncodings = require_encoding();
+    var preferredLanguages = require_language();
+    var preferredMediaTypes = require_mediaType();
+    module.exports = Negotiator;
+    module.exports.Negotiator = Negotiator;
+    function Negotiator(request) {
+      if (!(this instanceof Negotiator)) {
+        return new Negotiator(request);
+      }
+      this.request = request;
+    }
+    Negotiator.prototype.charset = function charset(available) {
+      var set2 = this.charsets(available);
+      return set2 && set2[0];
+    };
+    Negotiator.prototype.charsets = function charsets(available) {
+      return preferredCharsets(this.request.headers["accept-charset"], available);
+    };
+    Negotiator.prototype.encoding = function encoding(available) {
+      var set2 = this.encodings(available);
+      return set2 && set2[0];
+    };
+    Negotiator.prototype.encodings = function encodings(available) {
+      return preferredEncodings(this.request.headers["accept-encoding"], available);
+    };
+    Negotiator.prototype.language = function language(available) {
+      var set2 = this.languages(available);
+      return set2 && set2[0];
+    };
+    Negotiator.prototype.languages = function languages(available) {
+      return preferredLanguages(this.request.headers["accept-language"], available);
+    };
+    Negotiator.prototype.mediaType = function mediaType(available) {
+      var set2 = this.mediaTypes(available);
+      return set2 && set2[0];
+    };
+    Negotiator.prototype.mediaTypes = function mediaTypes(available) {
+      return preferredMediaTypes(this.request.headers.accept, available);
+    };
+    Negotiator.prototype.preferredCharset = Negotiator.prototype.charset;
+    Negotiator.prototype.preferredCharsets = Negotiator.prototype.charsets;
+    Negotiator.prototype.preferredEncoding = Negotiator.prototype.encoding;
+    Negotiator.prototype.preferredEncodings = Negotiator.prototype.encodings;
+    Negotiator.prototype.preferredLanguage = Negotiator.prototype.language;
+    Negotiator.prototype.preferredLanguages = Negotiator.prototype.languages;
+    Negotiator.prototype.preferredMediaType = Negotiator.prototype.mediaType;
+    Negotiator.prototype.preferredMediaTypes = Negotiator.prototype.mediaTypes;
+  }
+});
+
+// node_modules/mime-db/db.json
+var require_db = __commonJS({
+  "node_modules/mime-db/db.json"(exports, module) {
+    module.exports = {
+      "application/1d-interleaved-parityfec": {
+        source: "iana"
+      },
+      "application/3gpdash-qoe-report+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/3gpp-ims+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/3gpphal+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/3gpphalforms+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/a2l": {
+        source: "iana"
+      },
+      "application/ace+cbor": {
+        source: "iana"
+      },
+      "application/activemessage": {
+        source: "iana"
+      },
+      "application/activity+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-costmap+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-costmapfilter+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-directory+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-endpointcost+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-endpointcostparams+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-endpointprop+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-endpointpropparams+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-error+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-networkmap+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-networkmapfilter+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-updatestreamcontrol+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/alto-updatestreamparams+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/aml": {
+        source: "iana"
+      },
+      "application/andrew-inset": {
+        source: "iana",
+        extensions: ["ez"]
+      },
+      "application/applefile": {
+        source: "iana"
+      },
+      "application/applixware": {
+        source: "apache",
+        extensions: ["aw"]
+      },
+      "application/at+jwt": {
+        source: "iana"
+      },
+      "application/atf": {
+        source: "iana"
+      },
+      "application/atfx": {
+        source: "iana"
+      },
+      "application/atom+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["atom"]
+      },
+      "application/atomcat+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["atomcat"]
+      },
+      "application/atomdeleted+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["atomdeleted"]
+      },
+      "application/atomicmail": {
+        source: "iana"
+      },
+      "application/atomsvc+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["atomsvc"]
+      },
+      "application/atsc-dwd+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["dwd"]
+      },
+      "application/atsc-dynamic-event-message": {
+        source: "iana"
+      },
+      "application/atsc-held+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["held"]
+      },
+      "application/atsc-rdt+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/atsc-rsat+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rsat"]
+      },
+      "application/atxml": {
+        source: "iana"
+      },
+      "application/auth-policy+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/bacnet-xdd+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/batch-smtp": {
+        source: "iana"
+      },
+      "application/bdoc": {
+        compressible: false,
+        extensions: ["bdoc"]
+      },
+      "application/beep+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/calendar+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/calendar+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xcs"]
+      },
+      "application/call-completion": {
+        source: "iana"
+      },
+      "application/cals-1840": {
+        source: "iana"
+      },
+      "application/captive+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cbor": {
+        source: "iana"
+      },
+      "application/cbor-seq": {
+        source: "iana"
+      },
+      "application/cccex": {
+        source: "iana"
+      },
+      "application/ccmp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/ccxml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ccxml"]
+      },
+      "application/cdfx+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["cdfx"]
+      },
+      "application/cdmi-capability": {
+        source: "iana",
+        extensions: ["cdmia"]
+      },
+      "application/cdmi-container": {
+        source: "iana",
+        extensions: ["cdmic"]
+      },
+      "application/cdmi-domain": {
+        source: "iana",
+        extensions: ["cdmid"]
+      },
+      "application/cdmi-object": {
+        source: "iana",
+        extensions: ["cdmio"]
+      },
+      "application/cdmi-queue": {
+        source: "iana",
+        extensions: ["cdmiq"]
+      },
+      "application/cdni": {
+        source: "iana"
+      },
+      "application/cea": {
+        source: "iana"
+      },
+      "application/cea-2018+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cellml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cfw": {
+        source: "iana"
+      },
+      "application/city+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/clr": {
+        source: "iana"
+      },
+      "application/clue+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/clue_info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cms": {
+        source: "iana"
+      },
+      "application/cnrp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/coap-group+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/coap-payload": {
+        source: "iana"
+      },
+      "application/commonground": {
+        source: "iana"
+      },
+      "application/conference-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cose": {
+        source: "iana"
+      },
+      "application/cose-key": {
+        source: "iana"
+      },
+      "application/cose-key-set": {
+        source: "iana"
+      },
+      "application/cpl+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["cpl"]
+      },
+      "application/csrattrs": {
+        source: "iana"
+      },
+      "application/csta+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cstadata+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/csvm+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/cu-seeme": {
+        source: "apache",
+        extensions: ["cu"]
+      },
+      "application/cwt": {
+        source: "iana"
+      },
+      "application/cybercash": {
+        source: "iana"
+      },
+      "application/dart": {
+        compressible: true
+      },
+      "application/dash+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mpd"]
+      },
+      "application/dash-patch+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mpp"]
+      },
+      "application/dashdelta": {
+        source: "iana"
+      },
+      "application/davmount+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["davmount"]
+      },
+      "application/dca-rft": {
+        source: "iana"
+      },
+      "application/dcd": {
+        source: "iana"
+      },
+      "application/dec-dx": {
+        source: "iana"
+      },
+      "application/dialog-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/dicom": {
+        source: "iana"
+      },
+      "application/dicom+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/dicom+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/dii": {
+        source: "iana"
+      },
+      "application/dit": {
+        source: "iana"
+      },
+      "application/dns": {
+        source: "iana"
+      },
+      "application/dns+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/dns-message": {
+        source: "iana"
+      },
+      "application/docbook+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["dbk"]
+      },
+      "application/dots+cbor": {
+        source: "iana"
+      },
+      "application/dskpp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/dssc+der": {
+        source: "iana",
+        extensions: ["dssc"]
+      },
+      "application/dssc+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xdssc"]
+      },
+      "application/dvcs": {
+        source: "iana"
+      },
+      "application/ecmascript": {
+        source: "iana",
+        compressible: true,
+        extensions: ["es", "ecma"]
+      },
+      "application/edi-consent": {
+        source: "iana"
+      },
+      "application/edi-x12": {
+        source: "iana",
+        compressible: false
+      },
+      "application/edifact": {
+        source: "iana",
+        compressible: false
+      },
+      "application/efi": {
+        source: "iana"
+      },
+      "application/elm+json": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/elm+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.cap+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/emergencycalldata.comment+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.control+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.deviceinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.ecall.msd": {
+        source: "iana"
+      },
+      "application/emergencycalldata.providerinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.serviceinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.subscriberinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emergencycalldata.veds+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/emma+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["emma"]
+      },
+      "application/emotionml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["emotionml"]
+      },
+      "application/encaprtp": {
+        source: "iana"
+      },
+      "application/epp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/epub+zip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["epub"]
+      },
+      "application/eshop": {
+        source: "iana"
+      },
+      "application/exi": {
+        source: "iana",
+        extensions: ["exi"]
+      },
+      "application/expect-ct-report+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/express": {
+        source: "iana",
+        extensions: ["exp"]
+      },
+      "application/fastinfoset": {
+        source: "iana"
+      },
+      "application/fastsoap": {
+        source: "iana"
+      },
+      "application/fdt+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["fdt"]
+      },
+      "application/fhir+json": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/fhir+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/fido.trusted-apps+json": {
+        compressible: true
+      },
+      "application/fits": {
+        source: "iana"
+      },
+      "application/flexfec": {
+        source: "iana"
+      },
+      "application/font-sfnt": {
+        source: "iana"
+      },
+      "application/font-tdpfr": {
+        source: "iana",
+        extensions: ["pfr"]
+      },
+      "application/font-woff": {
+        source: "iana",
+        compressible: false
+      },
+      "application/framework-attributes+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/geo+json": {
+        source: "iana",
+        compressible: true,
+        extensions: ["geojson"]
+      },
+      "application/geo+json-seq": {
+        source: "iana"
+      },
+      "application/geopackage+sqlite3": {
+        source: "iana"
+      },
+      "application/geoxacml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/gltf-buffer": {
+        source: "iana"
+      },
+      "application/gml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["gml"]
+      },
+      "application/gpx+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["gpx"]
+      },
+      "application/gxf": {
+        source: "apache",
+        extensions: ["gxf"]
+      },
+      "application/gzip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["gz"]
+      },
+      "application/h224": {
+        source: "iana"
+      },
+      "application/held+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/hjson": {
+        extensions: ["hjson"]
+      },
+      "application/http": {
+        source: "iana"
+      },
+      "application/hyperstudio": {
+        source: "iana",
+        extensions: ["stk"]
+      },
+      "application/ibe-key-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/ibe-pkg-reply+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/ibe-pp-data": {
+        source: "iana"
+      },
+      "application/iges": {
+        source: "iana"
+      },
+      "application/im-iscomposing+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/index": {
+        source: "iana"
+      },
+      "application/index.cmd": {
+        source: "iana"
+      },
+      "application/index.obj": {
+        source: "iana"
+      },
+      "application/index.response": {
+        source: "iana"
+      },
+      "application/index.vnd": {
+        source: "iana"
+      },
+      "application/inkml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ink", "inkml"]
+      },
+      "application/iotp": {
+        source: "iana"
+      },
+      "application/ipfix": {
+        source: "iana",
+        extensions: ["ipfix"]
+      },
+      "application/ipp": {
+        source: "iana"
+      },
+      "application/isup": {
+        source: "iana"
+      },
+      "application/its+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["its"]
+      },
+      "application/java-archive": {
+        source: "apache",
+        compressible: false,
+        extensions: ["jar", "war", "ear"]
+      },
+      "application/java-serialized-object": {
+        source: "apache",
+        compressible: false,
+        extensions: ["ser"]
+      },
+      "application/java-vm": {
+        source: "apache",
+        compressible: false,
+        extensions: ["class"]
+      },
+      "application/javascript": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["js", "mjs"]
+      },
+      "application/jf2feed+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/jose": {
+        source: "iana"
+      },
+      "application/jose+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/jrd+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/jscalendar+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/json": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["json", "map"]
+      },
+      "application/json-patch+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/json-seq": {
+        source: "iana"
+      },
+      "application/json5": {
+        extensions: ["json5"]
+      },
+      "application/jsonml+json": {
+        source: "apache",
+        compressible: true,
+        extensions: ["jsonml"]
+      },
+      "application/jwk+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/jwk-set+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/jwt": {
+        source: "iana"
+      },
+      "application/kpml-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/kpml-response+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/ld+json": {
+        source: "iana",
+        compressible: true,
+        extensions: ["jsonld"]
+      },
+      "application/lgr+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["lgr"]
+      },
+      "application/link-format": {
+        source: "iana"
+      },
+      "application/load-control+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/lost+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["lostxml"]
+      },
+      "application/lostsync+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/lpf+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/lxf": {
+        source: "iana"
+      },
+      "application/mac-binhex40": {
+        source: "iana",
+        extensions: ["hqx"]
+      },
+      "application/mac-compactpro": {
+        source: "apache",
+        extensions: ["cpt"]
+      },
+      "application/macwriteii": {
+        source: "iana"
+      },
+      "application/mads+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mads"]
+      },
+      "application/manifest+json": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["webmanifest"]
+      },
+      "application/marc": {
+        source: "iana",
+        extensions: ["mrc"]
+      },
+      "application/marcxml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mrcx"]
+      },
+      "application/mathematica": {
+        source: "iana",
+        extensions: ["ma", "nb", "mb"]
+      },
+      "application/mathml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mathml"]
+      },
+      "application/mathml-content+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mathml-presentation+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-associated-procedure-description+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-deregister+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-envelope+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-msk+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-msk-response+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-protection-description+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-reception-report+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-register+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-register-response+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-schedule+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbms-user-service-description+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mbox": {
+        source: "iana",
+        extensions: ["mbox"]
+      },
+      "application/media-policy-dataset+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mpf"]
+      },
+      "application/media_control+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mediaservercontrol+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mscml"]
+      },
+      "application/merge-patch+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/metalink+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["metalink"]
+      },
+      "application/metalink4+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["meta4"]
+      },
+      "application/mets+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mets"]
+      },
+      "application/mf4": {
+        source: "iana"
+      },
+      "application/mikey": {
+        source: "iana"
+      },
+      "application/mipc": {
+        source: "iana"
+      },
+      "application/missing-blocks+cbor-seq": {
+        source: "iana"
+      },
+      "application/mmt-aei+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["maei"]
+      },
+      "application/mmt-usd+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["musd"]
+      },
+      "application/mods+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mods"]
+      },
+      "application/moss-keys": {
+        source: "iana"
+      },
+      "application/moss-signature": {
+        source: "iana"
+      },
+      "application/mosskey-data": {
+        source: "iana"
+      },
+      "application/mosskey-request": {
+        source: "iana"
+      },
+      "application/mp21": {
+        source: "iana",
+        extensions: ["m21", "mp21"]
+      },
+      "application/mp4": {
+        source: "iana",
+        extensions: ["mp4s", "m4p"]
+      },
+      "application/mpeg4-generic": {
+        source: "iana"
+      },
+      "application/mpeg4-iod": {
+        source: "iana"
+      },
+      "application/mpeg4-iod-xmt": {
+        source: "iana"
+      },
+      "application/mrb-consumer+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/mrb-publish+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/msc-ivr+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/msc-mixer+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/msword": {
+        source: "iana",
+        compressible: false,
+        extensions: ["doc", "dot"]
+      },
+      "application/mud+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/multipart-core": {
+        source: "iana"
+      },
+      "application/mxf": {
+        source: "iana",
+        extensions: ["mxf"]
+      },
+      "application/n-quads": {
+        source: "iana",
+        extensions: ["nq"]
+      },
+      "application/n-triples": {
+        source: "iana",
+        extensions: ["nt"]
+      },
+      "application/nasdata": {
+        source: "iana"
+      },
+      "application/news-checkgroups": {
+        source: "iana",
+        charset: "US-ASCII"
+      },
+      "application/news-groupinfo": {
+        source: "iana",
+        charset: "US-ASCII"
+      },
+      "application/news-transmission": {
+        source: "iana"
+      },
+      "application/nlsml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/node": {
+        source: "iana",
+        extensions: ["cjs"]
+      },
+      "application/nss": {
+        source: "iana"
+      },
+      "application/oauth-authz-req+jwt": {
+        source: "iana"
+      },
+      "application/oblivious-dns-message": {
+        source: "iana"
+      },
+      "application/ocsp-request": {
+        source: "iana"
+      },
+      "application/ocsp-response": {
+        source: "iana"
+      },
+      "application/octet-stream": {
+        source: "iana",
+        compressible: false,
+        extensions: ["bin", "dms", "lrf", "mar", "so", "dist", "distz", "pkg", "bpk", "dump", "elc", "deploy", "exe", "dll", "deb", "dmg", "iso", "img", "msi", "msp", "msm", "buffer"]
+      },
+      "application/oda": {
+        source: "iana",
+        extensions: ["oda"]
+      },
+      "application/odm+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/odx": {
+        source: "iana"
+      },
+      "application/oebps-package+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["opf"]
+      },
+      "application/ogg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["ogx"]
+      },
+      "application/omdoc+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["omdoc"]
+      },
+      "application/onenote": {
+        source: "apache",
+        extensions: ["onetoc", "onetoc2", "onetmp", "onepkg"]
+      },
+      "application/opc-nodeset+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/oscore": {
+        source: "iana"
+      },
+      "application/oxps": {
+        source: "iana",
+        extensions: ["oxps"]
+      },
+      "application/p21": {
+        source: "iana"
+      },
+      "application/p21+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/p2p-overlay+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["relo"]
+      },
+      "application/parityfec": {
+        source: "iana"
+      },
+      "application/passport": {
+        source: "iana"
+      },
+      "application/patch-ops-error+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xer"]
+      },
+      "application/pdf": {
+        source: "iana",
+        compressible: false,
+        extensions: ["pdf"]
+      },
+      "application/pdx": {
+        source: "iana"
+      },
+      "application/pem-certificate-chain": {
+        source: "iana"
+      },
+      "application/pgp-encrypted": {
+        source: "iana",
+        compressible: false,
+        extensions: ["pgp"]
+      },
+      "application/pgp-keys": {
+        source: "iana",
+        extensions: ["asc"]
+      },
+      "application/pgp-signature": {
+        source: "iana",
+        extensions: ["asc", "sig"]
+      },
+      "application/pics-rules": {
+        source: "apache",
+        extensions: ["prf"]
+      },
+      "application/pidf+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/pidf-diff+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/pkcs10": {
+        source: "iana",
+        extensions: ["p10"]
+      },
+      "application/pkcs12": {
+        source: "iana"
+      },
+      "application/pkcs7-mime": {
+        source: "iana",
+        extensions: ["p7m", "p7c"]
+      },
+      "application/pkcs7-signature": {
+        source: "iana",
+        extensions: ["p7s"]
+      },
+      "application/pkcs8": {
+        source: "iana",
+        extensions: ["p8"]
+      },
+      "application/pkcs8-encrypted": {
+        source: "iana"
+      },
+      "application/pkix-attr-cert": {
+        source: "iana",
+        extensions: ["ac"]
+      },
+      "application/pkix-cert": {
+        source: "iana",
+        extensions: ["cer"]
+      },
+      "application/pkix-crl": {
+        source: "iana",
+        extensions: ["crl"]
+      },
+      "application/pkix-pkipath": {
+        source: "iana",
+        extensions: ["pkipath"]
+      },
+      "application/pkixcmp": {
+        source: "iana",
+        extensions: ["pki"]
+      },
+      "application/pls+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["pls"]
+      },
+      "application/poc-settings+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/postscript": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ai", "eps", "ps"]
+      },
+      "application/ppsp-tracker+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/problem+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/problem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/provenance+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["provx"]
+      },
+      "application/prs.alvestrand.titrax-sheet": {
+        source: "iana"
+      },
+      "application/prs.cww": {
+        source: "iana",
+        extensions: ["cww"]
+      },
+      "application/prs.cyn": {
+        source: "iana",
+        charset: "7-BIT"
+      },
+      "application/prs.hpub+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/prs.nprend": {
+        source: "iana"
+      },
+      "application/prs.plucker": {
+        source: "iana"
+      },
+      "application/prs.rdf-xml-crypt": {
+        source: "iana"
+      },
+      "application/prs.xsf+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/pskc+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["pskcxml"]
+      },
+      "application/pvd+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/qsig": {
+        source: "iana"
+      },
+      "application/raml+yaml": {
+        compressible: true,
+        extensions: ["raml"]
+      },
+      "application/raptorfec": {
+        source: "iana"
+      },
+      "application/rdap+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/rdf+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rdf", "owl"]
+      },
+      "application/reginfo+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rif"]
+      },
+      "application/relax-ng-compact-syntax": {
+        source: "iana",
+        extensions: ["rnc"]
+      },
+      "application/remote-printing": {
+        source: "iana"
+      },
+      "application/reputon+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/resource-lists+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rl"]
+      },
+      "application/resource-lists-diff+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rld"]
+      },
+      "application/rfc+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/riscos": {
+        source: "iana"
+      },
+      "application/rlmi+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/rls-services+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rs"]
+      },
+      "application/route-apd+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rapd"]
+      },
+      "application/route-s-tsid+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["sls"]
+      },
+      "application/route-usd+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rusd"]
+      },
+      "application/rpki-ghostbusters": {
+        source: "iana",
+        extensions: ["gbr"]
+      },
+      "application/rpki-manifest": {
+        source: "iana",
+        extensions: ["mft"]
+      },
+      "application/rpki-publication": {
+        source: "iana"
+      },
+      "application/rpki-roa": {
+        source: "iana",
+        extensions: ["roa"]
+      },
+      "application/rpki-updown": {
+        source: "iana"
+      },
+      "application/rsd+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["rsd"]
+      },
+      "application/rss+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["rss"]
+      },
+      "application/rtf": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rtf"]
+      },
+      "application/rtploopback": {
+        source: "iana"
+      },
+      "application/rtx": {
+        source: "iana"
+      },
+      "application/samlassertion+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/samlmetadata+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sarif+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sarif-external-properties+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sbe": {
+        source: "iana"
+      },
+      "application/sbml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["sbml"]
+      },
+      "application/scaip+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/scim+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/scvp-cv-request": {
+        source: "iana",
+        extensions: ["scq"]
+      },
+      "application/scvp-cv-response": {
+        source: "iana",
+        extensions: ["scs"]
+      },
+      "application/scvp-vp-request": {
+        source: "iana",
+        extensions: ["spq"]
+      },
+      "application/scvp-vp-response": {
+        source: "iana",
+        extensions: ["spp"]
+      },
+      "application/sdp": {
+        source: "iana",
+        extensions: ["sdp"]
+      },
+      "application/secevent+jwt": {
+        source: "iana"
+      },
+      "application/senml+cbor": {
+        source: "iana"
+      },
+      "application/senml+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/senml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["senmlx"]
+      },
+      "application/senml-etch+cbor": {
+        source: "iana"
+      },
+      "application/senml-etch+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/senml-exi": {
+        source: "iana"
+      },
+      "application/sensml+cbor": {
+        source: "iana"
+      },
+      "application/sensml+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sensml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["sensmlx"]
+      },
+      "application/sensml-exi": {
+        source: "iana"
+      },
+      "application/sep+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sep-exi": {
+        source: "iana"
+      },
+      "application/session-info": {
+        source: "iana"
+      },
+      "application/set-payment": {
+        source: "iana"
+      },
+      "application/set-payment-initiation": {
+        source: "iana",
+        extensions: ["setpay"]
+      },
+      "application/set-registration": {
+        source: "iana"
+      },
+      "application/set-registration-initiation": {
+        source: "iana",
+        extensions: ["setreg"]
+      },
+      "application/sgml": {
+        source: "iana"
+      },
+      "application/sgml-open-catalog": {
+        source: "iana"
+      },
+      "application/shf+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["shf"]
+      },
+      "application/sieve": {
+        source: "iana",
+        extensions: ["siv", "sieve"]
+      },
+      "application/simple-filter+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/simple-message-summary": {
+        source: "iana"
+      },
+      "application/simplesymbolcontainer": {
+        source: "iana"
+      },
+      "application/sipc": {
+        source: "iana"
+      },
+      "application/slate": {
+        source: "iana"
+      },
+      "application/smil": {
+        source: "iana"
+      },
+      "application/smil+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["smi", "smil"]
+      },
+      "application/smpte336m": {
+        source: "iana"
+      },
+      "application/soap+fastinfoset": {
+        source: "iana"
+      },
+      "application/soap+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sparql-query": {
+        source: "iana",
+        extensions: ["rq"]
+      },
+      "application/sparql-results+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["srx"]
+      },
+      "application/spdx+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/spirits-event+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/sql": {
+        source: "iana"
+      },
+      "application/srgs": {
+        source: "iana",
+        extensions: ["gram"]
+      },
+      "application/srgs+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["grxml"]
+      },
+      "application/sru+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["sru"]
+      },
+      "application/ssdl+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["ssdl"]
+      },
+      "application/ssml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ssml"]
+      },
+      "application/stix+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/swid+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["swidtag"]
+      },
+      "application/tamp-apex-update": {
+        source: "iana"
+      },
+      "application/tamp-apex-update-confirm": {
+        source: "iana"
+      },
+      "application/tamp-community-update": {
+        source: "iana"
+      },
+      "application/tamp-community-update-confirm": {
+        source: "iana"
+      },
+      "application/tamp-error": {
+        source: "iana"
+      },
+      "application/tamp-sequence-adjust": {
+        source: "iana"
+      },
+      "application/tamp-sequence-adjust-confirm": {
+        source: "iana"
+      },
+      "application/tamp-status-query": {
+        source: "iana"
+      },
+      "application/tamp-status-response": {
+        source: "iana"
+      },
+      "application/tamp-update": {
+        source: "iana"
+      },
+      "application/tamp-update-confirm": {
+        source: "iana"
+      },
+      "application/tar": {
+        compressible: true
+      },
+      "application/taxii+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/td+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/tei+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["tei", "teicorpus"]
+      },
+      "application/tetra_isi": {
+        source: "iana"
+      },
+      "application/thraud+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["tfi"]
+      },
+      "application/timestamp-query": {
+        source: "iana"
+      },
+      "application/timestamp-reply": {
+        source: "iana"
+      },
+      "application/timestamped-data": {
+        source: "iana",
+        extensions: ["tsd"]
+      },
+      "application/tlsrpt+gzip": {
+        source: "iana"
+      },
+      "application/tlsrpt+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/tnauthlist": {
+        source: "iana"
+      },
+      "application/token-introspection+jwt": {
+        source: "iana"
+      },
+      "application/toml": {
+        compressible: true,
+        extensions: ["toml"]
+      },
+      "application/trickle-ice-sdpfrag": {
+        source: "iana"
+      },
+      "application/trig": {
+        source: "iana",
+        extensions: ["trig"]
+      },
+      "application/ttml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ttml"]
+      },
+      "application/tve-trigger": {
+        source: "iana"
+      },
+      "application/tzif": {
+        source: "iana"
+      },
+      "application/tzif-leap": {
+        source: "iana"
+      },
+      "application/ubjson": {
+        compressible: false,
+        extensions: ["ubj"]
+      },
+      "application/ulpfec": {
+        source: "iana"
+      },
+      "application/urc-grpsheet+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/urc-ressheet+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rsheet"]
+      },
+      "application/urc-targetdesc+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["td"]
+      },
+      "application/urc-uisocketdesc+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vcard+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vcard+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vemmi": {
+        source: "iana"
+      },
+      "application/vividence.scriptfile": {
+        source: "apache"
+      },
+      "application/vnd.1000minds.decision-model+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["1km"]
+      },
+      "application/vnd.3gpp-prose+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp-prose-pc3ch+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp-v2x-local-service-information": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.5gnas": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.access-transfer-events+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.bsf+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.gmop+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.gtpc": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.interworking-data": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.lpp": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.mc-signalling-ear": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.mcdata-affiliation-command+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcdata-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcdata-payload": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.mcdata-service-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcdata-signalling": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.mcdata-ue-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcdata-user-profile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-affiliation-command+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-floor-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-location-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-mbms-usage-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-service-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-signed+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-ue-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-ue-init-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcptt-user-profile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-affiliation-command+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-affiliation-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-location-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-mbms-usage-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-service-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-transmission-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-ue-config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mcvideo-user-profile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.mid-call+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.ngap": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.pfcp": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.pic-bw-large": {
+        source: "iana",
+        extensions: ["plb"]
+      },
+      "application/vnd.3gpp.pic-bw-small": {
+        source: "iana",
+        extensions: ["psb"]
+      },
+      "application/vnd.3gpp.pic-bw-var": {
+        source: "iana",
+        extensions: ["pvb"]
+      },
+      "application/vnd.3gpp.s1ap": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.sms": {
+        source: "iana"
+      },
+      "application/vnd.3gpp.sms+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.srvcc-ext+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.srvcc-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.state-and-event-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp.ussd+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp2.bcmcsinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.3gpp2.sms": {
+        source: "iana"
+      },
+      "application/vnd.3gpp2.tcap": {
+        source: "iana",
+        extensions: ["tcap"]
+      },
+      "application/vnd.3lightssoftware.imagescal": {
+        source: "iana"
+      },
+      "application/vnd.3m.post-it-notes": {
+        source: "iana",
+        extensions: ["pwn"]
+      },
+      "application/vnd.accpac.simply.aso": {
+        source: "iana",
+        extensions: ["aso"]
+      },
+      "application/vnd.accpac.simply.imp": {
+        source: "iana",
+        extensions: ["imp"]
+      },
+      "application/vnd.acucobol": {
+        source: "iana",
+        extensions: ["acu"]
+      },
+      "application/vnd.acucorp": {
+        source: "iana",
+        extensions: ["atc", "acutc"]
+      },
+      "application/vnd.adobe.air-application-installer-package+zip": {
+        source: "apache",
+        compressible: false,
+        extensions: ["air"]
+      },
+      "application/vnd.adobe.flash.movie": {
+        source: "iana"
+      },
+      "application/vnd.adobe.formscentral.fcdt": {
+        source: "iana",
+        extensions: ["fcdt"]
+      },
+      "application/vnd.adobe.fxp": {
+        source: "iana",
+        extensions: ["fxp", "fxpl"]
+      },
+      "application/vnd.adobe.partial-upload": {
+        source: "iana"
+      },
+      "application/vnd.adobe.xdp+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xdp"]
+      },
+      "application/vnd.adobe.xfdf": {
+        source: "iana",
+        extensions: ["xfdf"]
+      },
+      "application/vnd.aether.imp": {
+        source: "iana"
+      },
+      "application/vnd.afpc.afplinedata": {
+        source: "iana"
+      },
+      "application/vnd.afpc.afplinedata-pagedef": {
+        source: "iana"
+      },
+      "application/vnd.afpc.cmoca-cmresource": {
+        source: "iana"
+      },
+      "application/vnd.afpc.foca-charset": {
+        source: "iana"
+      },
+      "application/vnd.afpc.foca-codedfont": {
+        source: "iana"
+      },
+      "application/vnd.afpc.foca-codepage": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-cmtable": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-formdef": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-mediummap": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-objectcontainer": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-overlay": {
+        source: "iana"
+      },
+      "application/vnd.afpc.modca-pagesegment": {
+        source: "iana"
+      },
+      "application/vnd.age": {
+        source: "iana",
+        extensions: ["age"]
+      },
+      "application/vnd.ah-barcode": {
+        source: "iana"
+      },
+      "application/vnd.ahead.space": {
+        source: "iana",
+        extensions: ["ahead"]
+      },
+      "application/vnd.airzip.filesecure.azf": {
+        source: "iana",
+        extensions: ["azf"]
+      },
+      "application/vnd.airzip.filesecure.azs": {
+        source: "iana",
+        extensions: ["azs"]
+      },
+      "application/vnd.amadeus+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.amazon.ebook": {
+        source: "apache",
+        extensions: ["azw"]
+      },
+      "application/vnd.amazon.mobi8-ebook": {
+        source: "iana"
+      },
+      "application/vnd.americandynamics.acc": {
+        source: "iana",
+        extensions: ["acc"]
+      },
+      "application/vnd.amiga.ami": {
+        source: "iana",
+        extensions: ["ami"]
+      },
+      "application/vnd.amundsen.maze+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.android.ota": {
+        source: "iana"
+      },
+      "application/vnd.android.package-archive": {
+        source: "apache",
+        compressible: false,
+        extensions: ["apk"]
+      },
+      "application/vnd.anki": {
+        source: "iana"
+      },
+      "application/vnd.anser-web-certificate-issue-initiation": {
+        source: "iana",
+        extensions: ["cii"]
+      },
+      "application/vnd.anser-web-funds-transfer-initiation": {
+        source: "apache",
+        extensions: ["fti"]
+      },
+      "application/vnd.antix.game-component": {
+        source: "iana",
+        extensions: ["atx"]
+      },
+      "application/vnd.apache.arrow.file": {
+        source: "iana"
+      },
+      "application/vnd.apache.arrow.stream": {
+        source: "iana"
+      },
+      "application/vnd.apache.thrift.binary": {
+        source: "iana"
+      },
+      "application/vnd.apache.thrift.compact": {
+        source: "iana"
+      },
+      "application/vnd.apache.thrift.json": {
+        source: "iana"
+      },
+      "application/vnd.api+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.aplextor.warrp+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.apothekende.reservation+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.apple.installer+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mpkg"]
+      },
+      "application/vnd.apple.keynote": {
+        source: "iana",
+        extensions: ["key"]
+      },
+      "application/vnd.apple.mpegurl": {
+        source: "iana",
+        extensions: ["m3u8"]
+      },
+      "application/vnd.apple.numbers": {
+        source: "iana",
+        extensions: ["numbers"]
+      },
+      "application/vnd.apple.pages": {
+        source: "iana",
+        extensions: ["pages"]
+      },
+      "application/vnd.apple.pkpass": {
+        compressible: false,
+        extensions: ["pkpass"]
+      },
+      "application/vnd.arastra.swi": {
+        source: "iana"
+      },
+      "application/vnd.aristanetworks.swi": {
+        source: "iana",
+        extensions: ["swi"]
+      },
+      "application/vnd.artisan+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.artsquare": {
+        source: "iana"
+      },
+      "application/vnd.astraea-software.iota": {
+        source: "iana",
+        extensions: ["iota"]
+      },
+      "application/vnd.audiograph": {
+        source: "iana",
+        extensions: ["aep"]
+      },
+      "application/vnd.autopackage": {
+        source: "iana"
+      },
+      "application/vnd.avalon+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.avistar+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.balsamiq.bmml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["bmml"]
+      },
+      "application/vnd.balsamiq.bmpr": {
+        source: "iana"
+      },
+      "application/vnd.banana-accounting": {
+        source: "iana"
+      },
+      "application/vnd.bbf.usp.error": {
+        source: "iana"
+      },
+      "application/vnd.bbf.usp.msg": {
+        source: "iana"
+      },
+      "application/vnd.bbf.usp.msg+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.bekitzur-stech+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.bint.med-content": {
+        source: "iana"
+      },
+      "application/vnd.biopax.rdf+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.blink-idb-value-wrapper": {
+        source: "iana"
+      },
+      "application/vnd.blueice.multipass": {
+        source: "iana",
+        extensions: ["mpm"]
+      },
+      "application/vnd.bluetooth.ep.oob": {
+        source: "iana"
+      },
+      "application/vnd.bluetooth.le.oob": {
+        source: "iana"
+      },
+      "application/vnd.bmi": {
+        source: "iana",
+        extensions: ["bmi"]
+      },
+      "application/vnd.bpf": {
+        source: "iana"
+      },
+      "application/vnd.bpf3": {
+        source: "iana"
+      },
+      "application/vnd.businessobjects": {
+        source: "iana",
+        extensions: ["rep"]
+      },
+      "application/vnd.byu.uapi+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cab-jscript": {
+        source: "iana"
+      },
+      "application/vnd.canon-cpdl": {
+        source: "iana"
+      },
+      "application/vnd.canon-lips": {
+        source: "iana"
+      },
+      "application/vnd.capasystems-pg+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cendio.thinlinc.clientconf": {
+        source: "iana"
+      },
+      "application/vnd.century-systems.tcp_stream": {
+        source: "iana"
+      },
+      "application/vnd.chemdraw+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["cdxml"]
+      },
+      "application/vnd.chess-pgn": {
+        source: "iana"
+      },
+      "application/vnd.chipnuts.karaoke-mmd": {
+        source: "iana",
+        extensions: ["mmd"]
+      },
+      "application/vnd.ciedi": {
+        source: "iana"
+      },
+      "application/vnd.cinderella": {
+        source: "iana",
+        extensions: ["cdy"]
+      },
+      "application/vnd.cirpack.isdn-ext": {
+        source: "iana"
+      },
+      "application/vnd.citationstyles.style+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["csl"]
+      },
+      "application/vnd.claymore": {
+        source: "iana",
+        extensions: ["cla"]
+      },
+      "application/vnd.cloanto.rp9": {
+        source: "iana",
+        extensions: ["rp9"]
+      },
+      "application/vnd.clonk.c4group": {
+        source: "iana",
+        extensions: ["c4g", "c4d", "c4f", "c4p", "c4u"]
+      },
+      "application/vnd.cluetrust.cartomobile-config": {
+        source: "iana",
+        extensions: ["c11amc"]
+      },
+      "application/vnd.cluetrust.cartomobile-config-pkg": {
+        source: "iana",
+        extensions: ["c11amz"]
+      },
+      "application/vnd.coffeescript": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.document": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.document-template": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.presentation": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.presentation-template": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.spreadsheet": {
+        source: "iana"
+      },
+      "application/vnd.collabio.xodocuments.spreadsheet-template": {
+        source: "iana"
+      },
+      "application/vnd.collection+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.collection.doc+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.collection.next+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.comicbook+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.comicbook-rar": {
+        source: "iana"
+      },
+      "application/vnd.commerce-battelle": {
+        source: "iana"
+      },
+      "application/vnd.commonspace": {
+        source: "iana",
+        extensions: ["csp"]
+      },
+      "application/vnd.contact.cmsg": {
+        source: "iana",
+        extensions: ["cdbcmsg"]
+      },
+      "application/vnd.coreos.ignition+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cosmocaller": {
+        source: "iana",
+        extensions: ["cmc"]
+      },
+      "application/vnd.crick.clicker": {
+        source: "iana",
+        extensions: ["clkx"]
+      },
+      "application/vnd.crick.clicker.keyboard": {
+        source: "iana",
+        extensions: ["clkk"]
+      },
+      "application/vnd.crick.clicker.palette": {
+        source: "iana",
+        extensions: ["clkp"]
+      },
+      "application/vnd.crick.clicker.template": {
+        source: "iana",
+        extensions: ["clkt"]
+      },
+      "application/vnd.crick.clicker.wordbank": {
+        source: "iana",
+        extensions: ["clkw"]
+      },
+      "application/vnd.criticaltools.wbs+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wbs"]
+      },
+      "application/vnd.cryptii.pipe+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.crypto-shade-file": {
+        source: "iana"
+      },
+      "application/vnd.cryptomator.encrypted": {
+        source: "iana"
+      },
+      "application/vnd.cryptomator.vault": {
+        source: "iana"
+      },
+      "application/vnd.ctc-posml": {
+        source: "iana",
+        extensions: ["pml"]
+      },
+      "application/vnd.ctct.ws+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cups-pdf": {
+        source: "iana"
+      },
+      "application/vnd.cups-postscript": {
+        source: "iana"
+      },
+      "application/vnd.cups-ppd": {
+        source: "iana",
+        extensions: ["ppd"]
+      },
+      "application/vnd.cups-raster": {
+        source: "iana"
+      },
+      "application/vnd.cups-raw": {
+        source: "iana"
+      },
+      "application/vnd.curl": {
+        source: "iana"
+      },
+      "application/vnd.curl.car": {
+        source: "apache",
+        extensions: ["car"]
+      },
+      "application/vnd.curl.pcurl": {
+        source: "apache",
+        extensions: ["pcurl"]
+      },
+      "application/vnd.cyan.dean.root+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cybank": {
+        source: "iana"
+      },
+      "application/vnd.cyclonedx+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.cyclonedx+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.d2l.coursepackage1p0+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.d3m-dataset": {
+        source: "iana"
+      },
+      "application/vnd.d3m-problem": {
+        source: "iana"
+      },
+      "application/vnd.dart": {
+        source: "iana",
+        compressible: true,
+        extensions: ["dart"]
+      },
+      "application/vnd.data-vision.rdz": {
+        source: "iana",
+        extensions: ["rdz"]
+      },
+      "application/vnd.datapackage+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dataresource+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dbf": {
+        source: "iana",
+        extensions: ["dbf"]
+      },
+      "application/vnd.debian.binary-package": {
+        source: "iana"
+      },
+      "application/vnd.dece.data": {
+        source: "iana",
+        extensions: ["uvf", "uvvf", "uvd", "uvvd"]
+      },
+      "application/vnd.dece.ttml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["uvt", "uvvt"]
+      },
+      "application/vnd.dece.unspecified": {
+        source: "iana",
+        extensions: ["uvx", "uvvx"]
+      },
+      "application/vnd.dece.zip": {
+        source: "iana",
+        extensions: ["uvz", "uvvz"]
+      },
+      "application/vnd.denovo.fcselayout-link": {
+        source: "iana",
+        extensions: ["fe_launch"]
+      },
+      "application/vnd.desmume.movie": {
+        source: "iana"
+      },
+      "application/vnd.dir-bi.plate-dl-nosuffix": {
+        source: "iana"
+      },
+      "application/vnd.dm.delegation+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dna": {
+        source: "iana",
+        extensions: ["dna"]
+      },
+      "application/vnd.document+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dolby.mlp": {
+        source: "apache",
+        extensions: ["mlp"]
+      },
+      "application/vnd.dolby.mobile.1": {
+        source: "iana"
+      },
+      "application/vnd.dolby.mobile.2": {
+        source: "iana"
+      },
+      "application/vnd.doremir.scorecloud-binary-document": {
+        source: "iana"
+      },
+      "application/vnd.dpgraph": {
+        source: "iana",
+        extensions: ["dpg"]
+      },
+      "application/vnd.dreamfactory": {
+        source: "iana",
+        extensions: ["dfac"]
+      },
+      "application/vnd.drive+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ds-keypoint": {
+        source: "apache",
+        extensions: ["kpxx"]
+      },
+      "application/vnd.dtg.local": {
+        source: "iana"
+      },
+      "application/vnd.dtg.local.flash": {
+        source: "iana"
+      },
+      "application/vnd.dtg.local.html": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ait": {
+        source: "iana",
+        extensions: ["ait"]
+      },
+      "application/vnd.dvb.dvbisl+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.dvbj": {
+        source: "iana"
+      },
+      "application/vnd.dvb.esgcontainer": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ipdcdftnotifaccess": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ipdcesgaccess": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ipdcesgaccess2": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ipdcesgpdd": {
+        source: "iana"
+      },
+      "application/vnd.dvb.ipdcroaming": {
+        source: "iana"
+      },
+      "application/vnd.dvb.iptv.alfec-base": {
+        source: "iana"
+      },
+      "application/vnd.dvb.iptv.alfec-enhancement": {
+        source: "iana"
+      },
+      "application/vnd.dvb.notif-aggregate-root+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-container+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-generic+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-ia-msglist+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-ia-registration-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-ia-registration-response+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.notif-init+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.dvb.pfr": {
+        source: "iana"
+      },
+      "application/vnd.dvb.service": {
+        source: "iana",
+        extensions: ["svc"]
+      },
+      "application/vnd.dxr": {
+        source: "iana"
+      },
+      "application/vnd.dynageo": {
+        source: "iana",
+        extensions: ["geo"]
+      },
+      "application/vnd.dzr": {
+        source: "iana"
+      },
+      "application/vnd.easykaraoke.cdgdownload": {
+        source: "iana"
+      },
+      "application/vnd.ecdis-update": {
+        source: "iana"
+      },
+      "application/vnd.ecip.rlp": {
+        source: "iana"
+      },
+      "application/vnd.eclipse.ditto+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ecowin.chart": {
+        source: "iana",
+        extensions: ["mag"]
+      },
+      "application/vnd.ecowin.filerequest": {
+        source: "iana"
+      },
+      "application/vnd.ecowin.fileupdate": {
+        source: "iana"
+      },
+      "application/vnd.ecowin.series": {
+        source: "iana"
+      },
+      "application/vnd.ecowin.seriesrequest": {
+        source: "iana"
+      },
+      "application/vnd.ecowin.seriesupdate": {
+        source: "iana"
+      },
+      "application/vnd.efi.img": {
+        source: "iana"
+      },
+      "application/vnd.efi.iso": {
+        source: "iana"
+      },
+      "application/vnd.emclient.accessrequest+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.enliven": {
+        source: "iana",
+        extensions: ["nml"]
+      },
+      "application/vnd.enphase.envoy": {
+        source: "iana"
+      },
+      "application/vnd.eprints.data+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.epson.esf": {
+        source: "iana",
+        extensions: ["esf"]
+      },
+      "application/vnd.epson.msf": {
+        source: "iana",
+        extensions: ["msf"]
+      },
+      "application/vnd.epson.quickanime": {
+        source: "iana",
+        extensions: ["qam"]
+      },
+      "application/vnd.epson.salt": {
+        source: "iana",
+        extensions: ["slt"]
+      },
+      "application/vnd.epson.ssf": {
+        source: "iana",
+        extensions: ["ssf"]
+      },
+      "application/vnd.ericsson.quickcall": {
+        source: "iana"
+      },
+      "application/vnd.espass-espass+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.eszigno3+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["es3", "et3"]
+      },
+      "application/vnd.etsi.aoc+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.asic-e+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.etsi.asic-s+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.etsi.cug+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvcommand+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvdiscovery+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvprofile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvsad-bc+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvsad-cod+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvsad-npvr+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvservice+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvsync+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.iptvueprofile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.mcid+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.mheg5": {
+        source: "iana"
+      },
+      "application/vnd.etsi.overload-control-policy-dataset+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.pstn+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.sci+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.simservs+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.timestamp-token": {
+        source: "iana"
+      },
+      "application/vnd.etsi.tsl+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.etsi.tsl.der": {
+        source: "iana"
+      },
+      "application/vnd.eu.kasparian.car+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.eudora.data": {
+        source: "iana"
+      },
+      "application/vnd.evolv.ecig.profile": {
+        source: "iana"
+      },
+      "application/vnd.evolv.ecig.settings": {
+        source: "iana"
+      },
+      "application/vnd.evolv.ecig.theme": {
+        source: "iana"
+      },
+      "application/vnd.exstream-empower+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.exstream-package": {
+        source: "iana"
+      },
+      "application/vnd.ezpix-album": {
+        source: "iana",
+        extensions: ["ez2"]
+      },
+      "application/vnd.ezpix-package": {
+        source: "iana",
+        extensions: ["ez3"]
+      },
+      "application/vnd.f-secure.mobile": {
+        source: "iana"
+      },
+      "application/vnd.familysearch.gedcom+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.fastcopy-disk-image": {
+        source: "iana"
+      },
+      "application/vnd.fdf": {
+        source: "iana",
+        extensions: ["fdf"]
+      },
+      "application/vnd.fdsn.mseed": {
+        source: "iana",
+        extensions: ["mseed"]
+      },
+      "application/vnd.fdsn.seed": {
+        source: "iana",
+        extensions: ["seed", "dataless"]
+      },
+      "application/vnd.ffsns": {
+        source: "iana"
+      },
+      "application/vnd.ficlab.flb+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.filmit.zfc": {
+        source: "iana"
+      },
+      "application/vnd.fints": {
+        source: "iana"
+      },
+      "application/vnd.firemonkeys.cloudcell": {
+        source: "iana"
+      },
+      "application/vnd.flographit": {
+        source: "iana",
+        extensions: ["gph"]
+      },
+      "application/vnd.fluxtime.clip": {
+        source: "iana",
+        extensions: ["ftc"]
+      },
+      "application/vnd.font-fontforge-sfd": {
+        source: "iana"
+      },
+      "application/vnd.framemaker": {
+        source: "iana",
+        extensions: ["fm", "frame", "maker", "book"]
+      },
+      "application/vnd.frogans.fnc": {
+        source: "iana",
+        extensions: ["fnc"]
+      },
+      "application/vnd.frogans.ltf": {
+        source: "iana",
+        extensions: ["ltf"]
+      },
+      "application/vnd.fsc.weblaunch": {
+        source: "iana",
+        extensions: ["fsc"]
+      },
+      "application/vnd.fujifilm.fb.docuworks": {
+        source: "iana"
+      },
+      "application/vnd.fujifilm.fb.docuworks.binder": {
+        source: "iana"
+      },
+      "application/vnd.fujifilm.fb.docuworks.container": {
+        source: "iana"
+      },
+      "application/vnd.fujifilm.fb.jfi+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.fujitsu.oasys": {
+        source: "iana",
+        extensions: ["oas"]
+      },
+      "application/vnd.fujitsu.oasys2": {
+        source: "iana",
+        extensions: ["oa2"]
+      },
+      "application/vnd.fujitsu.oasys3": {
+        source: "iana",
+        extensions: ["oa3"]
+      },
+      "application/vnd.fujitsu.oasysgp": {
+        source: "iana",
+        extensions: ["fg5"]
+      },
+      "application/vnd.fujitsu.oasysprs": {
+        source: "iana",
+        extensions: ["bh2"]
+      },
+      "application/vnd.fujixerox.art-ex": {
+        source: "iana"
+      },
+      "application/vnd.fujixerox.art4": {
+        source: "iana"
+      },
+      "application/vnd.fujixerox.ddd": {
+        source: "iana",
+        extensions: ["ddd"]
+      },
+      "application/vnd.fujixerox.docuworks": {
+        source: "iana",
+        extensions: ["xdw"]
+      },
+      "application/vnd.fujixerox.docuworks.binder": {
+        source: "iana",
+        extensions: ["xbd"]
+      },
+      "application/vnd.fujixerox.docuworks.container": {
+        source: "iana"
+      },
+      "application/vnd.fujixerox.hbpl": {
+        source: "iana"
+      },
+      "application/vnd.fut-misnet": {
+        source: "iana"
+      },
+      "application/vnd.futoin+cbor": {
+        source: "iana"
+      },
+      "application/vnd.futoin+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.fuzzysheet": {
+        source: "iana",
+        extensions: ["fzs"]
+      },
+      "application/vnd.genomatix.tuxedo": {
+        source: "iana",
+        extensions: ["txd"]
+      },
+      "application/vnd.gentics.grd+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.geo+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.geocube+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.geogebra.file": {
+        source: "iana",
+        extensions: ["ggb"]
+      },
+      "application/vnd.geogebra.slides": {
+        source: "iana"
+      },
+      "application/vnd.geogebra.tool": {
+        source: "iana",
+        extensions: ["ggt"]
+      },
+      "application/vnd.geometry-explorer": {
+        source: "iana",
+        extensions: ["gex", "gre"]
+      },
+      "application/vnd.geonext": {
+        source: "iana",
+        extensions: ["gxt"]
+      },
+      "application/vnd.geoplan": {
+        source: "iana",
+        extensions: ["g2w"]
+      },
+      "application/vnd.geospace": {
+        source: "iana",
+        extensions: ["g3w"]
+      },
+      "application/vnd.gerber": {
+        source: "iana"
+      },
+      "application/vnd.globalplatform.card-content-mgt": {
+        source: "iana"
+      },
+      "application/vnd.globalplatform.card-content-mgt-response": {
+        source: "iana"
+      },
+      "application/vnd.gmx": {
+        source: "iana",
+        extensions: ["gmx"]
+      },
+      "application/vnd.google-apps.document": {
+        compressible: false,
+        extensions: ["gdoc"]
+      },
+      "application/vnd.google-apps.presentation": {
+        compressible: false,
+        extensions: ["gslides"]
+      },
+      "application/vnd.google-apps.spreadsheet": {
+        compressible: false,
+        extensions: ["gsheet"]
+      },
+      "application/vnd.google-earth.kml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["kml"]
+      },
+      "application/vnd.google-earth.kmz": {
+        source: "iana",
+        compressible: false,
+        extensions: ["kmz"]
+      },
+      "application/vnd.gov.sk.e-form+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.gov.sk.e-form+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.gov.sk.xmldatacontainer+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.grafeq": {
+        source: "iana",
+        extensions: ["gqf", "gqs"]
+      },
+      "application/vnd.gridmp": {
+        source: "iana"
+      },
+      "application/vnd.groove-account": {
+        source: "iana",
+        extensions: ["gac"]
+      },
+      "application/vnd.groove-help": {
+        source: "iana",
+        extensions: ["ghf"]
+      },
+      "application/vnd.groove-identity-message": {
+        source: "iana",
+        extensions: ["gim"]
+      },
+      "application/vnd.groove-injector": {
+        source: "iana",
+        extensions: ["grv"]
+      },
+      "application/vnd.groove-tool-message": {
+        source: "iana",
+        extensions: ["gtm"]
+      },
+      "application/vnd.groove-tool-template": {
+        source: "iana",
+        extensions: ["tpl"]
+      },
+      "application/vnd.groove-vcard": {
+        source: "iana",
+        extensions: ["vcg"]
+      },
+      "application/vnd.hal+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hal+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["hal"]
+      },
+      "application/vnd.handheld-entertainment+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["zmm"]
+      },
+      "application/vnd.hbci": {
+        source: "iana",
+        extensions: ["hbci"]
+      },
+      "application/vnd.hc+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hcl-bireports": {
+        source: "iana"
+      },
+      "application/vnd.hdt": {
+        source: "iana"
+      },
+      "application/vnd.heroku+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hhe.lesson-player": {
+        source: "iana",
+        extensions: ["les"]
+      },
+      "application/vnd.hl7cda+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.hl7v2+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.hp-hpgl": {
+        source: "iana",
+        extensions: ["hpgl"]
+      },
+      "application/vnd.hp-hpid": {
+        source: "iana",
+        extensions: ["hpid"]
+      },
+      "application/vnd.hp-hps": {
+        source: "iana",
+        extensions: ["hps"]
+      },
+      "application/vnd.hp-jlyt": {
+        source: "iana",
+        extensions: ["jlt"]
+      },
+      "application/vnd.hp-pcl": {
+        source: "iana",
+        extensions: ["pcl"]
+      },
+      "application/vnd.hp-pclxl": {
+        source: "iana",
+        extensions: ["pclxl"]
+      },
+      "application/vnd.httphone": {
+        source: "iana"
+      },
+      "application/vnd.hydrostatix.sof-data": {
+        source: "iana",
+        extensions: ["sfd-hdstx"]
+      },
+      "application/vnd.hyper+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hyper-item+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hyperdrive+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.hzn-3d-crossword": {
+        source: "iana"
+      },
+      "application/vnd.ibm.afplinedata": {
+        source: "iana"
+      },
+      "application/vnd.ibm.electronic-media": {
+        source: "iana"
+      },
+      "application/vnd.ibm.minipay": {
+        source: "iana",
+        extensions: ["mpy"]
+      },
+      "application/vnd.ibm.modcap": {
+        source: "iana",
+        extensions: ["afp", "listafp", "list3820"]
+      },
+      "application/vnd.ibm.rights-management": {
+        source: "iana",
+        extensions: ["irm"]
+      },
+      "application/vnd.ibm.secure-container": {
+        source: "iana",
+        extensions: ["sc"]
+      },
+      "application/vnd.iccprofile": {
+        source: "iana",
+        extensions: ["icc", "icm"]
+      },
+      "application/vnd.ieee.1905": {
+        source: "iana"
+      },
+      "application/vnd.igloader": {
+        source: "iana",
+        extensions: ["igl"]
+      },
+      "application/vnd.imagemeter.folder+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.imagemeter.image+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.immervision-ivp": {
+        source: "iana",
+        extensions: ["ivp"]
+      },
+      "application/vnd.immervision-ivu": {
+        source: "iana",
+        extensions: ["ivu"]
+      },
+      "application/vnd.ims.imsccv1p1": {
+        source: "iana"
+      },
+      "application/vnd.ims.imsccv1p2": {
+        source: "iana"
+      },
+      "application/vnd.ims.imsccv1p3": {
+        source: "iana"
+      },
+      "application/vnd.ims.lis.v2.result+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ims.lti.v2.toolconsumerprofile+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ims.lti.v2.toolproxy+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ims.lti.v2.toolproxy.id+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ims.lti.v2.toolsettings+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ims.lti.v2.toolsettings.simple+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.informedcontrol.rms+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.informix-visionary": {
+        source: "iana"
+      },
+      "application/vnd.infotech.project": {
+        source: "iana"
+      },
+      "application/vnd.infotech.project+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.innopath.wamp.notification": {
+        source: "iana"
+      },
+      "application/vnd.insors.igm": {
+        source: "iana",
+        extensions: ["igm"]
+      },
+      "application/vnd.intercon.formnet": {
+        source: "iana",
+        extensions: ["xpw", "xpx"]
+      },
+      "application/vnd.intergeo": {
+        source: "iana",
+        extensions: ["i2g"]
+      },
+      "application/vnd.intertrust.digibox": {
+        source: "iana"
+      },
+      "application/vnd.intertrust.nncp": {
+        source: "iana"
+      },
+      "application/vnd.intu.qbo": {
+        source: "iana",
+        extensions: ["qbo"]
+      },
+      "application/vnd.intu.qfx": {
+        source: "iana",
+        extensions: ["qfx"]
+      },
+      "application/vnd.iptc.g2.catalogitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.conceptitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.knowledgeitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.newsitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.newsmessage+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.packageitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.iptc.g2.planningitem+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ipunplugged.rcprofile": {
+        source: "iana",
+        extensions: ["rcprofile"]
+      },
+      "application/vnd.irepository.package+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["irp"]
+      },
+      "application/vnd.is-xpr": {
+        source: "iana",
+        extensions: ["xpr"]
+      },
+      "application/vnd.isac.fcs": {
+        source: "iana",
+        extensions: ["fcs"]
+      },
+      "application/vnd.iso11783-10+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.jam": {
+        source: "iana",
+        extensions: ["jam"]
+      },
+      "application/vnd.japannet-directory-service": {
+        source: "iana"
+      },
+      "application/vnd.japannet-jpnstore-wakeup": {
+        source: "iana"
+      },
+      "application/vnd.japannet-payment-wakeup": {
+        source: "iana"
+      },
+      "application/vnd.japannet-registration": {
+        source: "iana"
+      },
+      "application/vnd.japannet-registration-wakeup": {
+        source: "iana"
+      },
+      "application/vnd.japannet-setstore-wakeup": {
+        source: "iana"
+      },
+      "application/vnd.japannet-verification": {
+        source: "iana"
+      },
+      "application/vnd.japannet-verification-wakeup": {
+        source: "iana"
+      },
+      "application/vnd.jcp.javame.midlet-rms": {
+        source: "iana",
+        extensions: ["rms"]
+      },
+      "application/vnd.jisp": {
+        source: "iana",
+        extensions: ["jisp"]
+      },
+      "application/vnd.joost.joda-archive": {
+        source: "iana",
+        extensions: ["joda"]
+      },
+      "application/vnd.jsk.isdn-ngn": {
+        source: "iana"
+      },
+      "application/vnd.kahootz": {
+        source: "iana",
+        extensions: ["ktz", "ktr"]
+      },
+      "application/vnd.kde.karbon": {
+        source: "iana",
+        extensions: ["karbon"]
+      },
+      "application/vnd.kde.kchart": {
+        source: "iana",
+        extensions: ["chrt"]
+      },
+      "application/vnd.kde.kformula": {
+        source: "iana",
+        extensions: ["kfo"]
+      },
+      "application/vnd.kde.kivio": {
+        source: "iana",
+        extensions: ["flw"]
+      },
+      "application/vnd.kde.kontour": {
+        source: "iana",
+        extensions: ["kon"]
+      },
+      "application/vnd.kde.kpresenter": {
+        source: "iana",
+        extensions: ["kpr", "kpt"]
+      },
+      "application/vnd.kde.kspread": {
+        source: "iana",
+        extensions: ["ksp"]
+      },
+      "application/vnd.kde.kword": {
+        source: "iana",
+        extensions: ["kwd", "kwt"]
+      },
+      "application/vnd.kenameaapp": {
+        source: "iana",
+        extensions: ["htke"]
+      },
+      "application/vnd.kidspiration": {
+        source: "iana",
+        extensions: ["kia"]
+      },
+      "application/vnd.kinar": {
+        source: "iana",
+        extensions: ["kne", "knp"]
+      },
+      "application/vnd.koan": {
+        source: "iana",
+        extensions: ["skp", "skd", "skt", "skm"]
+      },
+      "application/vnd.kodak-descriptor": {
+        source: "iana",
+        extensions: ["sse"]
+      },
+      "application/vnd.las": {
+        source: "iana"
+      },
+      "application/vnd.las.las+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.las.las+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["lasxml"]
+      },
+      "application/vnd.laszip": {
+        source: "iana"
+      },
+      "application/vnd.leap+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.liberty-request+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.llamagraphics.life-balance.desktop": {
+        source: "iana",
+        extensions: ["lbd"]
+      },
+      "application/vnd.llamagraphics.life-balance.exchange+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["lbe"]
+      },
+      "application/vnd.logipipe.circuit+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.loom": {
+        source: "iana"
+      },
+      "application/vnd.lotus-1-2-3": {
+        source: "iana",
+        extensions: ["123"]
+      },
+      "application/vnd.lotus-approach": {
+        source: "iana",
+        extensions: ["apr"]
+      },
+      "application/vnd.lotus-freelance": {
+        source: "iana",
+        extensions: ["pre"]
+      },
+      "application/vnd.lotus-notes": {
+        source: "iana",
+        extensions: ["nsf"]
+      },
+      "application/vnd.lotus-organizer": {
+        source: "iana",
+        extensions: ["org"]
+      },
+      "application/vnd.lotus-screencam": {
+        source: "iana",
+        extensions: ["scm"]
+      },
+      "application/vnd.lotus-wordpro": {
+        source: "iana",
+        extensions: ["lwp"]
+      },
+      "application/vnd.macports.portpkg": {
+        source: "iana",
+        extensions: ["portpkg"]
+      },
+      "application/vnd.mapbox-vector-tile": {
+        source: "iana",
+        extensions: ["mvt"]
+      },
+      "application/vnd.marlin.drm.actiontoken+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.marlin.drm.conftoken+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.marlin.drm.license+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.marlin.drm.mdcf": {
+        source: "iana"
+      },
+      "application/vnd.mason+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.maxar.archive.3tz+zip": {
+        source: "iana",
+        compressible: false
+      },
+      "application/vnd.maxmind.maxmind-db": {
+        source: "iana"
+      },
+      "application/vnd.mcd": {
+        source: "iana",
+        extensions: ["mcd"]
+      },
+      "application/vnd.medcalcdata": {
+        source: "iana",
+        extensions: ["mc1"]
+      },
+      "application/vnd.mediastation.cdkey": {
+        source: "iana",
+        extensions: ["cdkey"]
+      },
+      "application/vnd.meridian-slingshot": {
+        source: "iana"
+      },
+      "application/vnd.mfer": {
+        source: "iana",
+        extensions: ["mwf"]
+      },
+      "application/vnd.mfmp": {
+        source: "iana",
+        extensions: ["mfm"]
+      },
+      "application/vnd.micro+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.micrografx.flo": {
+        source: "iana",
+        extensions: ["flo"]
+      },
+      "application/vnd.micrografx.igx": {
+        source: "iana",
+        extensions: ["igx"]
+      },
+      "application/vnd.microsoft.portable-executable": {
+        source: "iana"
+      },
+      "application/vnd.microsoft.windows.thumbnail-cache": {
+        source: "iana"
+      },
+      "application/vnd.miele+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.mif": {
+        source: "iana",
+        extensions: ["mif"]
+      },
+      "application/vnd.minisoft-hp3000-save": {
+        source: "iana"
+      },
+      "application/vnd.mitsubishi.misty-guard.trustweb": {
+        source: "iana"
+      },
+      "application/vnd.mobius.daf": {
+        source: "iana",
+        extensions: ["daf"]
+      },
+      "application/vnd.mobius.dis": {
+        source: "iana",
+        extensions: ["dis"]
+      },
+      "application/vnd.mobius.mbk": {
+        source: "iana",
+        extensions: ["mbk"]
+      },
+      "application/vnd.mobius.mqy": {
+        source: "iana",
+        extensions: ["mqy"]
+      },
+      "application/vnd.mobius.msl": {
+        source: "iana",
+        extensions: ["msl"]
+      },
+      "application/vnd.mobius.plc": {
+        source: "iana",
+        extensions: ["plc"]
+      },
+      "application/vnd.mobius.txf": {
+        source: "iana",
+        extensions: ["txf"]
+      },
+      "application/vnd.mophun.application": {
+        source: "iana",
+        extensions: ["mpn"]
+      },
+      "application/vnd.mophun.certificate": {
+        source: "iana",
+        extensions: ["mpc"]
+      },
+      "application/vnd.motorola.flexsuite": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.adsi": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.fis": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.gotap": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.kmr": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.ttc": {
+        source: "iana"
+      },
+      "application/vnd.motorola.flexsuite.wem": {
+        source: "iana"
+      },
+      "application/vnd.motorola.iprm": {
+        source: "iana"
+      },
+      "application/vnd.mozilla.xul+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xul"]
+      },
+      "application/vnd.ms-3mfdocument": {
+        source: "iana"
+      },
+      "application/vnd.ms-artgalry": {
+        source: "iana",
+        extensions: ["cil"]
+      },
+      "application/vnd.ms-asf": {
+        source: "iana"
+      },
+      "application/vnd.ms-cab-compressed": {
+        source: "iana",
+        extensions: ["cab"]
+      },
+      "application/vnd.ms-color.iccprofile": {
+        source: "apache"
+      },
+      "application/vnd.ms-excel": {
+        source: "iana",
+        compressible: false,
+        extensions: ["xls", "xlm", "xla", "xlc", "xlt", "xlw"]
+      },
+      "application/vnd.ms-excel.addin.macroenabled.12": {
+        source: "iana",
+        extensions: ["xlam"]
+      },
+      "application/vnd.ms-excel.sheet.binary.macroenabled.12": {
+        source: "iana",
+        extensions: ["xlsb"]
+      },
+      "application/vnd.ms-excel.sheet.macroenabled.12": {
+        source: "iana",
+        extensions: ["xlsm"]
+      },
+      "application/vnd.ms-excel.template.macroenabled.12": {
+        source: "iana",
+        extensions: ["xltm"]
+      },
+      "application/vnd.ms-fontobject": {
+        source: "iana",
+        compressible: true,
+        extensions: ["eot"]
+      },
+      "application/vnd.ms-htmlhelp": {
+        source: "iana",
+        extensions: ["chm"]
+      },
+      "application/vnd.ms-ims": {
+        source: "iana",
+        extensions: ["ims"]
+      },
+      "application/vnd.ms-lrm": {
+        source: "iana",
+        extensions: ["lrm"]
+      },
+      "application/vnd.ms-office.activex+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ms-officetheme": {
+        source: "iana",
+        extensions: ["thmx"]
+      },
+      "application/vnd.ms-opentype": {
+        source: "apache",
+        compressible: true
+      },
+      "application/vnd.ms-outlook": {
+        compressible: false,
+        extensions: ["msg"]
+      },
+      "application/vnd.ms-package.obfuscated-opentype": {
+        source: "apache"
+      },
+      "application/vnd.ms-pki.seccat": {
+        source: "apache",
+        extensions: ["cat"]
+      },
+      "application/vnd.ms-pki.stl": {
+        source: "apache",
+        extensions: ["stl"]
+      },
+      "application/vnd.ms-playready.initiator+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ms-powerpoint": {
+        source: "iana",
+        compressible: false,
+        extensions: ["ppt", "pps", "pot"]
+      },
+      "application/vnd.ms-powerpoint.addin.macroenabled.12": {
+        source: "iana",
+        extensions: ["ppam"]
+      },
+      "application/vnd.ms-powerpoint.presentation.macroenabled.12": {
+        source: "iana",
+        extensions: ["pptm"]
+      },
+      "application/vnd.ms-powerpoint.slide.macroenabled.12": {
+        source: "iana",
+        extensions: ["sldm"]
+      },
+      "application/vnd.ms-powerpoint.slideshow.macroenabled.12": {
+        source: "iana",
+        extensions: ["ppsm"]
+      },
+      "application/vnd.ms-powerpoint.template.macroenabled.12": {
+        source: "iana",
+        extensions: ["potm"]
+      },
+      "application/vnd.ms-printdevicecapabilities+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ms-printing.printticket+xml": {
+        source: "apache",
+        compressible: true
+      },
+      "application/vnd.ms-printschematicket+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ms-project": {
+        source: "iana",
+        extensions: ["mpp", "mpt"]
+      },
+      "application/vnd.ms-tnef": {
+        source: "iana"
+      },
+      "application/vnd.ms-windows.devicepairing": {
+        source: "iana"
+      },
+      "application/vnd.ms-windows.nwprinting.oob": {
+        source: "iana"
+      },
+      "application/vnd.ms-windows.printerpairing": {
+        source: "iana"
+      },
+      "application/vnd.ms-windows.wsd.oob": {
+        source: "iana"
+      },
+      "application/vnd.ms-wmdrm.lic-chlg-req": {
+        source: "iana"
+      },
+      "application/vnd.ms-wmdrm.lic-resp": {
+        source: "iana"
+      },
+      "application/vnd.ms-wmdrm.meter-chlg-req": {
+        source: "iana"
+      },
+      "application/vnd.ms-wmdrm.meter-resp": {
+        source: "iana"
+      },
+      "application/vnd.ms-word.document.macroenabled.12": {
+        source: "iana",
+        extensions: ["docm"]
+      },
+      "application/vnd.ms-word.template.macroenabled.12": {
+        source: "iana",
+        extensions: ["dotm"]
+      },
+      "application/vnd.ms-works": {
+        source: "iana",
+        extensions: ["wps", "wks", "wcm", "wdb"]
+      },
+      "application/vnd.ms-wpl": {
+        source: "iana",
+        extensions: ["wpl"]
+      },
+      "application/vnd.ms-xpsdocument": {
+        source: "iana",
+        compressible: false,
+        extensions: ["xps"]
+      },
+      "application/vnd.msa-disk-image": {
+        source: "iana"
+      },
+      "application/vnd.mseq": {
+        source: "iana",
+        extensions: ["mseq"]
+      },
+      "application/vnd.msign": {
+        source: "iana"
+      },
+      "application/vnd.multiad.creator": {
+        source: "iana"
+      },
+      "application/vnd.multiad.creator.cif": {
+        source: "iana"
+      },
+      "application/vnd.music-niff": {
+        source: "iana"
+      },
+      "application/vnd.musician": {
+        source: "iana",
+        extensions: ["mus"]
+      },
+      "application/vnd.muvee.style": {
+        source: "iana",
+        extensions: ["msty"]
+      },
+      "application/vnd.mynfc": {
+        source: "iana",
+        extensions: ["taglet"]
+      },
+      "application/vnd.nacamar.ybrid+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.ncd.control": {
+        source: "iana"
+      },
+      "application/vnd.ncd.reference": {
+        source: "iana"
+      },
+      "application/vnd.nearst.inv+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nebumind.line": {
+        source: "iana"
+      },
+      "application/vnd.nervana": {
+        source: "iana"
+      },
+      "application/vnd.netfpx": {
+        source: "iana"
+      },
+      "application/vnd.neurolanguage.nlu": {
+        source: "iana",
+        extensions: ["nlu"]
+      },
+      "application/vnd.nimn": {
+        source: "iana"
+      },
+      "application/vnd.nintendo.nitro.rom": {
+        source: "iana"
+      },
+      "application/vnd.nintendo.snes.rom": {
+        source: "iana"
+      },
+      "application/vnd.nitf": {
+        source: "iana",
+        extensions: ["ntf", "nitf"]
+      },
+      "application/vnd.noblenet-directory": {
+        source: "iana",
+        extensions: ["nnd"]
+      },
+      "application/vnd.noblenet-sealer": {
+        source: "iana",
+        extensions: ["nns"]
+      },
+      "application/vnd.noblenet-web": {
+        source: "iana",
+        extensions: ["nnw"]
+      },
+      "application/vnd.nokia.catalogs": {
+        source: "iana"
+      },
+      "application/vnd.nokia.conml+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.nokia.conml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nokia.iptv.config+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nokia.isds-radio-presets": {
+        source: "iana"
+      },
+      "application/vnd.nokia.landmark+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.nokia.landmark+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nokia.landmarkcollection+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nokia.n-gage.ac+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ac"]
+      },
+      "application/vnd.nokia.n-gage.data": {
+        source: "iana",
+        extensions: ["ngdat"]
+      },
+      "application/vnd.nokia.n-gage.symbian.install": {
+        source: "iana",
+        extensions: ["n-gage"]
+      },
+      "application/vnd.nokia.ncd": {
+        source: "iana"
+      },
+      "application/vnd.nokia.pcd+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.nokia.pcd+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.nokia.radio-preset": {
+        source: "iana",
+        extensions: ["rpst"]
+      },
+      "application/vnd.nokia.radio-presets": {
+        source: "iana",
+        extensions: ["rpss"]
+      },
+      "application/vnd.novadigm.edm": {
+        source: "iana",
+        extensions: ["edm"]
+      },
+      "application/vnd.novadigm.edx": {
+        source: "iana",
+        extensions: ["edx"]
+      },
+      "application/vnd.novadigm.ext": {
+        source: "iana",
+        extensions: ["ext"]
+      },
+      "application/vnd.ntt-local.content-share": {
+        source: "iana"
+      },
+      "application/vnd.ntt-local.file-transfer": {
+        source: "iana"
+      },
+      "application/vnd.ntt-local.ogw_remote-access": {
+        source: "iana"
+      },
+      "application/vnd.ntt-local.sip-ta_remote": {
+        source: "iana"
+      },
+      "application/vnd.ntt-local.sip-ta_tcp_stream": {
+        source: "iana"
+      },
+      "application/vnd.oasis.opendocument.chart": {
+        source: "iana",
+        extensions: ["odc"]
+      },
+      "application/vnd.oasis.opendocument.chart-template": {
+        source: "iana",
+        extensions: ["otc"]
+      },
+      "application/vnd.oasis.opendocument.database": {
+        source: "iana",
+        extensions: ["odb"]
+      },
+      "application/vnd.oasis.opendocument.formula": {
+        source: "iana",
+        extensions: ["odf"]
+      },
+      "application/vnd.oasis.opendocument.formula-template": {
+        source: "iana",
+        extensions: ["odft"]
+      },
+      "application/vnd.oasis.opendocument.graphics": {
+        source: "iana",
+        compressible: false,
+        extensions: ["odg"]
+      },
+      "application/vnd.oasis.opendocument.graphics-template": {
+        source: "iana",
+        extensions: ["otg"]
+      },
+      "application/vnd.oasis.opendocument.image": {
+        source: "iana",
+        extensions: ["odi"]
+      },
+      "application/vnd.oasis.opendocument.image-template": {
+        source: "iana",
+        extensions: ["oti"]
+      },
+      "application/vnd.oasis.opendocument.presentation": {
+        source: "iana",
+        compressible: false,
+        extensions: ["odp"]
+      },
+      "application/vnd.oasis.opendocument.presentation-template": {
+        source: "iana",
+        extensions: ["otp"]
+      },
+      "application/vnd.oasis.opendocument.spreadsheet": {
+        source: "iana",
+        compressible: false,
+        extensions: ["ods"]
+      },
+      "application/vnd.oasis.opendocument.spreadsheet-template": {
+        source: "iana",
+        extensions: ["ots"]
+      },
+      "application/vnd.oasis.opendocument.text": {
+        source: "iana",
+        compressible: false,
+        extensions: ["odt"]
+      },
+      "application/vnd.oasis.opendocument.text-master": {
+        source: "iana",
+        extensions: ["odm"]
+      },
+      "application/vnd.oasis.opendocument.text-template": {
+        source: "iana",
+        extensions: ["ott"]
+      },
+      "application/vnd.oasis.opendocument.text-web": {
+        source: "iana",
+        extensions: ["oth"]
+      },
+      "application/vnd.obn": {
+        source: "iana"
+      },
+      "application/vnd.ocf+cbor": {
+        source: "iana"
+      },
+      "application/vnd.oci.image.manifest.v1+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oftn.l10n+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.contentaccessdownload+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.contentaccessstreaming+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.cspg-hexbinary": {
+        source: "iana"
+      },
+      "application/vnd.oipf.dae.svg+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.dae.xhtml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.mippvcontrolmessage+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.pae.gem": {
+        source: "iana"
+      },
+      "application/vnd.oipf.spdiscovery+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.spdlist+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.ueprofile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oipf.userprofile+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.olpc-sugar": {
+        source: "iana",
+        extensions: ["xo"]
+      },
+      "application/vnd.oma-scws-config": {
+        source: "iana"
+      },
+      "application/vnd.oma-scws-http-request": {
+        source: "iana"
+      },
+      "application/vnd.oma-scws-http-response": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.associated-procedure-parameter+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.drm-trigger+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.imd+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.ltkm": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.notification+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.provisioningtrigger": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.sgboot": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.sgdd+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.sgdu": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.simple-symbol-container": {
+        source: "iana"
+      },
+      "application/vnd.oma.bcast.smartcard-trigger+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.sprov+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.bcast.stkm": {
+        source: "iana"
+      },
+      "application/vnd.oma.cab-address-book+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.cab-feature-handler+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.cab-pcc+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.cab-subs-invite+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.cab-user-prefs+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.dcd": {
+        source: "iana"
+      },
+      "application/vnd.oma.dcdc": {
+        source: "iana"
+      },
+      "application/vnd.oma.dd2+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["dd2"]
+      },
+      "application/vnd.oma.drm.risd+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.group-usage-list+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.lwm2m+cbor": {
+        source: "iana"
+      },
+      "application/vnd.oma.lwm2m+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.lwm2m+tlv": {
+        source: "iana"
+      },
+      "application/vnd.oma.pal+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.poc.detailed-progress-report+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.poc.final-report+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.poc.groups+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.poc.invocation-descriptor+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.poc.optimized-progress-report+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.push": {
+        source: "iana"
+      },
+      "application/vnd.oma.scidm.messages+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oma.xcap-directory+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.omads-email+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.omads-file+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.omads-folder+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.omaloc-supl-init": {
+        source: "iana"
+      },
+      "application/vnd.onepager": {
+        source: "iana"
+      },
+      "application/vnd.onepagertamp": {
+        source: "iana"
+      },
+      "application/vnd.onepagertamx": {
+        source: "iana"
+      },
+      "application/vnd.onepagertat": {
+        source: "iana"
+      },
+      "application/vnd.onepagertatp": {
+        source: "iana"
+      },
+      "application/vnd.onepagertatx": {
+        source: "iana"
+      },
+      "application/vnd.openblox.game+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["obgx"]
+      },
+      "application/vnd.openblox.game-binary": {
+        source: "iana"
+      },
+      "application/vnd.openeye.oeb": {
+        source: "iana"
+      },
+      "application/vnd.openofficeorg.extension": {
+        source: "apache",
+        extensions: ["oxt"]
+      },
+      "application/vnd.openstreetmap.data+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["osm"]
+      },
+      "application/vnd.opentimestamps.ots": {
+        source: "iana"
+      },
+      "application/vnd.openxmlformats-officedocument.custom-properties+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.customxmlproperties+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawing+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.chart+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.chartshapes+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.diagramcolors+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.diagramdata+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.diagramlayout+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.drawingml.diagramstyle+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.extended-properties+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.commentauthors+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.comments+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.handoutmaster+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.notesmaster+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.notesslide+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.presentation": {
+        source: "iana",
+        compressible: false,
+        extensions: ["pptx"]
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.presentation.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.presprops+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slide": {
+        source: "iana",
+        extensions: ["sldx"]
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slide+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slidelayout+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slidemaster+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slideshow": {
+        source: "iana",
+        extensions: ["ppsx"]
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slideshow.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.slideupdateinfo+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.tablestyles+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.tags+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.template": {
+        source: "iana",
+        extensions: ["potx"]
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.template.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.presentationml.viewprops+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.calcchain+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.chartsheet+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.connections+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.dialogsheet+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.externallink+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.pivotcachedefinition+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.pivotcacherecords+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.pivottable+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.querytable+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.revisionheaders+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.revisionlog+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedstrings+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+        source: "iana",
+        compressible: false,
+        extensions: ["xlsx"]
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetmetadata+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.tablesinglecells+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.template": {
+        source: "iana",
+        extensions: ["xltx"]
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.usernames+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.volatiledependencies+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.theme+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.themeoverride+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.vmldrawing": {
+        source: "iana"
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {
+        source: "iana",
+        compressible: false,
+        extensions: ["docx"]
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document.glossary+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.endnotes+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.fonttable+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.numbering+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.template": {
+        source: "iana",
+        extensions: ["dotx"]
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.websettings+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-package.core-properties+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-package.digital-signature-xmlsignature+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.openxmlformats-package.relationships+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oracle.resource+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.orange.indata": {
+        source: "iana"
+      },
+      "application/vnd.osa.netdeploy": {
+        source: "iana"
+      },
+      "application/vnd.osgeo.mapguide.package": {
+        source: "iana",
+        extensions: ["mgp"]
+      },
+      "application/vnd.osgi.bundle": {
+        source: "iana"
+      },
+      "application/vnd.osgi.dp": {
+        source: "iana",
+        extensions: ["dp"]
+      },
+      "application/vnd.osgi.subsystem": {
+        source: "iana",
+        extensions: ["esa"]
+      },
+      "application/vnd.otps.ct-kip+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.oxli.countgraph": {
+        source: "iana"
+      },
+      "application/vnd.pagerduty+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.palm": {
+        source: "iana",
+        extensions: ["pdb", "pqa", "oprc"]
+      },
+      "application/vnd.panoply": {
+        source: "iana"
+      },
+      "application/vnd.paos.xml": {
+        source: "iana"
+      },
+      "application/vnd.patentdive": {
+        source: "iana"
+      },
+      "application/vnd.patientecommsdoc": {
+        source: "iana"
+      },
+      "application/vnd.pawaafile": {
+        source: "iana",
+        extensions: ["paw"]
+      },
+      "application/vnd.pcos": {
+        source: "iana"
+      },
+      "application/vnd.pg.format": {
+        source: "iana",
+        extensions: ["str"]
+      },
+      "application/vnd.pg.osasli": {
+        source: "iana",
+        extensions: ["ei6"]
+      },
+      "application/vnd.piaccess.application-licence": {
+        source: "iana"
+      },
+      "application/vnd.picsel": {
+        source: "iana",
+        extensions: ["efif"]
+      },
+      "application/vnd.pmi.widget": {
+        source: "iana",
+        extensions: ["wg"]
+      },
+      "application/vnd.poc.group-advertisement+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.pocketlearn": {
+        source: "iana",
+        extensions: ["plf"]
+      },
+      "application/vnd.powerbuilder6": {
+        source: "iana",
+        extensions: ["pbd"]
+      },
+      "application/vnd.powerbuilder6-s": {
+        source: "iana"
+      },
+      "application/vnd.powerbuilder7": {
+        source: "iana"
+      },
+      "application/vnd.powerbuilder7-s": {
+        source: "iana"
+      },
+      "application/vnd.powerbuilder75": {
+        source: "iana"
+      },
+      "application/vnd.powerbuilder75-s": {
+        source: "iana"
+      },
+      "application/vnd.preminet": {
+        source: "iana"
+      },
+      "application/vnd.previewsystems.box": {
+        source: "iana",
+        extensions: ["box"]
+      },
+      "application/vnd.proteus.magazine": {
+        source: "iana",
+        extensions: ["mgz"]
+      },
+      "application/vnd.psfs": {
+        source: "iana"
+      },
+      "application/vnd.publishare-delta-tree": {
+        source: "iana",
+        extensions: ["qps"]
+      },
+      "application/vnd.pvi.ptid1": {
+        source: "iana",
+        extensions: ["ptid"]
+      },
+      "application/vnd.pwg-multiplexed": {
+        source: "iana"
+      },
+      "application/vnd.pwg-xhtml-print+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.qualcomm.brew-app-res": {
+        source: "iana"
+      },
+      "application/vnd.quarantainenet": {
+        source: "iana"
+      },
+      "application/vnd.quark.quarkxpress": {
+        source: "iana",
+        extensions: ["qxd", "qxt", "qwd", "qwt", "qxl", "qxb"]
+      },
+      "application/vnd.quobject-quoxdocument": {
+        source: "iana"
+      },
+      "application/vnd.radisys.moml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-audit+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-audit-conf+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-audit-conn+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-audit-dialog+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-audit-stream+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-conf+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-base+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-fax-detect+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-fax-sendrecv+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-group+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-speech+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.radisys.msml-dialog-transform+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.rainstor.data": {
+        source: "iana"
+      },
+      "application/vnd.rapid": {
+        source: "iana"
+      },
+      "application/vnd.rar": {
+        source: "iana",
+        extensions: ["rar"]
+      },
+      "application/vnd.realvnc.bed": {
+        source: "iana",
+        extensions: ["bed"]
+      },
+      "application/vnd.recordare.musicxml": {
+        source: "iana",
+        extensions: ["mxl"]
+      },
+      "application/vnd.recordare.musicxml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["musicxml"]
+      },
+      "application/vnd.renlearn.rlprint": {
+        source: "iana"
+      },
+      "application/vnd.resilient.logic": {
+        source: "iana"
+      },
+      "application/vnd.restful+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.rig.cryptonote": {
+        source: "iana",
+        extensions: ["cryptonote"]
+      },
+      "application/vnd.rim.cod": {
+        source: "apache",
+        extensions: ["cod"]
+      },
+      "application/vnd.rn-realmedia": {
+        source: "apache",
+        extensions: ["rm"]
+      },
+      "application/vnd.rn-realmedia-vbr": {
+        source: "apache",
+        extensions: ["rmvb"]
+      },
+      "application/vnd.route66.link66+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["link66"]
+      },
+      "application/vnd.rs-274x": {
+        source: "iana"
+      },
+      "application/vnd.ruckus.download": {
+        source: "iana"
+      },
+      "application/vnd.s3sms": {
+        source: "iana"
+      },
+      "application/vnd.sailingtracker.track": {
+        source: "iana",
+        extensions: ["st"]
+      },
+      "application/vnd.sar": {
+        source: "iana"
+      },
+      "application/vnd.sbm.cid": {
+        source: "iana"
+      },
+      "application/vnd.sbm.mid2": {
+        source: "iana"
+      },
+      "application/vnd.scribus": {
+        source: "iana"
+      },
+      "application/vnd.sealed.3df": {
+        source: "iana"
+      },
+      "application/vnd.sealed.csf": {
+        source: "iana"
+      },
+      "application/vnd.sealed.doc": {
+        source: "iana"
+      },
+      "application/vnd.sealed.eml": {
+        source: "iana"
+      },
+      "application/vnd.sealed.mht": {
+        source: "iana"
+      },
+      "application/vnd.sealed.net": {
+        source: "iana"
+      },
+      "application/vnd.sealed.ppt": {
+        source: "iana"
+      },
+      "application/vnd.sealed.tiff": {
+        source: "iana"
+      },
+      "application/vnd.sealed.xls": {
+        source: "iana"
+      },
+      "application/vnd.sealedmedia.softseal.html": {
+        source: "iana"
+      },
+      "application/vnd.sealedmedia.softseal.pdf": {
+        source: "iana"
+      },
+      "application/vnd.seemail": {
+        source: "iana",
+        extensions: ["see"]
+      },
+      "application/vnd.seis+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.sema": {
+        source: "iana",
+        extensions: ["sema"]
+      },
+      "application/vnd.semd": {
+        source: "iana",
+        extensions: ["semd"]
+      },
+      "application/vnd.semf": {
+        source: "iana",
+        extensions: ["semf"]
+      },
+      "application/vnd.shade-save-file": {
+        source: "iana"
+      },
+      "application/vnd.shana.informed.formdata": {
+        source: "iana",
+        extensions: ["ifm"]
+      },
+      "application/vnd.shana.informed.formtemplate": {
+        source: "iana",
+        extensions: ["itp"]
+      },
+      "application/vnd.shana.informed.interchange": {
+        source: "iana",
+        extensions: ["iif"]
+      },
+      "application/vnd.shana.informed.package": {
+        source: "iana",
+        extensions: ["ipk"]
+      },
+      "application/vnd.shootproof+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.shopkick+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.shp": {
+        source: "iana"
+      },
+      "application/vnd.shx": {
+        source: "iana"
+      },
+      "application/vnd.sigrok.session": {
+        source: "iana"
+      },
+      "application/vnd.simtech-mindmapper": {
+        source: "iana",
+        extensions: ["twd", "twds"]
+      },
+      "application/vnd.siren+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.smaf": {
+        source: "iana",
+        extensions: ["mmf"]
+      },
+      "application/vnd.smart.notebook": {
+        source: "iana"
+      },
+      "application/vnd.smart.teacher": {
+        source: "iana",
+        extensions: ["teacher"]
+      },
+      "application/vnd.snesdev-page-table": {
+        source: "iana"
+      },
+      "application/vnd.software602.filler.form+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["fo"]
+      },
+      "application/vnd.software602.filler.form-xml-zip": {
+        source: "iana"
+      },
+      "application/vnd.solent.sdkm+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["sdkm", "sdkd"]
+      },
+      "application/vnd.spotfire.dxp": {
+        source: "iana",
+        extensions: ["dxp"]
+      },
+      "application/vnd.spotfire.sfs": {
+        source: "iana",
+        extensions: ["sfs"]
+      },
+      "application/vnd.sqlite3": {
+        source: "iana"
+      },
+      "application/vnd.sss-cod": {
+        source: "iana"
+      },
+      "application/vnd.sss-dtf": {
+        source: "iana"
+      },
+      "application/vnd.sss-ntf": {
+        source: "iana"
+      },
+      "application/vnd.stardivision.calc": {
+        source: "apache",
+        extensions: ["sdc"]
+      },
+      "application/vnd.stardivision.draw": {
+        source: "apache",
+        extensions: ["sda"]
+      },
+      "application/vnd.stardivision.impress": {
+        source: "apache",
+        extensions: ["sdd"]
+      },
+      "application/vnd.stardivision.math": {
+        source: "apache",
+        extensions: ["smf"]
+      },
+      "application/vnd.stardivision.writer": {
+        source: "apache",
+        extensions: ["sdw", "vor"]
+      },
+      "application/vnd.stardivision.writer-global": {
+        source: "apache",
+        extensions: ["sgl"]
+      },
+      "application/vnd.stepmania.package": {
+        source: "iana",
+        extensions: ["smzip"]
+      },
+      "application/vnd.stepmania.stepchart": {
+        source: "iana",
+        extensions: ["sm"]
+      },
+      "application/vnd.street-stream": {
+        source: "iana"
+      },
+      "application/vnd.sun.wadl+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wadl"]
+      },
+      "application/vnd.sun.xml.calc": {
+        source: "apache",
+        extensions: ["sxc"]
+      },
+      "application/vnd.sun.xml.calc.template": {
+        source: "apache",
+        extensions: ["stc"]
+      },
+      "application/vnd.sun.xml.draw": {
+        source: "apache",
+        extensions: ["sxd"]
+      },
+      "application/vnd.sun.xml.draw.template": {
+        source: "apache",
+        extensions: ["std"]
+      },
+      "application/vnd.sun.xml.impress": {
+        source: "apache",
+        extensions: ["sxi"]
+      },
+      "application/vnd.sun.xml.impress.template": {
+        source: "apache",
+        extensions: ["sti"]
+      },
+      "application/vnd.sun.xml.math": {
+        source: "apache",
+        extensions: ["sxm"]
+      },
+      "application/vnd.sun.xml.writer": {
+        source: "apache",
+        extensions: ["sxw"]
+      },
+      "application/vnd.sun.xml.writer.global": {
+        source: "apache",
+        extensions: ["sxg"]
+      },
+      "application/vnd.sun.xml.writer.template": {
+        source: "apache",
+        extensions: ["stw"]
+      },
+      "application/vnd.sus-calendar": {
+        source: "iana",
+        extensions: ["sus", "susp"]
+      },
+      "application/vnd.svd": {
+        source: "iana",
+        extensions: ["svd"]
+      },
+      "application/vnd.swiftview-ics": {
+        source: "iana"
+      },
+      "application/vnd.sycle+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.syft+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.symbian.install": {
+        source: "apache",
+        extensions: ["sis", "sisx"]
+      },
+      "application/vnd.syncml+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["xsm"]
+      },
+      "application/vnd.syncml.dm+wbxml": {
+        source: "iana",
+        charset: "UTF-8",
+        extensions: ["bdm"]
+      },
+      "application/vnd.syncml.dm+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["xdm"]
+      },
+      "application/vnd.syncml.dm.notification": {
+        source: "iana"
+      },
+      "application/vnd.syncml.dmddf+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.syncml.dmddf+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["ddf"]
+      },
+      "application/vnd.syncml.dmtnds+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.syncml.dmtnds+xml": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true
+      },
+      "application/vnd.syncml.ds.notification": {
+        source: "iana"
+      },
+      "application/vnd.tableschema+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.tao.intent-module-archive": {
+        source: "iana",
+        extensions: ["tao"]
+      },
+      "application/vnd.tcpdump.pcap": {
+        source: "iana",
+        extensions: ["pcap", "cap", "dmp"]
+      },
+      "application/vnd.think-cell.ppttc+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.tmd.mediaflex.api+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.tml": {
+        source: "iana"
+      },
+      "application/vnd.tmobile-livetv": {
+        source: "iana",
+        extensions: ["tmo"]
+      },
+      "application/vnd.tri.onesource": {
+        source: "iana"
+      },
+      "application/vnd.trid.tpt": {
+        source: "iana",
+        extensions: ["tpt"]
+      },
+      "application/vnd.triscape.mxs": {
+        source: "iana",
+        extensions: ["mxs"]
+      },
+      "application/vnd.trueapp": {
+        source: "iana",
+        extensions: ["tra"]
+      },
+      "application/vnd.truedoc": {
+        source: "iana"
+      },
+      "application/vnd.ubisoft.webplayer": {
+        source: "iana"
+      },
+      "application/vnd.ufdl": {
+        source: "iana",
+        extensions: ["ufd", "ufdl"]
+      },
+      "application/vnd.uiq.theme": {
+        source: "iana",
+        extensions: ["utz"]
+      },
+      "application/vnd.umajin": {
+        source: "iana",
+        extensions: ["umj"]
+      },
+      "application/vnd.unity": {
+        source: "iana",
+        extensions: ["unityweb"]
+      },
+      "application/vnd.uoml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["uoml"]
+      },
+      "application/vnd.uplanet.alert": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.alert-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.bearer-choice": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.bearer-choice-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.cacheop": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.cacheop-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.channel": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.channel-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.list": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.list-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.listcmd": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.listcmd-wbxml": {
+        source: "iana"
+      },
+      "application/vnd.uplanet.signal": {
+        source: "iana"
+      },
+      "application/vnd.uri-map": {
+        source: "iana"
+      },
+      "application/vnd.valve.source.material": {
+        source: "iana"
+      },
+      "application/vnd.vcx": {
+        source: "iana",
+        extensions: ["vcx"]
+      },
+      "application/vnd.vd-study": {
+        source: "iana"
+      },
+      "application/vnd.vectorworks": {
+        source: "iana"
+      },
+      "application/vnd.vel+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.verimatrix.vcas": {
+        source: "iana"
+      },
+      "application/vnd.veritone.aion+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.veryant.thin": {
+        source: "iana"
+      },
+      "application/vnd.ves.encrypted": {
+        source: "iana"
+      },
+      "application/vnd.vidsoft.vidconference": {
+        source: "iana"
+      },
+      "application/vnd.visio": {
+        source: "iana",
+        extensions: ["vsd", "vst", "vss", "vsw"]
+      },
+      "application/vnd.visionary": {
+        source: "iana",
+        extensions: ["vis"]
+      },
+      "application/vnd.vividence.scriptfile": {
+        source: "iana"
+      },
+      "application/vnd.vsf": {
+        source: "iana",
+        extensions: ["vsf"]
+      },
+      "application/vnd.wap.sic": {
+        source: "iana"
+      },
+      "application/vnd.wap.slc": {
+        source: "iana"
+      },
+      "application/vnd.wap.wbxml": {
+        source: "iana",
+        charset: "UTF-8",
+        extensions: ["wbxml"]
+      },
+      "application/vnd.wap.wmlc": {
+        source: "iana",
+        extensions: ["wmlc"]
+      },
+      "application/vnd.wap.wmlscriptc": {
+        source: "iana",
+        extensions: ["wmlsc"]
+      },
+      "application/vnd.webturbo": {
+        source: "iana",
+        extensions: ["wtb"]
+      },
+      "application/vnd.wfa.dpp": {
+        source: "iana"
+      },
+      "application/vnd.wfa.p2p": {
+        source: "iana"
+      },
+      "application/vnd.wfa.wsc": {
+        source: "iana"
+      },
+      "application/vnd.windows.devicepairing": {
+        source: "iana"
+      },
+      "application/vnd.wmc": {
+        source: "iana"
+      },
+      "application/vnd.wmf.bootstrap": {
+        source: "iana"
+      },
+      "application/vnd.wolfram.mathematica": {
+        source: "iana"
+      },
+      "application/vnd.wolfram.mathematica.package": {
+        source: "iana"
+      },
+      "application/vnd.wolfram.player": {
+        source: "iana",
+        extensions: ["nbp"]
+      },
+      "application/vnd.wordperfect": {
+        source: "iana",
+        extensions: ["wpd"]
+      },
+      "application/vnd.wqd": {
+        source: "iana",
+        extensions: ["wqd"]
+      },
+      "application/vnd.wrq-hp3000-labelled": {
+        source: "iana"
+      },
+      "application/vnd.wt.stf": {
+        source: "iana",
+        extensions: ["stf"]
+      },
+      "application/vnd.wv.csp+wbxml": {
+        source: "iana"
+      },
+      "application/vnd.wv.csp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.wv.ssp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.xacml+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.xara": {
+        source: "iana",
+        extensions: ["xar"]
+      },
+      "application/vnd.xfdl": {
+        source: "iana",
+        extensions: ["xfdl"]
+      },
+      "application/vnd.xfdl.webform": {
+        source: "iana"
+      },
+      "application/vnd.xmi+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vnd.xmpie.cpkg": {
+        source: "iana"
+      },
+      "application/vnd.xmpie.dpkg": {
+        source: "iana"
+      },
+      "application/vnd.xmpie.plan": {
+        source: "iana"
+      },
+      "application/vnd.xmpie.ppkg": {
+        source: "iana"
+      },
+      "application/vnd.xmpie.xlim": {
+        source: "iana"
+      },
+      "application/vnd.yamaha.hv-dic": {
+        source: "iana",
+        extensions: ["hvd"]
+      },
+      "application/vnd.yamaha.hv-script": {
+        source: "iana",
+        extensions: ["hvs"]
+      },
+      "application/vnd.yamaha.hv-voice": {
+        source: "iana",
+        extensions: ["hvp"]
+      },
+      "application/vnd.yamaha.openscoreformat": {
+        source: "iana",
+        extensions: ["osf"]
+      },
+      "application/vnd.yamaha.openscoreformat.osfpvg+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["osfpvg"]
+      },
+      "application/vnd.yamaha.remote-setup": {
+        source: "iana"
+      },
+      "application/vnd.yamaha.smaf-audio": {
+        source: "iana",
+        extensions: ["saf"]
+      },
+      "application/vnd.yamaha.smaf-phrase": {
+        source: "iana",
+        extensions: ["spf"]
+      },
+      "application/vnd.yamaha.through-ngn": {
+        source: "iana"
+      },
+      "application/vnd.yamaha.tunnel-udpencap": {
+        source: "iana"
+      },
+      "application/vnd.yaoweme": {
+        source: "iana"
+      },
+      "application/vnd.yellowriver-custom-menu": {
+        source: "iana",
+        extensions: ["cmp"]
+      },
+      "application/vnd.youtube.yt": {
+        source: "iana"
+      },
+      "application/vnd.zul": {
+        source: "iana",
+        extensions: ["zir", "zirz"]
+      },
+      "application/vnd.zzazz.deck+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["zaz"]
+      },
+      "application/voicexml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["vxml"]
+      },
+      "application/voucher-cms+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/vq-rtcpxr": {
+        source: "iana"
+      },
+      "application/wasm": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wasm"]
+      },
+      "application/watcherinfo+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wif"]
+      },
+      "application/webpush-options+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/whoispp-query": {
+        source: "iana"
+      },
+      "application/whoispp-response": {
+        source: "iana"
+      },
+      "application/widget": {
+        source: "iana",
+        extensions: ["wgt"]
+      },
+      "application/winhlp": {
+        source: "apache",
+        extensions: ["hlp"]
+      },
+      "application/wita": {
+        source: "iana"
+      },
+      "application/wordperfect5.1": {
+        source: "iana"
+      },
+      "application/wsdl+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wsdl"]
+      },
+      "application/wspolicy+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["wspolicy"]
+      },
+      "application/x-7z-compressed": {
+        source: "apache",
+        compressible: false,
+        extensions: ["7z"]
+      },
+      "application/x-abiword": {
+        source: "apache",
+        extensions: ["abw"]
+      },
+      "application/x-ace-compressed": {
+        source: "apache",
+        extensions: ["ace"]
+      },
+      "application/x-amf": {
+        source: "apache"
+      },
+      "application/x-apple-diskimage": {
+        source: "apache",
+        extensions: ["dmg"]
+      },
+      "application/x-arj": {
+        compressible: false,
+        extensions: ["arj"]
+      },
+      "application/x-authorware-bin": {
+        source: "apache",
+        extensions: ["aab", "x32", "u32", "vox"]
+      },
+      "application/x-authorware-map": {
+        source: "apache",
+        extensions: ["aam"]
+      },
+      "application/x-authorware-seg": {
+        source: "apache",
+        extensions: ["aas"]
+      },
+      "application/x-bcpio": {
+        source: "apache",
+        extensions: ["bcpio"]
+      },
+      "application/x-bdoc": {
+        compressible: false,
+        extensions: ["bdoc"]
+      },
+      "application/x-bittorrent": {
+        source: "apache",
+        extensions: ["torrent"]
+      },
+      "application/x-blorb": {
+        source: "apache",
+        extensions: ["blb", "blorb"]
+      },
+      "application/x-bzip": {
+        source: "apache",
+        compressible: false,
+        extensions: ["bz"]
+      },
+      "application/x-bzip2": {
+        source: "apache",
+        compressible: false,
+        extensions: ["bz2", "boz"]
+      },
+      "application/x-cbr": {
+        source: "apache",
+        extensions: ["cbr", "cba", "cbt", "cbz", "cb7"]
+      },
+      "application/x-cdlink": {
+        source: "apache",
+        extensions: ["vcd"]
+      },
+      "application/x-cfs-compressed": {
+        source: "apache",
+        extensions: ["cfs"]
+      },
+      "application/x-chat": {
+        source: "apache",
+        extensions: ["chat"]
+      },
+      "application/x-chess-pgn": {
+        source: "apache",
+        extensions: ["pgn"]
+      },
+      "application/x-chrome-extension": {
+        extensions: ["crx"]
+      },
+      "application/x-cocoa": {
+        source: "nginx",
+        extensions: ["cco"]
+      },
+      "application/x-compress": {
+        source: "apache"
+      },
+      "application/x-conference": {
+        source: "apache",
+        extensions: ["nsc"]
+      },
+      "application/x-cpio": {
+        source: "apache",
+        extensions: ["cpio"]
+      },
+      "application/x-csh": {
+        source: "apache",
+        extensions: ["csh"]
+      },
+      "application/x-deb": {
+        compressible: false
+      },
+      "application/x-debian-package": {
+        source: "apache",
+        extensions: ["deb", "udeb"]
+      },
+      "application/x-dgc-compressed": {
+        source: "apache",
+        extensions: ["dgc"]
+      },
+      "application/x-director": {
+        source: "apache",
+        extensions: ["dir", "dcr", "dxr", "cst", "cct", "cxt", "w3d", "fgd", "swa"]
+      },
+      "application/x-doom": {
+        source: "apache",
+        extensions: ["wad"]
+      },
+      "application/x-dtbncx+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["ncx"]
+      },
+      "application/x-dtbook+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["dtb"]
+      },
+      "application/x-dtbresource+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["res"]
+      },
+      "application/x-dvi": {
+        source: "apache",
+        compressible: false,
+        extensions: ["dvi"]
+      },
+      "application/x-envoy": {
+        source: "apache",
+        extensions: ["evy"]
+      },
+      "application/x-eva": {
+        source: "apache",
+        extensions: ["eva"]
+      },
+      "application/x-font-bdf": {
+        source: "apache",
+        extensions: ["bdf"]
+      },
+      "application/x-font-dos": {
+        source: "apache"
+      },
+      "application/x-font-framemaker": {
+        source: "apache"
+      },
+      "application/x-font-ghostscript": {
+        source: "apache",
+        extensions: ["gsf"]
+      },
+      "application/x-font-libgrx": {
+        source: "apache"
+      },
+      "application/x-font-linux-psf": {
+        source: "apache",
+        extensions: ["psf"]
+      },
+      "application/x-font-pcf": {
+        source: "apache",
+        extensions: ["pcf"]
+      },
+      "application/x-font-snf": {
+        source: "apache",
+        extensions: ["snf"]
+      },
+      "application/x-font-speedo": {
+        source: "apache"
+      },
+      "application/x-font-sunos-news": {
+        source: "apache"
+      },
+      "application/x-font-type1": {
+        source: "apache",
+        extensions: ["pfa", "pfb", "pfm", "afm"]
+      },
+      "application/x-font-vfont": {
+        source: "apache"
+      },
+      "application/x-freearc": {
+        source: "apache",
+        extensions: ["arc"]
+      },
+      "application/x-futuresplash": {
+        source: "apache",
+        extensions: ["spl"]
+      },
+      "application/x-gca-compressed": {
+        source: "apache",
+        extensions: ["gca"]
+      },
+      "application/x-glulx": {
+        source: "apache",
+        extensions: ["ulx"]
+      },
+      "application/x-gnumeric": {
+        source: "apache",
+        extensions: ["gnumeric"]
+      },
+      "application/x-gramps-xml": {
+        source: "apache",
+        extensions: ["gramps"]
+      },
+      "application/x-gtar": {
+        source: "apache",
+        extensions: ["gtar"]
+      },
+      "application/x-gzip": {
+        source: "apache"
+      },
+      "application/x-hdf": {
+        source: "apache",
+        extensions: ["hdf"]
+      },
+      "application/x-httpd-php": {
+        compressible: true,
+        extensions: ["php"]
+      },
+      "application/x-install-instructions": {
+        source: "apache",
+        extensions: ["install"]
+      },
+      "application/x-iso9660-image": {
+        source: "apache",
+        extensions: ["iso"]
+      },
+      "application/x-iwork-keynote-sffkey": {
+        extensions: ["key"]
+      },
+      "application/x-iwork-numbers-sffnumbers": {
+        extensions: ["numbers"]
+      },
+      "application/x-iwork-pages-sffpages": {
+        extensions: ["pages"]
+      },
+      "application/x-java-archive-diff": {
+        source: "nginx",
+        extensions: ["jardiff"]
+      },
+      "application/x-java-jnlp-file": {
+        source: "apache",
+        compressible: false,
+        extensions: ["jnlp"]
+      },
+      "application/x-javascript": {
+        compressible: true
+      },
+      "application/x-keepass2": {
+        extensions: ["kdbx"]
+      },
+      "application/x-latex": {
+        source: "apache",
+        compressible: false,
+        extensions: ["latex"]
+      },
+      "application/x-lua-bytecode": {
+        extensions: ["luac"]
+      },
+      "application/x-lzh-compressed": {
+        source: "apache",
+        extensions: ["lzh", "lha"]
+      },
+      "application/x-makeself": {
+        source: "nginx",
+        extensions: ["run"]
+      },
+      "application/x-mie": {
+        source: "apache",
+        extensions: ["mie"]
+      },
+      "application/x-mobipocket-ebook": {
+        source: "apache",
+        extensions: ["prc", "mobi"]
+      },
+      "application/x-mpegurl": {
+        compressible: false
+      },
+      "application/x-ms-application": {
+        source: "apache",
+        extensions: ["application"]
+      },
+      "application/x-ms-shortcut": {
+        source: "apache",
+        extensions: ["lnk"]
+      },
+      "application/x-ms-wmd": {
+        source: "apache",
+        extensions: ["wmd"]
+      },
+      "application/x-ms-wmz": {
+        source: "apache",
+        extensions: ["wmz"]
+      },
+      "application/x-ms-xbap": {
+        source: "apache",
+        extensions: ["xbap"]
+      },
+      "application/x-msaccess": {
+        source: "apache",
+        extensions: ["mdb"]
+      },
+      "application/x-msbinder": {
+        source: "apache",
+        extensions: ["obd"]
+      },
+      "application/x-mscardfile": {
+        source: "apache",
+        extensions: ["crd"]
+      },
+      "application/x-msclip": {
+        source: "apache",
+        extensions: ["clp"]
+      },
+      "application/x-msdos-program": {
+        extensions: ["exe"]
+      },
+      "application/x-msdownload": {
+        source: "apache",
+        extensions: ["exe", "dll", "com", "bat", "msi"]
+      },
+      "application/x-msmediaview": {
+        source: "apache",
+        extensions: ["mvb", "m13", "m14"]
+      },
+      "application/x-msmetafile": {
+        source: "apache",
+        extensions: ["wmf", "wmz", "emf", "emz"]
+      },
+      "application/x-msmoney": {
+        source: "apache",
+        extensions: ["mny"]
+      },
+      "application/x-mspublisher": {
+        source: "apache",
+        extensions: ["pub"]
+      },
+      "application/x-msschedule": {
+        source: "apache",
+        extensions: ["scd"]
+      },
+      "application/x-msterminal": {
+        source: "apache",
+        extensions: ["trm"]
+      },
+      "application/x-mswrite": {
+        source: "apache",
+        extensions: ["wri"]
+      },
+      "application/x-netcdf": {
+        source: "apache",
+        extensions: ["nc", "cdf"]
+      },
+      "application/x-ns-proxy-autoconfig": {
+        compressible: true,
+        extensions: ["pac"]
+      },
+      "application/x-nzb": {
+        source: "apache",
+        extensions: ["nzb"]
+      },
+      "application/x-perl": {
+        source: "nginx",
+        extensions: ["pl", "pm"]
+      },
+      "application/x-pilot": {
+        source: "nginx",
+        extensions: ["prc", "pdb"]
+      },
+      "application/x-pkcs12": {
+        source: "apache",
+        compressible: false,
+        extensions: ["p12", "pfx"]
+      },
+      "application/x-pkcs7-certificates": {
+        source: "apache",
+        extensions: ["p7b", "spc"]
+      },
+      "application/x-pkcs7-certreqresp": {
+        source: "apache",
+        extensions: ["p7r"]
+      },
+      "application/x-pki-message": {
+        source: "iana"
+      },
+      "application/x-rar-compressed": {
+        source: "apache",
+        compressible: false,
+        extensions: ["rar"]
+      },
+      "application/x-redhat-package-manager": {
+        source: "nginx",
+        extensions: ["rpm"]
+      },
+      "application/x-research-info-systems": {
+        source: "apache",
+        extensions: ["ris"]
+      },
+      "application/x-sea": {
+        source: "nginx",
+        extensions: ["sea"]
+      },
+      "application/x-sh": {
+        source: "apache",
+        compressible: true,
+        extensions: ["sh"]
+      },
+      "application/x-shar": {
+        source: "apache",
+        extensions: ["shar"]
+      },
+      "application/x-shockwave-flash": {
+        source: "apache",
+        compressible: false,
+        extensions: ["swf"]
+      },
+      "application/x-silverlight-app": {
+        source: "apache",
+        extensions: ["xap"]
+      },
+      "application/x-sql": {
+        source: "apache",
+        extensions: ["sql"]
+      },
+      "application/x-stuffit": {
+        source: "apache",
+        compressible: false,
+        extensions: ["sit"]
+      },
+      "application/x-stuffitx": {
+        source: "apache",
+        extensions: ["sitx"]
+      },
+      "application/x-subrip": {
+        source: "apache",
+        extensions: ["srt"]
+      },
+      "application/x-sv4cpio": {
+        source: "apache",
+        extensions: ["sv4cpio"]
+      },
+      "application/x-sv4crc": {
+        source: "apache",
+        extensions: ["sv4crc"]
+      },
+      "application/x-t3vm-image": {
+        source: "apache",
+        extensions: ["t3"]
+      },
+      "application/x-tads": {
+        source: "apache",
+        extensions: ["gam"]
+      },
+      "application/x-tar": {
+        source: "apache",
+        compressible: true,
+        extensions: ["tar"]
+      },
+      "application/x-tcl": {
+        source: "apache",
+        extensions: ["tcl", "tk"]
+      },
+      "application/x-tex": {
+        source: "apache",
+        extensions: ["tex"]
+      },
+      "application/x-tex-tfm": {
+        source: "apache",
+        extensions: ["tfm"]
+      },
+      "application/x-texinfo": {
+        source: "apache",
+        extensions: ["texinfo", "texi"]
+      },
+      "application/x-tgif": {
+        source: "apache",
+        extensions: ["obj"]
+      },
+      "application/x-ustar": {
+        source: "apache",
+        extensions: ["ustar"]
+      },
+      "application/x-virtualbox-hdd": {
+        compressible: true,
+        extensions: ["hdd"]
+      },
+      "application/x-virtualbox-ova": {
+        compressible: true,
+        extensions: ["ova"]
+      },
+      "application/x-virtualbox-ovf": {
+        compressible: true,
+        extensions: ["ovf"]
+      },
+      "application/x-virtualbox-vbox": {
+        compressible: true,
+        extensions: ["vbox"]
+      },
+      "application/x-virtualbox-vbox-extpack": {
+        compressible: false,
+        extensions: ["vbox-extpack"]
+      },
+      "application/x-virtualbox-vdi": {
+        compressible: true,
+        extensions: ["vdi"]
+      },
+      "application/x-virtualbox-vhd": {
+        compressible: true,
+        extensions: ["vhd"]
+      },
+      "application/x-virtualbox-vmdk": {
+        compressible: true,
+        extensions: ["vmdk"]
+      },
+      "application/x-wais-source": {
+        source: "apache",
+        extensions: ["src"]
+      },
+      "application/x-web-app-manifest+json": {
+        compressible: true,
+        extensions: ["webapp"]
+      },
+      "application/x-www-form-urlencoded": {
+        source: "iana",
+        compressible: true
+      },
+      "application/x-x509-ca-cert": {
+        source: "iana",
+        extensions: ["der", "crt", "pem"]
+      },
+      "application/x-x509-ca-ra-cert": {
+        source: "iana"
+      },
+      "application/x-x509-next-ca-cert": {
+        source: "iana"
+      },
+      "application/x-xfig": {
+        source: "apache",
+        extensions: ["fig"]
+      },
+      "application/x-xliff+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["xlf"]
+      },
+      "application/x-xpinstall": {
+        source: "apache",
+        compressible: false,
+        extensions: ["xpi"]
+      },
+      "application/x-xz": {
+        source: "apache",
+        extensions: ["xz"]
+      },
+      "application/x-zmachine": {
+        source: "apache",
+        extensions: ["z1", "z2", "z3", "z4", "z5", "z6", "z7", "z8"]
+      },
+      "application/x400-bp": {
+        source: "iana"
+      },
+      "application/xacml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xaml+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["xaml"]
+      },
+      "application/xcap-att+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xav"]
+      },
+      "application/xcap-caps+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xca"]
+      },
+      "application/xcap-diff+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xdf"]
+      },
+      "application/xcap-el+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xel"]
+      },
+      "application/xcap-error+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xcap-ns+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xns"]
+      },
+      "application/xcon-conference-info+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xcon-conference-info-diff+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xenc+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xenc"]
+      },
+      "application/xhtml+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xhtml", "xht"]
+      },
+      "application/xhtml-voice+xml": {
+        source: "apache",
+        compressible: true
+      },
+      "application/xliff+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xlf"]
+      },
+      "application/xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xml", "xsl", "xsd", "rng"]
+      },
+      "application/xml-dtd": {
+        source: "iana",
+        compressible: true,
+        extensions: ["dtd"]
+      },
+      "application/xml-external-parsed-entity": {
+        source: "iana"
+      },
+      "application/xml-patch+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xmpp+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/xop+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xop"]
+      },
+      "application/xproc+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["xpl"]
+      },
+      "application/xslt+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xsl", "xslt"]
+      },
+      "application/xspf+xml": {
+        source: "apache",
+        compressible: true,
+        extensions: ["xspf"]
+      },
+      "application/xv+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["mxml", "xhvml", "xvml", "xvm"]
+      },
+      "application/yang": {
+        source: "iana",
+        extensions: ["yang"]
+      },
+      "application/yang-data+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/yang-data+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/yang-patch+json": {
+        source: "iana",
+        compressible: true
+      },
+      "application/yang-patch+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "application/yin+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["yin"]
+      },
+      "application/zip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["zip"]
+      },
+      "application/zlib": {
+        source: "iana"
+      },
+      "application/zstd": {
+        source: "iana"
+      },
+      "audio/1d-interleaved-parityfec": {
+        source: "iana"
+      },
+      "audio/32kadpcm": {
+        source: "iana"
+      },
+      "audio/3gpp": {
+        source: "iana",
+        compressible: false,
+        extensions: ["3gpp"]
+      },
+      "audio/3gpp2": {
+        source: "iana"
+      },
+      "audio/aac": {
+        source: "iana"
+      },
+      "audio/ac3": {
+        source: "iana"
+      },
+      "audio/adpcm": {
+        source: "apache",
+        extensions: ["adp"]
+      },
+      "audio/amr": {
+        source: "iana",
+        extensions: ["amr"]
+      },
+      "audio/amr-wb": {
+        source: "iana"
+      },
+      "audio/amr-wb+": {
+        source: "iana"
+      },
+      "audio/aptx": {
+        source: "iana"
+      },
+      "audio/asc": {
+        source: "iana"
+      },
+      "audio/atrac-advanced-lossless": {
+        source: "iana"
+      },
+      "audio/atrac-x": {
+        source: "iana"
+      },
+      "audio/atrac3": {
+        source: "iana"
+      },
+      "audio/basic": {
+        source: "iana",
+        compressible: false,
+        extensions: ["au", "snd"]
+      },
+      "audio/bv16": {
+        source: "iana"
+      },
+      "audio/bv32": {
+        source: "iana"
+      },
+      "audio/clearmode": {
+        source: "iana"
+      },
+      "audio/cn": {
+        source: "iana"
+      },
+      "audio/dat12": {
+        source: "iana"
+      },
+      "audio/dls": {
+        source: "iana"
+      },
+      "audio/dsr-es201108": {
+        source: "iana"
+      },
+      "audio/dsr-es202050": {
+        source: "iana"
+      },
+      "audio/dsr-es202211": {
+        source: "iana"
+      },
+      "audio/dsr-es202212": {
+        source: "iana"
+      },
+      "audio/dv": {
+        source: "iana"
+      },
+      "audio/dvi4": {
+        source: "iana"
+      },
+      "audio/eac3": {
+        source: "iana"
+      },
+      "audio/encaprtp": {
+        source: "iana"
+      },
+      "audio/evrc": {
+        source: "iana"
+      },
+      "audio/evrc-qcp": {
+        source: "iana"
+      },
+      "audio/evrc0": {
+        source: "iana"
+      },
+      "audio/evrc1": {
+        source: "iana"
+      },
+      "audio/evrcb": {
+        source: "iana"
+      },
+      "audio/evrcb0": {
+        source: "iana"
+      },
+      "audio/evrcb1": {
+        source: "iana"
+      },
+      "audio/evrcnw": {
+        source: "iana"
+      },
+      "audio/evrcnw0": {
+        source: "iana"
+      },
+      "audio/evrcnw1": {
+        source: "iana"
+      },
+      "audio/evrcwb": {
+        source: "iana"
+      },
+      "audio/evrcwb0": {
+        source: "iana"
+      },
+      "audio/evrcwb1": {
+        source: "iana"
+      },
+      "audio/evs": {
+        source: "iana"
+      },
+      "audio/flexfec": {
+        source: "iana"
+      },
+      "audio/fwdred": {
+        source: "iana"
+      },
+      "audio/g711-0": {
+        source: "iana"
+      },
+      "audio/g719": {
+        source: "iana"
+      },
+      "audio/g722": {
+        source: "iana"
+      },
+      "audio/g7221": {
+        source: "iana"
+      },
+      "audio/g723": {
+        source: "iana"
+      },
+      "audio/g726-16": {
+        source: "iana"
+      },
+      "audio/g726-24": {
+        source: "iana"
+      },
+      "audio/g726-32": {
+        source: "iana"
+      },
+      "audio/g726-40": {
+        source: "iana"
+      },
+      "audio/g728": {
+        source: "iana"
+      },
+      "audio/g729": {
+        source: "iana"
+      },
+      "audio/g7291": {
+        source: "iana"
+      },
+      "audio/g729d": {
+        source: "iana"
+      },
+      "audio/g729e": {
+        source: "iana"
+      },
+      "audio/gsm": {
+        source: "iana"
+      },
+      "audio/gsm-efr": {
+        source: "iana"
+      },
+      "audio/gsm-hr-08": {
+        source: "iana"
+      },
+      "audio/ilbc": {
+        source: "iana"
+      },
+      "audio/ip-mr_v2.5": {
+        source: "iana"
+      },
+      "audio/isac": {
+        source: "apache"
+      },
+      "audio/l16": {
+        source: "iana"
+      },
+      "audio/l20": {
+        source: "iana"
+      },
+      "audio/l24": {
+        source: "iana",
+        compressible: false
+      },
+      "audio/l8": {
+        source: "iana"
+      },
+      "audio/lpc": {
+        source: "iana"
+      },
+      "audio/melp": {
+        source: "iana"
+      },
+      "audio/melp1200": {
+        source: "iana"
+      },
+      "audio/melp2400": {
+        source: "iana"
+      },
+      "audio/melp600": {
+        source: "iana"
+      },
+      "audio/mhas": {
+        source: "iana"
+      },
+      "audio/midi": {
+        source: "apache",
+        extensions: ["mid", "midi", "kar", "rmi"]
+      },
+      "audio/mobile-xmf": {
+        source: "iana",
+        extensions: ["mxmf"]
+      },
+      "audio/mp3": {
+        compressible: false,
+        extensions: ["mp3"]
+      },
+      "audio/mp4": {
+        source: "iana",
+        compressible: false,
+        extensions: ["m4a", "mp4a"]
+      },
+      "audio/mp4a-latm": {
+        source: "iana"
+      },
+      "audio/mpa": {
+        source: "iana"
+      },
+      "audio/mpa-robust": {
+        source: "iana"
+      },
+      "audio/mpeg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["mpga", "mp2", "mp2a", "mp3", "m2a", "m3a"]
+      },
+      "audio/mpeg4-generic": {
+        source: "iana"
+      },
+      "audio/musepack": {
+        source: "apache"
+      },
+      "audio/ogg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["oga", "ogg", "spx", "opus"]
+      },
+      "audio/opus": {
+        source: "iana"
+      },
+      "audio/parityfec": {
+        source: "iana"
+      },
+      "audio/pcma": {
+        source: "iana"
+      },
+      "audio/pcma-wb": {
+        source: "iana"
+      },
+      "audio/pcmu": {
+        source: "iana"
+      },
+      "audio/pcmu-wb": {
+        source: "iana"
+      },
+      "audio/prs.sid": {
+        source: "iana"
+      },
+      "audio/qcelp": {
+        source: "iana"
+      },
+      "audio/raptorfec": {
+        source: "iana"
+      },
+      "audio/red": {
+        source: "iana"
+      },
+      "audio/rtp-enc-aescm128": {
+        source: "iana"
+      },
+      "audio/rtp-midi": {
+        source: "iana"
+      },
+      "audio/rtploopback": {
+        source: "iana"
+      },
+      "audio/rtx": {
+        source: "iana"
+      },
+      "audio/s3m": {
+        source: "apache",
+        extensions: ["s3m"]
+      },
+      "audio/scip": {
+        source: "iana"
+      },
+      "audio/silk": {
+        source: "apache",
+        extensions: ["sil"]
+      },
+      "audio/smv": {
+        source: "iana"
+      },
+      "audio/smv-qcp": {
+        source: "iana"
+      },
+      "audio/smv0": {
+        source: "iana"
+      },
+      "audio/sofa": {
+        source: "iana"
+      },
+      "audio/sp-midi": {
+        source: "iana"
+      },
+      "audio/speex": {
+        source: "iana"
+      },
+      "audio/t140c": {
+        source: "iana"
+      },
+      "audio/t38": {
+        source: "iana"
+      },
+      "audio/telephone-event": {
+        source: "iana"
+      },
+      "audio/tetra_acelp": {
+        source: "iana"
+      },
+      "audio/tetra_acelp_bb": {
+        source: "iana"
+      },
+      "audio/tone": {
+        source: "iana"
+      },
+      "audio/tsvcis": {
+        source: "iana"
+      },
+      "audio/uemclip": {
+        source: "iana"
+      },
+      "audio/ulpfec": {
+        source: "iana"
+      },
+      "audio/usac": {
+        source: "iana"
+      },
+      "audio/vdvi": {
+        source: "iana"
+      },
+      "audio/vmr-wb": {
+        source: "iana"
+      },
+      "audio/vnd.3gpp.iufp": {
+        source: "iana"
+      },
+      "audio/vnd.4sb": {
+        source: "iana"
+      },
+      "audio/vnd.audiokoz": {
+        source: "iana"
+      },
+      "audio/vnd.celp": {
+        source: "iana"
+      },
+      "audio/vnd.cisco.nse": {
+        source: "iana"
+      },
+      "audio/vnd.cmles.radio-events": {
+        source: "iana"
+      },
+      "audio/vnd.cns.anp1": {
+        source: "iana"
+      },
+      "audio/vnd.cns.inf1": {
+        source: "iana"
+      },
+      "audio/vnd.dece.audio": {
+        source: "iana",
+        extensions: ["uva", "uvva"]
+      },
+      "audio/vnd.digital-winds": {
+        source: "iana",
+        extensions: ["eol"]
+      },
+      "audio/vnd.dlna.adts": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.heaac.1": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.heaac.2": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.mlp": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.mps": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.pl2": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.pl2x": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.pl2z": {
+        source: "iana"
+      },
+      "audio/vnd.dolby.pulse.1": {
+        source: "iana"
+      },
+      "audio/vnd.dra": {
+        source: "iana",
+        extensions: ["dra"]
+      },
+      "audio/vnd.dts": {
+        source: "iana",
+        extensions: ["dts"]
+      },
+      "audio/vnd.dts.hd": {
+        source: "iana",
+        extensions: ["dtshd"]
+      },
+      "audio/vnd.dts.uhd": {
+        source: "iana"
+      },
+      "audio/vnd.dvb.file": {
+        source: "iana"
+      },
+      "audio/vnd.everad.plj": {
+        source: "iana"
+      },
+      "audio/vnd.hns.audio": {
+        source: "iana"
+      },
+      "audio/vnd.lucent.voice": {
+        source: "iana",
+        extensions: ["lvp"]
+      },
+      "audio/vnd.ms-playready.media.pya": {
+        source: "iana",
+        extensions: ["pya"]
+      },
+      "audio/vnd.nokia.mobile-xmf": {
+        source: "iana"
+      },
+      "audio/vnd.nortel.vbk": {
+        source: "iana"
+      },
+      "audio/vnd.nuera.ecelp4800": {
+        source: "iana",
+        extensions: ["ecelp4800"]
+      },
+      "audio/vnd.nuera.ecelp7470": {
+        source: "iana",
+        extensions: ["ecelp7470"]
+      },
+      "audio/vnd.nuera.ecelp9600": {
+        source: "iana",
+        extensions: ["ecelp9600"]
+      },
+      "audio/vnd.octel.sbc": {
+        source: "iana"
+      },
+      "audio/vnd.presonus.multitrack": {
+        source: "iana"
+      },
+      "audio/vnd.qcelp": {
+        source: "iana"
+      },
+      "audio/vnd.rhetorex.32kadpcm": {
+        source: "iana"
+      },
+      "audio/vnd.rip": {
+        source: "iana",
+        extensions: ["rip"]
+      },
+      "audio/vnd.rn-realaudio": {
+        compressible: false
+      },
+      "audio/vnd.sealedmedia.softseal.mpeg": {
+        source: "iana"
+      },
+      "audio/vnd.vmx.cvsd": {
+        source: "iana"
+      },
+      "audio/vnd.wave": {
+        compressible: false
+      },
+      "audio/vorbis": {
+        source: "iana",
+        compressible: false
+      },
+      "audio/vorbis-config": {
+        source: "iana"
+      },
+      "audio/wav": {
+        compressible: false,
+        extensions: ["wav"]
+      },
+      "audio/wave": {
+        compressible: false,
+        extensions: ["wav"]
+      },
+      "audio/webm": {
+        source: "apache",
+        compressible: false,
+        extensions: ["weba"]
+      },
+      "audio/x-aac": {
+        source: "apache",
+        compressible: false,
+        extensions: ["aac"]
+      },
+      "audio/x-aiff": {
+        source: "apache",
+        extensions: ["aif", "aiff", "aifc"]
+      },
+      "audio/x-caf": {
+        source: "apache",
+        compressible: false,
+        extensions: ["caf"]
+      },
+      "audio/x-flac": {
+        source: "apache",
+        extensions: ["flac"]
+      },
+      "audio/x-m4a": {
+        source: "nginx",
+        extensions: ["m4a"]
+      },
+      "audio/x-matroska": {
+        source: "apache",
+        extensions: ["mka"]
+      },
+      "audio/x-mpegurl": {
+        source: "apache",
+        extensions: ["m3u"]
+      },
+      "audio/x-ms-wax": {
+        source: "apache",
+        extensions: ["wax"]
+      },
+      "audio/x-ms-wma": {
+        source: "apache",
+        extensions: ["wma"]
+      },
+      "audio/x-pn-realaudio": {
+        source: "apache",
+        extensions: ["ram", "ra"]
+      },
+      "audio/x-pn-realaudio-plugin": {
+        source: "apache",
+        extensions: ["rmp"]
+      },
+      "audio/x-realaudio": {
+        source: "nginx",
+        extensions: ["ra"]
+      },
+      "audio/x-tta": {
+        source: "apache"
+      },
+      "audio/x-wav": {
+        source: "apache",
+        extensions: ["wav"]
+      },
+      "audio/xm": {
+        source: "apache",
+        extensions: ["xm"]
+      },
+      "chemical/x-cdx": {
+        source: "apache",
+        extensions: ["cdx"]
+      },
+      "chemical/x-cif": {
+        source: "apache",
+        extensions: ["cif"]
+      },
+      "chemical/x-cmdf": {
+        source: "apache",
+        extensions: ["cmdf"]
+      },
+      "chemical/x-cml": {
+        source: "apache",
+        extensions: ["cml"]
+      },
+      "chemical/x-csml": {
+        source: "apache",
+        extensions: ["csml"]
+      },
+      "chemical/x-pdb": {
+        source: "apache"
+      },
+      "chemical/x-xyz": {
+        source: "apache",
+        extensions: ["xyz"]
+      },
+      "font/collection": {
+        source: "iana",
+        extensions: ["ttc"]
+      },
+      "font/otf": {
+        source: "iana",
+        compressible: true,
+        extensions: ["otf"]
+      },
+      "font/sfnt": {
+        source: "iana"
+      },
+      "font/ttf": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ttf"]
+      },
+      "font/woff": {
+        source: "iana",
+        extensions: ["woff"]
+      },
+      "font/woff2": {
+        source: "iana",
+        extensions: ["woff2"]
+      },
+      "image/aces": {
+        source: "iana",
+        extensions: ["exr"]
+      },
+      "image/apng": {
+        compressible: false,
+        extensions: ["apng"]
+      },
+      "image/avci": {
+        source: "iana",
+        extensions: ["avci"]
+      },
+      "image/avcs": {
+        source: "iana",
+        extensions: ["avcs"]
+      },
+      "image/avif": {
+        source: "iana",
+        compressible: false,
+        extensions: ["avif"]
+      },
+      "image/bmp": {
+        source: "iana",
+        compressible: true,
+        extensions: ["bmp"]
+      },
+      "image/cgm": {
+        source: "iana",
+        extensions: ["cgm"]
+      },
+      "image/dicom-rle": {
+        source: "iana",
+        extensions: ["drle"]
+      },
+      "image/emf": {
+        source: "iana",
+        extensions: ["emf"]
+      },
+      "image/fits": {
+        source: "iana",
+        extensions: ["fits"]
+      },
+      "image/g3fax": {
+        source: "iana",
+        extensions: ["g3"]
+      },
+      "image/gif": {
+        source: "iana",
+        compressible: false,
+        extensions: ["gif"]
+      },
+      "image/heic": {
+        source: "iana",
+        extensions: ["heic"]
+      },
+      "image/heic-sequence": {
+        source: "iana",
+        extensions: ["heics"]
+      },
+      "image/heif": {
+        source: "iana",
+        extensions: ["heif"]
+      },
+      "image/heif-sequence": {
+        source: "iana",
+        extensions: ["heifs"]
+      },
+      "image/hej2k": {
+        source: "iana",
+        extensions: ["hej2"]
+      },
+      "image/hsj2": {
+        source: "iana",
+        extensions: ["hsj2"]
+      },
+      "image/ief": {
+        source: "iana",
+        extensions: ["ief"]
+      },
+      "image/jls": {
+        source: "iana",
+        extensions: ["jls"]
+      },
+      "image/jp2": {
+        source: "iana",
+        compressible: false,
+        extensions: ["jp2", "jpg2"]
+      },
+      "image/jpeg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["jpeg", "jpg", "jpe"]
+      },
+      "image/jph": {
+        source: "iana",
+        extensions: ["jph"]
+      },
+      "image/jphc": {
+        source: "iana",
+        extensions: ["jhc"]
+      },
+      "image/jpm": {
+        source: "iana",
+        compressible: false,
+        extensions: ["jpm"]
+      },
+      "image/jpx": {
+        source: "iana",
+        compressible: false,
+        extensions: ["jpx", "jpf"]
+      },
+      "image/jxr": {
+        source: "iana",
+        extensions: ["jxr"]
+      },
+      "image/jxra": {
+        source: "iana",
+        extensions: ["jxra"]
+      },
+      "image/jxrs": {
+        source: "iana",
+        extensions: ["jxrs"]
+      },
+      "image/jxs": {
+        source: "iana",
+        extensions: ["jxs"]
+      },
+      "image/jxsc": {
+        source: "iana",
+        extensions: ["jxsc"]
+      },
+      "image/jxsi": {
+        source: "iana",
+        extensions: ["jxsi"]
+      },
+      "image/jxss": {
+        source: "iana",
+        extensions: ["jxss"]
+      },
+      "image/ktx": {
+        source: "iana",
+        extensions: ["ktx"]
+      },
+      "image/ktx2": {
+        source: "iana",
+        extensions: ["ktx2"]
+      },
+      "image/naplps": {
+        source: "iana"
+      },
+      "image/pjpeg": {
+        compressible: false
+      },
+      "image/png": {
+        source: "iana",
+        compressible: false,
+        extensions: ["png"]
+      },
+      "image/prs.btif": {
+        source: "iana",
+        extensions: ["btif"]
+      },
+      "image/prs.pti": {
+        source: "iana",
+        extensions: ["pti"]
+      },
+      "image/pwg-raster": {
+        source: "iana"
+      },
+      "image/sgi": {
+        source: "apache",
+        extensions: ["sgi"]
+      },
+      "image/svg+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["svg", "svgz"]
+      },
+      "image/t38": {
+        source: "iana",
+        extensions: ["t38"]
+      },
+      "image/tiff": {
+        source: "iana",
+        compressible: false,
+        extensions: ["tif", "tiff"]
+      },
+      "image/tiff-fx": {
+        source: "iana",
+        extensions: ["tfx"]
+      },
+      "image/vnd.adobe.photoshop": {
+        source: "iana",
+        compressible: true,
+        extensions: ["psd"]
+      },
+      "image/vnd.airzip.accelerator.azv": {
+        source: "iana",
+        extensions: ["azv"]
+      },
+      "image/vnd.cns.inf2": {
+        source: "iana"
+      },
+      "image/vnd.dece.graphic": {
+        source: "iana",
+        extensions: ["uvi", "uvvi", "uvg", "uvvg"]
+      },
+      "image/vnd.djvu": {
+        source: "iana",
+        extensions: ["djvu", "djv"]
+      },
+      "image/vnd.dvb.subtitle": {
+        source: "iana",
+        extensions: ["sub"]
+      },
+      "image/vnd.dwg": {
+        source: "iana",
+        extensions: ["dwg"]
+      },
+      "image/vnd.dxf": {
+        source: "iana",
+        extensions: ["dxf"]
+      },
+      "image/vnd.fastbidsheet": {
+        source: "iana",
+        extensions: ["fbs"]
+      },
+      "image/vnd.fpx": {
+        source: "iana",
+        extensions: ["fpx"]
+      },
+      "image/vnd.fst": {
+        source: "iana",
+        extensions: ["fst"]
+      },
+      "image/vnd.fujixerox.edmics-mmr": {
+        source: "iana",
+        extensions: ["mmr"]
+      },
+      "image/vnd.fujixerox.edmics-rlc": {
+        source: "iana",
+        extensions: ["rlc"]
+      },
+      "image/vnd.globalgraphics.pgb": {
+        source: "iana"
+      },
+      "image/vnd.microsoft.icon": {
+        source: "iana",
+        compressible: true,
+        extensions: ["ico"]
+      },
+      "image/vnd.mix": {
+        source: "iana"
+      },
+      "image/vnd.mozilla.apng": {
+        source: "iana"
+      },
+      "image/vnd.ms-dds": {
+        compressible: true,
+        extensions: ["dds"]
+      },
+      "image/vnd.ms-modi": {
+        source: "iana",
+        extensions: ["mdi"]
+      },
+      "image/vnd.ms-photo": {
+        source: "apache",
+        extensions: ["wdp"]
+      },
+      "image/vnd.net-fpx": {
+        source: "iana",
+        extensions: ["npx"]
+      },
+      "image/vnd.pco.b16": {
+        source: "iana",
+        extensions: ["b16"]
+      },
+      "image/vnd.radiance": {
+        source: "iana"
+      },
+      "image/vnd.sealed.png": {
+        source: "iana"
+      },
+      "image/vnd.sealedmedia.softseal.gif": {
+        source: "iana"
+      },
+      "image/vnd.sealedmedia.softseal.jpg": {
+        source: "iana"
+      },
+      "image/vnd.svf": {
+        source: "iana"
+      },
+      "image/vnd.tencent.tap": {
+        source: "iana",
+        extensions: ["tap"]
+      },
+      "image/vnd.valve.source.texture": {
+        source: "iana",
+        extensions: ["vtf"]
+      },
+      "image/vnd.wap.wbmp": {
+        source: "iana",
+        extensions: ["wbmp"]
+      },
+      "image/vnd.xiff": {
+        source: "iana",
+        extensions: ["xif"]
+      },
+      "image/vnd.zbrush.pcx": {
+        source: "iana",
+        extensions: ["pcx"]
+      },
+      "image/webp": {
+        source: "apache",
+        extensions: ["webp"]
+      },
+      "image/wmf": {
+        source: "iana",
+        extensions: ["wmf"]
+      },
+      "image/x-3ds": {
+        source: "apache",
+        extensions: ["3ds"]
+      },
+      "image/x-cmu-raster": {
+        source: "apache",
+        extensions: ["ras"]
+      },
+      "image/x-cmx": {
+        source: "apache",
+        extensions: ["cmx"]
+      },
+      "image/x-freehand": {
+        source: "apache",
+        extensions: ["fh", "fhc", "fh4", "fh5", "fh7"]
+      },
+      "image/x-icon": {
+        source: "apache",
+        compressible: true,
+        extensions: ["ico"]
+      },
+      "image/x-jng": {
+        source: "nginx",
+        extensions: ["jng"]
+      },
+      "image/x-mrsid-image": {
+        source: "apache",
+        extensions: ["sid"]
+      },
+      "image/x-ms-bmp": {
+        source: "nginx",
+        compressible: true,
+        extensions: ["bmp"]
+      },
+      "image/x-pcx": {
+        source: "apache",
+        extensions: ["pcx"]
+      },
+      "image/x-pict": {
+        source: "apache",
+        extensions: ["pic", "pct"]
+      },
+      "image/x-portable-anymap": {
+        source: "apache",
+        extensions: ["pnm"]
+      },
+      "image/x-portable-bitmap": {
+        source: "apache",
+        extensions: ["pbm"]
+      },
+      "image/x-portable-graymap": {
+        source: "apache",
+        extensions: ["pgm"]
+      },
+      "image/x-portable-pixmap": {
+        source: "apache",
+        extensions: ["ppm"]
+      },
+      "image/x-rgb": {
+        source: "apache",
+        extensions: ["rgb"]
+      },
+      "image/x-tga": {
+        source: "apache",
+        extensions: ["tga"]
+      },
+      "image/x-xbitmap": {
+        source: "apache",
+        extensions: ["xbm"]
+      },
+      "image/x-xcf": {
+        compressible: false
+      },
+      "image/x-xpixmap": {
+        source: "apache",
+        extensions: ["xpm"]
+      },
+      "image/x-xwindowdump": {
+        source: "apache",
+        extensions: ["xwd"]
+      },
+      "message/cpim": {
+        source: "iana"
+      },
+      "message/delivery-status": {
+        source: "iana"
+      },
+      "message/disposition-notification": {
+        source: "iana",
+        extensions: [
+          "disposition-notification"
+        ]
+      },
+      "message/external-body": {
+        source: "iana"
+      },
+      "message/feedback-report": {
+        source: "iana"
+      },
+      "message/global": {
+        source: "iana",
+        extensions: ["u8msg"]
+      },
+      "message/global-delivery-status": {
+        source: "iana",
+        extensions: ["u8dsn"]
+      },
+      "message/global-disposition-notification": {
+        source: "iana",
+        extensions: ["u8mdn"]
+      },
+      "message/global-headers": {
+        source: "iana",
+        extensions: ["u8hdr"]
+      },
+      "message/http": {
+        source: "iana",
+        compressible: false
+      },
+      "message/imdn+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "message/news": {
+        source: "iana"
+      },
+      "message/partial": {
+        source: "iana",
+        compressible: false
+      },
+      "message/rfc822": {
+        source: "iana",
+        compressible: true,
+        extensions: ["eml", "mime"]
+      },
+      "message/s-http": {
+        source: "iana"
+      },
+      "message/sip": {
+        source: "iana"
+      },
+      "message/sipfrag": {
+        source: "iana"
+      },
+      "message/tracking-status": {
+        source: "iana"
+      },
+      "message/vnd.si.simp": {
+        source: "iana"
+      },
+      "message/vnd.wfa.wsc": {
+        source: "iana",
+        extensions: ["wsc"]
+      },
+      "model/3mf": {
+        source: "iana",
+        extensions: ["3mf"]
+      },
+      "model/e57": {
+        source: "iana"
+      },
+      "model/gltf+json": {
+        source: "iana",
+        compressible: true,
+        extensions: ["gltf"]
+      },
+      "model/gltf-binary": {
+        source: "iana",
+        compressible: true,
+        extensions: ["glb"]
+      },
+      "model/iges": {
+        source: "iana",
+        compressible: false,
+        extensions: ["igs", "iges"]
+      },
+      "model/mesh": {
+        source: "iana",
+        compressible: false,
+        extensions: ["msh", "mesh", "silo"]
+      },
+      "model/mtl": {
+        source: "iana",
+        extensions: ["mtl"]
+      },
+      "model/obj": {
+        source: "iana",
+        extensions: ["obj"]
+      },
+      "model/step": {
+        source: "iana"
+      },
+      "model/step+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["stpx"]
+      },
+      "model/step+zip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["stpz"]
+      },
+      "model/step-xml+zip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["stpxz"]
+      },
+      "model/stl": {
+        source: "iana",
+        extensions: ["stl"]
+      },
+      "model/vnd.collada+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["dae"]
+      },
+      "model/vnd.dwf": {
+        source: "iana",
+        extensions: ["dwf"]
+      },
+      "model/vnd.flatland.3dml": {
+        source: "iana"
+      },
+      "model/vnd.gdl": {
+        source: "iana",
+        extensions: ["gdl"]
+      },
+      "model/vnd.gs-gdl": {
+        source: "apache"
+      },
+      "model/vnd.gs.gdl": {
+        source: "iana"
+      },
+      "model/vnd.gtw": {
+        source: "iana",
+        extensions: ["gtw"]
+      },
+      "model/vnd.moml+xml": {
+        source: "iana",
+        compressible: true
+      },
+      "model/vnd.mts": {
+        source: "iana",
+        extensions: ["mts"]
+      },
+      "model/vnd.opengex": {
+        source: "iana",
+        extensions: ["ogex"]
+      },
+      "model/vnd.parasolid.transmit.binary": {
+        source: "iana",
+        extensions: ["x_b"]
+      },
+      "model/vnd.parasolid.transmit.text": {
+        source: "iana",
+        extensions: ["x_t"]
+      },
+      "model/vnd.pytha.pyox": {
+        source: "iana"
+      },
+      "model/vnd.rosette.annotated-data-model": {
+        source: "iana"
+      },
+      "model/vnd.sap.vds": {
+        source: "iana",
+        extensions: ["vds"]
+      },
+      "model/vnd.usdz+zip": {
+        source: "iana",
+        compressible: false,
+        extensions: ["usdz"]
+      },
+      "model/vnd.valve.source.compiled-map": {
+        source: "iana",
+        extensions: ["bsp"]
+      },
+      "model/vnd.vtu": {
+        source: "iana",
+        extensions: ["vtu"]
+      },
+      "model/vrml": {
+        source: "iana",
+        compressible: false,
+        extensions: ["wrl", "vrml"]
+      },
+      "model/x3d+binary": {
+        source: "apache",
+        compressible: false,
+        extensions: ["x3db", "x3dbz"]
+      },
+      "model/x3d+fastinfoset": {
+        source: "iana",
+        extensions: ["x3db"]
+      },
+      "model/x3d+vrml": {
+        source: "apache",
+        compressible: false,
+        extensions: ["x3dv", "x3dvz"]
+      },
+      "model/x3d+xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["x3d", "x3dz"]
+      },
+      "model/x3d-vrml": {
+        source: "iana",
+        extensions: ["x3dv"]
+      },
+      "multipart/alternative": {
+        source: "iana",
+        compressible: false
+      },
+      "multipart/appledouble": {
+        source: "iana"
+      },
+      "multipart/byteranges": {
+        source: "iana"
+      },
+      "multipart/digest": {
+        source: "iana"
+      },
+      "multipart/encrypted": {
+        source: "iana",
+        compressible: false
+      },
+      "multipart/form-data": {
+        source: "iana",
+        compressible: false
+      },
+      "multipart/header-set": {
+        source: "iana"
+      },
+      "multipart/mixed": {
+        source: "iana"
+      },
+      "multipart/multilingual": {
+        source: "iana"
+      },
+      "multipart/parallel": {
+        source: "iana"
+      },
+      "multipart/related": {
+        source: "iana",
+        compressible: false
+      },
+      "multipart/report": {
+        source: "iana"
+      },
+      "multipart/signed": {
+        source: "iana",
+        compressible: false
+      },
+      "multipart/vnd.bint.med-plus": {
+        source: "iana"
+      },
+      "multipart/voice-message": {
+        source: "iana"
+      },
+      "multipart/x-mixed-replace": {
+        source: "iana"
+      },
+      "text/1d-interleaved-parityfec": {
+        source: "iana"
+      },
+      "text/cache-manifest": {
+        source: "iana",
+        compressible: true,
+        extensions: ["appcache", "manifest"]
+      },
+      "text/calendar": {
+        source: "iana",
+        extensions: ["ics", "ifb"]
+      },
+      "text/calender": {
+        compressible: true
+      },
+      "text/cmd": {
+        compressible: true
+      },
+      "text/coffeescript": {
+        extensions: ["coffee", "litcoffee"]
+      },
+      "text/cql": {
+        source: "iana"
+      },
+      "text/cql-expression": {
+        source: "iana"
+      },
+      "text/cql-identifier": {
+        source: "iana"
+      },
+      "text/css": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["css"]
+      },
+      "text/csv": {
+        source: "iana",
+        compressible: true,
+        extensions: ["csv"]
+      },
+      "text/csv-schema": {
+        source: "iana"
+      },
+      "text/directory": {
+        source: "iana"
+      },
+      "text/dns": {
+        source: "iana"
+      },
+      "text/ecmascript": {
+        source: "iana"
+      },
+      "text/encaprtp": {
+        source: "iana"
+      },
+      "text/enriched": {
+        source: "iana"
+      },
+      "text/fhirpath": {
+        source: "iana"
+      },
+      "text/flexfec": {
+        source: "iana"
+      },
+      "text/fwdred": {
+        source: "iana"
+      },
+      "text/gff3": {
+        source: "iana"
+      },
+      "text/grammar-ref-list": {
+        source: "iana"
+      },
+      "text/html": {
+        source: "iana",
+        compressible: true,
+        extensions: ["html", "htm", "shtml"]
+      },
+      "text/jade": {
+        extensions: ["jade"]
+      },
+      "text/javascript": {
+        source: "iana",
+        compressible: true
+      },
+      "text/jcr-cnd": {
+        source: "iana"
+      },
+      "text/jsx": {
+        compressible: true,
+        extensions: ["jsx"]
+      },
+      "text/less": {
+        compressible: true,
+        extensions: ["less"]
+      },
+      "text/markdown": {
+        source: "iana",
+        compressible: true,
+        extensions: ["markdown", "md"]
+      },
+      "text/mathml": {
+        source: "nginx",
+        extensions: ["mml"]
+      },
+      "text/mdx": {
+        compressible: true,
+        extensions: ["mdx"]
+      },
+      "text/mizar": {
+        source: "iana"
+      },
+      "text/n3": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["n3"]
+      },
+      "text/parameters": {
+        source: "iana",
+        charset: "UTF-8"
+      },
+      "text/parityfec": {
+        source: "iana"
+      },
+      "text/plain": {
+        source: "iana",
+        compressible: true,
+        extensions: ["txt", "text", "conf", "def", "list", "log", "in", "ini"]
+      },
+      "text/provenance-notation": {
+        source: "iana",
+        charset: "UTF-8"
+      },
+      "text/prs.fallenstein.rst": {
+        source: "iana"
+      },
+      "text/prs.lines.tag": {
+        source: "iana",
+        extensions: ["dsc"]
+      },
+      "text/prs.prop.logic": {
+        source: "iana"
+      },
+      "text/raptorfec": {
+        source: "iana"
+      },
+      "text/red": {
+        source: "iana"
+      },
+      "text/rfc822-headers": {
+        source: "iana"
+      },
+      "text/richtext": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rtx"]
+      },
+      "text/rtf": {
+        source: "iana",
+        compressible: true,
+        extensions: ["rtf"]
+      },
+      "text/rtp-enc-aescm128": {
+        source: "iana"
+      },
+      "text/rtploopback": {
+        source: "iana"
+      },
+      "text/rtx": {
+        source: "iana"
+      },
+      "text/sgml": {
+        source: "iana",
+        extensions: ["sgml", "sgm"]
+      },
+      "text/shaclc": {
+        source: "iana"
+      },
+      "text/shex": {
+        source: "iana",
+        extensions: ["shex"]
+      },
+      "text/slim": {
+        extensions: ["slim", "slm"]
+      },
+      "text/spdx": {
+        source: "iana",
+        extensions: ["spdx"]
+      },
+      "text/strings": {
+        source: "iana"
+      },
+      "text/stylus": {
+        extensions: ["stylus", "styl"]
+      },
+      "text/t140": {
+        source: "iana"
+      },
+      "text/tab-separated-values": {
+        source: "iana",
+        compressible: true,
+        extensions: ["tsv"]
+      },
+      "text/troff": {
+        source: "iana",
+        extensions: ["t", "tr", "roff", "man", "me", "ms"]
+      },
+      "text/turtle": {
+        source: "iana",
+        charset: "UTF-8",
+        extensions: ["ttl"]
+      },
+      "text/ulpfec": {
+        source: "iana"
+      },
+      "text/uri-list": {
+        source: "iana",
+        compressible: true,
+        extensions: ["uri", "uris", "urls"]
+      },
+      "text/vcard": {
+        source: "iana",
+        compressible: true,
+        extensions: ["vcard"]
+      },
+      "text/vnd.a": {
+        source: "iana"
+      },
+      "text/vnd.abc": {
+        source: "iana"
+      },
+      "text/vnd.ascii-art": {
+        source: "iana"
+      },
+      "text/vnd.curl": {
+        source: "iana",
+        extensions: ["curl"]
+      },
+      "text/vnd.curl.dcurl": {
+        source: "apache",
+        extensions: ["dcurl"]
+      },
+      "text/vnd.curl.mcurl": {
+        source: "apache",
+        extensions: ["mcurl"]
+      },
+      "text/vnd.curl.scurl": {
+        source: "apache",
+        extensions: ["scurl"]
+      },
+      "text/vnd.debian.copyright": {
+        source: "iana",
+        charset: "UTF-8"
+      },
+      "text/vnd.dmclientscript": {
+        source: "iana"
+      },
+      "text/vnd.dvb.subtitle": {
+        source: "iana",
+        extensions: ["sub"]
+      },
+      "text/vnd.esmertec.theme-descriptor": {
+        source: "iana",
+        charset: "UTF-8"
+      },
+      "text/vnd.familysearch.gedcom": {
+        source: "iana",
+        extensions: ["ged"]
+      },
+      "text/vnd.ficlab.flt": {
+        source: "iana"
+      },
+      "text/vnd.fly": {
+        source: "iana",
+        extensions: ["fly"]
+      },
+      "text/vnd.fmi.flexstor": {
+        source: "iana",
+        extensions: ["flx"]
+      },
+      "text/vnd.gml": {
+        source: "iana"
+      },
+      "text/vnd.graphviz": {
+        source: "iana",
+        extensions: ["gv"]
+      },
+      "text/vnd.hans": {
+        source: "iana"
+      },
+      "text/vnd.hgl": {
+        source: "iana"
+      },
+      "text/vnd.in3d.3dml": {
+        source: "iana",
+        extensions: ["3dml"]
+      },
+      "text/vnd.in3d.spot": {
+        source: "iana",
+        extensions: ["spot"]
+      },
+      "text/vnd.iptc.newsml": {
+        source: "iana"
+      },
+      "text/vnd.iptc.nitf": {
+        source: "iana"
+      },
+      "text/vnd.latex-z": {
+        source: "iana"
+      },
+      "text/vnd.motorola.reflex": {
+        source: "iana"
+      },
+      "text/vnd.ms-mediapackage": {
+        source: "iana"
+      },
+      "text/vnd.net2phone.commcenter.command": {
+        source: "iana"
+      },
+      "text/vnd.radisys.msml-basic-layout": {
+        source: "iana"
+      },
+      "text/vnd.senx.warpscript": {
+        source: "iana"
+      },
+      "text/vnd.si.uricatalogue": {
+        source: "iana"
+      },
+      "text/vnd.sosi": {
+        source: "iana"
+      },
+      "text/vnd.sun.j2me.app-descriptor": {
+        source: "iana",
+        charset: "UTF-8",
+        extensions: ["jad"]
+      },
+      "text/vnd.trolltech.linguist": {
+        source: "iana",
+        charset: "UTF-8"
+      },
+      "text/vnd.wap.si": {
+        source: "iana"
+      },
+      "text/vnd.wap.sl": {
+        source: "iana"
+      },
+      "text/vnd.wap.wml": {
+        source: "iana",
+        extensions: ["wml"]
+      },
+      "text/vnd.wap.wmlscript": {
+        source: "iana",
+        extensions: ["wmls"]
+      },
+      "text/vtt": {
+        source: "iana",
+        charset: "UTF-8",
+        compressible: true,
+        extensions: ["vtt"]
+      },
+      "text/x-asm": {
+        source: "apache",
+        extensions: ["s", "asm"]
+      },
+      "text/x-c": {
+        source: "apache",
+        extensions: ["c", "cc", "cxx", "cpp", "h", "hh", "dic"]
+      },
+      "text/x-component": {
+        source: "nginx",
+        extensions: ["htc"]
+      },
+      "text/x-fortran": {
+        source: "apache",
+        extensions: ["f", "for", "f77", "f90"]
+      },
+      "text/x-gwt-rpc": {
+        compressible: true
+      },
+      "text/x-handlebars-template": {
+        extensions: ["hbs"]
+      },
+      "text/x-java-source": {
+        source: "apache",
+        extensions: ["java"]
+      },
+      "text/x-jquery-tmpl": {
+        compressible: true
+      },
+      "text/x-lua": {
+        extensions: ["lua"]
+      },
+      "text/x-markdown": {
+        compressible: true,
+        extensions: ["mkd"]
+      },
+      "text/x-nfo": {
+        source: "apache",
+        extensions: ["nfo"]
+      },
+      "text/x-opml": {
+        source: "apache",
+        extensions: ["opml"]
+      },
+      "text/x-org": {
+        compressible: true,
+        extensions: ["org"]
+      },
+      "text/x-pascal": {
+        source: "apache",
+        extensions: ["p", "pas"]
+      },
+      "text/x-processing": {
+        compressible: true,
+        extensions: ["pde"]
+      },
+      "text/x-sass": {
+        extensions: ["sass"]
+      },
+      "text/x-scss": {
+        extensions: ["scss"]
+      },
+      "text/x-setext": {
+        source: "apache",
+        extensions: ["etx"]
+      },
+      "text/x-sfv": {
+        source: "apache",
+        extensions: ["sfv"]
+      },
+      "text/x-suse-ymp": {
+        compressible: true,
+        extensions: ["ymp"]
+      },
+      "text/x-uuencode": {
+        source: "apache",
+        extensions: ["uu"]
+      },
+      "text/x-vcalendar": {
+        source: "apache",
+        extensions: ["vcs"]
+      },
+      "text/x-vcard": {
+        source: "apache",
+        extensions: ["vcf"]
+      },
+      "text/xml": {
+        source: "iana",
+        compressible: true,
+        extensions: ["xml"]
+      },
+      "text/xml-external-parsed-entity": {
+        source: "iana"
+      },
+      "text/yaml": {
+        compressible: true,
+        extensions: ["yaml", "yml"]
+      },
+      "video/1d-interleaved-parityfec": {
+        source: "iana"
+      },
+      "video/3gpp": {
+        source: "iana",
+        extensions: ["3gp", "3gpp"]
+      },
+      "video/3gpp-tt": {
+        source: "iana"
+      },
+      "video/3gpp2": {
+        source: "iana",
+        extensions: ["3g2"]
+      },
+      "video/av1": {
+        source: "iana"
+      },
+      "video/bmpeg": {
+        source: "iana"
+      },
+      "video/bt656": {
+        source: "iana"
+      },
+      "video/celb": {
+        source: "iana"
+      },
+      "video/dv": {
+        source: "iana"
+      },
+      "video/encaprtp": {
+        source: "iana"
+      },
+      "video/ffv1": {
+        source: "iana"
+      },
+      "video/flexfec": {
+        source: "iana"
+      },
+      "video/h261": {
+        source: "iana",
+        extensions: ["h261"]
+      },
+      "video/h263": {
+        source: "iana",
+        extensions: ["h263"]
+      },
+      "video/h263-1998": {
+        source: "iana"
+      },
+      "video/h263-2000": {
+        source: "iana"
+      },
+      "video/h264": {
+        source: "iana",
+        extensions: ["h264"]
+      },
+      "video/h264-rcdo": {
+        source: "iana"
+      },
+      "video/h264-svc": {
+        source: "iana"
+      },
+      "video/h265": {
+        source: "iana"
+      },
+      "video/iso.segment": {
+        source: "iana",
+        extensions: ["m4s"]
+      },
+      "video/jpeg": {
+        source: "iana",
+        extensions: ["jpgv"]
+      },
+      "video/jpeg2000": {
+        source: "iana"
+      },
+      "video/jpm": {
+        source: "apache",
+        extensions: ["jpm", "jpgm"]
+      },
+      "video/jxsv": {
+        source: "iana"
+      },
+      "video/mj2": {
+        source: "iana",
+        extensions: ["mj2", "mjp2"]
+      },
+      "video/mp1s": {
+        source: "iana"
+      },
+      "video/mp2p": {
+        source: "iana"
+      },
+      "video/mp2t": {
+        source: "iana",
+        extensions: ["ts"]
+      },
+      "video/mp4": {
+        source: "iana",
+        compressible: false,
+        extensions: ["mp4", "mp4v", "mpg4"]
+      },
+      "video/mp4v-es": {
+        source: "iana"
+      },
+      "video/mpeg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["mpeg", "mpg", "mpe", "m1v", "m2v"]
+      },
+      "video/mpeg4-generic": {
+        source: "iana"
+      },
+      "video/mpv": {
+        source: "iana"
+      },
+      "video/nv": {
+        source: "iana"
+      },
+      "video/ogg": {
+        source: "iana",
+        compressible: false,
+        extensions: ["ogv"]
+      },
+      "video/parityfec": {
+        source: "iana"
+      },
+      "video/pointer": {
+        source: "iana"
+      },
+      "video/quicktime": {
+        source: "iana",
+        compressible: false,
+        extensions: ["qt", "mov"]
+      },
+      "video/raptorfec": {
+        source: "iana"
+      },
+      "video/raw": {
+        source: "iana"
+      },
+      "video/rtp-enc-aescm128": {
+        source: "iana"
+      },
+      "video/rtploopback": {
+        source: "iana"
+      },
+      "video/rtx": {
+        source: "iana"
+      },
+      "video/scip": {
+        source: "iana"
+      },
+      "video/smpte291": {
+        source: "iana"
+      },
+      "video/smpte292m": {
+        source: "iana"
+      },
+      "video/ulpfec": {
+        source: "iana"
+      },
+      "video/vc1": {
+        source: "iana"
+      },
+      "video/vc2": {
+        source: "iana"
+      },
+      "video/vnd.cctv": {
+        source: "iana"
+      },
+      "video/vnd.dece.hd": {
+        source: "iana",
+        extensions: ["uvh", "uvvh"]
+      },
+      "video/vnd.dece.mobile": {
+        source: "iana",
+        extensions: ["uvm", "uvvm"]
+      },
+      "video/vnd.dece.mp4": {
+        source: "iana"
+      },
+      "video/vnd.dece.pd": {
+        source: "iana",
+        extensions: ["uvp", "uvvp"]
+      },
+      "video/vnd.dece.sd": {
+        source: "iana",
+        extensions: ["uvs", "uvvs"]
+      },
+      "video/vnd.dece.video": {
+        source: "iana",
+        extensions: ["uvv", "uvvv"]
+      },
+      "video/vnd.directv.mpeg": {
+        source: "iana"
+      },
+      "video/vnd.directv.mpeg-tts": {
+        source: "iana"
+      },
+      "video/vnd.dlna.mpeg-tts": {
+        source: "iana"
+      },
+      "video/vnd.dvb.file": {
+        source: "iana",
+        extensions: ["dvb"]
+      },
+      "video/vnd.fvt": {
+        source: "iana",
+        extensions: ["fvt"]
+      },
+      "video/vnd.hns.video": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.1dparityfec-1010": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.1dparityfec-2005": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.2dparityfec-1010": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.2dparityfec-2005": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.ttsavc": {
+        source: "iana"
+      },
+      "video/vnd.iptvforum.ttsmpeg2": {
+        source: "iana"
+      },
+      "video/vnd.motorola.video": {
+        source: "iana"
+      },
+      "video/vnd.motorola.videop": {
+        source: "iana"
+      },
+      "video/vnd.mpegurl": {
+        source: "iana",
+        extensions: ["mxu", "m4u"]
+      },
+      "video/vnd.ms-playready.media.pyv": {
+        source: "iana",
+        extensions: ["pyv"]
+      },
+      "video/vnd.nokia.interleaved-multimedia": {
+        source: "iana"
+      },
+      "video/vnd.nokia.mp4vr": {
+        source: "iana"
+      },
+      "video/vnd.nokia.videovoip": {
+        source: "iana"
+      },
+      "video/vnd.objectvideo": {
+        source: "iana"
+      },
+      "video/vnd.radgamettools.bink": {
+        source: "iana"
+      },
+      "video/vnd.radgamettools.smacker": {
+        source: "iana"
+      },
+      "video/vnd.sealed.mpeg1": {
+        source: "iana"
+      },
+      "video/vnd.sealed.mpeg4": {
+        source: "iana"
+      },
+      "video/vnd.sealed.swf": {
+        source: "iana"
+      },
+      "video/vnd.sealedmedia.softseal.mov": {
+        source: "iana"
+      },
+      "video/vnd.uvvu.mp4": {
+        source: "iana",
+        extensions: ["uvu", "uvvu"]
+      },
+      "video/vnd.vivo": {
+        source: "iana",
+        extensions: ["viv"]
+      },
+      "video/vnd.youtube.yt": {
+        source: "iana"
+      },
+      "video/vp8": {
+        source: "iana"
+      },
+      "video/vp9": {
+        source: "iana"
+      },
+      "video/webm": {
+        source: "apache",
+        compressible: false,
+        extensions: ["webm"]
+      },
+      "video/x-f4v": {
+        source: "apache",
+        extensions: ["f4v"]
+      },
+      "video/x-fli": {
+        source: "apache",
+        extensions: ["fli"]
+      },
+      "video/x-flv": {
+        source: "apache",
+        compressible: false,
+        extensions: ["flv"]
+      },
+      "video/x-m4v": {
+        source: "apache",
+        extensions: ["m4v"]
+      },
+      "video/x-matroska": {
+        source: "apache",
+        compressible: false,
+        extensions: ["mkv", "mk3d", "mks"]
+      },
+      "video/x-mng": {
+        source: "apache",
+        extensions: ["mng"]
+      },
+      "video/x-ms-asf": {
+        source: "apache",
+        extensions: ["asf", "asx"]
+      },
+      "video/x-ms-vob": {
+        source: "apache",
+        extensions: ["vob"]
+      },
+      "video/x-ms-wm": {
+        source: "apache",
+        extensions: ["wm"]
+      },
+      "video/x-ms-wmv": {
+        source: "apache",
+        compressible: false,
+        extensions: ["wmv"]
+      },
+      "video/x-ms-wmx": {
+        source: "apache",
+        extensions: ["wmx"]
+      },
+      "video/x-ms-wvx": {
+        source: "apache",
+        extensions: ["wvx"]
+      },
+      "video/x-msvideo": {
+        source: "apache",
+        extensions: ["avi"]
+      },
+      "video/x-sgi-movie": {
+        source: "apache",
+        extensions: ["movie"]
+      },
+      "video/x-smv": {
+        source: "apache",
+        extensions: ["smv"]
+      },
+      "x-conference/x-cooltalk": {
+        source: "apache",
+        extensions: ["ice"]
+      },
+      "x-shader/x-fragment": {
+        compressible: true
+      },
+      "x-shader/x-vertex": {
+        compressible: true
+      }
+    };
+  }
+});
+
+// node_modules/mime-db/index.js
+var require_mime_db = __commonJS({
+  "node_modules/mime-db/index.js"(exports, module) {
+    module.exports = require_db();
+  }
+});
+
+// node_modules/mime-types/index.js
+var require_mime_types = __commonJS({
+  "node_modules/mime-types/index.js"(exports) {
+    "use strict";
+    var db = require_mime_db();
+    var extname = __require("path").extname;
+    var EXTRACT_TYPE_REGEXP = /^\s*([^;\s]*)(?:;|\s|$)/;
+    var TEXT_TYPE_REGEXP = /^text\//i;
+    exports.charset = charset;
+    exports.charsets = { lookup: charset };
+    exports.contentType = contentType;
+    exports.extension = extension2;
+    exports.extensions = /* @__PURE__ */ Object.create(null);
+    exports.lookup = lookup2;
+    exports.types = /* @__PURE__ */ Object.create(null);
+    populateMaps(exports.extensions, exports.types);
+    function charset(type) {
+      if (!type || typeof type !== "string") {
+        return false;
+      }
+      var match = EXTRACT_TYPE_REGEXP.exec(type);
+      var mime = match && db[match[1].toLowerCase()];
+      if (mime && mime.charset) {
+        return mime.charset;
+      }
+      if (match && TEXT_TYPE_REGEXP.test(match[1])) {
+        return "UTF-8";
+      }
+      return false;
+    }
+    function contentType(str2) {
+      if (!str2 || typeof str2 !== "string") {
+        return false;
+      }
+      var mime = str2.indexOf("/") === -1 ? exports.lookup(str2) : str2;
+      if (!mime) {
+        return false;
+      }
+      if (mime.indexOf("charset") === -1) {
+        var charset2 = exports.charset(mime);
+        if (charset2) mime += "; charset=" + charset2.toLowerCase();
+      }
+      return mime;
+    }
+    function extension2(type) {
+      if (!type || typeof type !== "string") {
+        return false;
+      }
+      var match = EXTRACT_TYPE_REGEXP.exec(type);
+      var exts = match && exports.extensions[match[1].toLowerCase()];
+      if (!exts || !exts.length) {
+        return false;
+      }
+      return exts[0];
+    }
+    function lookup2(path) {
+      if (!path || typeof path !== "string") {
+        return false;
+      }
+      var extension3 = extname("x." + path).toLowerCase().substr(1);
+      if (!extension3) {
+        return false;
+      }
+      return exports.types[extension3] || false;
+    }
+    function populateMaps(extensions, types) {
+      var preference = ["nginx", "apache", void 0, "iana"];
+      Object.keys(db).forEach(function forEachMimeType(type) {
+        var mime = db[type];
+        var exts = mime.extensions;
+        if (!exts || !exts.length) {
+          return;
+        }
+        extensions[type] = exts;
+        for (var i = 0; i < exts.length; i++) {
+          var extension3 = exts[i];
+          if (types[extension3]) {
+            var from = preference.indexOf(db[types[extension3]].source);
+            var to = preference.indexOf(mime.source);
+            if (types[extension3] !== "application/octet-stream" && (from > to || from === to && types[extension3].substr(0, 12) === "application/")) {
+              continue;
+            }
+          }
+          types[extension3] = type;
+        }
+      });
+    }
+  }
+});
+
+// node_modules/accepts/index.js
+var require_accepts = __commonJS({
+  "node_modules/accepts/index.js"(exports, module) {
+    "use strict";
+    var Negotiator = require_negotiator();
+    var mime = require_mime_types();
+    module.exports = Accepts;
+    function Accepts(req) {
+      if (!(this instanceof Accepts)) {
+        return new Accepts(req);
+      }
+      this.headers = req.headers;
+      this.negotiator = new Negotiator(req);
+    }
+    Accepts.prototype.type = Accepts.prototype.types = function(types_) {
+      var types = types_;
+      if (types && !Array.isArray(types)) {
+        types = new Array(arguments.length);
+        for (var i = 0; i < types.length; i++) {
+          types[i] = arguments[i];
+        }
+      }
+      if (!types || types.length === 0) {
+        return this.negotiator.mediaTypes();
+      }
+      if (!this.headers.accept) {
+        return types[0];
+      }
+      var mimes = types.map(extToMime);
+      var accepts = this.negotiator.mediaTypes(mimes.filter(validMime));
+      var first = accepts[0];
+      return first ? types[mimes.indexOf(first)] : false;
+    };
+    Accepts.prototype.encoding = Accepts.prototype.encodings = function(encodings_) {
+      var encodings = encodings_;
+      if (encodings && !Array.isArray(encodings)) {
+        encodings = new Array(arguments.length);
+        for (var i = 0; i < encodings.length; i++) {
+          encodings[i] = arguments[i];
+        }
+      }
+      if (!encodings || encodings.length === 0) {
+        return this.negotiator.encodings();
+      }
+      return this.negotiator.encodings(encodings)[0] || false;
+    };
+    Accepts.prototype.charset = Accepts.prototype.charsets = function(charsets_) {
+      var charsets = charsets_;
+      if (charsets && !Array.isArray(charsets)) {
+        charsets = new Array(arguments.length);
+        for (var i = 0; i < charsets.length; i++) {
+          charsets[i] = arguments[i];
+        }
+      }
+      if (!charsets || charsets.length === 0) {
+        return this.negotiator.charsets();
+      }
+      return this.negotiator.charsets(charsets)[0] || false;
+    };
+    Accepts.prototype.lang = Accepts.prototype.langs = Accepts.prototype.language = Accepts.prototype.languages = function(languages_) {
+      var languages = languages_;
+      if (languages && !Array.isArray(languages)) {
+        languages = new Array(arguments.length);
+        for (var i = 0; i < languages.length; i++) {
+          languages[i] = arguments[i];
+        }
+      }
+      if (!languages || languages.length === 0) {
+        return this.negotiator.languages();
+      }
+      return this.negotiator.languages(languages)[0] || false;
+    };
+    function extToMime(type) {
+      return type.indexOf("/") === -1 ? mime.lookup(type) : type;
+    }
+    function validMime(type) {
+      return typeof type === "string";
+    }
+  }
+});
+
+// node_modules/engine.io/build/contrib/base64id.js
+var require_base64id = __commonJS({
+  "node_modules/engine.io/build/contrib/base64id.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.base64id = void 0;
+    var crypto = __require("crypto");
+    var Base64Id = function() {
+    };
+    Base64Id.prototype.getRandomBytes = function(bytes) {
+      var BUFFER_SIZE = 4096;
+      var self = this;
+      bytes = bytes || 12;
+      if (bytes > BUFFER_SIZE) {
+        return crypto.randomBytes(bytes);
+      }
+      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes);
+      var threshold = Math.floor(bytesInBuffer * 0.85);
+      if (!threshold) {
+        return crypto.randomBytes(bytes);
+      }
+      if (this.bytesBufferIndex == null) {
+        this.bytesBufferIndex = -1;
+      }
+      if (this.bytesBufferIndex == bytesInBuffer) {
+        this.bytesBuffer = null;
+        this.bytesBufferIndex = -1;
+      }
+      if (this.bytesBufferIndex == -1 || this.bytesBufferIndex > threshold) {
+        if (!this.isGeneratingBytes) {
+          this.isGeneratingBytes = true;
+          crypto.randomBytes(BUFFER_SIZE, function(err, bytes2) {
+            self.bytesBuffer = bytes2;
+            self.bytesBufferIndex = 0;
+            self.isGeneratingBytes = false;
+          });
+        }
+        if (this.bytesBufferIndex == -1) {
+          return crypto.randomBytes(bytes);
+        }
+      }
+      var result = this.bytesBuffer.slice(bytes * this.bytesBufferIndex, bytes * (this.bytesBufferIndex + 1));
+      this.bytesBufferIndex++;
+      return result;
+    };
+    Base64Id.prototype.generateId = function() {
+      var rand = Buffer.alloc(15);
+      if (!rand.writeInt32BE) {
+        return Math.abs(Math.random() * Math.random() * Date.now() | 0).toString() + Math.abs(Math.random() * Math.random() * Date.now() | 0).toString();
+      }
+      this.sequenceNumber = this.sequenceNumber + 1 | 0;
+      rand.writeInt32BE(this.sequenceNumber, 11);
+      if (crypto.randomBytes) {
+        this.getRandomBytes(12).copy(rand);
+      } else {
+        [0, 4, 8].forEach(function(i) {
+          rand.writeInt32BE(Math.random() * Math.pow(2, 32) | 0, i);
+        });
+      }
+      return rand.toString("base64").replace(/\//g, "_").replace(/\+/g, "-");
+    };
+    exports.base64id = new Base64Id();
+  }
+});
+
+// node_modules/engine.io-parser/build/cjs/commons.js
+var require_commons = __commonJS({
+  "node_modules/engine.io-parser/build/cjs/commons.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ERROR_PACKET = exports.PACKET_TYPES_REVERSE = exports.PACKET_TYPES = void 0;
+    var PACKET_TYPES2 = /* @__PURE__ */ Object.create(null);
+    exports.PACKET_TYPES = PACKET_TYPES2;
+    PACKET_TYPES2["open"] = "0";
+    PACKET_TYPES2["close"] = "1";
+    PACKET_TYPES2["ping"] = "2";
+    PACKET_TYPES2["pong"] = "3";
+    PACKET_TYPES2["message"] = "4";
+    PACKET_TYPES2["upgrade"] = "5";
+    PACKET_TYPES2["noop"] = "6";
+    var PACKET_TYPES_REVERSE2 = /* @__PURE__ */ Object.create(null);
+    exports.PACKET_TYPES_REVERSE = PACKET_TYPES_REVERSE2;
+    Object.keys(PACKET_TYPES2).forEach((key) => {
+      PACKET_TYPES_REVERSE2[PACKET_TYPES2[key]] = key;
+    });
+    var ERROR_PACKET2 = { type: "error", data: "parser error" };
+    exports.ERROR_PACKET = ERROR_PACKET2;
+  }
+});
+
+// node_modules/engine.io-parser/build/cjs/encodePacket.js
+var require_encodePacket = __commonJS({
+  "node_modules/engine.io-parser/build/cjs/encodePacket.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.encodePacket = void 0;
+    exports.encodePacketToBinary = encodePacketToBinary2;
+    var commons_js_1 = require_commons();
+    var encodePacket2 = ({ type, data }, supportsBinary, callback) => {
+      if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) {
+        return callback(supportsBinary ? data : "b" + toBuffer2(data, true).toString("base64"));
+      }
+      return callback(commons_js_1.PACKET_TYPES[type] + (data || ""));
+    };
+    exports.encodePacket = encodePacket2;
+    var toBuffer2 = (data, forceBufferConversion) => {
+      if (Buffer.isBuffer(data) || data instanceof Uint8Array && !forceBufferConversion) {
+        return data;
+      } else if (data instanceof ArrayBuffer) {
+        return Buffer.from(data);
+      } else {
+        return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      }
+    };
+    var TEXT_ENCODER2;
+    function encodePacketToBinary2(packet, callback) {
+      if (packet.data instanceof ArrayBuffer || ArrayBuffer.isView(packet.data)) {
+        return callback(toBuffer2(packet.data, false));
+      }
+      (0, exports.encodePacket)(packet, true, (encoded) => {
+        if (!TEXT_ENCODER2) {
+          TEXT_ENCODER2 = new TextEncoder();
+        }
+        callback(TEXT_ENCODER2.encode(encoded));
+      });
+    }
+  }
+});
+
+// node_modules/engine.io-parser/build/cjs/decodePacket.js
+var require_decodePacket = __commonJS({
+  "node_modules/engine.io-parser/build/cjs/decodePacket.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.decodePacket = void 0;
+    var commons_js_1 = require_commons();
+    var decodePacket2 = (encodedPacket, binaryType) => {
+      if (typeof encodedPacket !== "string") {
+        return {
+          type: "message",
+          data: mapBinary2(encodedPacket, binaryType)
+        };
+      }
+      const type = encodedPacket.charAt(0);
+      if (type === "b") {
+        const buffer = Buffer.from(encodedPacket.substring(1), "base64");
+        return {
+          type: "message",
+          data: mapBinary2(buffer, binaryType)
+        };
+      }
+      if (!commons_js_1.PACKET_TYPES_REVERSE[type]) {
+        return commons_js_1.ERROR_PACKET;
+      }
+      return encodedPacket.length > 1 ? {
+        type: commons_js_1.PACKET_TYPES_REVERSE[type],
+        data: encodedPacket.substring(1)
+      } : {
+        type: commons_js_1.PACKET_TYPES_REVERSE[type]
+      };
+    };
+    exports.decodePacket = decodePacket2;
+    var mapBinary2 = (data, binaryType) => {
+      switch (binaryType) {
+        case "arraybuffer":
+          if (data instanceof ArrayBuffer) {
+            return data;
+          } else if (Buffer.isBuffer(data)) {
+            return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
+          } else {
+            return data.buffer;
+          }
+        case "nodebuffer":
+        default:
+          if (Buffer.isBuffer(data)) {
+            return data;
+          } else {
+            return Buffer.from(data);
+          }
+      }
+    };
+  }
+});
+
+// node_modules/engine.io-parser/build/cjs/index.js
+var require_cjs2 = __commonJS({
+  "node_modules/engine.io-parser/build/cjs/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.decodePayload = exports.decodePacket = exports.encodePayload = exports.encodePacket = exports.protocol = void 0;
+    exports.createPacketEncoderStream = createPacketEncoderStream2;
+    exports.createPacketDecoderStream = createPacketDecoderStream2;
+    var encodePacket_js_1 = require_encodePacket();
+    Object.defineProperty(exports, "encodePacket", { enumerable: true, get: function() {
+      return encodePacket_js_1.encodePacket;
+    } });
+    var decodePacket_js_1 = require_decodePacket();
+    Object.defineProperty(exports, "decodePacket", { enumerable: true, get: function() {
+      return decodePacket_js_1.decodePacket;
+    } });
+    var commons_js_1 = require_commons();
+    var SEPARATOR2 = String.fromCharCode(30);
+    var encodePayload2 = (packets, callback) => {
+      const length = packets.length;
+      const encodedPackets = new Array(length);
+      let count = 0;
+      packets.forEach((packet, i) => {
+        (0, encodePacket_js_1.encodePacket)(packet, false, (encodedPacket) => {
+          encodedPackets[i] = encodedPacket;
+          if (++count === length) {
+            callback(encodedPackets.join(SEPARATOR2));
+          }
+        });
+      });
+    };
+    exports.encodePayload = encodePayload2;
+    var decodePayload2 = (encodedPayload, binaryType) => {
+      const encodedPackets = encodedPayload.split(SEPARATOR2);
+      const packets = [];
+      for (let i = 0; i < encodedPackets.length; i++) {
+        const decodedPacket = (0, decodePacket_js_1.decodePacket)(encodedPackets[i], binaryType);
+        packets.push(decodedPacket);
+        if (decodedPacket.type === "error") {
+          break;
+        }
+      }
+      return packets;
+    };
+    exports.decodePayload = decodePayload2;
+    function createPacketEncoderStream2() {
+      return new TransformStream({
+        transform(packet, controller) {
+          (0, encodePacket_js_1.encodePacketToBinary)(packet, (encodedPacket) => {
+            const payloadLength = encodedPacket.length;
+            let header;
+            if (payloadLength < 126) {
+              header = new Uint8Array(1);
+              new DataView(header.buffer).setUint8(0, payloadLength);
+            } else if (payloadLength < 65536) {
+              header = new Uint8Array(3);
+              const view = new DataView(header.buffer);
+              view.setUint8(0, 126);
+              view.setUint16(1, payloadLength);
+            } else {
+              header = new Uint8Array(9);
+              const view = new DataView(header.buffer);
+              view.setUint8(0, 127);
+              view.setBigUint64(1, BigInt(payloadLength));
+            }
+            if (packet.data && typeof packet.data !== "string") {
+              header[0] |= 128;
+            }
+            controller.enqueue(header);
+            controller.enqueue(encodedPacket);
+          });
+        }
+      });
+    }
+    var TEXT_DECODER2;
+    function totalLength2(chunks) {
+      return chunks.reduce((acc, chunk) => acc + chunk.length, 0);
+    }
+    function concatChunks2(chunks, size) {
+      if (chunks[0].length === size) {
+        return chunks.shift();
+      }
+      const buffer = new Uint8Array(size);
+      let j = 0;
+      for (let i = 0; i < size; i++) {
+        buffer[i] = chunks[0][j++];
+        if (j === chunks[0].length) {
+          chunks.shift();
+          j = 0;
+        }
+      }
+      if (chunks.length && j < chunks[0].length) {
+        chunks[0] = chunks[0].slice(j);
+      }
+      return buffer;
+    }
+    function createPacketDecoderStream2(maxPayload, binaryType) {
+      if (!TEXT_DECODER2) {
+        TEXT_DECODER2 = new TextDecoder();
+      }
+      const chunks = [];
+      let state = 0;
+      let expectedLength = -1;
+      let isBinary2 = false;
+      return new TransformStream({
+        transform(chunk, controller) {
+          chunks.push(chunk);
+          while (true) {
+            if (state === 0) {
+              if (totalLength2(chunks) < 1) {
+                break;
+              }
+              const header = concatChunks2(chunks, 1);
+              isBinary2 = (header[0] & 128) === 128;
+              expectedLength = header[0] & 127;
+              if (expectedLength < 126) {
+                state = 3;
+              } else if (expectedLength === 126) {
+                state = 1;
+              } else {
+                state = 2;
+              }
+            } else if (state === 1) {
+              if (totalLength2(chunks) < 2) {
+                break;
+              }
+              const headerArray = concatChunks2(chunks, 2);
+              expectedLength = new DataView(headerArray.buffer, headerArray.byteOffset, headerArray.length).getUint16(0);
+              state = 3;
+            } else if (state === 2) {
+              if (totalLength2(chunks) < 8) {
+                break;
+              }
+              const headerArray = concatChunks2(chunks, 8);
+              const view = new DataView(headerArray.buffer, headerArray.byteOffset, headerArray.length);
+              const n = view.getUint32(0);
+              if (n > Math.pow(2, 53 - 32) - 1) {
+                controller.enqueue(commons_js_1.ERROR_PACKET);
+                break;
+              }
+              expectedLength = n * Math.pow(2, 32) + view.getUint32(4);
+              state = 3;
+            } else {
+              if (totalLength2(chunks) < expectedLength) {
+                break;
+              }
+              const data = concatChunks2(chunks, expectedLength);
+              controller.enqueue((0, decodePacket_js_1.decodePacket)(isBinary2 ? data : TEXT_DECODER2.decode(data), binaryType));
+              state = 0;
+            }
+            if (expectedLength === 0 || expectedLength > maxPayload) {
+              controller.enqueue(commons_js_1.ERROR_PACKET);
+              break;
+            }
+          }
+        }
+      });
+    }
+    exports.protocol = 4;
+  }
+});
+
+// node_modules/engine.io/build/parser-v3/utf8.js
+var require_utf8 = __commonJS({
+  "node_modules/engine.io/build/parser-v3/utf8.js"(exports, module) {
+    "use strict";
+    var stringFromCharCode = String.fromCharCode;
+    function ucs2decode(string4) {
+      var output2 = [];
+      var counter = 0;
+      var length = string4.length;
+      var value2;
+      var extra;
+      while (counter < length) {
+        value2 = string4.charCodeAt(counter++);
+        if (value2 >= 55296 && value2 <= 56319 && counter < length) {
+          extra = string4.charCodeAt(counter++);
+          if ((extra & 64512) == 56320) {
+            output2.push(((value2 & 1023) << 10) + (extra & 1023) + 65536);
+          } else {
+            output2.push(value2);
+            counter--;
+          }
+        } else {
+          output2.push(value2);
+        }
+      }
+      return output2;
+    }
+    function ucs2encode(array2) {
+      var length = array2.length;
+      var index = -1;
+      var value2;
+      var output2 = "";
+      while (++index < length) {
+        value2 = array2[index];
+        if (value2 > 65535) {
+          value2 -= 65536;
+          output2 += stringFromCharCode(value2 >>> 10 & 1023 | 55296);
+          value2 = 56320 | value2 & 1023;
+        }
+        output2 += stringFromCharCode(value2);
+      }
+      return output2;
+    }
+    function checkScalarValue(codePoint, strict) {
+      if (codePoint >= 55296 && codePoint <= 57343) {
+        if (strict) {
+          throw Error("Lone surrogate U+" + codePoint.toString(16).toUpperCase() + " is not a scalar value");
+        }
+        return false;
+      }
+      return true;
+    }
+    function createByte(codePoint, shift) {
+      return stringFromCharCode(codePoint >> shift & 63 | 128);
+    }
+    function encodeCodePoint(codePoint, strict) {
+      if ((codePoint & 4294967168) == 0) {
+        return stringFromCharCode(codePoint);
+      }
+      var symbol2 = "";
+      if ((codePoint & 4294965248) == 0) {
+        symbol2 = stringFromCharCode(codePoint >> 6 & 31 | 192);
+      } else if ((codePoint & 4294901760) == 0) {
+        if (!checkScalarValue(codePoint, strict)) {
+          codePoint = 65533;
+        }
+        symbol2 = stringFromCharCode(codePoint >> 12 & 15 | 224);
+        symbol2 += createByte(codePoint, 6);
+      } else if ((codePoint & 4292870144) == 0) {
+        symbol2 = stringFromCharCode(codePoint >> 18 & 7 | 240);
+        symbol2 += createByte(codePoint, 12);
+        symbol2 += createByte(codePoint, 6);
+      }
+      symbol2 += stringFromCharCode(codePoint & 63 | 128);
+      return symbol2;
+    }
+    function utf8encode(string4, opts) {
+      opts = opts || {};
+      var strict = false !== opts.strict;
+      var codePoints = ucs2decode(string4);
+      var length = codePoints.length;
+      var index = -1;
+      var codePoint;
+      var byteString = "";
+      while (++index < length) {
+        codePoint = codePoints[index];
+        byteString += encodeCodePoint(codePoint, strict);
+      }
+      return byteString;
+    }
+    function readContinuationByte() {
+      if (byteIndex >= byteCount) {
+        throw Error("Invalid byte index");
+      }
+      var continuationByte = byteArray[byteIndex] & 255;
+      byteIndex++;
+      if ((continuationByte & 192) == 128) {
+        return continuationByte & 63;
+      }
+      throw Error("Invalid continuation byte");
+    }
+    function decodeSymbol(strict) {
+      var byte1;
+      var byte2;
+      var byte3;
+      var byte4;
+      var codePoint;
+      if (byteIndex > byteCount) {
+        throw Error("Invalid byte index");
+      }
+      if (byteIndex == byteCount) {
+        return false;
+      }
+      byte1 = byteArray[byteIndex] & 255;
+      byteIndex++;
+      if ((byte1 & 128) == 0) {
+        return byte1;
+      }
+      if ((byte1 & 224) == 192) {
+        byte2 = readContinuationByte();
+        codePoint = (byte1 & 31) << 6 | byte2;
+        if (codePoint >= 128) {
+          return codePoint;
+        } else {
+          throw Error("Invalid continuation byte");
+        }
+      }
+      if ((byte1 & 240) == 224) {
+        byte2 = readContinuationByte();
+        byte3 = readContinuationByte();
+        codePoint = (byte1 & 15) << 12 | byte2 << 6 | byte3;
+        if (codePoint >= 2048) {
+          return checkScalarValue(codePoint, strict) ? codePoint : 65533;
+        } else {
+          throw Error("Invalid continuation byte");
+        }
+      }
+      if ((byte1 & 248) == 240) {
+        byte2 = readContinuationByte();
+        byte3 = readContinuationByte();
+        byte4 = readContinuationByte();
+        codePoint = (byte1 & 7) << 18 | byte2 << 12 | byte3 << 6 | byte4;
+        if (codePoint >= 65536 && codePoint <= 1114111) {
+          return codePoint;
+        }
+      }
+      throw Error("Invalid UTF-8 detected");
+    }
+    var byteArray;
+    var byteCount;
+    var byteIndex;
+    function utf8decode(byteString, opts) {
+      opts = opts || {};
+      var strict = false !== opts.strict;
+      byteArray = ucs2decode(byteString);
+      byteCount = byteArray.length;
+      byteIndex = 0;
+      var codePoints = [];
+      var tmp;
+      while ((tmp = decodeSymbol(strict)) !== false) {
+        codePoints.push(tmp);
+      }
+      return ucs2encode(codePoints);
+    }
+    module.exports = {
+      version: "2.1.2",
+      encode: utf8encode,
+      decode: utf8decode
+    };
+  }
+});
+
+// node_modules/engine.io/build/parser-v3/index.js
+var require_parser_v3 = __commonJS({
+  "node_modules/engine.io/build/parser-v3/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.packets = exports.protocol = void 0;
+    exports.encodePacket = encodePacket2;
+    exports.encodeBase64Packet = encodeBase64Packet;
+    exports.decodePacket = decodePacket2;
+    exports.decodeBase64Packet = decodeBase64Packet;
+    exports.encodePayload = encodePayload2;
+    exports.decodePayload = decodePayload2;
+    exports.encodePayloadAsBinary = encodePayloadAsBinary;
+    exports.decodePayloadAsBinary = decodePayloadAsBinary;
+    var utf8 = require_utf8();
+    exports.protocol = 3;
+    var hasBinary2 = (packets) => {
+      for (const packet of packets) {
+        if (packet.data instanceof ArrayBuffer || ArrayBuffer.isView(packet.data)) {
+          return true;
+        }
+      }
+      return false;
+    };
+    exports.packets = {
+      open: 0,
+      close: 1,
+      ping: 2,
+      pong: 3,
+      message: 4,
+      upgrade: 5,
+      noop: 6
+    };
+    var packetslist = Object.keys(exports.packets);
+    var err = { type: "error", data: "parser error" };
+    var EMPTY_BUFFER = Buffer.concat([]);
+    function encodePacket2(packet, supportsBinary, utf8encode, callback) {
+      if (typeof supportsBinary === "function") {
+        callback = supportsBinary;
+        supportsBinary = null;
+      }
+      if (typeof utf8encode === "function") {
+        callback = utf8encode;
+        utf8encode = null;
+      }
+      if (Buffer.isBuffer(packet.data)) {
+        return encodeBuffer(packet, supportsBinary, callback);
+      } else if (packet.data && (packet.data.buffer || packet.data) instanceof ArrayBuffer) {
+        return encodeBuffer({ type: packet.type, data: arrayBufferToBuffer(packet.data) }, supportsBinary, callback);
+      }
+      var encoded = exports.packets[packet.type];
+      if (void 0 !== packet.data) {
+        encoded += utf8encode ? utf8.encode(String(packet.data), { strict: false }) : String(packet.data);
+      }
+      return callback("" + encoded);
+    }
+    function encodeBuffer(packet, supportsBinary, callback) {
+      if (!supportsBinary) {
+        return encodeBase64Packet(packet, callback);
+      }
+      var data = packet.data;
+      var typeBuffer = Buffer.allocUnsafe(1);
+      typeBuffer[0] = exports.packets[packet.type];
+      return callback(Buffer.concat([typeBuffer, data]));
+    }
+    function encodeBase64Packet(packet, callback) {
+      var data = Buffer.isBuffer(packet.data) ? packet.data : arrayBufferToBuffer(packet.data);
+      var message = "b" + exports.packets[packet.type];
+      message += data.toString("base64");
+      return callback(message);
+    }
+    function decodePacket2(data, binaryType, utf8decode) {
+      if (data === void 0) {
+        return err;
+      }
+      let type;
+      if (typeof data === "string") {
+        type = data.charAt(0);
+        if (type === "b") {
+          return decodeBase64Packet(data.slice(1), binaryType);
+        }
+        if (utf8decode) {
+          data = tryDecode(data);
+          if (data === false) {
+            return err;
+          }
+        }
+        if (Number(type) != type || !packetslist[type]) {
+          return err;
+        }
+        if (data.length > 1) {
+          return { type: packetslist[type], data: data.slice(1) };
+        } else {
+          return { type: packetslist[type] };
+        }
+      }
+      if (binaryType === "arraybuffer") {
+        var intArray = new Uint8Array(data);
+        type = intArray[0];
+        return { type: packetslist[type], data: intArray.buffer.slice(1) };
+      }
+      if (data instanceof ArrayBuffer) {
+        data = arrayBufferToBuffer(data);
+      }
+      type = data[0];
+      return { type: packetslist[type], data: data.slice(1) };
+    }
+    function tryDecode(data) {
+      try {
+        data = utf8.decode(data, { strict: false });
+      } catch (e) {
+        return false;
+      }
+      return data;
+    }
+    function decodeBase64Packet(msg, binaryType) {
+      var type = packetslist[msg.charAt(0)];
+      var data = Buffer.from(msg.slice(1), "base64");
+      if (binaryType === "arraybuffer") {
+        var abv = new Uint8Array(data.length);
+        for (var i = 0; i < abv.length; i++) {
+          abv[i] = data[i];
+        }
+        data = abv.buffer;
+      }
+      return { type, data };
+    }
+    function encodePayload2(packets, supportsBinary, callback) {
+      if (typeof supportsBinary === "function") {
+        callback = supportsBinary;
+        supportsBinary = null;
+      }
+      if (supportsBinary && hasBinary2(packets)) {
+        return encodePayloadAsBinary(packets, callback);
+      }
+      if (!packets.length) {
+        return callback("0:");
+      }
+      function encodeOne(packet, doneCallback) {
+        encodePacket2(packet, supportsBinary, false, function(message) {
+          doneCallback(null, setLengthHeader(message));
+        });
+      }
+      map2(packets, encodeOne, function(err2, results) {
+        return callback(results.join(""));
+      });
+    }
+    function setLengthHeader(message) {
+      return message.length + ":" + message;
+    }
+    function map2(ary, each, done) {
+      const results = new Array(ary.length);
+      let count = 0;
+      for (let i = 0; i < ary.length; i++) {
+        each(ary[i], (error62, msg) => {
+          results[i] = msg;
+          if (++count === ary.length) {
+            done(null, results);
+          }
+        });
+      }
+    }
+    function decodePayload2(data, binaryType, callback) {
+      if (typeof data !== "string") {
+        return decodePayloadAsBinary(data, binaryType, callback);
+      }
+      if (typeof binaryType === "function") {
+        callback = binaryType;
+        binaryType = null;
+      }
+      if (data === "") {
+        return callback(err, 0, 1);
+      }
+      var length = "", n, msg, packet;
+      for (var i = 0, l = data.length; i < l; i++) {
+        var chr = data.charAt(i);
+        if (chr !== ":") {
+          length += chr;
+          continue;
+        }
+        if (length === "" || length != (n = Number(length))) {
+          return callback(err, 0, 1);
+        }
+        msg = data.slice(i + 1, i + 1 + n);
+        if (length != msg.length) {
+          return callback(err, 0, 1);
+        }
+        if (msg.length) {
+          packet = decodePacket2(msg, binaryType, false);
+          if (err.type === packet.type && err.data === packet.data) {
+            return callback(err, 0, 1);
+          }
+          var more = callback(packet, i + n, l);
+          if (false === more)
+            return;
+        }
+        i += n;
+        length = "";
+      }
+      if (length !== "") {
+        return callback(err, 0, 1);
+      }
+    }
+    function bufferToString(buffer) {
+      var str2 = "";
+      for (var i = 0, l = buffer.length; i < l; i++) {
+        str2 += String.fromCharCode(buffer[i]);
+      }
+      return str2;
+    }
+    function stringToBuffer(string4) {
+      var buf = Buffer.allocUnsafe(string4.length);
+      for (var i = 0, l = string4.length; i < l; i++) {
+        buf.writeUInt8(string4.charCodeAt(i), i);
+      }
+      return buf;
+    }
+    function arrayBufferToBuffer(data) {
+      var length = data.byteLength || data.length;
+      var offset = data.byteOffset || 0;
+      return Buffer.from(data.buffer || data, offset, length);
+    }
+    function encodePayloadAsBinary(packets, callback) {
+      if (!packets.length) {
+        return callback(EMPTY_BUFFER);
+      }
+      map2(packets, encodeOneBinaryPacket, function(err2, results) {
+        return callback(Buffer.concat(results));
+      });
+    }
+    function encodeOneBinaryPacket(p, doneCallback) {
+      function onBinaryPacketEncode(packet) {
+        var encodingLength = "" + packet.length;
+        var sizeBuffer;
+        if (typeof packet === "string") {
+          sizeBuffer = Buffer.allocUnsafe(encodingLength.length + 2);
+          sizeBuffer[0] = 0;
+          for (var i = 0; i < encodingLength.length; i++) {
+            sizeBuffer[i + 1] = parseInt(encodingLength[i], 10);
+          }
+          sizeBuffer[sizeBuffer.length - 1] = 255;
+          return doneCallback(null, Buffer.concat([sizeBuffer, stringToBuffer(packet)]));
+        }
+        sizeBuffer = Buffer.allocUnsafe(encodingLength.length + 2);
+        sizeBuffer[0] = 1;
+        for (var i = 0; i < encodingLength.length; i++) {
+          sizeBuffer[i + 1] = parseInt(encodingLength[i], 10);
+        }
+        sizeBuffer[sizeBuffer.length - 1] = 255;
+        doneCallback(null, Buffer.concat([sizeBuffer, packet]));
+      }
+      encodePacket2(p, true, true, onBinaryPacketEncode);
+    }
+    function decodePayloadAsBinary(data, binaryType, callback) {
+      if (typeof binaryType === "function") {
+        callback = binaryType;
+        binaryType = null;
+      }
+      var bufferTail = data;
+      var buffers = [];
+      var i;
+      while (bufferTail.length > 0) {
+        var strLen = "";
+        var isString = bufferTail[0] === 0;
+        for (i = 1; ; i++) {
+          if (bufferTail[i] === 255)
+            break;
+          if (strLen.length > 310) {
+            return callback(err, 0, 1);
+          }
+          strLen += "" + bufferTail[i];
+        }
+        bufferTail = bufferTail.slice(strLen.length + 1);
+        var msgLength = parseInt(strLen, 10);
+        var msg = bufferTail.slice(1, msgLength + 1);
+        if (isString)
+          msg = bufferToString(msg);
+        buffers.push(msg);
+        bufferTail = bufferTail.slice(msgLength + 1);
+      }
+      var total = buffers.length;
+      for (i = 0; i < total; i++) {
+        var buffer = buffers[i];
+        callback(decodePacket2(buffer, binaryType, true), i, total);
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/build/transport.js
+var require_transport = __commonJS({
+  "node_modules/engine.io/build/transport.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys(o);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Transport = void 0;
+    var events_1 = __require("events");
+    var parser_v4 = __importStar(require_cjs2());
+    var parser_v3 = __importStar(require_parser_v3());
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("engine:transport");
+    function noop() {
+    }
+    var Transport2 = class extends events_1.EventEmitter {
+      get readyState() {
+        return this._readyState;
+      }
+      set readyState(state) {
+        debug12("readyState updated from %s to %s (%s)", this._readyState, state, this.name);
+        this._readyState = state;
+      }
+      /**
+       * Transport constructor.
+       *
+       * @param {EngineRequest} req
+       */
+      constructor(req) {
+        super();
+        this.writable = false;
+        this._readyState = "open";
+        this.discarded = false;
+        this.protocol = req._query.EIO === "4" ? 4 : 3;
+        this.parser = this.protocol === 4 ? parser_v4 : parser_v3;
+        this.supportsBinary = !(req._query && req._query.b64);
+      }
+      /**
+       * Flags the transport as discarded.
+       *
+       * @package
+       */
+      discard() {
+        this.discarded = true;
+      }
+      /**
+       * Called with an incoming HTTP request.
+       *
+       * @param req
+       * @package
+       */
+      onRequest(req) {
+      }
+      /**
+       * Closes the transport.
+       *
+       * @package
+       */
+      close(fn) {
+        if ("closed" === this.readyState || "closing" === this.readyState)
+          return;
+        this.readyState = "closing";
+        this.doClose(fn || noop);
+      }
+      /**
+       * Called with a transport error.
+       *
+       * @param {String} msg - message error
+       * @param {Object} desc - error description
+       * @protected
+       */
+      onError(msg, desc) {
+        if (this.listeners("error").length) {
+          const err = new Error(msg);
+          err.type = "TransportError";
+          err.description = desc;
+          this.emit("error", err);
+        } else {
+          debug12("ignored transport error %s (%s)", msg, desc);
+        }
+      }
+      /**
+       * Called with parsed out a packets from the data stream.
+       *
+       * @param {Object} packet
+       * @protected
+       */
+      onPacket(packet) {
+        this.emit("packet", packet);
+      }
+      /**
+       * Called with the encoded packet data.
+       *
+       * @param data
+       * @protected
+       */
+      onData(data) {
+        this.onPacket(this.parser.decodePacket(data));
+      }
+      /**
+       * Called upon transport close.
+       *
+       * @protected
+       */
+      onClose() {
+        this.readyState = "closed";
+        this.emit("close");
+      }
+    };
+    exports.Transport = Transport2;
+    Transport2.upgradesTo = [];
+  }
+});
+
+// node_modules/engine.io/build/transports/polling.js
+var require_polling = __commonJS({
+  "node_modules/engine.io/build/transports/polling.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Polling = void 0;
+    var transport_1 = require_transport();
+    var zlib_1 = __require("zlib");
+    var accepts = require_accepts();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("engine:polling");
+    var compressionMethods = {
+      gzip: zlib_1.createGzip,
+      deflate: zlib_1.createDeflate
+    };
+    var Polling2 = class extends transport_1.Transport {
+      /**
+       * HTTP polling constructor.
+       */
+      constructor(req) {
+        super(req);
+        this.closeTimeout = 30 * 1e3;
+      }
+      /**
+       * Transport name
+       */
+      get name() {
+        return "polling";
+      }
+      /**
+       * Overrides onRequest.
+       *
+       * @param {EngineRequest} req
+       * @package
+       */
+      onRequest(req) {
+        const res = req.res;
+        req.res = null;
+        if ("GET" === req.method) {
+          this.onPollRequest(req, res);
+        } else if ("POST" === req.method) {
+          this.onDataRequest(req, res);
+        } else {
+          res.writeHead(500);
+          res.end();
+        }
+      }
+      /**
+       * The client sends a request awaiting for us to send data.
+       *
+       * @private
+       */
+      onPollRequest(req, res) {
+        if (this.req) {
+          debug12("request overlap");
+          this.onError("overlap from client");
+          res.writeHead(400);
+          res.end();
+          return;
+        }
+        debug12("setting request");
+        this.req = req;
+        this.res = res;
+        const onClose = () => {
+          this.onError("poll connection closed prematurely");
+        };
+        const cleanup = () => {
+          req.removeListener("close", onClose);
+          this.req = this.res = null;
+        };
+        req.cleanup = cleanup;
+        req.on("close", onClose);
+        this.writable = true;
+        this.emit("ready");
+        if (this.writable && this.shouldClose) {
+          debug12("triggering empty send to append close packet");
+          this.send([{ type: "noop" }]);
+        }
+      }
+      /**
+       * The client sends a request with data.
+       *
+       * @private
+       */
+      onDataRequest(req, res) {
+        if (this.dataReq) {
+          this.onError("data request overlap from client");
+          res.writeHead(400);
+          res.end();
+          return;
+        }
+        const isBinary2 = "application/octet-stream" === req.headers["content-type"];
+        if (isBinary2 && this.protocol === 4) {
+          this.onError("invalid content");
+          return res.writeHead(400).end();
+        }
+        this.dataReq = req;
+        this.dataRes = res;
+        const buffers = [];
+        let stringChunks = "";
+        let contentLength = 0;
+        let exceededMaxHttpBufferSize = false;
+        const cleanup = () => {
+          req.removeListener("data", onData);
+          req.removeListener("end", onEnd);
+          req.removeListener("close", onClose);
+          this.dataReq = this.dataRes = null;
+        };
+        const onClose = () => {
+          cleanup();
+          this.onError("data request connection closed prematurely");
+        };
+        const onData = (chunk) => {
+          contentLength += isBinary2 ? chunk.length : Buffer.byteLength(chunk);
+          if (contentLength > this.maxHttpBufferSize) {
+            exceededMaxHttpBufferSize = true;
+            res.writeHead(413).end();
+            cleanup();
+            return;
+          }
+          if (isBinary2) {
+            buffers.push(chunk);
+          } else {
+            stringChunks += chunk;
+          }
+        };
+        const onEnd = () => {
+          if (exceededMaxHttpBufferSize) {
+            return;
+          }
+          const chunks = isBinary2 ? Buffer.concat(buffers, contentLength) : stringChunks;
+          this.onData(chunks);
+          const headers = {
+            // text/html is required instead of text/plain to avoid an
+            // unwanted download dialog on certain user-agents (GH-43)
+            "Content-Type": "text/html",
+            "Content-Length": "2"
+          };
+          res.writeHead(200, this.headers(req, headers));
+          res.end("ok");
+          cleanup();
+        };
+        req.on("close", onClose);
+        if (!isBinary2)
+          req.setEncoding("utf8");
+        req.on("data", onData);
+        req.on("end", onEnd);
+      }
+      /**
+       * Processes the incoming data payload.
+       *
+       * @param data - encoded payload
+       * @protected
+       */
+      onData(data) {
+        debug12('received "%s"', data);
+        const callback = (packet) => {
+          if ("close" === packet.type) {
+            debug12("got xhr close packet");
+            this.onClose();
+            return false;
+          }
+          this.onPacket(packet);
+        };
+        if (this.protocol === 3) {
+          this.parser.decodePayload(data, callback);
+        } else {
+          this.parser.decodePayload(data).forEach(callback);
+        }
+      }
+      /**
+       * Overrides onClose.
+       *
+       * @private
+       */
+      onClose() {
+        if (this.writable) {
+          this.send([{ type: "noop" }]);
+        }
+        super.onClose();
+      }
+      send(packets) {
+        this.writable = false;
+        if (this.shouldClose) {
+          debug12("appending close packet to payload");
+          packets.push({ type: "close" });
+          this.shouldClose();
+          this.shouldClose = null;
+        }
+        const doWrite = (data) => {
+          const compress = packets.some((packet) => {
+            return packet.options && packet.options.compress;
+          });
+          this.write(data, { compress });
+        };
+        if (this.protocol === 3) {
+          this.parser.encodePayload(packets, this.supportsBinary, doWrite);
+        } else {
+          this.parser.encodePayload(packets, doWrite);
+        }
+      }
+      /**
+       * Writes data as response to poll request.
+       *
+       * @param {String} data
+       * @param {Object} options
+       * @private
+       */
+      write(data, options) {
+        debug12('writing "%s"', data);
+        this.doWrite(data, options, () => {
+          this.req.cleanup();
+          this.emit("drain");
+        });
+      }
+      /**
+       * Performs the write.
+       *
+       * @protected
+       */
+      doWrite(data, options, callback) {
+        const isString = typeof data === "string";
+        const contentType = isString ? "text/plain; charset=UTF-8" : "application/octet-stream";
+        const headers = {
+          "Content-Type": contentType
+        };
+        const respond = (data2) => {
+          headers["Content-Length"] = "string" === typeof data2 ? Buffer.byteLength(data2) : data2.length;
+          this.res.writeHead(200, this.headers(this.req, headers));
+          this.res.end(data2);
+          callback();
+        };
+        if (!this.httpCompression || !options.compress) {
+          respond(data);
+          return;
+        }
+        const len = isString ? Buffer.byteLength(data) : data.length;
+        if (len < this.httpCompression.threshold) {
+          respond(data);
+          return;
+        }
+        const encoding = accepts(this.req).encodings(["gzip", "deflate"]);
+        if (!encoding) {
+          respond(data);
+          return;
+        }
+        debug12("compressing");
+        headers["Content-Encoding"] = encoding;
+        this.res.writeHead(200, this.headers(this.req, headers));
+        const stream = compressionMethods[encoding](this.httpCompression);
+        let isErrored = false;
+        let isDone = false;
+        const done = () => {
+          if (isDone || isErrored) {
+            return;
+          }
+          isDone = true;
+          callback();
+        };
+        stream.on("error", (err) => {
+          isErrored = true;
+          this.res.end();
+          callback(err);
+        });
+        this.res.once("finish", done);
+        this.res.once("close", done);
+        stream.pipe(this.res);
+        stream.end(data);
+      }
+      /**
+       * Closes the transport.
+       *
+       * @private
+       */
+      doClose(fn) {
+        debug12("closing");
+        let closeTimeoutTimer;
+        if (this.dataReq) {
+          debug12("aborting ongoing data request");
+          this.dataReq.destroy();
+        }
+        const onClose = () => {
+          clearTimeout(closeTimeoutTimer);
+          fn();
+          this.onClose();
+        };
+        if (this.writable) {
+          debug12("transport writable - closing right away");
+          this.send([{ type: "close" }]);
+          onClose();
+        } else if (this.discarded) {
+          debug12("transport discarded - closing right away");
+          onClose();
+        } else {
+          debug12("transport not writable - buffering orderly close");
+          this.shouldClose = onClose;
+          closeTimeoutTimer = setTimeout(onClose, this.closeTimeout);
+        }
+      }
+      /**
+       * Returns headers for a response.
+       *
+       * @param {http.IncomingMessage} req
+       * @param {Object} headers - extra headers
+       * @private
+       */
+      headers(req, headers = {}) {
+        const ua = req.headers["user-agent"];
+        if (ua && (~ua.indexOf(";MSIE") || ~ua.indexOf("Trident/"))) {
+          headers["X-XSS-Protection"] = "0";
+        }
+        headers["cache-control"] = "no-store";
+        this.emit("headers", headers, req);
+        return headers;
+      }
+    };
+    exports.Polling = Polling2;
+  }
+});
+
+// node_modules/engine.io/build/transports/polling-jsonp.js
+var require_polling_jsonp = __commonJS({
+  "node_modules/engine.io/build/transports/polling-jsonp.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys(o);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.JSONP = void 0;
+    var polling_1 = require_polling();
+    var qs = __importStar(__require("querystring"));
+    var rDoubleSlashes = /\\\\n/g;
+    var rSlashes = /(\\)?\\n/g;
+    var JSONP = class extends polling_1.Polling {
+      /**
+       * JSON-P polling transport.
+       */
+      constructor(req) {
+        super(req);
+        this.head = "___eio[" + (req._query.j || "").replace(/[^0-9]/g, "") + "](";
+        this.foot = ");";
+      }
+      onData(data) {
+        data = qs.parse(data).d;
+        if ("string" === typeof data) {
+          data = data.replace(rSlashes, function(match, slashes) {
+            return slashes ? match : "\n";
+          });
+          super.onData(data.replace(rDoubleSlashes, "\\n"));
+        }
+      }
+      doWrite(data, options, callback) {
+        const js = JSON.stringify(data).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+        data = this.head + js + this.foot;
+        super.doWrite(data, options, callback);
+      }
+    };
+    exports.JSONP = JSONP;
+  }
+});
+
+// node_modules/engine.io/build/transports/websocket.js
+var require_websocket2 = __commonJS({
+  "node_modules/engine.io/build/transports/websocket.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebSocket = void 0;
+    var transport_1 = require_transport();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("engine:ws");
+    var WebSocket2 = class extends transport_1.Transport {
+      /**
+       * WebSocket transport
+       *
+       * @param {EngineRequest} req
+       */
+      constructor(req) {
+        super(req);
+        this._doSend = (data) => {
+          this.socket.send(data, this._onSent);
+        };
+        this._doSendLast = (data) => {
+          this.socket.send(data, this._onSentLast);
+        };
+        this._onSent = (err) => {
+          if (err) {
+            this.onError("write error", err.stack);
+          }
+        };
+        this._onSentLast = (err) => {
+          if (err) {
+            this.onError("write error", err.stack);
+          } else {
+            this.emit("drain");
+            this.writable = true;
+            this.emit("ready");
+          }
+        };
+        this.socket = req.websocket;
+        this.socket.on("message", (data, isBinary2) => {
+          const message = isBinary2 ? data : data.toString();
+          debug12('received "%s"', message);
+          super.onData(message);
+        });
+        this.socket.once("close", this.onClose.bind(this));
+        this.socket.on("error", this.onError.bind(this));
+        this.writable = true;
+        this.perMessageDeflate = null;
+      }
+      /**
+       * Transport name
+       */
+      get name() {
+        return "websocket";
+      }
+      /**
+       * Advertise upgrade support.
+       */
+      get handlesUpgrades() {
+        return true;
+      }
+      send(packets) {
+        this.writable = false;
+        for (let i = 0; i < packets.length; i++) {
+          const packet = packets[i];
+          const isLast = i + 1 === packets.length;
+          if (this._canSendPreEncodedFrame(packet)) {
+            this.socket._sender.sendFrame(packet.options.wsPreEncodedFrame, isLast ? this._onSentLast : this._onSent);
+          } else {
+            this.parser.encodePacket(packet, this.supportsBinary, isLast ? this._doSendLast : this._doSend);
+          }
+        }
+      }
+      /**
+       * Whether the encoding of the WebSocket frame can be skipped.
+       * @param packet
+       * @private
+       */
+      _canSendPreEncodedFrame(packet) {
+        var _a3, _b, _c;
+        return !this.perMessageDeflate && // @ts-expect-error use of untyped member
+        typeof ((_b = (_a3 = this.socket) === null || _a3 === void 0 ? void 0 : _a3._sender) === null || _b === void 0 ? void 0 : _b.sendFrame) === "function" && ((_c = packet.options) === null || _c === void 0 ? void 0 : _c.wsPreEncodedFrame) !== void 0;
+      }
+      doClose(fn) {
+        debug12("closing");
+        this.socket.close();
+        fn && fn();
+      }
+    };
+    exports.WebSocket = WebSocket2;
+  }
+});
+
+// node_modules/engine.io/build/transports/webtransport.js
+var require_webtransport = __commonJS({
+  "node_modules/engine.io/build/transports/webtransport.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebTransport = void 0;
+    var transport_1 = require_transport();
+    var debug_1 = __importDefault(require_src());
+    var engine_io_parser_1 = require_cjs2();
+    var debug12 = (0, debug_1.default)("engine:webtransport");
+    var WebTransport2 = class extends transport_1.Transport {
+      constructor(session, stream, reader) {
+        super({ _query: { EIO: "4" } });
+        this.session = session;
+        const transformStream = (0, engine_io_parser_1.createPacketEncoderStream)();
+        transformStream.readable.pipeTo(stream.writable).catch(() => {
+          debug12("the stream was closed");
+        });
+        this.writer = transformStream.writable.getWriter();
+        (async () => {
+          try {
+            while (true) {
+              const { value: value2, done } = await reader.read();
+              if (done) {
+                debug12("session is closed");
+                break;
+              }
+              debug12("received chunk: %o", value2);
+              this.onPacket(value2);
+            }
+          } catch (e) {
+            debug12("error while reading: %s", e.message);
+          }
+        })();
+        session.closed.then(() => this.onClose());
+        this.writable = true;
+      }
+      get name() {
+        return "webtransport";
+      }
+      async send(packets) {
+        this.writable = false;
+        try {
+          for (let i = 0; i < packets.length; i++) {
+            const packet = packets[i];
+            await this.writer.write(packet);
+          }
+        } catch (e) {
+          debug12("error while writing: %s", e.message);
+        }
+        this.emit("drain");
+        this.writable = true;
+        this.emit("ready");
+      }
+      doClose(fn) {
+        debug12("closing WebTransport session");
+        this.session.close();
+        fn && fn();
+      }
+    };
+    exports.WebTransport = WebTransport2;
+  }
+});
+
+// node_modules/engine.io/build/transports/index.js
+var require_transports = __commonJS({
+  "node_modules/engine.io/build/transports/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var polling_1 = require_polling();
+    var polling_jsonp_1 = require_polling_jsonp();
+    var websocket_1 = require_websocket2();
+    var webtransport_1 = require_webtransport();
+    exports.default = {
+      polling,
+      websocket: websocket_1.WebSocket,
+      webtransport: webtransport_1.WebTransport
+    };
+    function polling(req) {
+      if ("string" === typeof req._query.j) {
+        return new polling_jsonp_1.JSONP(req);
+      } else {
+        return new polling_1.Polling(req);
+      }
+    }
+    polling.upgradesTo = ["websocket", "webtransport"];
+  }
+});
+
+// node_modules/engine.io/build/socket.js
+var require_socket = __commonJS({
+  "node_modules/engine.io/build/socket.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Socket = void 0;
+    var events_1 = __require("events");
+    var debug_1 = __importDefault(require_src());
+    var timers_1 = __require("timers");
+    var debug12 = (0, debug_1.default)("engine:socket");
+    var Socket4 = class extends events_1.EventEmitter {
+      get readyState() {
+        return this._readyState;
+      }
+      set readyState(state) {
+        debug12("readyState updated from %s to %s", this._readyState, state);
+        this._readyState = state;
+      }
+      constructor(id, server, transport, req, protocol4) {
+        super();
+        this._readyState = "opening";
+        this.upgrading = false;
+        this.upgraded = false;
+        this.writeBuffer = [];
+        this.packetsFn = [];
+        this.sentCallbackFn = [];
+        this.cleanupFn = [];
+        this.pingTimeoutTimer = null;
+        this.pingIntervalTimer = null;
+        this.hasRefreshedPingTimeout = false;
+        this.id = id;
+        this.server = server;
+        this.request = req;
+        this.protocol = protocol4;
+        if (req) {
+          if (req.websocket && req.websocket._socket) {
+            this.remoteAddress = req.websocket._socket.remoteAddress;
+          } else {
+            this.remoteAddress = req.connection.remoteAddress;
+          }
+        } else {
+        }
+        this.setTransport(transport);
+        this.onOpen();
+      }
+      /**
+       * Called upon transport considered open.
+       *
+       * @private
+       */
+      onOpen() {
+        this.readyState = "open";
+        this.transport.sid = this.id;
+        this.sendPacket("open", JSON.stringify({
+          sid: this.id,
+          upgrades: this.getAvailableUpgrades(),
+          pingInterval: this.server.opts.pingInterval,
+          pingTimeout: this.server.opts.pingTimeout,
+          maxPayload: this.server.opts.maxHttpBufferSize
+        }));
+        if (this.server.opts.initialPacket) {
+          this.sendPacket("message", this.server.opts.initialPacket);
+        }
+        this.emit("open");
+        if (this.protocol === 3) {
+          this.resetPingTimeout();
+        } else {
+          this.schedulePing();
+        }
+      }
+      /**
+       * Called upon transport packet.
+       *
+       * @param {Object} packet
+       * @private
+       */
+      onPacket(packet) {
+        var _a3, _b;
+        if ("open" !== this.readyState) {
+          return debug12("packet received with closed socket");
+        }
+        debug12(`received packet ${packet.type}`);
+        this.emit("packet", packet);
+        if (this.protocol !== 3 && this.pingTimeoutTimer !== null && !this.hasRefreshedPingTimeout && packet.type !== "pong") {
+          debug12("got packet while waiting for pong - refreshing ping timeout");
+          this.pingTimeoutTimer.refresh();
+          this.hasRefreshedPingTimeout = true;
+        }
+        switch (packet.type) {
+          case "ping":
+            if (this.protocol !== 3) {
+              this.onError(new Error("invalid heartbeat direction"));
+              return;
+            }
+            debug12("got ping");
+            (_a3 = this.pingTimeoutTimer) === null || _a3 === void 0 ? void 0 : _a3.refresh();
+            this.sendPacket("pong");
+            this.emit("heartbeat");
+            break;
+          case "pong":
+            if (this.protocol === 3) {
+              this.onError(new Error("invalid heartbeat direction"));
+              return;
+            }
+            debug12("got pong");
+            (0, timers_1.clearTimeout)(this.pingTimeoutTimer);
+            this.pingTimeoutTimer = null;
+            (_b = this.pingIntervalTimer) === null || _b === void 0 ? void 0 : _b.refresh();
+            this.emit("heartbeat");
+            break;
+          case "error":
+            this.onClose("parse error");
+            break;
+          case "message":
+            this.emit("data", packet.data);
+            this.emit("message", packet.data);
+            break;
+        }
+      }
+      /**
+       * Called upon transport error.
+       *
+       * @param {Error} err - error object
+       * @private
+       */
+      onError(err) {
+        debug12("transport error");
+        this.onClose("transport error", err);
+      }
+      /**
+       * Pings client every `this.pingInterval` and expects response
+       * within `this.pingTimeout` or closes connection.
+       *
+       * @private
+       */
+      schedulePing() {
+        this.pingIntervalTimer = (0, timers_1.setTimeout)(() => {
+          debug12("writing ping packet - expecting pong within %sms", this.server.opts.pingTimeout);
+          this.hasRefreshedPingTimeout = false;
+          this.sendPacket("ping");
+          this.resetPingTimeout();
+        }, this.server.opts.pingInterval);
+      }
+      /**
+       * Resets ping timeout.
+       *
+       * @private
+       */
+      resetPingTimeout() {
+        (0, timers_1.clearTimeout)(this.pingTimeoutTimer);
+        this.pingTimeoutTimer = (0, timers_1.setTimeout)(() => {
+          if (this.readyState === "closed")
+            return;
+          this.onClose("ping timeout");
+        }, this.protocol === 3 ? this.server.opts.pingInterval + this.server.opts.pingTimeout : this.server.opts.pingTimeout);
+      }
+      /**
+       * Attaches handlers for the given transport.
+       *
+       * @param {Transport} transport
+       * @private
+       */
+      setTransport(transport) {
+        const onError = this.onError.bind(this);
+        const onReady = () => this.flush();
+        const onPacket = this.onPacket.bind(this);
+        const onDrain = this.onDrain.bind(this);
+        const onClose = this.onClose.bind(this, "transport close");
+        this.transport = transport;
+        this.transport.once("error", onError);
+        this.transport.on("ready", onReady);
+        this.transport.on("packet", onPacket);
+        this.transport.on("drain", onDrain);
+        this.transport.once("close", onClose);
+        this.cleanupFn.push(function() {
+          transport.removeListener("error", onError);
+          transport.removeListener("ready", onReady);
+          transport.removeListener("packet", onPacket);
+          transport.removeListener("drain", onDrain);
+          transport.removeListener("close", onClose);
+        });
+      }
+      /**
+       * Upon transport "drain" event
+       *
+       * @private
+       */
+      onDrain() {
+        if (this.sentCallbackFn.length > 0) {
+          debug12("executing batch send callback");
+          const seqFn = this.sentCallbackFn.shift();
+          if (seqFn) {
+            for (let i = 0; i < seqFn.length; i++) {
+              seqFn[i](this.transport);
+            }
+          }
+        }
+      }
+      /**
+       * Upgrades socket to the given transport
+       *
+       * @param {Transport} transport
+       * @private
+       */
+      /* private */
+      _maybeUpgrade(transport) {
+        debug12('might upgrade socket transport from "%s" to "%s"', this.transport.name, transport.name);
+        this.upgrading = true;
+        const upgradeTimeoutTimer = (0, timers_1.setTimeout)(() => {
+          debug12("client did not complete upgrade - closing transport");
+          cleanup();
+          if ("open" === transport.readyState) {
+            transport.close();
+          }
+        }, this.server.opts.upgradeTimeout);
+        let checkIntervalTimer;
+        const onPacket = (packet) => {
+          if ("ping" === packet.type && "probe" === packet.data) {
+            debug12("got probe ping packet, sending pong");
+            transport.send([{ type: "pong", data: "probe" }]);
+            this.emit("upgrading", transport);
+            clearInterval(checkIntervalTimer);
+            checkIntervalTimer = setInterval(check2, 100);
+          } else if ("upgrade" === packet.type && this.readyState !== "closed") {
+            debug12("got upgrade packet - upgrading");
+            cleanup();
+            this.transport.discard();
+            this.upgraded = true;
+            this.clearTransport();
+            this.setTransport(transport);
+            this.emit("upgrade", transport);
+            this.flush();
+            if (this.readyState === "closing") {
+              transport.close(() => {
+                this.onClose("forced close");
+              });
+            }
+          } else {
+            cleanup();
+            transport.close();
+          }
+        };
+        const check2 = () => {
+          if ("polling" === this.transport.name && this.transport.writable) {
+            debug12("writing a noop packet to polling for fast upgrade");
+            this.transport.send([{ type: "noop" }]);
+          }
+        };
+        const cleanup = () => {
+          this.upgrading = false;
+          clearInterval(checkIntervalTimer);
+          (0, timers_1.clearTimeout)(upgradeTimeoutTimer);
+          transport.removeListener("packet", onPacket);
+          transport.removeListener("close", onTransportClose);
+          transport.removeListener("error", onError);
+          this.removeListener("close", onClose);
+        };
+        const onError = (err) => {
+          debug12("client did not complete upgrade - %s", err);
+          cleanup();
+          transport.close();
+          transport = null;
+        };
+        const onTransportClose = () => {
+          onError("transport closed");
+        };
+        const onClose = () => {
+          onError("socket closed");
+        };
+        transport.on("packet", onPacket);
+        transport.once("close", onTransportClose);
+        transport.once("error", onError);
+        this.once("close", onClose);
+      }
+      /**
+       * Clears listeners and timers associated with current transport.
+       *
+       * @private
+       */
+      clearTransport() {
+        let cleanup;
+        const toCleanUp = this.cleanupFn.length;
+        for (let i = 0; i < toCleanUp; i++) {
+          cleanup = this.cleanupFn.shift();
+          cleanup();
+        }
+        this.transport.on("error", function() {
+          debug12("error triggered by discarded transport");
+        });
+        this.transport.close();
+        (0, timers_1.clearTimeout)(this.pingTimeoutTimer);
+        this.pingTimeoutTimer = null;
+      }
+      /**
+       * Called upon transport considered closed.
+       * Possible reasons: `ping timeout`, `client error`, `parse error`,
+       * `transport error`, `server close`, `transport close`
+       */
+      onClose(reason, description) {
+        if ("closed" !== this.readyState) {
+          this.readyState = "closed";
+          (0, timers_1.clearTimeout)(this.pingIntervalTimer);
+          (0, timers_1.clearTimeout)(this.pingTimeoutTimer);
+          process.nextTick(() => {
+            this.writeBuffer = [];
+          });
+          this.packetsFn = [];
+          this.sentCallbackFn = [];
+          this.clearTransport();
+          this.emit("close", reason, description);
+        }
+      }
+      /**
+       * Sends a message packet.
+       *
+       * @param {Object} data
+       * @param {Object} options
+       * @param {Function} callback
+       * @return {Socket} for chaining
+       */
+      send(data, options, callback) {
+        this.sendPacket("message", data, options, callback);
+        return this;
+      }
+      /**
+       * Alias of {@link send}.
+       *
+       * @param data
+       * @param options
+       * @param callback
+       */
+      write(data, options, callback) {
+        this.sendPacket("message", data, options, callback);
+        return this;
+      }
+      /**
+       * Sends a packet.
+       *
+       * @param {String} type - packet type
+       * @param {String} data
+       * @param {Object} options
+       * @param {Function} callback
+       *
+       * @private
+       */
+      sendPacket(type, data, options = {}, callback) {
+        if ("function" === typeof options) {
+          callback = options;
+          options = {};
+        }
+        if ("closing" !== this.readyState && "closed" !== this.readyState) {
+          debug12('sending packet "%s" (%s)', type, data);
+          options.compress = options.compress !== false;
+          const packet = {
+            type,
+            options
+          };
+          if (data)
+            packet.data = data;
+          this.emit("packetCreate", packet);
+          this.writeBuffer.push(packet);
+          if ("function" === typeof callback)
+            this.packetsFn.push(callback);
+          this.flush();
+        }
+      }
+      /**
+       * Attempts to flush the packets buffer.
+       *
+       * @private
+       */
+      flush() {
+        if ("closed" !== this.readyState && this.transport.writable && this.writeBuffer.length) {
+          debug12("flushing buffer to transport");
+          this.emit("flush", this.writeBuffer);
+          this.server.emit("flush", this, this.writeBuffer);
+          const wbuf = this.writeBuffer;
+          this.writeBuffer = [];
+          if (this.packetsFn.length) {
+            this.sentCallbackFn.push(this.packetsFn);
+            this.packetsFn = [];
+          } else {
+            this.sentCallbackFn.push(null);
+          }
+          this.transport.send(wbuf);
+          this.emit("drain");
+          this.server.emit("drain", this);
+        }
+      }
+      /**
+       * Get available upgrades for this socket.
+       *
+       * @private
+       */
+      getAvailableUpgrades() {
+        const availableUpgrades = [];
+        const allUpgrades = this.server.upgrades(this.transport.name);
+        for (let i = 0; i < allUpgrades.length; ++i) {
+          const upg = allUpgrades[i];
+          if (this.server.opts.transports.indexOf(upg) !== -1) {
+            availableUpgrades.push(upg);
+          }
+        }
+        return availableUpgrades;
+      }
+      /**
+       * Closes the socket and underlying transport.
+       *
+       * @param {Boolean} discard - optional, discard the transport
+       * @return {Socket} for chaining
+       */
+      close(discard) {
+        if (discard && (this.readyState === "open" || this.readyState === "closing")) {
+          return this.closeTransport(discard);
+        }
+        if ("open" !== this.readyState)
+          return;
+        this.readyState = "closing";
+        if (this.writeBuffer.length) {
+          debug12("there are %d remaining packets in the buffer, waiting for the 'drain' event", this.writeBuffer.length);
+          this.once("drain", () => {
+            debug12("all packets have been sent, closing the transport");
+            this.closeTransport(discard);
+          });
+          return;
+        }
+        debug12("the buffer is empty, closing the transport right away");
+        this.closeTransport(discard);
+      }
+      /**
+       * Closes the underlying transport.
+       *
+       * @param {Boolean} discard
+       * @private
+       */
+      closeTransport(discard) {
+        debug12("closing the transport (discard? %s)", !!discard);
+        if (discard)
+          this.transport.discard();
+        this.transport.close(this.onClose.bind(this, "forced close"));
+      }
+    };
+    exports.Socket = Socket4;
+  }
+});
+
+// node_modules/cookie/index.js
+var require_cookie = __commonJS({
+  "node_modules/cookie/index.js"(exports) {
+    "use strict";
+    exports.parse = parse5;
+    exports.serialize = serialize;
+    var __toString = Object.prototype.toString;
+    var __hasOwnProperty = Object.prototype.hasOwnProperty;
+    var cookieNameRegExp = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+    var cookieValueRegExp = /^("?)[\u0021\u0023-\u002B\u002D-\u003A\u003C-\u005B\u005D-\u007E]*\1$/;
+    var domainValueRegExp = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+    var pathValueRegExp = /^[\u0020-\u003A\u003D-\u007E]*$/;
+    function parse5(str2, opt) {
+      if (typeof str2 !== "string") {
+        throw new TypeError("argument str must be a string");
+      }
+      var obj = {};
+      var len = str2.length;
+      if (len < 2) return obj;
+      var dec = opt && opt.decode || decode4;
+      var index = 0;
+      var eqIdx = 0;
+      var endIdx = 0;
+      do {
+        eqIdx = str2.indexOf("=", index);
+        if (eqIdx === -1) break;
+        endIdx = str2.indexOf(";", index);
+        if (endIdx === -1) {
+          endIdx = len;
+        } else if (eqIdx > endIdx) {
+          index = str2.lastIndexOf(";", eqIdx - 1) + 1;
+          continue;
+        }
+        var keyStartIdx = startIndex(str2, index, eqIdx);
+        var keyEndIdx = endIndex(str2, eqIdx, keyStartIdx);
+        var key = str2.slice(keyStartIdx, keyEndIdx);
+        if (!__hasOwnProperty.call(obj, key)) {
+          var valStartIdx = startIndex(str2, eqIdx + 1, endIdx);
+          var valEndIdx = endIndex(str2, endIdx, valStartIdx);
+          if (str2.charCodeAt(valStartIdx) === 34 && str2.charCodeAt(valEndIdx - 1) === 34) {
+            valStartIdx++;
+            valEndIdx--;
+          }
+          var val = str2.slice(valStartIdx, valEndIdx);
+          obj[key] = tryDecode(val, dec);
+        }
+        index = endIdx + 1;
+      } while (index < len);
+      return obj;
+    }
+    function startIndex(str2, index, max) {
+      do {
+        var code = str2.charCodeAt(index);
+        if (code !== 32 && code !== 9) return index;
+      } while (++index < max);
+      return max;
+    }
+    function endIndex(str2, index, min) {
+      while (index > min) {
+        var code = str2.charCodeAt(--index);
+        if (code !== 32 && code !== 9) return index + 1;
+      }
+      return min;
+    }
+    function serialize(name, val, opt) {
+      var enc = opt && opt.encode || encodeURIComponent;
+      if (typeof enc !== "function") {
+        throw new TypeError("option encode is invalid");
+      }
+      if (!cookieNameRegExp.test(name)) {
+        throw new TypeError("argument name is invalid");
+      }
+      var value2 = enc(val);
+      if (!cookieValueRegExp.test(value2)) {
+        throw new TypeError("argument val is invalid");
+      }
+      var str2 = name + "=" + value2;
+      if (!opt) return str2;
+      if (null != opt.maxAge) {
+        var maxAge = Math.floor(opt.maxAge);
+        if (!isFinite(maxAge)) {
+          throw new TypeError("option maxAge is invalid");
+        }
+        str2 += "; Max-Age=" + maxAge;
+      }
+      if (opt.domain) {
+        if (!domainValueRegExp.test(opt.domain)) {
+          throw new TypeError("option domain is invalid");
+        }
+        str2 += "; Domain=" + opt.domain;
+      }
+      if (opt.path) {
+        if (!pathValueRegExp.test(opt.path)) {
+          throw new TypeError("option path is invalid");
+        }
+        str2 += "; Path=" + opt.path;
+      }
+      if (opt.expires) {
+        var expires = opt.expires;
+        if (!isDate(expires) || isNaN(expires.valueOf())) {
+          throw new TypeError("option expires is invalid");
+        }
+        str2 += "; Expires=" + expires.toUTCString();
+      }
+      if (opt.httpOnly) {
+        str2 += "; HttpOnly";
+      }
+      if (opt.secure) {
+        str2 += "; Secure";
+      }
+      if (opt.partitioned) {
+        str2 += "; Partitioned";
+      }
+      if (opt.priority) {
+        var priority = typeof opt.priority === "string" ? opt.priority.toLowerCase() : opt.priority;
+        switch (priority) {
+          case "low":
+            str2 += "; Priority=Low";
+            break;
+          case "medium":
+            str2 += "; Priority=Medium";
+            break;
+          case "high":
+            str2 += "; Priority=High";
+            break;
+          default:
+            throw new TypeError("option priority is invalid");
+        }
+      }
+      if (opt.sameSite) {
+        var sameSite = typeof opt.sameSite === "string" ? opt.sameSite.toLowerCase() : opt.sameSite;
+        switch (sameSite) {
+          case true:
+            str2 += "; SameSite=Strict";
+            break;
+          case "lax":
+            str2 += "; SameSite=Lax";
+            break;
+          case "strict":
+            str2 += "; SameSite=Strict";
+            break;
+          case "none":
+            str2 += "; SameSite=None";
+            break;
+          default:
+            throw new TypeError("option sameSite is invalid");
+        }
+      }
+      return str2;
+    }
+    function decode4(str2) {
+      return str2.indexOf("%") !== -1 ? decodeURIComponent(str2) : str2;
+    }
+    function isDate(val) {
+      return __toString.call(val) === "[object Date]";
+    }
+    function tryDecode(str2, decode5) {
+      try {
+        return decode5(str2);
+      } catch (e) {
+        return str2;
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/constants.js
+var require_constants2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/constants.js"(exports, module) {
+    "use strict";
+    var BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"];
+    var hasBlob = typeof Blob !== "undefined";
+    if (hasBlob) BINARY_TYPES.push("blob");
+    module.exports = {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT: 3e4,
+      EMPTY_BUFFER: Buffer.alloc(0),
+      GUID: "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+      hasBlob,
+      kForOnEventAttribute: /* @__PURE__ */ Symbol("kIsForOnEventAttribute"),
+      kListener: /* @__PURE__ */ Symbol("kListener"),
+      kStatusCode: /* @__PURE__ */ Symbol("status-code"),
+      kWebSocket: /* @__PURE__ */ Symbol("websocket"),
+      NOOP: () => {
+      }
+    };
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/buffer-util.js
+var require_buffer_util2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/buffer-util.js"(exports, module) {
+    "use strict";
+    var { EMPTY_BUFFER } = require_constants2();
+    var FastBuffer = Buffer[Symbol.species];
+    function concat(list, totalLength2) {
+      if (list.length === 0) return EMPTY_BUFFER;
+      if (list.length === 1) return list[0];
+      const target = Buffer.allocUnsafe(totalLength2);
+      let offset = 0;
+      for (let i = 0; i < list.length; i++) {
+        const buf = list[i];
+        target.set(buf, offset);
+        offset += buf.length;
+      }
+      if (offset < totalLength2) {
+        return new FastBuffer(target.buffer, target.byteOffset, offset);
+      }
+      return target;
+    }
+    function _mask(source, mask, output2, offset, length) {
+      for (let i = 0; i < length; i++) {
+        output2[offset + i] = source[i] ^ mask[i & 3];
+      }
+    }
+    function _unmask(buffer, mask) {
+      for (let i = 0; i < buffer.length; i++) {
+        buffer[i] ^= mask[i & 3];
+      }
+    }
+    function toArrayBuffer(buf) {
+      if (buf.length === buf.buffer.byteLength) {
+        return buf.buffer;
+      }
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    }
+    function toBuffer2(data) {
+      toBuffer2.readOnly = true;
+      if (Buffer.isBuffer(data)) return data;
+      let buf;
+      if (data instanceof ArrayBuffer) {
+        buf = new FastBuffer(data);
+      } else if (ArrayBuffer.isView(data)) {
+        buf = new FastBuffer(data.buffer, data.byteOffset, data.byteLength);
+      } else {
+        buf = Buffer.from(data);
+        toBuffer2.readOnly = false;
+      }
+      return buf;
+    }
+    module.exports = {
+      concat,
+      mask: _mask,
+      toArrayBuffer,
+      toBuffer: toBuffer2,
+      unmask: _unmask
+    };
+    if (!process.env.WS_NO_BUFFER_UTIL) {
+      try {
+        const bufferUtil = __require("bufferutil");
+        module.exports.mask = function(source, mask, output2, offset, length) {
+          if (length < 48) _mask(source, mask, output2, offset, length);
+          else bufferUtil.mask(source, mask, output2, offset, length);
+        };
+        module.exports.unmask = function(buffer, mask) {
+          if (buffer.length < 32) _unmask(buffer, mask);
+          else bufferUtil.unmask(buffer, mask);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/limiter.js
+var require_limiter2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/limiter.js"(exports, module) {
+    "use strict";
+    var kDone = /* @__PURE__ */ Symbol("kDone");
+    var kRun = /* @__PURE__ */ Symbol("kRun");
+    var Limiter = class {
+      /**
+       * Creates a new `Limiter`.
+       *
+       * @param {Number} [concurrency=Infinity] The maximum number of jobs allowed
+       *     to run concurrently
+       */
+      constructor(concurrency) {
+        this[kDone] = () => {
+          this.pending--;
+          this[kRun]();
+        };
+        this.concurrency = concurrency || Infinity;
+        this.jobs = [];
+        this.pending = 0;
+      }
+      /**
+       * Adds a job to the queue.
+       *
+       * @param {Function} job The job to run
+       * @public
+       */
+      add(job) {
+        this.jobs.push(job);
+        this[kRun]();
+      }
+      /**
+       * Removes a job from the queue and runs it if possible.
+       *
+       * @private
+       */
+      [kRun]() {
+        if (this.pending === this.concurrency) return;
+        if (this.jobs.length) {
+          const job = this.jobs.shift();
+          this.pending++;
+          job(this[kDone]);
+        }
+      }
+    };
+    module.exports = Limiter;
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/permessage-deflate.js
+var require_permessage_deflate2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/permessage-deflate.js"(exports, module) {
+    "use strict";
+    var zlib = __require("zlib");
+    var bufferUtil = require_buffer_util2();
+    var Limiter = require_limiter2();
+    var { kStatusCode } = require_constants2();
+    var FastBuffer = Buffer[Symbol.species];
+    var TRAILER = Buffer.from([0, 0, 255, 255]);
+    var kPerMessageDeflate = /* @__PURE__ */ Symbol("permessage-deflate");
+    var kTotalLength = /* @__PURE__ */ Symbol("total-length");
+    var kCallback = /* @__PURE__ */ Symbol("callback");
+    var kBuffers = /* @__PURE__ */ Symbol("buffers");
+    var kError = /* @__PURE__ */ Symbol("error");
+    var zlibLimiter;
+    var PerMessageDeflate2 = class {
+      /**
+       * Creates a PerMessageDeflate instance.
+       *
+       * @param {Object} [options] Configuration options
+       * @param {(Boolean|Number)} [options.clientMaxWindowBits] Advertise support
+       *     for, or request, a custom client window size
+       * @param {Boolean} [options.clientNoContextTakeover=false] Advertise/
+       *     acknowledge disabling of client context takeover
+       * @param {Number} [options.concurrencyLimit=10] The number of concurrent
+       *     calls to zlib
+       * @param {Boolean} [options.isServer=false] Create the instance in either
+       *     server or client mode
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {(Boolean|Number)} [options.serverMaxWindowBits] Request/confirm the
+       *     use of a custom server window size
+       * @param {Boolean} [options.serverNoContextTakeover=false] Request/accept
+       *     disabling of server context takeover
+       * @param {Number} [options.threshold=1024] Size (in bytes) below which
+       *     messages should not be compressed if context takeover is disabled
+       * @param {Object} [options.zlibDeflateOptions] Options to pass to zlib on
+       *     deflate
+       * @param {Object} [options.zlibInflateOptions] Options to pass to zlib on
+       *     inflate
+       */
+      constructor(options) {
+        this._options = options || {};
+        this._threshold = this._options.threshold !== void 0 ? this._options.threshold : 1024;
+        this._maxPayload = this._options.maxPayload | 0;
+        this._isServer = !!this._options.isServer;
+        this._deflate = null;
+        this._inflate = null;
+        this.params = null;
+        if (!zlibLimiter) {
+          const concurrency = this._options.concurrencyLimit !== void 0 ? this._options.concurrencyLimit : 10;
+          zlibLimiter = new Limiter(concurrency);
+        }
+      }
+      /**
+       * @type {String}
+       */
+      static get extensionName() {
+        return "permessage-deflate";
+      }
+      /**
+       * Create an extension negotiation offer.
+       *
+       * @return {Object} Extension parameters
+       * @public
+       */
+      offer() {
+        const params = {};
+        if (this._options.serverNoContextTakeover) {
+          params.server_no_context_takeover = true;
+        }
+        if (this._options.clientNoContextTakeover) {
+          params.client_no_context_takeover = true;
+        }
+        if (this._options.serverMaxWindowBits) {
+          params.server_max_window_bits = this._options.serverMaxWindowBits;
+        }
+        if (this._options.clientMaxWindowBits) {
+          params.client_max_window_bits = this._options.clientMaxWindowBits;
+        } else if (this._options.clientMaxWindowBits == null) {
+          params.client_max_window_bits = true;
+        }
+        return params;
+      }
+      /**
+       * Accept an extension negotiation offer/response.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Object} Accepted configuration
+       * @public
+       */
+      accept(configurations) {
+        configurations = this.normalizeParams(configurations);
+        this.params = this._isServer ? this.acceptAsServer(configurations) : this.acceptAsClient(configurations);
+        return this.params;
+      }
+      /**
+       * Releases all resources used by the extension.
+       *
+       * @public
+       */
+      cleanup() {
+        if (this._inflate) {
+          this._inflate.close();
+          this._inflate = null;
+        }
+        if (this._deflate) {
+          const callback = this._deflate[kCallback];
+          this._deflate.close();
+          this._deflate = null;
+          if (callback) {
+            callback(
+              new Error(
+                "The deflate stream was closed while data was being processed"
+              )
+            );
+          }
+        }
+      }
+      /**
+       *  Accept an extension negotiation offer.
+       *
+       * @param {Array} offers The extension negotiation offers
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsServer(offers) {
+        const opts = this._options;
+        const accepted = offers.find((params) => {
+          if (opts.serverNoContextTakeover === false && params.server_no_context_takeover || params.server_max_window_bits && (opts.serverMaxWindowBits === false || typeof opts.serverMaxWindowBits === "number" && opts.serverMaxWindowBits > params.server_max_window_bits) || typeof opts.clientMaxWindowBits === "number" && (typeof params.client_max_window_bits === "number" ? opts.clientMaxWindowBits > params.client_max_window_bits : !params.client_max_window_bits)) {
+            return false;
+          }
+          return true;
+        });
+        if (!accepted) {
+          throw new Error("None of the extension offers can be accepted");
+        }
+        if (opts.serverNoContextTakeover) {
+          accepted.server_no_context_takeover = true;
+        }
+        if (opts.clientNoContextTakeover) {
+          accepted.client_no_context_takeover = true;
+        }
+        if (typeof opts.serverMaxWindowBits === "number") {
+          accepted.server_max_window_bits = opts.serverMaxWindowBits;
+        }
+        if (typeof opts.clientMaxWindowBits === "number") {
+          accepted.client_max_window_bits = opts.clientMaxWindowBits;
+        } else if (accepted.client_max_window_bits === true || opts.clientMaxWindowBits === false) {
+          delete accepted.client_max_window_bits;
+        }
+        return accepted;
+      }
+      /**
+       * Accept the extension negotiation response.
+       *
+       * @param {Array} response The extension negotiation response
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsClient(response) {
+        const params = response[0];
+        if (this._options.clientNoContextTakeover === false && params.client_no_context_takeover) {
+          throw new Error('Unexpected parameter "client_no_context_takeover"');
+        }
+        if (!params.client_max_window_bits) {
+          if (typeof this._options.clientMaxWindowBits === "number") {
+            params.client_max_window_bits = this._options.clientMaxWindowBits;
+          }
+        } else if (this._options.clientMaxWindowBits === false || typeof this._options.clientMaxWindowBits === "number" && params.client_max_window_bits > this._options.clientMaxWindowBits) {
+          throw new Error(
+            'Unexpected or invalid parameter "client_max_window_bits"'
+          );
+        }
+        return params;
+      }
+      /**
+       * Normalize parameters.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Array} The offers/response with normalized parameters
+       * @private
+       */
+      normalizeParams(configurations) {
+        configurations.forEach((params) => {
+          Object.keys(params).forEach((key) => {
+            let value2 = params[key];
+            if (value2.length > 1) {
+              throw new Error(`Parameter "${key}" must have only a single value`);
+            }
+            value2 = value2[0];
+            if (key === "client_max_window_bits") {
+              if (value2 !== true) {
+                const num = +value2;
+                if (!Number.isInteger(num) || num < 8 || num > 15) {
+                  throw new TypeError(
+                    `Invalid value for parameter "${key}": ${value2}`
+                  );
+                }
+                value2 = num;
+              } else if (!this._isServer) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else if (key === "server_max_window_bits") {
+              const num = +value2;
+              if (!Number.isInteger(num) || num < 8 || num > 15) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+              value2 = num;
+            } else if (key === "client_no_context_takeover" || key === "server_no_context_takeover") {
+              if (value2 !== true) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else {
+              throw new Error(`Unknown parameter "${key}"`);
+            }
+            params[key] = value2;
+          });
+        });
+        return configurations;
+      }
+      /**
+       * Decompress data. Concurrency limited.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      decompress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._decompress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Compress data. Concurrency limited.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      compress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._compress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Decompress data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _decompress(data, fin, callback) {
+        const endpoint = this._isServer ? "client" : "server";
+        if (!this._inflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._inflate = zlib.createInflateRaw({
+            ...this._options.zlibInflateOptions,
+            windowBits
+          });
+          this._inflate[kPerMessageDeflate] = this;
+          this._inflate[kTotalLength] = 0;
+          this._inflate[kBuffers] = [];
+          this._inflate.on("error", inflateOnError);
+          this._inflate.on("data", inflateOnData);
+        }
+        this._inflate[kCallback] = callback;
+        this._inflate.write(data);
+        if (fin) this._inflate.write(TRAILER);
+        this._inflate.flush(() => {
+          const err = this._inflate[kError];
+          if (err) {
+            this._inflate.close();
+            this._inflate = null;
+            callback(err);
+            return;
+          }
+          const data2 = bufferUtil.concat(
+            this._inflate[kBuffers],
+            this._inflate[kTotalLength]
+          );
+          if (this._inflate._readableState.endEmitted) {
+            this._inflate.close();
+            this._inflate = null;
+          } else {
+            this._inflate[kTotalLength] = 0;
+            this._inflate[kBuffers] = [];
+            if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+              this._inflate.reset();
+            }
+          }
+          callback(null, data2);
+        });
+      }
+      /**
+       * Compress data.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _compress(data, fin, callback) {
+        const endpoint = this._isServer ? "server" : "client";
+        if (!this._deflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._deflate = zlib.createDeflateRaw({
+            ...this._options.zlibDeflateOptions,
+            windowBits
+          });
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          this._deflate.on("data", deflateOnData);
+        }
+        this._deflate[kCallback] = callback;
+        this._deflate.write(data);
+        this._deflate.flush(zlib.Z_SYNC_FLUSH, () => {
+          if (!this._deflate) {
+            return;
+          }
+          let data2 = bufferUtil.concat(
+            this._deflate[kBuffers],
+            this._deflate[kTotalLength]
+          );
+          if (fin) {
+            data2 = new FastBuffer(data2.buffer, data2.byteOffset, data2.length - 4);
+          }
+          this._deflate[kCallback] = null;
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+            this._deflate.reset();
+          }
+          callback(null, data2);
+        });
+      }
+    };
+    module.exports = PerMessageDeflate2;
+    function deflateOnData(chunk) {
+      this[kBuffers].push(chunk);
+      this[kTotalLength] += chunk.length;
+    }
+    function inflateOnData(chunk) {
+      this[kTotalLength] += chunk.length;
+      if (this[kPerMessageDeflate]._maxPayload < 1 || this[kTotalLength] <= this[kPerMessageDeflate]._maxPayload) {
+        this[kBuffers].push(chunk);
+        return;
+      }
+      this[kError] = new RangeError("Max payload size exceeded");
+      this[kError].code = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+      this[kError][kStatusCode] = 1009;
+      this.removeListener("data", inflateOnData);
+      this.reset();
+    }
+    function inflateOnError(err) {
+      this[kPerMessageDeflate]._inflate = null;
+      if (this[kError]) {
+        this[kCallback](this[kError]);
+        return;
+      }
+      err[kStatusCode] = 1007;
+      this[kCallback](err);
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/validation.js
+var require_validation2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/validation.js"(exports, module) {
+    "use strict";
+    var { isUtf8 } = __require("buffer");
+    var { hasBlob } = require_constants2();
+    var tokenChars = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 0 - 15
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 16 - 31
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      // 32 - 47
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 48 - 63
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 64 - 79
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      // 80 - 95
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 96 - 111
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0
+      // 112 - 127
+    ];
+    function isValidStatusCode(code) {
+      return code >= 1e3 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006 || code >= 3e3 && code <= 4999;
+    }
+    function _isValidUTF8(buf) {
+      const len = buf.length;
+      let i = 0;
+      while (i < len) {
+        if ((buf[i] & 128) === 0) {
+          i++;
+        } else if ((buf[i] & 224) === 192) {
+          if (i + 1 === len || (buf[i + 1] & 192) !== 128 || (buf[i] & 254) === 192) {
+            return false;
+          }
+          i += 2;
+        } else if ((buf[i] & 240) === 224) {
+          if (i + 2 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || buf[i] === 224 && (buf[i + 1] & 224) === 128 || // Overlong
+          buf[i] === 237 && (buf[i + 1] & 224) === 160) {
+            return false;
+          }
+          i += 3;
+        } else if ((buf[i] & 248) === 240) {
+          if (i + 3 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || (buf[i + 3] & 192) !== 128 || buf[i] === 240 && (buf[i + 1] & 240) === 128 || // Overlong
+          buf[i] === 244 && buf[i + 1] > 143 || buf[i] > 244) {
+            return false;
+          }
+          i += 4;
+        } else {
+          return false;
+        }
+      }
+      return true;
+    }
+    function isBlob(value2) {
+      return hasBlob && typeof value2 === "object" && typeof value2.arrayBuffer === "function" && typeof value2.type === "string" && typeof value2.stream === "function" && (value2[Symbol.toStringTag] === "Blob" || value2[Symbol.toStringTag] === "File");
+    }
+    module.exports = {
+      isBlob,
+      isValidStatusCode,
+      isValidUTF8: _isValidUTF8,
+      tokenChars
+    };
+    if (isUtf8) {
+      module.exports.isValidUTF8 = function(buf) {
+        return buf.length < 24 ? _isValidUTF8(buf) : isUtf8(buf);
+      };
+    } else if (!process.env.WS_NO_UTF_8_VALIDATE) {
+      try {
+        const isValidUTF8 = __require("utf-8-validate");
+        module.exports.isValidUTF8 = function(buf) {
+          return buf.length < 32 ? _isValidUTF8(buf) : isValidUTF8(buf);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/receiver.js
+var require_receiver2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/receiver.js"(exports, module) {
+    "use strict";
+    var { Writable } = __require("stream");
+    var PerMessageDeflate2 = require_permessage_deflate2();
+    var {
+      BINARY_TYPES,
+      EMPTY_BUFFER,
+      kStatusCode,
+      kWebSocket
+    } = require_constants2();
+    var { concat, toArrayBuffer, unmask } = require_buffer_util2();
+    var { isValidStatusCode, isValidUTF8 } = require_validation2();
+    var FastBuffer = Buffer[Symbol.species];
+    var GET_INFO = 0;
+    var GET_PAYLOAD_LENGTH_16 = 1;
+    var GET_PAYLOAD_LENGTH_64 = 2;
+    var GET_MASK = 3;
+    var GET_DATA = 4;
+    var INFLATING = 5;
+    var DEFER_EVENT = 6;
+    var Receiver2 = class extends Writable {
+      /**
+       * Creates a Receiver instance.
+       *
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {String} [options.binaryType=nodebuffer] The type for binary data
+       * @param {Object} [options.extensions] An object containing the negotiated
+       *     extensions
+       * @param {Boolean} [options.isServer=false] Specifies whether to operate in
+       *     client or server mode
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       */
+      constructor(options = {}) {
+        super();
+        this._allowSynchronousEvents = options.allowSynchronousEvents !== void 0 ? options.allowSynchronousEvents : true;
+        this._binaryType = options.binaryType || BINARY_TYPES[0];
+        this._extensions = options.extensions || {};
+        this._isServer = !!options.isServer;
+        this._maxBufferedChunks = options.maxBufferedChunks | 0;
+        this._maxFragments = options.maxFragments | 0;
+        this._maxPayload = options.maxPayload | 0;
+        this._skipUTF8Validation = !!options.skipUTF8Validation;
+        this[kWebSocket] = void 0;
+        this._bufferedBytes = 0;
+        this._buffers = [];
+        this._compressed = false;
+        this._payloadLength = 0;
+        this._mask = void 0;
+        this._fragmented = 0;
+        this._masked = false;
+        this._fin = false;
+        this._opcode = 0;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        this._errored = false;
+        this._loop = false;
+        this._state = GET_INFO;
+      }
+      /**
+       * Implements `Writable.prototype._write()`.
+       *
+       * @param {Buffer} chunk The chunk of data to write
+       * @param {String} encoding The character encoding of `chunk`
+       * @param {Function} cb Callback
+       * @private
+       */
+      _write(chunk, encoding, cb) {
+        if (this._opcode === 8 && this._state == GET_INFO) return cb();
+        if (this._maxBufferedChunks > 0 && this._buffers.length >= this._maxBufferedChunks) {
+          cb(
+            this.createError(
+              RangeError,
+              "Too many buffered chunks",
+              false,
+              1008,
+              "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+            )
+          );
+          return;
+        }
+        this._bufferedBytes += chunk.length;
+        this._buffers.push(chunk);
+        this.startLoop(cb);
+      }
+      /**
+       * Consumes `n` bytes from the buffered data.
+       *
+       * @param {Number} n The number of bytes to consume
+       * @return {Buffer} The consumed bytes
+       * @private
+       */
+      consume(n) {
+        this._bufferedBytes -= n;
+        if (n === this._buffers[0].length) return this._buffers.shift();
+        if (n < this._buffers[0].length) {
+          const buf = this._buffers[0];
+          this._buffers[0] = new FastBuffer(
+            buf.buffer,
+            buf.byteOffset + n,
+            buf.length - n
+          );
+          return new FastBuffer(buf.buffer, buf.byteOffset, n);
+        }
+        const dst = Buffer.allocUnsafe(n);
+        do {
+          const buf = this._buffers[0];
+          const offset = dst.length - n;
+          if (n >= buf.length) {
+            dst.set(this._buffers.shift(), offset);
+          } else {
+            dst.set(new Uint8Array(buf.buffer, buf.byteOffset, n), offset);
+            this._buffers[0] = new FastBuffer(
+              buf.buffer,
+              buf.byteOffset + n,
+              buf.length - n
+            );
+          }
+          n -= buf.length;
+        } while (n > 0);
+        return dst;
+      }
+      /**
+       * Starts the parsing loop.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      startLoop(cb) {
+        this._loop = true;
+        do {
+          switch (this._state) {
+            case GET_INFO:
+              this.getInfo(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_16:
+              this.getPayloadLength16(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_64:
+              this.getPayloadLength64(cb);
+              break;
+            case GET_MASK:
+              this.getMask();
+              break;
+            case GET_DATA:
+              this.getData(cb);
+              break;
+            case INFLATING:
+            case DEFER_EVENT:
+              this._loop = false;
+              return;
+          }
+        } while (this._loop);
+        if (!this._errored) cb();
+      }
+      /**
+       * Reads the first two bytes of a frame.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getInfo(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(2);
+        if ((buf[0] & 48) !== 0) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV2 and RSV3 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_2_3"
+          );
+          cb(error62);
+          return;
+        }
+        const compressed = (buf[0] & 64) === 64;
+        if (compressed && !this._extensions[PerMessageDeflate2.extensionName]) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV1 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_1"
+          );
+          cb(error62);
+          return;
+        }
+        this._fin = (buf[0] & 128) === 128;
+        this._opcode = buf[0] & 15;
+        this._payloadLength = buf[1] & 127;
+        if (this._opcode === 0) {
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (!this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              "invalid opcode 0",
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._opcode = this._fragmented;
+        } else if (this._opcode === 1 || this._opcode === 2) {
+          if (this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid opcode ${this._opcode}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._compressed = compressed;
+        } else if (this._opcode > 7 && this._opcode < 11) {
+          if (!this._fin) {
+            const error62 = this.createError(
+              RangeError,
+              "FIN must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_FIN"
+            );
+            cb(error62);
+            return;
+          }
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._payloadLength > 125 || this._opcode === 8 && this._payloadLength === 1) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid payload length ${this._payloadLength}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        } else {
+          const error62 = this.createError(
+            RangeError,
+            `invalid opcode ${this._opcode}`,
+            true,
+            1002,
+            "WS_ERR_INVALID_OPCODE"
+          );
+          cb(error62);
+          return;
+        }
+        if (!this._fin && !this._fragmented) this._fragmented = this._opcode;
+        this._masked = (buf[1] & 128) === 128;
+        if (this._isServer) {
+          if (!this._masked) {
+            const error62 = this.createError(
+              RangeError,
+              "MASK must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_MASK"
+            );
+            cb(error62);
+            return;
+          }
+        } else if (this._masked) {
+          const error62 = this.createError(
+            RangeError,
+            "MASK must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_MASK"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._payloadLength === 126) this._state = GET_PAYLOAD_LENGTH_16;
+        else if (this._payloadLength === 127) this._state = GET_PAYLOAD_LENGTH_64;
+        else this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+16).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength16(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        this._payloadLength = this.consume(2).readUInt16BE(0);
+        this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+64).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength64(cb) {
+        if (this._bufferedBytes < 8) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(8);
+        const num = buf.readUInt32BE(0);
+        if (num > Math.pow(2, 53 - 32) - 1) {
+          const error62 = this.createError(
+            RangeError,
+            "Unsupported WebSocket frame: payload length > 2^53 - 1",
+            false,
+            1009,
+            "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH"
+          );
+          cb(error62);
+          return;
+        }
+        this._payloadLength = num * Math.pow(2, 32) + buf.readUInt32BE(4);
+        this.haveLength(cb);
+      }
+      /**
+       * Payload length has been read.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      haveLength(cb) {
+        if (this._payloadLength && this._opcode < 8) {
+          this._totalPayloadLength += this._payloadLength;
+          if (this._totalPayloadLength > this._maxPayload && this._maxPayload > 0) {
+            const error62 = this.createError(
+              RangeError,
+              "Max payload size exceeded",
+              false,
+              1009,
+              "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        }
+        if (this._masked) this._state = GET_MASK;
+        else this._state = GET_DATA;
+      }
+      /**
+       * Reads mask bytes.
+       *
+       * @private
+       */
+      getMask() {
+        if (this._bufferedBytes < 4) {
+          this._loop = false;
+          return;
+        }
+        this._mask = this.consume(4);
+        this._state = GET_DATA;
+      }
+      /**
+       * Reads data bytes.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getData(cb) {
+        let data = EMPTY_BUFFER;
+        if (this._payloadLength) {
+          if (this._bufferedBytes < this._payloadLength) {
+            this._loop = false;
+            return;
+          }
+          data = this.consume(this._payloadLength);
+          if (this._masked && (this._mask[0] | this._mask[1] | this._mask[2] | this._mask[3]) !== 0) {
+            unmask(data, this._mask);
+          }
+        }
+        if (this._opcode > 7) {
+          this.controlMessage(data, cb);
+          return;
+        }
+        if (this._maxFragments > 0 && ++this._numFragments > this._maxFragments) {
+          const error62 = this.createError(
+            RangeError,
+            "Too many message fragments",
+            false,
+            1008,
+            "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._compressed) {
+          this._state = INFLATING;
+          this.decompress(data, cb);
+          return;
+        }
+        if (data.length) {
+          this._messageLength = this._totalPayloadLength;
+          this._fragments.push(data);
+        }
+        this.dataMessage(cb);
+      }
+      /**
+       * Decompresses data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Function} cb Callback
+       * @private
+       */
+      decompress(data, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        perMessageDeflate.decompress(data, this._fin, (err, buf) => {
+          if (err) return cb(err);
+          if (buf.length) {
+            this._messageLength += buf.length;
+            if (this._messageLength > this._maxPayload && this._maxPayload > 0) {
+              const error62 = this.createError(
+                RangeError,
+                "Max payload size exceeded",
+                false,
+                1009,
+                "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+              );
+              cb(error62);
+              return;
+            }
+            this._fragments.push(buf);
+          }
+          this.dataMessage(cb);
+          if (this._state === GET_INFO) this.startLoop(cb);
+        });
+      }
+      /**
+       * Handles a data message.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      dataMessage(cb) {
+        if (!this._fin) {
+          this._state = GET_INFO;
+          return;
+        }
+        const messageLength = this._messageLength;
+        const fragments = this._fragments;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._fragmented = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        if (this._opcode === 2) {
+          let data;
+          if (this._binaryType === "nodebuffer") {
+            data = concat(fragments, messageLength);
+          } else if (this._binaryType === "arraybuffer") {
+            data = toArrayBuffer(concat(fragments, messageLength));
+          } else if (this._binaryType === "blob") {
+            data = new Blob(fragments);
+          } else {
+            data = fragments;
+          }
+          if (this._allowSynchronousEvents) {
+            this.emit("message", data, true);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", data, true);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        } else {
+          const buf = concat(fragments, messageLength);
+          if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+            const error62 = this.createError(
+              Error,
+              "invalid UTF-8 sequence",
+              true,
+              1007,
+              "WS_ERR_INVALID_UTF8"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._state === INFLATING || this._allowSynchronousEvents) {
+            this.emit("message", buf, false);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", buf, false);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        }
+      }
+      /**
+       * Handles a control message.
+       *
+       * @param {Buffer} data Data to handle
+       * @return {(Error|RangeError|undefined)} A possible error
+       * @private
+       */
+      controlMessage(data, cb) {
+        if (this._opcode === 8) {
+          if (data.length === 0) {
+            this._loop = false;
+            this.emit("conclude", 1005, EMPTY_BUFFER);
+            this.end();
+          } else {
+            const code = data.readUInt16BE(0);
+            if (!isValidStatusCode(code)) {
+              const error62 = this.createError(
+                RangeError,
+                `invalid status code ${code}`,
+                true,
+                1002,
+                "WS_ERR_INVALID_CLOSE_CODE"
+              );
+              cb(error62);
+              return;
+            }
+            const buf = new FastBuffer(
+              data.buffer,
+              data.byteOffset + 2,
+              data.length - 2
+            );
+            if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+              const error62 = this.createError(
+                Error,
+                "invalid UTF-8 sequence",
+                true,
+                1007,
+                "WS_ERR_INVALID_UTF8"
+              );
+              cb(error62);
+              return;
+            }
+            this._loop = false;
+            this.emit("conclude", code, buf);
+            this.end();
+          }
+          this._state = GET_INFO;
+          return;
+        }
+        if (this._allowSynchronousEvents) {
+          this.emit(this._opcode === 9 ? "ping" : "pong", data);
+          this._state = GET_INFO;
+        } else {
+          this._state = DEFER_EVENT;
+          setImmediate(() => {
+            this.emit(this._opcode === 9 ? "ping" : "pong", data);
+            this._state = GET_INFO;
+            this.startLoop(cb);
+          });
+        }
+      }
+      /**
+       * Builds an error object.
+       *
+       * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
+       * @param {String} message The error message
+       * @param {Boolean} prefix Specifies whether or not to add a default prefix to
+       *     `message`
+       * @param {Number} statusCode The status code
+       * @param {String} errorCode The exposed error code
+       * @return {(Error|RangeError)} The error
+       * @private
+       */
+      createError(ErrorCtor, message, prefix, statusCode, errorCode) {
+        this._loop = false;
+        this._errored = true;
+        const err = new ErrorCtor(
+          prefix ? `Invalid WebSocket frame: ${message}` : message
+        );
+        Error.captureStackTrace(err, this.createError);
+        err.code = errorCode;
+        err[kStatusCode] = statusCode;
+        return err;
+      }
+    };
+    module.exports = Receiver2;
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/sender.js
+var require_sender2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/sender.js"(exports, module) {
+    "use strict";
+    var { Duplex } = __require("stream");
+    var { randomFillSync } = __require("crypto");
+    var {
+      types: { isUint8Array }
+    } = __require("util");
+    var PerMessageDeflate2 = require_permessage_deflate2();
+    var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants2();
+    var { isBlob, isValidStatusCode } = require_validation2();
+    var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util2();
+    var kByteLength = /* @__PURE__ */ Symbol("kByteLength");
+    var maskBuffer = Buffer.alloc(4);
+    var RANDOM_POOL_SIZE = 8 * 1024;
+    var randomPool;
+    var randomPoolPointer = RANDOM_POOL_SIZE;
+    var DEFAULT = 0;
+    var DEFLATING = 1;
+    var GET_BLOB_DATA = 2;
+    var Sender2 = class _Sender {
+      /**
+       * Creates a Sender instance.
+       *
+       * @param {Duplex} socket The connection socket
+       * @param {Object} [extensions] An object containing the negotiated extensions
+       * @param {Function} [generateMask] The function used to generate the masking
+       *     key
+       */
+      constructor(socket, extensions, generateMask) {
+        this._extensions = extensions || {};
+        if (generateMask) {
+          this._generateMask = generateMask;
+          this._maskBuffer = Buffer.alloc(4);
+        }
+        this._socket = socket;
+        this._firstFragment = true;
+        this._compress = false;
+        this._bufferedBytes = 0;
+        this._queue = [];
+        this._state = DEFAULT;
+        this.onerror = NOOP;
+        this[kWebSocket] = void 0;
+      }
+      /**
+       * Frames a piece of data according to the HyBi WebSocket protocol.
+       *
+       * @param {(Buffer|String)} data The data to frame
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @return {(Buffer|String)[]} The framed data
+       * @public
+       */
+      static frame(data, options) {
+        let mask;
+        let merge2 = false;
+        let offset = 2;
+        let skipMasking = false;
+        if (options.mask) {
+          mask = options.maskBuffer || maskBuffer;
+          if (options.generateMask) {
+            options.generateMask(mask);
+          } else {
+            if (randomPoolPointer === RANDOM_POOL_SIZE) {
+              if (randomPool === void 0) {
+                randomPool = Buffer.alloc(RANDOM_POOL_SIZE);
+              }
+              randomFillSync(randomPool, 0, RANDOM_POOL_SIZE);
+              randomPoolPointer = 0;
+            }
+            mask[0] = randomPool[randomPoolPointer++];
+            mask[1] = randomPool[randomPoolPointer++];
+            mask[2] = randomPool[randomPoolPointer++];
+            mask[3] = randomPool[randomPoolPointer++];
+          }
+          skipMasking = (mask[0] | mask[1] | mask[2] | mask[3]) === 0;
+          offset = 6;
+        }
+        let dataLength;
+        if (typeof data === "string") {
+          if ((!options.mask || skipMasking) && options[kByteLength] !== void 0) {
+            dataLength = options[kByteLength];
+          } else {
+            data = Buffer.from(data);
+            dataLength = data.length;
+          }
+        } else {
+          dataLength = data.length;
+          merge2 = options.mask && options.readOnly && !skipMasking;
+        }
+        let payloadLength = dataLength;
+        if (dataLength >= 65536) {
+          offset += 8;
+          payloadLength = 127;
+        } else if (dataLength > 125) {
+          offset += 2;
+          payloadLength = 126;
+        }
+        const target = Buffer.allocUnsafe(merge2 ? dataLength + offset : offset);
+        target[0] = options.fin ? options.opcode | 128 : options.opcode;
+        if (options.rsv1) target[0] |= 64;
+        target[1] = payloadLength;
+        if (payloadLength === 126) {
+          target.writeUInt16BE(dataLength, 2);
+        } else if (payloadLength === 127) {
+          target[2] = target[3] = 0;
+          target.writeUIntBE(dataLength, 4, 6);
+        }
+        if (!options.mask) return [target, data];
+        target[1] |= 128;
+        target[offset - 4] = mask[0];
+        target[offset - 3] = mask[1];
+        target[offset - 2] = mask[2];
+        target[offset - 1] = mask[3];
+        if (skipMasking) return [target, data];
+        if (merge2) {
+          applyMask(data, mask, target, offset, dataLength);
+          return [target];
+        }
+        applyMask(data, mask, data, 0, dataLength);
+        return [target, data];
+      }
+      /**
+       * Sends a close message to the other peer.
+       *
+       * @param {Number} [code] The status code component of the body
+       * @param {(String|Buffer)} [data] The message component of the body
+       * @param {Boolean} [mask=false] Specifies whether or not to mask the message
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      close(code, data, mask, cb) {
+        let buf;
+        if (code === void 0) {
+          buf = EMPTY_BUFFER;
+        } else if (typeof code !== "number" || !isValidStatusCode(code)) {
+          throw new TypeError("First argument must be a valid error code number");
+        } else if (data === void 0 || !data.length) {
+          buf = Buffer.allocUnsafe(2);
+          buf.writeUInt16BE(code, 0);
+        } else {
+          const length = Buffer.byteLength(data);
+          if (length > 123) {
+            throw new RangeError("The message must not be greater than 123 bytes");
+          }
+          buf = Buffer.allocUnsafe(2 + length);
+          buf.writeUInt16BE(code, 0);
+          if (typeof data === "string") {
+            buf.write(data, 2);
+          } else if (isUint8Array(data)) {
+            buf.set(data, 2);
+          } else {
+            throw new TypeError("Second argument must be a string or a Uint8Array");
+          }
+        }
+        const options = {
+          [kByteLength]: buf.length,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 8,
+          readOnly: false,
+          rsv1: false
+        };
+        if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, buf, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(buf, options), cb);
+        }
+      }
+      /**
+       * Sends a ping message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      ping(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 9,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a pong message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      pong(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 10,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a data message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Object} options Options object
+       * @param {Boolean} [options.binary=false] Specifies whether `data` is binary
+       *     or text
+       * @param {Boolean} [options.compress=false] Specifies whether or not to
+       *     compress `data`
+       * @param {Boolean} [options.fin=false] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      send(data, options, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        let opcode = options.binary ? 2 : 1;
+        let rsv1 = options.compress;
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (this._firstFragment) {
+          this._firstFragment = false;
+          if (rsv1 && perMessageDeflate && perMessageDeflate.params[perMessageDeflate._isServer ? "server_no_context_takeover" : "client_no_context_takeover"]) {
+            rsv1 = byteLength2 >= perMessageDeflate._threshold;
+          }
+          this._compress = rsv1;
+        } else {
+          rsv1 = false;
+          opcode = 0;
+        }
+        if (options.fin) this._firstFragment = true;
+        const opts = {
+          [kByteLength]: byteLength2,
+          fin: options.fin,
+          generateMask: this._generateMask,
+          mask: options.mask,
+          maskBuffer: this._maskBuffer,
+          opcode,
+          readOnly,
+          rsv1
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, this._compress, opts, cb]);
+          } else {
+            this.getBlobData(data, this._compress, opts, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, this._compress, opts, cb]);
+        } else {
+          this.dispatch(data, this._compress, opts, cb);
+        }
+      }
+      /**
+       * Gets the contents of a blob as binary data.
+       *
+       * @param {Blob} blob The blob
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     the data
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      getBlobData(blob, compress, options, cb) {
+        this._bufferedBytes += options[kByteLength];
+        this._state = GET_BLOB_DATA;
+        blob.arrayBuffer().then((arrayBuffer) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while the blob was being read"
+            );
+            process.nextTick(callCallbacks, this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          const data = toBuffer2(arrayBuffer);
+          if (!compress) {
+            this._state = DEFAULT;
+            this.sendFrame(_Sender.frame(data, options), cb);
+            this.dequeue();
+          } else {
+            this.dispatch(data, compress, options, cb);
+          }
+        }).catch((err) => {
+          process.nextTick(onError, this, err, cb);
+        });
+      }
+      /**
+       * Dispatches a message.
+       *
+       * @param {(Buffer|String)} data The message to send
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     `data`
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      dispatch(data, compress, options, cb) {
+        if (!compress) {
+          this.sendFrame(_Sender.frame(data, options), cb);
+          return;
+        }
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        this._bufferedBytes += options[kByteLength];
+        this._state = DEFLATING;
+        perMessageDeflate.compress(data, options.fin, (_, buf) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while data was being compressed"
+            );
+            callCallbacks(this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          this._state = DEFAULT;
+          options.readOnly = false;
+          this.sendFrame(_Sender.frame(buf, options), cb);
+          this.dequeue();
+        });
+      }
+      /**
+       * Executes queued send operations.
+       *
+       * @private
+       */
+      dequeue() {
+        while (this._state === DEFAULT && this._queue.length) {
+          const params = this._queue.shift();
+          this._bufferedBytes -= params[3][kByteLength];
+          Reflect.apply(params[0], this, params.slice(1));
+        }
+      }
+      /**
+       * Enqueues a send operation.
+       *
+       * @param {Array} params Send operation parameters.
+       * @private
+       */
+      enqueue(params) {
+        this._bufferedBytes += params[3][kByteLength];
+        this._queue.push(params);
+      }
+      /**
+       * Sends a frame.
+       *
+       * @param {(Buffer | String)[]} list The frame to send
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      sendFrame(list, cb) {
+        if (list.length === 2) {
+          this._socket.cork();
+          this._socket.write(list[0]);
+          this._socket.write(list[1], cb);
+          this._socket.uncork();
+        } else {
+          this._socket.write(list[0], cb);
+        }
+      }
+    };
+    module.exports = Sender2;
+    function callCallbacks(sender, err, cb) {
+      if (typeof cb === "function") cb(err);
+      for (let i = 0; i < sender._queue.length; i++) {
+        const params = sender._queue[i];
+        const callback = params[params.length - 1];
+        if (typeof callback === "function") callback(err);
+      }
+    }
+    function onError(sender, err, cb) {
+      callCallbacks(sender, err, cb);
+      sender.onerror(err);
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/event-target.js
+var require_event_target2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/event-target.js"(exports, module) {
+    "use strict";
+    var { kForOnEventAttribute, kListener } = require_constants2();
+    var kCode = /* @__PURE__ */ Symbol("kCode");
+    var kData = /* @__PURE__ */ Symbol("kData");
+    var kError = /* @__PURE__ */ Symbol("kError");
+    var kMessage = /* @__PURE__ */ Symbol("kMessage");
+    var kReason = /* @__PURE__ */ Symbol("kReason");
+    var kTarget = /* @__PURE__ */ Symbol("kTarget");
+    var kType = /* @__PURE__ */ Symbol("kType");
+    var kWasClean = /* @__PURE__ */ Symbol("kWasClean");
+    var Event = class {
+      /**
+       * Create a new `Event`.
+       *
+       * @param {String} type The name of the event
+       * @throws {TypeError} If the `type` argument is not specified
+       */
+      constructor(type) {
+        this[kTarget] = null;
+        this[kType] = type;
+      }
+      /**
+       * @type {*}
+       */
+      get target() {
+        return this[kTarget];
+      }
+      /**
+       * @type {String}
+       */
+      get type() {
+        return this[kType];
+      }
+    };
+    Object.defineProperty(Event.prototype, "target", { enumerable: true });
+    Object.defineProperty(Event.prototype, "type", { enumerable: true });
+    var CloseEvent = class extends Event {
+      /**
+       * Create a new `CloseEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {Number} [options.code=0] The status code explaining why the
+       *     connection was closed
+       * @param {String} [options.reason=''] A human-readable string explaining why
+       *     the connection was closed
+       * @param {Boolean} [options.wasClean=false] Indicates whether or not the
+       *     connection was cleanly closed
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kCode] = options.code === void 0 ? 0 : options.code;
+        this[kReason] = options.reason === void 0 ? "" : options.reason;
+        this[kWasClean] = options.wasClean === void 0 ? false : options.wasClean;
+      }
+      /**
+       * @type {Number}
+       */
+      get code() {
+        return this[kCode];
+      }
+      /**
+       * @type {String}
+       */
+      get reason() {
+        return this[kReason];
+      }
+      /**
+       * @type {Boolean}
+       */
+      get wasClean() {
+        return this[kWasClean];
+      }
+    };
+    Object.defineProperty(CloseEvent.prototype, "code", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "reason", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "wasClean", { enumerable: true });
+    var ErrorEvent = class extends Event {
+      /**
+       * Create a new `ErrorEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.error=null] The error that generated this event
+       * @param {String} [options.message=''] The error message
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kError] = options.error === void 0 ? null : options.error;
+        this[kMessage] = options.message === void 0 ? "" : options.message;
+      }
+      /**
+       * @type {*}
+       */
+      get error() {
+        return this[kError];
+      }
+      /**
+       * @type {String}
+       */
+      get message() {
+        return this[kMessage];
+      }
+    };
+    Object.defineProperty(ErrorEvent.prototype, "error", { enumerable: true });
+    Object.defineProperty(ErrorEvent.prototype, "message", { enumerable: true });
+    var MessageEvent = class extends Event {
+      /**
+       * Create a new `MessageEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.data=null] The message content
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kData] = options.data === void 0 ? null : options.data;
+      }
+      /**
+       * @type {*}
+       */
+      get data() {
+        return this[kData];
+      }
+    };
+    Object.defineProperty(MessageEvent.prototype, "data", { enumerable: true });
+    var EventTarget = {
+      /**
+       * Register an event listener.
+       *
+       * @param {String} type A string representing the event type to listen for
+       * @param {(Function|Object)} handler The listener to add
+       * @param {Object} [options] An options object specifies characteristics about
+       *     the event listener
+       * @param {Boolean} [options.once=false] A `Boolean` indicating that the
+       *     listener should be invoked at most once after being added. If `true`,
+       *     the listener would be automatically removed when invoked.
+       * @public
+       */
+      addEventListener(type, handler, options = {}) {
+        for (const listener of this.listeners(type)) {
+          if (!options[kForOnEventAttribute] && listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            return;
+          }
+        }
+        let wrapper;
+        if (type === "message") {
+          wrapper = function onMessage(data, isBinary2) {
+            const event = new MessageEvent("message", {
+              data: isBinary2 ? data : data.toString()
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "close") {
+          wrapper = function onClose(code, message) {
+            const event = new CloseEvent("close", {
+              code,
+              reason: message.toString(),
+              wasClean: this._closeFrameReceived && this._closeFrameSent
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "error") {
+          wrapper = function onError(error62) {
+            const event = new ErrorEvent("error", {
+              error: error62,
+              message: error62.message
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "open") {
+          wrapper = function onOpen() {
+            const event = new Event("open");
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else {
+          return;
+        }
+        wrapper[kForOnEventAttribute] = !!options[kForOnEventAttribute];
+        wrapper[kListener] = handler;
+        if (options.once) {
+          this.once(type, wrapper);
+        } else {
+          this.on(type, wrapper);
+        }
+      },
+      /**
+       * Remove an event listener.
+       *
+       * @param {String} type A string representing the event type to remove
+       * @param {(Function|Object)} handler The listener to remove
+       * @public
+       */
+      removeEventListener(type, handler) {
+        for (const listener of this.listeners(type)) {
+          if (listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            this.removeListener(type, listener);
+            break;
+          }
+        }
+      }
+    };
+    module.exports = {
+      CloseEvent,
+      ErrorEvent,
+      Event,
+      EventTarget,
+      MessageEvent
+    };
+    function callListener(listener, thisArg, event) {
+      if (typeof listener === "object" && listener.handleEvent) {
+        listener.handleEvent.call(listener, event);
+      } else {
+        listener.call(thisArg, event);
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/extension.js
+var require_extension2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/extension.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation2();
+    function push(dest, name, elem) {
+      if (dest[name] === void 0) dest[name] = [elem];
+      else dest[name].push(elem);
+    }
+    function parse5(header) {
+      const offers = /* @__PURE__ */ Object.create(null);
+      let params = /* @__PURE__ */ Object.create(null);
+      let mustUnescape = false;
+      let isEscaping = false;
+      let inQuotes = false;
+      let extensionName;
+      let paramName;
+      let start = -1;
+      let code = -1;
+      let end = -1;
+      let i = 0;
+      for (; i < header.length; i++) {
+        code = header.charCodeAt(i);
+        if (extensionName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (i !== 0 && (code === 32 || code === 9)) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            const name = header.slice(start, end);
+            if (code === 44) {
+              push(offers, name, params);
+              params = /* @__PURE__ */ Object.create(null);
+            } else {
+              extensionName = name;
+            }
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else if (paramName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (code === 32 || code === 9) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            push(params, header.slice(start, end), true);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            start = end = -1;
+          } else if (code === 61 && start !== -1 && end === -1) {
+            paramName = header.slice(start, i);
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else {
+          if (isEscaping) {
+            if (tokenChars[code] !== 1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (start === -1) start = i;
+            else if (!mustUnescape) mustUnescape = true;
+            isEscaping = false;
+          } else if (inQuotes) {
+            if (tokenChars[code] === 1) {
+              if (start === -1) start = i;
+            } else if (code === 34 && start !== -1) {
+              inQuotes = false;
+              end = i;
+            } else if (code === 92) {
+              isEscaping = true;
+            } else {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+          } else if (code === 34 && header.charCodeAt(i - 1) === 61) {
+            inQuotes = true;
+          } else if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (start !== -1 && (code === 32 || code === 9)) {
+            if (end === -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            let value2 = header.slice(start, end);
+            if (mustUnescape) {
+              value2 = value2.replace(/\\/g, "");
+              mustUnescape = false;
+            }
+            push(params, paramName, value2);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            paramName = void 0;
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        }
+      }
+      if (start === -1 || inQuotes || code === 32 || code === 9) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      if (end === -1) end = i;
+      const token = header.slice(start, end);
+      if (extensionName === void 0) {
+        push(offers, token, params);
+      } else {
+        if (paramName === void 0) {
+          push(params, token, true);
+        } else if (mustUnescape) {
+          push(params, paramName, token.replace(/\\/g, ""));
+        } else {
+          push(params, paramName, token);
+        }
+        push(offers, extensionName, params);
+      }
+      return offers;
+    }
+    function format(extensions) {
+      return Object.keys(extensions).map((extension2) => {
+        let configurations = extensions[extension2];
+        if (!Array.isArray(configurations)) configurations = [configurations];
+        return configurations.map((params) => {
+          return [extension2].concat(
+            Object.keys(params).map((k) => {
+              let values = params[k];
+              if (!Array.isArray(values)) values = [values];
+              return values.map((v) => v === true ? k : `${k}=${v}`).join("; ");
+            })
+          ).join("; ");
+        }).join(", ");
+      }).join(", ");
+    }
+    module.exports = { format, parse: parse5 };
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/websocket.js
+var require_websocket3 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/websocket.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var https = __require("https");
+    var http = __require("http");
+    var net = __require("net");
+    var tls = __require("tls");
+    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
+    var { Duplex, Readable } = __require("stream");
+    var { URL: URL2 } = __require("url");
+    var PerMessageDeflate2 = require_permessage_deflate2();
+    var Receiver2 = require_receiver2();
+    var Sender2 = require_sender2();
+    var { isBlob } = require_validation2();
+    var {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT,
+      EMPTY_BUFFER,
+      GUID,
+      kForOnEventAttribute,
+      kListener,
+      kStatusCode,
+      kWebSocket,
+      NOOP
+    } = require_constants2();
+    var {
+      EventTarget: { addEventListener: addEventListener2, removeEventListener: removeEventListener2 }
+    } = require_event_target2();
+    var { format, parse: parse5 } = require_extension2();
+    var { toBuffer: toBuffer2 } = require_buffer_util2();
+    var kAborted = /* @__PURE__ */ Symbol("kAborted");
+    var protocolVersions = [8, 13];
+    var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+    var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+    var WebSocket2 = class _WebSocket extends EventEmitter2 {
+      /**
+       * Create a new `WebSocket`.
+       *
+       * @param {(String|URL)} address The URL to which to connect
+       * @param {(String|String[])} [protocols] The subprotocols
+       * @param {Object} [options] Connection options
+       */
+      constructor(address, protocols, options) {
+        super();
+        this._binaryType = BINARY_TYPES[0];
+        this._closeCode = 1006;
+        this._closeFrameReceived = false;
+        this._closeFrameSent = false;
+        this._closeMessage = EMPTY_BUFFER;
+        this._closeTimer = null;
+        this._errorEmitted = false;
+        this._extensions = {};
+        this._paused = false;
+        this._protocol = "";
+        this._readyState = _WebSocket.CONNECTING;
+        this._receiver = null;
+        this._sender = null;
+        this._socket = null;
+        if (address !== null) {
+          this._bufferedAmount = 0;
+          this._isServer = false;
+          this._redirects = 0;
+          if (protocols === void 0) {
+            protocols = [];
+          } else if (!Array.isArray(protocols)) {
+            if (typeof protocols === "object" && protocols !== null) {
+              options = protocols;
+              protocols = [];
+            } else {
+              protocols = [protocols];
+            }
+          }
+          initAsClient(this, address, protocols, options);
+        } else {
+          this._autoPong = options.autoPong;
+          this._closeTimeout = options.closeTimeout;
+          this._isServer = true;
+        }
+      }
+      /**
+       * For historical reasons, the custom "nodebuffer" type is used by the default
+       * instead of "blob".
+       *
+       * @type {String}
+       */
+      get binaryType() {
+        return this._binaryType;
+      }
+      set binaryType(type) {
+        if (!BINARY_TYPES.includes(type)) return;
+        this._binaryType = type;
+        if (this._receiver) this._receiver._binaryType = type;
+      }
+      /**
+       * @type {Number}
+       */
+      get bufferedAmount() {
+        if (!this._socket) return this._bufferedAmount;
+        return this._socket._writableState.length + this._sender._bufferedBytes;
+      }
+      /**
+       * @type {String}
+       */
+      get extensions() {
+        return Object.keys(this._extensions).join();
+      }
+      /**
+       * @type {Boolean}
+       */
+      get isPaused() {
+        return this._paused;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onclose() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onerror() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onopen() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onmessage() {
+        return null;
+      }
+      /**
+       * @type {String}
+       */
+      get protocol() {
+        return this._protocol;
+      }
+      /**
+       * @type {Number}
+       */
+      get readyState() {
+        return this._readyState;
+      }
+      /**
+       * @type {String}
+       */
+      get url() {
+        return this._url;
+      }
+      /**
+       * Set up the socket and the internal resources.
+       *
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Object} options Options object
+       * @param {Boolean} [options.allowSynchronousEvents=false] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message size
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @private
+       */
+      setSocket(socket, head, options) {
+        const receiver = new Receiver2({
+          allowSynchronousEvents: options.allowSynchronousEvents,
+          binaryType: this.binaryType,
+          extensions: this._extensions,
+          isServer: this._isServer,
+          maxBufferedChunks: options.maxBufferedChunks,
+          maxFragments: options.maxFragments,
+          maxPayload: options.maxPayload,
+          skipUTF8Validation: options.skipUTF8Validation
+        });
+        const sender = new Sender2(socket, this._extensions, options.generateMask);
+        this._receiver = receiver;
+        this._sender = sender;
+        this._socket = socket;
+        receiver[kWebSocket] = this;
+        sender[kWebSocket] = this;
+        socket[kWebSocket] = this;
+        receiver.on("conclude", receiverOnConclude);
+        receiver.on("drain", receiverOnDrain);
+        receiver.on("error", receiverOnError);
+        receiver.on("message", receiverOnMessage);
+        receiver.on("ping", receiverOnPing);
+        receiver.on("pong", receiverOnPong);
+        sender.onerror = senderOnError;
+        if (socket.setTimeout) socket.setTimeout(0);
+        if (socket.setNoDelay) socket.setNoDelay();
+        if (head.length > 0) socket.unshift(head);
+        socket.on("close", socketOnClose);
+        socket.on("data", socketOnData);
+        socket.on("end", socketOnEnd);
+        socket.on("error", socketOnError);
+        this._readyState = _WebSocket.OPEN;
+        this.emit("open");
+      }
+      /**
+       * Emit the `'close'` event.
+       *
+       * @private
+       */
+      emitClose() {
+        if (!this._socket) {
+          this._readyState = _WebSocket.CLOSED;
+          this.emit("close", this._closeCode, this._closeMessage);
+          return;
+        }
+        if (this._extensions[PerMessageDeflate2.extensionName]) {
+          this._extensions[PerMessageDeflate2.extensionName].cleanup();
+        }
+        this._receiver.removeAllListeners();
+        this._readyState = _WebSocket.CLOSED;
+        this.emit("close", this._closeCode, this._closeMessage);
+      }
+      /**
+       * Start a closing handshake.
+       *
+       *          +----------+   +-----------+   +----------+
+       *     - - -|ws.close()|-->|close frame|-->|ws.close()|- - -
+       *    |     +----------+   +-----------+   +----------+     |
+       *          +----------+   +-----------+         |
+       * CLOSING  |ws.close()|<--|close frame|<--+-----+       CLOSING
+       *          +----------+   +-----------+   |
+       *    |           |                        |   +---+        |
+       *                +------------------------+-->|fin| - - - -
+       *    |         +---+                      |   +---+
+       *     - - - - -|fin|<---------------------+
+       *              +---+
+       *
+       * @param {Number} [code] Status code explaining why the connection is closing
+       * @param {(String|Buffer)} [data] The reason why the connection is
+       *     closing
+       * @public
+       */
+      close(code, data) {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this.readyState === _WebSocket.CLOSING) {
+          if (this._closeFrameSent && (this._closeFrameReceived || this._receiver._writableState.errorEmitted)) {
+            this._socket.end();
+          }
+          return;
+        }
+        this._readyState = _WebSocket.CLOSING;
+        this._sender.close(code, data, !this._isServer, (err) => {
+          if (err) return;
+          this._closeFrameSent = true;
+          if (this._closeFrameReceived || this._receiver._writableState.errorEmitted) {
+            this._socket.end();
+          }
+        });
+        setCloseTimer(this);
+      }
+      /**
+       * Pause the socket.
+       *
+       * @public
+       */
+      pause() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = true;
+        this._socket.pause();
+      }
+      /**
+       * Send a ping.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the ping is sent
+       * @public
+       */
+      ping(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.ping(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Send a pong.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the pong is sent
+       * @public
+       */
+      pong(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.pong(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Resume the socket.
+       *
+       * @public
+       */
+      resume() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = false;
+        if (!this._receiver._writableState.needDrain) this._socket.resume();
+      }
+      /**
+       * Send a data message.
+       *
+       * @param {*} data The message to send
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.binary] Specifies whether `data` is binary or
+       *     text
+       * @param {Boolean} [options.compress] Specifies whether or not to compress
+       *     `data`
+       * @param {Boolean} [options.fin=true] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when data is written out
+       * @public
+       */
+      send(data, options, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof options === "function") {
+          cb = options;
+          options = {};
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        const opts = {
+          binary: typeof data !== "string",
+          mask: !this._isServer,
+          compress: true,
+          fin: true,
+          ...options
+        };
+        if (!this._extensions[PerMessageDeflate2.extensionName]) {
+          opts.compress = false;
+        }
+        this._sender.send(data || EMPTY_BUFFER, opts, cb);
+      }
+      /**
+       * Forcibly close the connection.
+       *
+       * @public
+       */
+      terminate() {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this._socket) {
+          this._readyState = _WebSocket.CLOSING;
+          this._socket.destroy();
+        }
+      }
+    };
+    Object.defineProperty(WebSocket2, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket2, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket2.prototype, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket2, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket2, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    [
+      "binaryType",
+      "bufferedAmount",
+      "extensions",
+      "isPaused",
+      "protocol",
+      "readyState",
+      "url"
+    ].forEach((property) => {
+      Object.defineProperty(WebSocket2.prototype, property, { enumerable: true });
+    });
+    ["open", "error", "close", "message"].forEach((method) => {
+      Object.defineProperty(WebSocket2.prototype, `on${method}`, {
+        enumerable: true,
+        get() {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) return listener[kListener];
+          }
+          return null;
+        },
+        set(handler) {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) {
+              this.removeListener(method, listener);
+              break;
+            }
+          }
+          if (typeof handler !== "function") return;
+          this.addEventListener(method, handler, {
+            [kForOnEventAttribute]: true
+          });
+        }
+      });
+    });
+    WebSocket2.prototype.addEventListener = addEventListener2;
+    WebSocket2.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket2;
+    function initAsClient(websocket, address, protocols, options) {
+      const opts = {
+        allowSynchronousEvents: true,
+        autoPong: true,
+        closeTimeout: CLOSE_TIMEOUT,
+        protocolVersion: protocolVersions[1],
+        maxBufferedChunks: 256 * 1024,
+        maxFragments: 16 * 1024,
+        maxPayload: 100 * 1024 * 1024,
+        skipUTF8Validation: false,
+        perMessageDeflate: true,
+        followRedirects: false,
+        maxRedirects: 10,
+        ...options,
+        socketPath: void 0,
+        hostname: void 0,
+        protocol: void 0,
+        timeout: void 0,
+        method: "GET",
+        host: void 0,
+        path: void 0,
+        port: void 0
+      };
+      websocket._autoPong = opts.autoPong;
+      websocket._closeTimeout = opts.closeTimeout;
+      if (!protocolVersions.includes(opts.protocolVersion)) {
+        throw new RangeError(
+          `Unsupported protocol version: ${opts.protocolVersion} (supported versions: ${protocolVersions.join(", ")})`
+        );
+      }
+      let parsedUrl;
+      if (address instanceof URL2) {
+        parsedUrl = address;
+      } else {
+        try {
+          parsedUrl = new URL2(address);
+        } catch {
+          throw new SyntaxError(`Invalid URL: ${address}`);
+        }
+      }
+      if (parsedUrl.protocol === "http:") {
+        parsedUrl.protocol = "ws:";
+      } else if (parsedUrl.protocol === "https:") {
+        parsedUrl.protocol = "wss:";
+      }
+      websocket._url = parsedUrl.href;
+      const isSecure = parsedUrl.protocol === "wss:";
+      const isIpcUrl = parsedUrl.protocol === "ws+unix:";
+      let invalidUrlMessage;
+      if (parsedUrl.protocol !== "ws:" && !isSecure && !isIpcUrl) {
+        invalidUrlMessage = `The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`;
+      } else if (isIpcUrl && !parsedUrl.pathname) {
+        invalidUrlMessage = "The URL's pathname is empty";
+      } else if (parsedUrl.hash) {
+        invalidUrlMessage = "The URL contains a fragment identifier";
+      }
+      if (invalidUrlMessage) {
+        const err = new SyntaxError(invalidUrlMessage);
+        if (websocket._redirects === 0) {
+          throw err;
+        } else {
+          emitErrorAndClose(websocket, err);
+          return;
+        }
+      }
+      const defaultPort = isSecure ? 443 : 80;
+      const key = randomBytes6(16).toString("base64");
+      const request = isSecure ? https.request : http.request;
+      const protocolSet = /* @__PURE__ */ new Set();
+      let perMessageDeflate;
+      opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
+      opts.defaultPort = opts.defaultPort || defaultPort;
+      opts.port = parsedUrl.port || defaultPort;
+      opts.host = parsedUrl.hostname.startsWith("[") ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
+      opts.headers = {
+        ...opts.headers,
+        "Sec-WebSocket-Version": opts.protocolVersion,
+        "Sec-WebSocket-Key": key,
+        Connection: "Upgrade",
+        Upgrade: "websocket"
+      };
+      opts.path = parsedUrl.pathname + parsedUrl.search;
+      opts.timeout = opts.handshakeTimeout;
+      if (opts.perMessageDeflate) {
+        perMessageDeflate = new PerMessageDeflate2({
+          ...opts.perMessageDeflate,
+          isServer: false,
+          maxPayload: opts.maxPayload
+        });
+        opts.headers["Sec-WebSocket-Extensions"] = format({
+          [PerMessageDeflate2.extensionName]: perMessageDeflate.offer()
+        });
+      }
+      if (protocols.length) {
+        for (const protocol4 of protocols) {
+          if (typeof protocol4 !== "string" || !subprotocolRegex.test(protocol4) || protocolSet.has(protocol4)) {
+            throw new SyntaxError(
+              "An invalid or duplicated subprotocol was specified"
+            );
+          }
+          protocolSet.add(protocol4);
+        }
+        opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
+      }
+      if (opts.origin) {
+        if (opts.protocolVersion < 13) {
+          opts.headers["Sec-WebSocket-Origin"] = opts.origin;
+        } else {
+          opts.headers.Origin = opts.origin;
+        }
+      }
+      if (parsedUrl.username || parsedUrl.password) {
+        opts.auth = `${parsedUrl.username}:${parsedUrl.password}`;
+      }
+      if (isIpcUrl) {
+        const parts2 = opts.path.split(":");
+        opts.socketPath = parts2[0];
+        opts.path = parts2[1];
+      }
+      let req;
+      if (opts.followRedirects) {
+        if (websocket._redirects === 0) {
+          websocket._originalIpc = isIpcUrl;
+          websocket._originalSecure = isSecure;
+          websocket._originalHostOrSocketPath = isIpcUrl ? opts.socketPath : parsedUrl.host;
+          const headers = options && options.headers;
+          options = { ...options, headers: {} };
+          if (headers) {
+            for (const [key2, value2] of Object.entries(headers)) {
+              options.headers[key2.toLowerCase()] = value2;
+            }
+          }
+        } else if (websocket.listenerCount("redirect") === 0) {
+          const isSameHost = isIpcUrl ? websocket._originalIpc ? opts.socketPath === websocket._originalHostOrSocketPath : false : websocket._originalIpc ? false : parsedUrl.host === websocket._originalHostOrSocketPath;
+          if (!isSameHost || websocket._originalSecure && !isSecure) {
+            delete opts.headers.authorization;
+            delete opts.headers.cookie;
+            if (!isSameHost) delete opts.headers.host;
+            opts.auth = void 0;
+          }
+        }
+        if (opts.auth && !options.headers.authorization) {
+          options.headers.authorization = "Basic " + Buffer.from(opts.auth).toString("base64");
+        }
+        req = websocket._req = request(opts);
+        if (websocket._redirects) {
+          websocket.emit("redirect", websocket.url, req);
+        }
+      } else {
+        req = websocket._req = request(opts);
+      }
+      if (opts.timeout) {
+        req.on("timeout", () => {
+          abortHandshake(websocket, req, "Opening handshake has timed out");
+        });
+      }
+      req.on("error", (err) => {
+        if (req === null || req[kAborted]) return;
+        req = websocket._req = null;
+        emitErrorAndClose(websocket, err);
+      });
+      req.on("response", (res) => {
+        const location2 = res.headers.location;
+        const statusCode = res.statusCode;
+        if (location2 && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
+          if (++websocket._redirects > opts.maxRedirects) {
+            abortHandshake(websocket, req, "Maximum redirects exceeded");
+            return;
+          }
+          req.abort();
+          let addr;
+          try {
+            addr = new URL2(location2, address);
+          } catch (e) {
+            const err = new SyntaxError(`Invalid URL: ${location2}`);
+            emitErrorAndClose(websocket, err);
+            return;
+          }
+          initAsClient(websocket, addr, protocols, options);
+        } else if (!websocket.emit("unexpected-response", req, res)) {
+          abortHandshake(
+            websocket,
+            req,
+            `Unexpected server response: ${res.statusCode}`
+          );
+        }
+      });
+      req.on("upgrade", (res, socket, head) => {
+        websocket.emit("upgrade", res);
+        if (websocket.readyState !== WebSocket2.CONNECTING) return;
+        req = websocket._req = null;
+        const upgrade = res.headers.upgrade;
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          abortHandshake(websocket, socket, "Invalid Upgrade header");
+          return;
+        }
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        if (res.headers["sec-websocket-accept"] !== digest) {
+          abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
+          return;
+        }
+        const serverProt = res.headers["sec-websocket-protocol"];
+        let protError;
+        if (serverProt !== void 0) {
+          if (!protocolSet.size) {
+            protError = "Server sent a subprotocol but none was requested";
+          } else if (!protocolSet.has(serverProt)) {
+            protError = "Server sent an invalid subprotocol";
+          }
+        } else if (protocolSet.size) {
+          protError = "Server sent no subprotocol";
+        }
+        if (protError) {
+          abortHandshake(websocket, socket, protError);
+          return;
+        }
+        if (serverProt) websocket._protocol = serverProt;
+        const secWebSocketExtensions = res.headers["sec-websocket-extensions"];
+        if (secWebSocketExtensions !== void 0) {
+          if (!perMessageDeflate) {
+            const message = "Server sent a Sec-WebSocket-Extensions header but no extension was requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          let extensions;
+          try {
+            extensions = parse5(secWebSocketExtensions);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          const extensionNames = Object.keys(extensions);
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate2.extensionName) {
+            const message = "Server indicated an extension that was not requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          try {
+            perMessageDeflate.accept(extensions[PerMessageDeflate2.extensionName]);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          websocket._extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+        }
+        websocket.setSocket(socket, head, {
+          allowSynchronousEvents: opts.allowSynchronousEvents,
+          generateMask: opts.generateMask,
+          maxBufferedChunks: opts.maxBufferedChunks,
+          maxFragments: opts.maxFragments,
+          maxPayload: opts.maxPayload,
+          skipUTF8Validation: opts.skipUTF8Validation
+        });
+      });
+      if (opts.finishRequest) {
+        opts.finishRequest(req, websocket);
+      } else {
+        req.end();
+      }
+    }
+    function emitErrorAndClose(websocket, err) {
+      websocket._readyState = WebSocket2.CLOSING;
+      websocket._errorEmitted = true;
+      websocket.emit("error", err);
+      websocket.emitClose();
+    }
+    function netConnect(options) {
+      options.path = options.socketPath;
+      return net.connect(options);
+    }
+    function tlsConnect(options) {
+      options.path = void 0;
+      if (!options.servername && options.servername !== "") {
+        options.servername = net.isIP(options.host) ? "" : options.host;
+      }
+      return tls.connect(options);
+    }
+    function abortHandshake(websocket, stream, message) {
+      websocket._readyState = WebSocket2.CLOSING;
+      const err = new Error(message);
+      Error.captureStackTrace(err, abortHandshake);
+      if (stream.setHeader) {
+        stream[kAborted] = true;
+        stream.abort();
+        if (stream.socket && !stream.socket.destroyed) {
+          stream.socket.destroy();
+        }
+        process.nextTick(emitErrorAndClose, websocket, err);
+      } else {
+        stream.destroy(err);
+        stream.once("error", websocket.emit.bind(websocket, "error"));
+        stream.once("close", websocket.emitClose.bind(websocket));
+      }
+    }
+    function sendAfterClose(websocket, data, cb) {
+      if (data) {
+        const length = isBlob(data) ? data.size : toBuffer2(data).length;
+        if (websocket._socket) websocket._sender._bufferedBytes += length;
+        else websocket._bufferedAmount += length;
+      }
+      if (cb) {
+        const err = new Error(
+          `WebSocket is not open: readyState ${websocket.readyState} (${readyStates[websocket.readyState]})`
+        );
+        process.nextTick(cb, err);
+      }
+    }
+    function receiverOnConclude(code, reason) {
+      const websocket = this[kWebSocket];
+      websocket._closeFrameReceived = true;
+      websocket._closeMessage = reason;
+      websocket._closeCode = code;
+      if (websocket._socket[kWebSocket] === void 0) return;
+      websocket._socket.removeListener("data", socketOnData);
+      process.nextTick(resume, websocket._socket);
+      if (code === 1005) websocket.close();
+      else websocket.close(code, reason);
+    }
+    function receiverOnDrain() {
+      const websocket = this[kWebSocket];
+      if (!websocket.isPaused) websocket._socket.resume();
+    }
+    function receiverOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket._socket[kWebSocket] !== void 0) {
+        websocket._socket.removeListener("data", socketOnData);
+        process.nextTick(resume, websocket._socket);
+        websocket.close(err[kStatusCode]);
+      }
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function receiverOnFinish() {
+      this[kWebSocket].emitClose();
+    }
+    function receiverOnMessage(data, isBinary2) {
+      this[kWebSocket].emit("message", data, isBinary2);
+    }
+    function receiverOnPing(data) {
+      const websocket = this[kWebSocket];
+      if (websocket._autoPong) websocket.pong(data, !this._isServer, NOOP);
+      websocket.emit("ping", data);
+    }
+    function receiverOnPong(data) {
+      this[kWebSocket].emit("pong", data);
+    }
+    function resume(stream) {
+      stream.resume();
+    }
+    function senderOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket.readyState === WebSocket2.CLOSED) return;
+      if (websocket.readyState === WebSocket2.OPEN) {
+        websocket._readyState = WebSocket2.CLOSING;
+        setCloseTimer(websocket);
+      }
+      this._socket.end();
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function setCloseTimer(websocket) {
+      websocket._closeTimer = setTimeout(
+        websocket._socket.destroy.bind(websocket._socket),
+        websocket._closeTimeout
+      );
+    }
+    function socketOnClose() {
+      const websocket = this[kWebSocket];
+      this.removeListener("close", socketOnClose);
+      this.removeListener("data", socketOnData);
+      this.removeListener("end", socketOnEnd);
+      websocket._readyState = WebSocket2.CLOSING;
+      if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
+        const chunk = this.read(this._readableState.length);
+        websocket._receiver.write(chunk);
+      }
+      websocket._receiver.end();
+      this[kWebSocket] = void 0;
+      clearTimeout(websocket._closeTimer);
+      if (websocket._receiver._writableState.finished || websocket._receiver._writableState.errorEmitted) {
+        websocket.emitClose();
+      } else {
+        websocket._receiver.on("error", receiverOnFinish);
+        websocket._receiver.on("finish", receiverOnFinish);
+      }
+    }
+    function socketOnData(chunk) {
+      if (!this[kWebSocket]._receiver.write(chunk)) {
+        this.pause();
+      }
+    }
+    function socketOnEnd() {
+      const websocket = this[kWebSocket];
+      websocket._readyState = WebSocket2.CLOSING;
+      websocket._receiver.end();
+      this.end();
+    }
+    function socketOnError() {
+      const websocket = this[kWebSocket];
+      this.removeListener("error", socketOnError);
+      this.on("error", NOOP);
+      if (websocket) {
+        websocket._readyState = WebSocket2.CLOSING;
+        this.destroy();
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/stream.js
+var require_stream2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/stream.js"(exports, module) {
+    "use strict";
+    var WebSocket2 = require_websocket3();
+    var { Duplex } = __require("stream");
+    function emitClose(stream) {
+      stream.emit("close");
+    }
+    function duplexOnEnd() {
+      if (!this.destroyed && this._writableState.finished) {
+        this.destroy();
+      }
+    }
+    function duplexOnError(err) {
+      this.removeListener("error", duplexOnError);
+      this.destroy();
+      if (this.listenerCount("error") === 0) {
+        this.emit("error", err);
+      }
+    }
+    function createWebSocketStream2(ws, options) {
+      let terminateOnDestroy = true;
+      const duplex = new Duplex({
+        ...options,
+        autoDestroy: false,
+        emitClose: false,
+        objectMode: false,
+        writableObjectMode: false
+      });
+      ws.on("message", function message(msg, isBinary2) {
+        const data = !isBinary2 && duplex._readableState.objectMode ? msg.toString() : msg;
+        if (!duplex.push(data)) ws.pause();
+      });
+      ws.once("error", function error62(err) {
+        if (duplex.destroyed) return;
+        terminateOnDestroy = false;
+        duplex.destroy(err);
+      });
+      ws.once("close", function close() {
+        if (duplex.destroyed) return;
+        duplex.push(null);
+      });
+      duplex._destroy = function(err, callback) {
+        if (ws.readyState === ws.CLOSED) {
+          callback(err);
+          process.nextTick(emitClose, duplex);
+          return;
+        }
+        let called = false;
+        ws.once("error", function error62(err2) {
+          called = true;
+          callback(err2);
+        });
+        ws.once("close", function close() {
+          if (!called) callback(err);
+          process.nextTick(emitClose, duplex);
+        });
+        if (terminateOnDestroy) ws.terminate();
+      };
+      duplex._final = function(callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._final(callback);
+          });
+          return;
+        }
+        if (ws._socket === null) return;
+        if (ws._socket._writableState.finished) {
+          callback();
+          if (duplex._readableState.endEmitted) duplex.destroy();
+        } else {
+          ws._socket.once("finish", function finish() {
+            callback();
+          });
+          ws.close();
+        }
+      };
+      duplex._read = function() {
+        if (ws.isPaused) ws.resume();
+      };
+      duplex._write = function(chunk, encoding, callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._write(chunk, encoding, callback);
+          });
+          return;
+        }
+        ws.send(chunk, callback);
+      };
+      duplex.on("end", duplexOnEnd);
+      duplex.on("error", duplexOnError);
+      return duplex;
+    }
+    module.exports = createWebSocketStream2;
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/subprotocol.js
+var require_subprotocol2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/subprotocol.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation2();
+    function parse5(header) {
+      const protocols = /* @__PURE__ */ new Set();
+      let start = -1;
+      let end = -1;
+      let i = 0;
+      for (i; i < header.length; i++) {
+        const code = header.charCodeAt(i);
+        if (end === -1 && tokenChars[code] === 1) {
+          if (start === -1) start = i;
+        } else if (i !== 0 && (code === 32 || code === 9)) {
+          if (end === -1 && start !== -1) end = i;
+        } else if (code === 44) {
+          if (start === -1) {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+          if (end === -1) end = i;
+          const protocol5 = header.slice(start, end);
+          if (protocols.has(protocol5)) {
+            throw new SyntaxError(`The "${protocol5}" subprotocol is duplicated`);
+          }
+          protocols.add(protocol5);
+          start = end = -1;
+        } else {
+          throw new SyntaxError(`Unexpected character at index ${i}`);
+        }
+      }
+      if (start === -1 || end !== -1) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      const protocol4 = header.slice(start, i);
+      if (protocols.has(protocol4)) {
+        throw new SyntaxError(`The "${protocol4}" subprotocol is duplicated`);
+      }
+      protocols.add(protocol4);
+      return protocols;
+    }
+    module.exports = { parse: parse5 };
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/lib/websocket-server.js
+var require_websocket_server2 = __commonJS({
+  "node_modules/engine.io/node_modules/ws/lib/websocket-server.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var http = __require("http");
+    var { Duplex } = __require("stream");
+    var { createHash: createHash3 } = __require("crypto");
+    var extension2 = require_extension2();
+    var PerMessageDeflate2 = require_permessage_deflate2();
+    var subprotocol2 = require_subprotocol2();
+    var WebSocket2 = require_websocket3();
+    var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants2();
+    var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
+    var RUNNING = 0;
+    var CLOSING = 1;
+    var CLOSED = 2;
+    var WebSocketServer2 = class extends EventEmitter2 {
+      /**
+       * Create a `WebSocketServer` instance.
+       *
+       * @param {Object} options Configuration options
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Boolean} [options.autoPong=true] Specifies whether or not to
+       *     automatically send a pong in response to a ping
+       * @param {Number} [options.backlog=511] The maximum length of the queue of
+       *     pending connections
+       * @param {Boolean} [options.clientTracking=true] Specifies whether or not to
+       *     track clients
+       * @param {Number} [options.closeTimeout=30000] Duration in milliseconds to
+       *     wait for the closing handshake to finish after `websocket.close()` is
+       *     called
+       * @param {Function} [options.handleProtocols] A hook to handle protocols
+       * @param {String} [options.host] The hostname where to bind the server
+       * @param {Number} [options.maxBufferedChunks=262144] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=16384] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=104857600] The maximum allowed message
+       *     size
+       * @param {Boolean} [options.noServer=false] Enable no server mode
+       * @param {String} [options.path] Accept only connections matching this path
+       * @param {(Boolean|Object)} [options.perMessageDeflate=false] Enable/disable
+       *     permessage-deflate
+       * @param {Number} [options.port] The port where to bind the server
+       * @param {(http.Server|https.Server)} [options.server] A pre-created HTTP/S
+       *     server to use
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @param {Function} [options.verifyClient] A hook to reject connections
+       * @param {Function} [options.WebSocket=WebSocket] Specifies the `WebSocket`
+       *     class to use. It must be the `WebSocket` class or class that extends it
+       * @param {Function} [callback] A listener for the `listening` event
+       */
+      constructor(options, callback) {
+        super();
+        options = {
+          allowSynchronousEvents: true,
+          autoPong: true,
+          maxBufferedChunks: 256 * 1024,
+          maxFragments: 16 * 1024,
+          maxPayload: 100 * 1024 * 1024,
+          skipUTF8Validation: false,
+          perMessageDeflate: false,
+          handleProtocols: null,
+          clientTracking: true,
+          closeTimeout: CLOSE_TIMEOUT,
+          verifyClient: null,
+          noServer: false,
+          backlog: null,
+          // use default (511 as implemented in net.js)
+          server: null,
+          host: null,
+          path: null,
+          port: null,
+          WebSocket: WebSocket2,
+          ...options
+        };
+        if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
+          throw new TypeError(
+            'One and only one of the "port", "server", or "noServer" options must be specified'
+          );
+        }
+        if (options.port != null) {
+          this._server = http.createServer((req, res) => {
+            const body2 = http.STATUS_CODES[426];
+            res.writeHead(426, {
+              "Content-Length": body2.length,
+              "Content-Type": "text/plain"
+            });
+            res.end(body2);
+          });
+          this._server.listen(
+            options.port,
+            options.host,
+            options.backlog,
+            callback
+          );
+        } else if (options.server) {
+          this._server = options.server;
+        }
+        if (this._server) {
+          const emitConnection = this.emit.bind(this, "connection");
+          this._removeListeners = addListeners(this._server, {
+            listening: this.emit.bind(this, "listening"),
+            error: this.emit.bind(this, "error"),
+            upgrade: (req, socket, head) => {
+              this.handleUpgrade(req, socket, head, emitConnection);
+            }
+          });
+        }
+        if (options.perMessageDeflate === true) options.perMessageDeflate = {};
+        if (options.clientTracking) {
+          this.clients = /* @__PURE__ */ new Set();
+          this._shouldEmitClose = false;
+        }
+        this.options = options;
+        this._state = RUNNING;
+      }
+      /**
+       * Returns the bound address, the address family name, and port of the server
+       * as reported by the operating system if listening on an IP socket.
+       * If the server is listening on a pipe or UNIX domain socket, the name is
+       * returned as a string.
+       *
+       * @return {(Object|String|null)} The address of the server
+       * @public
+       */
+      address() {
+        if (this.options.noServer) {
+          throw new Error('The server is operating in "noServer" mode');
+        }
+        if (!this._server) return null;
+        return this._server.address();
+      }
+      /**
+       * Stop the server from accepting new connections and emit the `'close'` event
+       * when all existing connections are closed.
+       *
+       * @param {Function} [cb] A one-time listener for the `'close'` event
+       * @public
+       */
+      close(cb) {
+        if (this._state === CLOSED) {
+          if (cb) {
+            this.once("close", () => {
+              cb(new Error("The server is not running"));
+            });
+          }
+          process.nextTick(emitClose, this);
+          return;
+        }
+        if (cb) this.once("close", cb);
+        if (this._state === CLOSING) return;
+        this._state = CLOSING;
+        if (this.options.noServer || this.options.server) {
+          if (this._server) {
+            this._removeListeners();
+            this._removeListeners = this._server = null;
+          }
+          if (this.clients) {
+            if (!this.clients.size) {
+              process.nextTick(emitClose, this);
+            } else {
+              this._shouldEmitClose = true;
+            }
+          } else {
+            process.nextTick(emitClose, this);
+          }
+        } else {
+          const server = this._server;
+          this._removeListeners();
+          this._removeListeners = this._server = null;
+          server.close(() => {
+            emitClose(this);
+          });
+        }
+      }
+      /**
+       * See if a given request should be handled by this server instance.
+       *
+       * @param {http.IncomingMessage} req Request object to inspect
+       * @return {Boolean} `true` if the request is valid, else `false`
+       * @public
+       */
+      shouldHandle(req) {
+        if (this.options.path) {
+          const index = req.url.indexOf("?");
+          const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+          if (pathname !== this.options.path) return false;
+        }
+        return true;
+      }
+      /**
+       * Handle a HTTP Upgrade request.
+       *
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @public
+       */
+      handleUpgrade(req, socket, head, cb) {
+        socket.on("error", socketOnError);
+        const key = req.headers["sec-websocket-key"];
+        const upgrade = req.headers.upgrade;
+        const version2 = +req.headers["sec-websocket-version"];
+        if (req.method !== "GET") {
+          const message = "Invalid HTTP method";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 405, message);
+          return;
+        }
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          const message = "Invalid Upgrade header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (key === void 0 || !keyRegex.test(key)) {
+          const message = "Missing or invalid Sec-WebSocket-Key header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (version2 !== 13 && version2 !== 8) {
+          const message = "Missing or invalid Sec-WebSocket-Version header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message, {
+            "Sec-WebSocket-Version": "13, 8"
+          });
+          return;
+        }
+        if (!this.shouldHandle(req)) {
+          abortHandshake(socket, 400);
+          return;
+        }
+        const secWebSocketProtocol = req.headers["sec-websocket-protocol"];
+        let protocols = /* @__PURE__ */ new Set();
+        if (secWebSocketProtocol !== void 0) {
+          try {
+            protocols = subprotocol2.parse(secWebSocketProtocol);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Protocol header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
+        const extensions = {};
+        if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
+          const perMessageDeflate = new PerMessageDeflate2({
+            ...this.options.perMessageDeflate,
+            isServer: true,
+            maxPayload: this.options.maxPayload
+          });
+          try {
+            const offers = extension2.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate2.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
+              extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+            }
+          } catch (err) {
+            const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        if (this.options.verifyClient) {
+          const info = {
+            origin: req.headers[`${version2 === 8 ? "sec-websocket-origin" : "origin"}`],
+            secure: !!(req.socket.authorized || req.socket.encrypted),
+            req
+          };
+          if (this.options.verifyClient.length === 2) {
+            this.options.verifyClient(info, (verified, code, message, headers) => {
+              if (!verified) {
+                return abortHandshake(socket, code || 401, message, headers);
+              }
+              this.completeUpgrade(
+                extensions,
+                key,
+                protocols,
+                req,
+                socket,
+                head,
+                cb
+              );
+            });
+            return;
+          }
+          if (!this.options.verifyClient(info)) return abortHandshake(socket, 401);
+        }
+        this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+      }
+      /**
+       * Upgrade the connection to WebSocket.
+       *
+       * @param {Object} extensions The accepted extensions
+       * @param {String} key The value of the `Sec-WebSocket-Key` header
+       * @param {Set} protocols The subprotocols
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @throws {Error} If called more than once with the same socket
+       * @private
+       */
+      completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
+        if (!socket.readable || !socket.writable) return socket.destroy();
+        if (socket[kWebSocket]) {
+          throw new Error(
+            "server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration"
+          );
+        }
+        if (this._state > RUNNING) return abortHandshake(socket, 503);
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const headers = [
+          "HTTP/1.1 101 Switching Protocols",
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          `Sec-WebSocket-Accept: ${digest}`
+        ];
+        const ws = new this.options.WebSocket(null, void 0, this.options);
+        if (protocols.size) {
+          const protocol4 = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
+          if (protocol4) {
+            headers.push(`Sec-WebSocket-Protocol: ${protocol4}`);
+            ws._protocol = protocol4;
+          }
+        }
+        if (extensions[PerMessageDeflate2.extensionName]) {
+          const params = extensions[PerMessageDeflate2.extensionName].params;
+          const value2 = extension2.format({
+            [PerMessageDeflate2.extensionName]: [params]
+          });
+          headers.push(`Sec-WebSocket-Extensions: ${value2}`);
+          ws._extensions = extensions;
+        }
+        this.emit("headers", headers, req);
+        socket.write(headers.concat("\r\n").join("\r\n"));
+        socket.removeListener("error", socketOnError);
+        ws.setSocket(socket, head, {
+          allowSynchronousEvents: this.options.allowSynchronousEvents,
+          maxBufferedChunks: this.options.maxBufferedChunks,
+          maxFragments: this.options.maxFragments,
+          maxPayload: this.options.maxPayload,
+          skipUTF8Validation: this.options.skipUTF8Validation
+        });
+        if (this.clients) {
+          this.clients.add(ws);
+          ws.on("close", () => {
+            this.clients.delete(ws);
+            if (this._shouldEmitClose && !this.clients.size) {
+              process.nextTick(emitClose, this);
+            }
+          });
+        }
+        cb(ws, req);
+      }
+    };
+    module.exports = WebSocketServer2;
+    function addListeners(server, map2) {
+      for (const event of Object.keys(map2)) server.on(event, map2[event]);
+      return function removeListeners() {
+        for (const event of Object.keys(map2)) {
+          server.removeListener(event, map2[event]);
+        }
+      };
+    }
+    function emitClose(server) {
+      server._state = CLOSED;
+      server.emit("close");
+    }
+    function socketOnError() {
+      this.destroy();
+    }
+    function abortHandshake(socket, code, message, headers) {
+      message = message || http.STATUS_CODES[code];
+      headers = {
+        Connection: "close",
+        "Content-Type": "text/html",
+        "Content-Length": Buffer.byteLength(message),
+        ...headers
+      };
+      socket.once("finish", socket.destroy);
+      socket.end(
+        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
+      );
+    }
+    function abortHandshakeOrEmitwsClientError(server, req, socket, code, message, headers) {
+      if (server.listenerCount("wsClientError")) {
+        const err = new Error(message);
+        Error.captureStackTrace(err, abortHandshakeOrEmitwsClientError);
+        server.emit("wsClientError", err, socket, req);
+      } else {
+        abortHandshake(socket, code, message, headers);
+      }
+    }
+  }
+});
+
+// node_modules/engine.io/node_modules/ws/index.js
+var require_ws = __commonJS({
+  "node_modules/engine.io/node_modules/ws/index.js"(exports, module) {
+    "use strict";
+    var createWebSocketStream2 = require_stream2();
+    var extension2 = require_extension2();
+    var PerMessageDeflate2 = require_permessage_deflate2();
+    var Receiver2 = require_receiver2();
+    var Sender2 = require_sender2();
+    var subprotocol2 = require_subprotocol2();
+    var WebSocket2 = require_websocket3();
+    var WebSocketServer2 = require_websocket_server2();
+    WebSocket2.createWebSocketStream = createWebSocketStream2;
+    WebSocket2.extension = extension2;
+    WebSocket2.PerMessageDeflate = PerMessageDeflate2;
+    WebSocket2.Receiver = Receiver2;
+    WebSocket2.Sender = Sender2;
+    WebSocket2.Server = WebSocketServer2;
+    WebSocket2.subprotocol = subprotocol2;
+    WebSocket2.WebSocket = WebSocket2;
+    WebSocket2.WebSocketServer = WebSocketServer2;
+    module.exports = WebSocket2;
+  }
+});
+
+// node_modules/engine.io/build/utils/objectFromEntries.js
+var require_objectFromEntries = __commonJS({
+  "node_modules/engine.io/build/utils/objectFromEntries.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.objectFromEntries = void 0;
+    exports.objectFromEntries = Object.fromEntries || function fromEntries(entries) {
+      const obj = {};
+      for (const [key, value2] of entries) {
+        obj[key] = value2;
+      }
+      return obj;
+    };
+  }
+});
+
+// node_modules/object-assign/index.js
+var require_object_assign = __commonJS({
+  "node_modules/object-assign/index.js"(exports, module) {
+    "use strict";
+    var getOwnPropertySymbols = Object.getOwnPropertySymbols;
+    var hasOwnProperty = Object.prototype.hasOwnProperty;
+    var propIsEnumerable = Object.prototype.propertyIsEnumerable;
+    function toObject(val) {
+      if (val === null || val === void 0) {
+        throw new TypeError("Object.assign cannot be called with null or undefined");
+      }
+      return Object(val);
+    }
+    function shouldUseNative() {
+      try {
+        if (!Object.assign) {
+          return false;
+        }
+        var test1 = new String("abc");
+        test1[5] = "de";
+        if (Object.getOwnPropertyNames(test1)[0] === "5") {
+          return false;
+        }
+        var test2 = {};
+        for (var i = 0; i < 10; i++) {
+          test2["_" + String.fromCharCode(i)] = i;
+        }
+        var order2 = Object.getOwnPropertyNames(test2).map(function(n) {
+          return test2[n];
+        });
+        if (order2.join("") !== "0123456789") {
+          return false;
+        }
+        var test3 = {};
+        "abcdefghijklmnopqrst".split("").forEach(function(letter) {
+          test3[letter] = letter;
+        });
+        if (Object.keys(Object.assign({}, test3)).join("") !== "abcdefghijklmnopqrst") {
+          return false;
+        }
+        return true;
+      } catch (err) {
+        return false;
+      }
+    }
+    module.exports = shouldUseNative() ? Object.assign : function(target, source) {
+      var from;
+      var to = toObject(target);
+      var symbols;
+      for (var s = 1; s < arguments.length; s++) {
+        from = Object(arguments[s]);
+        for (var key in from) {
+          if (hasOwnProperty.call(from, key)) {
+            to[key] = from[key];
+          }
+        }
+        if (getOwnPropertySymbols) {
+          symbols = getOwnPropertySymbols(from);
+          for (var i = 0; i < symbols.length; i++) {
+            if (propIsEnumerable.call(from, symbols[i])) {
+              to[symbols[i]] = from[symbols[i]];
+            }
+          }
+        }
+      }
+      return to;
+    };
+  }
+});
+
+// node_modules/vary/index.js
+var require_vary = __commonJS({
+  "node_modules/vary/index.js"(exports, module) {
+    "use strict";
+    module.exports = vary;
+    module.exports.append = append;
+    var FIELD_NAME_REGEXP = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+    function append(header, field) {
+      if (typeof header !== "string") {
+        throw new TypeError("header argument is required");
+      }
+      if (!field) {
+        throw new TypeError("field argument is required");
+      }
+      var fields = !Array.isArray(field) ? parse5(String(field)) : field;
+      for (var j = 0; j < fields.length; j++) {
+        if (!FIELD_NAME_REGEXP.test(fields[j])) {
+          throw new TypeError("field argument contains an invalid header name");
+        }
+      }
+      if (header === "*") {
+        return header;
+      }
+      var val = header;
+      var vals = parse5(header.toLowerCase());
+      if (fields.indexOf("*") !== -1 || vals.indexOf("*") !== -1) {
+        return "*";
+      }
+      for (var i = 0; i < fields.length; i++) {
+        var fld = fields[i].toLowerCase();
+        if (vals.indexOf(fld) === -1) {
+          vals.push(fld);
+          val = val ? val + ", " + fields[i] : fields[i];
+        }
+      }
+      return val;
+    }
+    function parse5(header) {
+      var end = 0;
+      var list = [];
+      var start = 0;
+      for (var i = 0, len = header.length; i < len; i++) {
+        switch (header.charCodeAt(i)) {
+          case 32:
+            if (start === end) {
+              start = end = i + 1;
+            }
+            break;
+          case 44:
+            list.push(header.substring(start, end));
+            start = end = i + 1;
+            break;
+          default:
+            end = i + 1;
+            break;
+        }
+      }
+      list.push(header.substring(start, end));
+      return list;
+    }
+    function vary(res, field) {
+      if (!res || !res.getHeader || !res.setHeader) {
+        throw new TypeError("res argument is required");
+      }
+      var val = res.getHeader("Vary") || "";
+      var header = Array.isArray(val) ? val.join(", ") : String(val);
+      if (val = append(header, field)) {
+        res.setHeader("Vary", val);
+      }
+    }
+  }
+});
+
+// node_modules/cors/lib/index.js
+var require_lib2 = __commonJS({
+  "node_modules/cors/lib/index.js"(exports, module) {
+    (function() {
+      "use strict";
+      var assign = require_object_assign();
+      var vary = require_vary();
+      var defaults = {
+        origin: "*",
+        methods: "GET,HEAD,PUT,PATCH,POST,DELETE",
+        preflightContinue: false,
+        optionsSuccessStatus: 204
+      };
+      function isString(s) {
+        return typeof s === "string" || s instanceof String;
+      }
+      function isOriginAllowed(origin, allowedOrigin) {
+        if (Array.isArray(allowedOrigin)) {
+          for (var i = 0; i < allowedOrigin.length; ++i) {
+            if (isOriginAllowed(origin, allowedOrigin[i])) {
+              return true;
+            }
+          }
+          return false;
+        } else if (isString(allowedOrigin)) {
+          return origin === allowedOrigin;
+        } else if (allowedOrigin instanceof RegExp) {
+          return allowedOrigin.test(origin);
+        } else {
+          return !!allowedOrigin;
+        }
+      }
+      function configureOrigin(options, req) {
+        var requestOrigin = req.headers.origin, headers = [], isAllowed;
+        if (!options.origin || options.origin === "*") {
+          headers.push([{
+            key: "Access-Control-Allow-Origin",
+            value: "*"
+          }]);
+        } else if (isString(options.origin)) {
+          headers.push([{
+            key: "Access-Control-Allow-Origin",
+            value: options.origin
+          }]);
+          headers.push([{
+            key: "Vary",
+            value: "Origin"
+          }]);
+        } else {
+          isAllowed = isOriginAllowed(requestOrigin, options.origin);
+          headers.push([{
+            key: "Access-Control-Allow-Origin",
+            value: isAllowed ? requestOrigin : false
+          }]);
+          headers.push([{
+            key: "Vary",
+            value: "Origin"
+          }]);
+        }
+        return headers;
+      }
+      function configureMethods(options) {
+        var methods = options.methods;
+        if (methods.join) {
+          methods = options.methods.join(",");
+        }
+        return {
+          key: "Access-Control-Allow-Methods",
+          value: methods
+        };
+      }
+      function configureCredentials(options) {
+        if (options.credentials === true) {
+          return {
+            key: "Access-Control-Allow-Credentials",
+            value: "true"
+          };
+        }
+        return null;
+      }
+      function configureAllowedHeaders(options, req) {
+        var allowedHeaders = options.allowedHeaders || options.headers;
+        var headers = [];
+        if (!allowedHeaders) {
+          allowedHeaders = req.headers["access-control-request-headers"];
+          headers.push([{
+            key: "Vary",
+            value: "Access-Control-Request-Headers"
+          }]);
+        } else if (allowedHeaders.join) {
+          allowedHeaders = allowedHeaders.join(",");
+        }
+        if (allowedHeaders && allowedHeaders.length) {
+          headers.push([{
+            key: "Access-Control-Allow-Headers",
+            value: allowedHeaders
+          }]);
+        }
+        return headers;
+      }
+      function configureExposedHeaders(options) {
+        var headers = options.exposedHeaders;
+        if (!headers) {
+          return null;
+        } else if (headers.join) {
+          headers = headers.join(",");
+        }
+        if (headers && headers.length) {
+          return {
+            key: "Access-Control-Expose-Headers",
+            value: headers
+          };
+        }
+        return null;
+      }
+      function configureMaxAge(options) {
+        var maxAge = (typeof options.maxAge === "number" || options.maxAge) && options.maxAge.toString();
+        if (maxAge && maxAge.length) {
+          return {
+            key: "Access-Control-Max-Age",
+            value: maxAge
+          };
+        }
+        return null;
+      }
+      function applyHeaders(headers, res) {
+        for (var i = 0, n = headers.length; i < n; i++) {
+          var header = headers[i];
+          if (header) {
+            if (Array.isArray(header)) {
+              applyHeaders(header, res);
+            } else if (header.key === "Vary" && header.value) {
+              vary(res, header.value);
+            } else if (header.value) {
+              res.setHeader(header.key, header.value);
+            }
+          }
+        }
+      }
+      function cors(options, req, res, next) {
+        var headers = [], method = req.method && req.method.toUpperCase && req.method.toUpperCase();
+        if (method === "OPTIONS") {
+          headers.push(configureOrigin(options, req));
+          headers.push(configureCredentials(options));
+          headers.push(configureMethods(options));
+          headers.push(configureAllowedHeaders(options, req));
+          headers.push(configureMaxAge(options));
+          headers.push(configureExposedHeaders(options));
+          applyHeaders(headers, res);
+          if (options.preflightContinue) {
+            next();
+          } else {
+            res.statusCode = options.optionsSuccessStatus;
+            res.setHeader("Content-Length", "0");
+            res.end();
+          }
+        } else {
+          headers.push(configureOrigin(options, req));
+          headers.push(configureCredentials(options));
+          headers.push(configureExposedHeaders(options));
+          applyHeaders(headers, res);
+          next();
+        }
+      }
+      function middlewareWrapper(o) {
+        var optionsCallback = null;
+        if (typeof o === "function") {
+          optionsCallback = o;
+        } else {
+          optionsCallback = function(req, cb) {
+            cb(null, o);
+          };
+        }
+        return function corsMiddleware(req, res, next) {
+          optionsCallback(req, function(err, options) {
+            if (err) {
+              next(err);
+            } else {
+              var corsOptions = assign({}, defaults, options);
+              var originCallback = null;
+              if (corsOptions.origin && typeof corsOptions.origin === "function") {
+                originCallback = corsOptions.origin;
+              } else if (corsOptions.origin) {
+                originCallback = function(origin, cb) {
+                  cb(null, corsOptions.origin);
+                };
+              }
+              if (originCallback) {
+                originCallback(req.headers.origin, function(err2, origin) {
+                  if (err2 || !origin) {
+                    next(err2);
+                  } else {
+                    corsOptions.origin = origin;
+                    cors(corsOptions, req, res, next);
+                  }
+                });
+              } else {
+                next();
+              }
+            }
+          });
+        };
+      }
+      module.exports = middlewareWrapper;
+    })();
+  }
+});
+
+// node_modules/engine.io/build/server.js
+var require_server = __commonJS({
+  "node_modules/engine.io/build/server.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Server = exports.BaseServer = void 0;
+    var base64id_1 = require_base64id();
+    var transports_1 = __importDefault(require_transports());
+    var events_1 = __require("events");
+    var socket_1 = require_socket();
+    var debug_1 = __importDefault(require_src());
+    var cookie_1 = require_cookie();
+    var ws_1 = require_ws();
+    var webtransport_1 = require_webtransport();
+    var engine_io_parser_1 = require_cjs2();
+    var objectFromEntries_1 = require_objectFromEntries();
+    var debug12 = (0, debug_1.default)("engine");
+    var kResponseHeaders = /* @__PURE__ */ Symbol("responseHeaders");
+    function parseSessionId(data) {
+      try {
+        const parsed = JSON.parse(data);
+        if (typeof parsed.sid === "string") {
+          return parsed.sid;
+        }
+      } catch (e) {
+      }
+    }
+    function hasOwn(obj, key) {
+      return Object.prototype.hasOwnProperty.call(obj, key);
+    }
+    function computeProtocolRevision(req) {
+      return req._query.EIO === "4" ? 4 : 3;
+    }
+    var BaseServer = class extends events_1.EventEmitter {
+      /**
+       * Server constructor.
+       *
+       * @param {Object} opts - options
+       */
+      constructor(opts = {}) {
+        super();
+        this.middlewares = [];
+        this.clients = {};
+        this.clientsCount = 0;
+        this.opts = Object.assign({
+          wsEngine: ws_1.Server,
+          pingTimeout: 2e4,
+          pingInterval: 25e3,
+          upgradeTimeout: 1e4,
+          maxHttpBufferSize: 1e6,
+          transports: ["polling", "websocket"],
+          // WebTransport is disabled by default
+          allowUpgrades: true,
+          httpCompression: {
+            threshold: 1024
+          },
+          cors: false,
+          allowEIO3: false
+        }, opts);
+        if (opts.cookie) {
+          this.opts.cookie = Object.assign({
+            name: "io",
+            path: "/",
+            httpOnly: true,
+            sameSite: "lax"
+          }, opts.cookie);
+        }
+        if (this.opts.cors) {
+          this.use(require_lib2()(this.opts.cors));
+        }
+        if (opts.perMessageDeflate) {
+          this.opts.perMessageDeflate = Object.assign({
+            threshold: 1024
+          }, opts.perMessageDeflate);
+        }
+        this.init();
+      }
+      /**
+       * Compute the pathname of the requests that are handled by the server
+       * @param options
+       * @protected
+       */
+      _computePath(options) {
+        let path = (options.path || "/engine.io").replace(/\/$/, "");
+        if (options.addTrailingSlash !== false) {
+          path += "/";
+        }
+        return path;
+      }
+      /**
+       * Returns a list of available transports for upgrade given a certain transport.
+       */
+      upgrades(transport) {
+        if (!this.opts.allowUpgrades)
+          return [];
+        return transports_1.default[transport].upgradesTo || [];
+      }
+      /**
+       * Verifies a request.
+       *
+       * @param {EngineRequest} req
+       * @param upgrade - whether it's an upgrade request
+       * @param fn
+       * @protected
+       * @return whether the request is valid
+       */
+      verify(req, upgrade, fn) {
+        const transport = req._query.transport;
+        if (!~this.opts.transports.indexOf(transport) || transport === "webtransport") {
+          debug12('unknown transport "%s"', transport);
+          return fn(Server2.errors.UNKNOWN_TRANSPORT, { transport });
+        }
+        const isOriginInvalid = checkInvalidHeaderChar(req.headers.origin);
+        if (isOriginInvalid) {
+          const origin = req.headers.origin;
+          req.headers.origin = null;
+          debug12("origin header invalid");
+          return fn(Server2.errors.BAD_REQUEST, {
+            name: "INVALID_ORIGIN",
+            origin
+          });
+        }
+        const sid = req._query.sid;
+        if (sid) {
+          if (!hasOwn(this.clients, sid)) {
+            debug12('unknown sid "%s"', sid);
+            return fn(Server2.errors.UNKNOWN_SID, {
+              sid
+            });
+          }
+          const client = this.clients[sid];
+          const previousTransport = client.transport.name;
+          if (!upgrade && previousTransport !== transport) {
+            debug12("bad request: unexpected transport without upgrade");
+            return fn(Server2.errors.BAD_REQUEST, {
+              name: "TRANSPORT_MISMATCH",
+              transport,
+              previousTransport
+            });
+          }
+          const protocol4 = computeProtocolRevision(req);
+          if (client.protocol !== protocol4) {
+            debug12("bad request: unexpected protocol version during upgrade");
+            return fn(Server2.errors.BAD_REQUEST, {
+              name: "PROTOCOL_MISMATCH",
+              protocol: protocol4,
+              previousProtocol: client.protocol
+            });
+          }
+        } else {
+          if ("GET" !== req.method) {
+            return fn(Server2.errors.BAD_HANDSHAKE_METHOD, {
+              method: req.method
+            });
+          }
+          if (transport === "websocket" && !upgrade) {
+            debug12("invalid transport upgrade");
+            return fn(Server2.errors.BAD_REQUEST, {
+              name: "TRANSPORT_HANDSHAKE_ERROR"
+            });
+          }
+          if (!this.opts.allowRequest)
+            return fn();
+          return this.opts.allowRequest(req, (message, success2) => {
+            if (!success2) {
+              return fn(Server2.errors.FORBIDDEN, {
+                message
+              });
+            }
+            fn();
+          });
+        }
+        fn();
+      }
+      /**
+       * Adds a new middleware.
+       *
+       * @example
+       * import helmet from "helmet";
+       *
+       * engine.use(helmet());
+       *
+       * @param fn
+       */
+      use(fn) {
+        this.middlewares.push(fn);
+      }
+      /**
+       * Apply the middlewares to the request.
+       *
+       * @param req
+       * @param res
+       * @param callback
+       * @protected
+       */
+      _applyMiddlewares(req, res, callback) {
+        if (this.middlewares.length === 0) {
+          debug12("no middleware to apply, skipping");
+          return callback();
+        }
+        const apply = (i) => {
+          debug12("applying middleware n\xB0%d", i + 1);
+          this.middlewares[i](req, res, (err) => {
+            if (err) {
+              return callback(err);
+            }
+            if (i + 1 < this.middlewares.length) {
+              apply(i + 1);
+            } else {
+              callback();
+            }
+          });
+        };
+        apply(0);
+      }
+      /**
+       * Closes all clients.
+       */
+      close() {
+        debug12("closing all open clients");
+        for (const sid in this.clients) {
+          if (hasOwn(this.clients, sid)) {
+            this.clients[sid].close(true);
+          }
+        }
+        this.cleanup();
+        return this;
+      }
+      /**
+       * generate a socket id.
+       * Overwrite this method to generate your custom socket id
+       *
+       * @param {IncomingMessage} req - the request object
+       */
+      generateId(req) {
+        return base64id_1.base64id.generateId();
+      }
+      /**
+       * Handshakes a new client.
+       *
+       * @param {String} transportName
+       * @param {Object} req - the request object
+       * @param {Function} closeConnection
+       *
+       * @protected
+       */
+      async handshake(transportName, req, closeConnection) {
+        const protocol4 = computeProtocolRevision(req);
+        if (protocol4 === 3 && !this.opts.allowEIO3) {
+          debug12("unsupported protocol version");
+          this.emit("connection_error", {
+            req,
+            code: Server2.errors.UNSUPPORTED_PROTOCOL_VERSION,
+            message: Server2.errorMessages[Server2.errors.UNSUPPORTED_PROTOCOL_VERSION],
+            context: {
+              protocol: protocol4
+            }
+          });
+          closeConnection(Server2.errors.UNSUPPORTED_PROTOCOL_VERSION);
+          return;
+        }
+        let id;
+        try {
+          id = await this.generateId(req);
+        } catch (e) {
+          debug12("error while generating an id");
+          this.emit("connection_error", {
+            req,
+            code: Server2.errors.BAD_REQUEST,
+            message: Server2.errorMessages[Server2.errors.BAD_REQUEST],
+            context: {
+              name: "ID_GENERATION_ERROR",
+              error: e
+            }
+          });
+          closeConnection(Server2.errors.BAD_REQUEST);
+          return;
+        }
+        debug12('handshaking client "%s"', id);
+        try {
+          var transport = this.createTransport(transportName, req);
+          if ("polling" === transportName) {
+            transport.maxHttpBufferSize = this.opts.maxHttpBufferSize;
+            transport.httpCompression = this.opts.httpCompression;
+          } else if ("websocket" === transportName) {
+            transport.perMessageDeflate = this.opts.perMessageDeflate;
+          }
+        } catch (e) {
+          debug12('error handshaking to transport "%s"', transportName);
+          this.emit("connection_error", {
+            req,
+            code: Server2.errors.BAD_REQUEST,
+            message: Server2.errorMessages[Server2.errors.BAD_REQUEST],
+            context: {
+              name: "TRANSPORT_HANDSHAKE_ERROR",
+              error: e
+            }
+          });
+          closeConnection(Server2.errors.BAD_REQUEST);
+          return;
+        }
+        const socket = new socket_1.Socket(id, this, transport, req, protocol4);
+        transport.on("headers", (headers, req2) => {
+          const isInitialRequest = !req2._query.sid;
+          if (isInitialRequest) {
+            if (this.opts.cookie) {
+              headers["Set-Cookie"] = [
+                // @ts-ignore
+                (0, cookie_1.serialize)(this.opts.cookie.name, id, this.opts.cookie)
+              ];
+            }
+            this.emit("initial_headers", headers, req2);
+          }
+          this.emit("headers", headers, req2);
+        });
+        transport.onRequest(req);
+        this.clients[id] = socket;
+        this.clientsCount++;
+        socket.once("close", () => {
+          delete this.clients[id];
+          this.clientsCount--;
+        });
+        this.emit("connection", socket);
+        return transport;
+      }
+      async onWebTransportSession(session) {
+        if (this.middlewares.length > 0) {
+          debug12("closing session since WebTransport is not compatible with middlewares");
+          return session.close();
+        }
+        const timeout = setTimeout(() => {
+          debug12("the client failed to establish a bidirectional stream in the given period");
+          session.close();
+        }, this.opts.upgradeTimeout);
+        const streamReader = session.incomingBidirectionalStreams.getReader();
+        const result = await streamReader.read();
+        if (result.done) {
+          clearTimeout(timeout);
+          debug12("session is closed");
+          return;
+        }
+        const stream = result.value;
+        const transformStream = (0, engine_io_parser_1.createPacketDecoderStream)(this.opts.maxHttpBufferSize, "nodebuffer");
+        const reader = stream.readable.pipeThrough(transformStream).getReader();
+        const closeSession = async () => {
+          try {
+            await reader.cancel();
+          } catch (e) {
+            debug12("error while canceling WebTransport stream reader: %s", e.message);
+          }
+          reader.releaseLock();
+          session.close();
+        };
+        const { value: value2, done } = await reader.read();
+        clearTimeout(timeout);
+        if (done) {
+          debug12("stream is closed");
+          reader.releaseLock();
+          return;
+        }
+        if (value2.type !== "open") {
+          debug12("invalid WebTransport handshake");
+          return closeSession();
+        }
+        if (value2.data === void 0) {
+          const transport = new webtransport_1.WebTransport(session, stream, reader);
+          const id = base64id_1.base64id.generateId();
+          debug12('handshaking client "%s" (WebTransport)', id);
+          const socket = new socket_1.Socket(id, this, transport, null, 4);
+          this.clients[id] = socket;
+          this.clientsCount++;
+          socket.once("close", () => {
+            delete this.clients[id];
+            this.clientsCount--;
+          });
+          this.emit("connection", socket);
+          return;
+        }
+        const sid = parseSessionId(value2.data);
+        if (!sid || !hasOwn(this.clients, sid)) {
+          debug12("invalid WebTransport handshake");
+          return closeSession();
+        }
+        const client = this.clients[sid];
+        if (!client) {
+          debug12("upgrade attempt for closed client");
+          return closeSession();
+        } else if (client.upgrading) {
+          debug12("transport has already been trying to upgrade");
+          return closeSession();
+        } else if (client.upgraded) {
+          debug12("transport had already been upgraded");
+          return closeSession();
+        } else {
+          debug12("upgrading existing transport");
+          const transport = new webtransport_1.WebTransport(session, stream, reader);
+          client._maybeUpgrade(transport);
+        }
+      }
+    };
+    exports.BaseServer = BaseServer;
+    BaseServer.errors = {
+      UNKNOWN_TRANSPORT: 0,
+      UNKNOWN_SID: 1,
+      BAD_HANDSHAKE_METHOD: 2,
+      BAD_REQUEST: 3,
+      FORBIDDEN: 4,
+      UNSUPPORTED_PROTOCOL_VERSION: 5
+    };
+    BaseServer.errorMessages = {
+      0: "Transport unknown",
+      1: "Session ID unknown",
+      2: "Bad handshake method",
+      3: "Bad request",
+      4: "Forbidden",
+      5: "Unsupported protocol version"
+    };
+    var WebSocketResponse = class {
+      constructor(req, socket) {
+        this.req = req;
+        this.socket = socket;
+        req[kResponseHeaders] = {};
+      }
+      setHeader(name, value2) {
+        this.req[kResponseHeaders][name] = value2;
+      }
+      getHeader(name) {
+        return this.req[kResponseHeaders][name];
+      }
+      removeHeader(name) {
+        delete this.req[kResponseHeaders][name];
+      }
+      write() {
+      }
+      writeHead() {
+      }
+      end() {
+        this.socket.destroy();
+      }
+    };
+    var Server2 = class _Server extends BaseServer {
+      /**
+       * Initialize websocket server
+       *
+       * @protected
+       */
+      init() {
+        if (!~this.opts.transports.indexOf("websocket"))
+          return;
+        if (this.ws)
+          this.ws.close();
+        this.ws = new this.opts.wsEngine({
+          noServer: true,
+          clientTracking: false,
+          perMessageDeflate: this.opts.perMessageDeflate,
+          maxPayload: this.opts.maxHttpBufferSize
+        });
+        if (typeof this.ws.on === "function") {
+          this.ws.on("headers", (headersArray, req) => {
+            const additionalHeaders = req[kResponseHeaders] || {};
+            delete req[kResponseHeaders];
+            const isInitialRequest = !req._query.sid;
+            if (isInitialRequest) {
+              this.emit("initial_headers", additionalHeaders, req);
+            }
+            this.emit("headers", additionalHeaders, req);
+            debug12("writing headers: %j", additionalHeaders);
+            Object.keys(additionalHeaders).forEach((key) => {
+              headersArray.push(`${key}: ${additionalHeaders[key]}`);
+            });
+          });
+        }
+      }
+      cleanup() {
+        if (this.ws) {
+          debug12("closing webSocketServer");
+          this.ws.close();
+        }
+      }
+      /**
+       * Prepares a request by processing the query string.
+       *
+       * @private
+       */
+      prepare(req) {
+        if (!req._query) {
+          const url4 = new URL(req.url, "https://socket.io");
+          req._query = (0, objectFromEntries_1.objectFromEntries)(url4.searchParams.entries());
+        }
+      }
+      createTransport(transportName, req) {
+        return new transports_1.default[transportName](req);
+      }
+      /**
+       * Handles an Engine.IO HTTP request.
+       *
+       * @param {IncomingMessage} req
+       * @param {ServerResponse} res
+       */
+      handleRequest(req, res) {
+        debug12('handling "%s" http request "%s"', req.method, req.url);
+        const engineRequest = req;
+        this.prepare(engineRequest);
+        engineRequest.res = res;
+        const callback = (errorCode, errorContext) => {
+          if (errorCode !== void 0) {
+            this.emit("connection_error", {
+              req: engineRequest,
+              code: errorCode,
+              message: _Server.errorMessages[errorCode],
+              context: errorContext
+            });
+            abortRequest(res, errorCode, errorContext);
+            return;
+          }
+          if (engineRequest._query.sid) {
+            debug12("setting new request for existing client");
+            this.clients[engineRequest._query.sid].transport.onRequest(engineRequest);
+          } else {
+            const closeConnection = (errorCode2, errorContext2) => abortRequest(res, errorCode2, errorContext2);
+            this.handshake(engineRequest._query.transport, engineRequest, closeConnection);
+          }
+        };
+        this._applyMiddlewares(engineRequest, res, (err) => {
+          if (err) {
+            callback(_Server.errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+          } else {
+            this.verify(engineRequest, false, callback);
+          }
+        });
+      }
+      /**
+       * Handles an Engine.IO HTTP Upgrade.
+       */
+      handleUpgrade(req, socket, upgradeHead) {
+        const engineRequest = req;
+        this.prepare(engineRequest);
+        const res = new WebSocketResponse(engineRequest, socket);
+        const callback = (errorCode, errorContext) => {
+          if (errorCode !== void 0) {
+            this.emit("connection_error", {
+              req: engineRequest,
+              code: errorCode,
+              message: _Server.errorMessages[errorCode],
+              context: errorContext
+            });
+            abortUpgrade(socket, errorCode, errorContext);
+            return;
+          }
+          const head = Buffer.from(upgradeHead);
+          upgradeHead = null;
+          res.writeHead();
+          this.ws.handleUpgrade(engineRequest, socket, head, (websocket) => {
+            this.onWebSocket(engineRequest, socket, websocket);
+          });
+        };
+        this._applyMiddlewares(engineRequest, res, (err) => {
+          if (err) {
+            callback(_Server.errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+          } else {
+            this.verify(engineRequest, true, callback);
+          }
+        });
+      }
+      /**
+       * Called upon a ws.io connection.
+       * @param req
+       * @param socket
+       * @param websocket
+       * @private
+       */
+      onWebSocket(req, socket, websocket) {
+        websocket.on("error", onUpgradeError);
+        if (transports_1.default[req._query.transport] !== void 0 && !transports_1.default[req._query.transport].prototype.handlesUpgrades) {
+          debug12("transport doesnt handle upgraded requests");
+          websocket.close();
+          return;
+        }
+        const id = req._query.sid;
+        req.websocket = websocket;
+        if (id) {
+          const client = this.clients[id];
+          if (!client) {
+            debug12("upgrade attempt for closed client");
+            websocket.close();
+          } else if (client.upgrading) {
+            debug12("transport has already been trying to upgrade");
+            websocket.close();
+          } else if (client.upgraded) {
+            debug12("transport had already been upgraded");
+            websocket.close();
+          } else {
+            debug12("upgrading existing transport");
+            websocket.removeListener("error", onUpgradeError);
+            const transport = this.createTransport(req._query.transport, req);
+            transport.perMessageDeflate = this.opts.perMessageDeflate;
+            client._maybeUpgrade(transport);
+          }
+        } else {
+          const closeConnection = (errorCode, errorContext) => abortUpgrade(socket, errorCode, errorContext);
+          this.handshake(req._query.transport, req, closeConnection);
+        }
+        function onUpgradeError() {
+          debug12("websocket error before upgrade");
+        }
+      }
+      /**
+       * Captures upgrade requests for a http.Server.
+       *
+       * @param {http.Server} server
+       * @param {Object} options
+       */
+      attach(server, options = {}) {
+        const path = this._computePath(options);
+        const destroyUpgradeTimeout = options.destroyUpgradeTimeout || 1e3;
+        function check2(req) {
+          return path === req.url.slice(0, path.length);
+        }
+        const listeners = server.listeners("request").slice(0);
+        server.removeAllListeners("request");
+        server.on("close", this.close.bind(this));
+        server.on("listening", this.init.bind(this));
+        server.on("request", (req, res) => {
+          if (check2(req)) {
+            debug12('intercepting request for path "%s"', path);
+            this.handleRequest(req, res);
+          } else {
+            let i = 0;
+            const l = listeners.length;
+            for (; i < l; i++) {
+              listeners[i].call(server, req, res);
+            }
+          }
+        });
+        if (~this.opts.transports.indexOf("websocket")) {
+          server.on("upgrade", (req, socket, head) => {
+            if (check2(req)) {
+              this.handleUpgrade(req, socket, head);
+            } else if (false !== options.destroyUpgrade) {
+              setTimeout(function() {
+                if (socket.writable && socket.bytesWritten <= 0) {
+                  socket.on("error", (e) => {
+                    debug12("error while destroying upgrade: %s", e.message);
+                  });
+                  return socket.end();
+                }
+              }, destroyUpgradeTimeout);
+            }
+          });
+        }
+      }
+    };
+    exports.Server = Server2;
+    function abortRequest(res, errorCode, errorContext) {
+      const statusCode = errorCode === Server2.errors.FORBIDDEN ? 403 : 400;
+      const message = errorContext && errorContext.message ? errorContext.message : Server2.errorMessages[errorCode];
+      res.writeHead(statusCode, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({
+        code: errorCode,
+        message
+      }));
+    }
+    function abortUpgrade(socket, errorCode, errorContext = {}) {
+      socket.on("error", () => {
+        debug12("ignoring error from closed connection");
+      });
+      if (socket.writable) {
+        const message = errorContext.message || Server2.errorMessages[errorCode];
+        const length = Buffer.byteLength(message);
+        socket.write("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\nContent-Length: " + length + "\r\n\r\n" + message);
+      }
+      socket.destroy();
+    }
+    var validHdrChars = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 0 - 15
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 16 - 31
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 32 - 47
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 48 - 63
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 64 - 79
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 80 - 95
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 96 - 111
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      // 112 - 127
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 128 ...
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1
+      // ... 255
+    ];
+    function checkInvalidHeaderChar(val) {
+      val += "";
+      if (val.length < 1)
+        return false;
+      if (!validHdrChars[val.charCodeAt(0)]) {
+        debug12('invalid header, index 0, char "%s"', val.charCodeAt(0));
+        return true;
+      }
+      if (val.length < 2)
+        return false;
+      if (!validHdrChars[val.charCodeAt(1)]) {
+        debug12('invalid header, index 1, char "%s"', val.charCodeAt(1));
+        return true;
+      }
+      if (val.length < 3)
+        return false;
+      if (!validHdrChars[val.charCodeAt(2)]) {
+        debug12('invalid header, index 2, char "%s"', val.charCodeAt(2));
+        return true;
+      }
+      if (val.length < 4)
+        return false;
+      if (!validHdrChars[val.charCodeAt(3)]) {
+        debug12('invalid header, index 3, char "%s"', val.charCodeAt(3));
+        return true;
+      }
+      for (let i = 4; i < val.length; ++i) {
+        if (!validHdrChars[val.charCodeAt(i)]) {
+          debug12('invalid header, index "%i", char "%s"', i, val.charCodeAt(i));
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+});
+
+// node_modules/engine.io/build/transports-uws/polling.js
+var require_polling2 = __commonJS({
+  "node_modules/engine.io/build/transports-uws/polling.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Polling = void 0;
+    var transport_1 = require_transport();
+    var zlib_1 = __require("zlib");
+    var accepts = require_accepts();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("engine:polling");
+    var compressionMethods = {
+      gzip: zlib_1.createGzip,
+      deflate: zlib_1.createDeflate
+    };
+    var Polling2 = class extends transport_1.Transport {
+      /**
+       * HTTP polling constructor.
+       */
+      constructor(req) {
+        super(req);
+        this.closeTimeout = 30 * 1e3;
+      }
+      /**
+       * Transport name
+       */
+      get name() {
+        return "polling";
+      }
+      /**
+       * Overrides onRequest.
+       *
+       * @param req
+       *
+       * @private
+       */
+      onRequest(req) {
+        const res = req.res;
+        req.res = null;
+        if (req.getMethod() === "get") {
+          this.onPollRequest(req, res);
+        } else if (req.getMethod() === "post") {
+          this.onDataRequest(req, res);
+        } else {
+          res.writeStatus("500 Internal Server Error");
+          res.end();
+        }
+      }
+      /**
+       * The client sends a request awaiting for us to send data.
+       *
+       * @private
+       */
+      onPollRequest(req, res) {
+        if (this.req) {
+          debug12("request overlap");
+          this.onError("overlap from client");
+          res.writeStatus("500 Internal Server Error");
+          res.end();
+          return;
+        }
+        debug12("setting request");
+        this.req = req;
+        this.res = res;
+        const onClose = () => {
+          this.writable = false;
+          this.onError("poll connection closed prematurely");
+        };
+        const cleanup = () => {
+          this.req = this.res = null;
+        };
+        req.cleanup = cleanup;
+        res.onAborted(onClose);
+        this.writable = true;
+        this.emit("ready");
+        if (this.writable && this.shouldClose) {
+          debug12("triggering empty send to append close packet");
+          this.send([{ type: "noop" }]);
+        }
+      }
+      /**
+       * The client sends a request with data.
+       *
+       * @private
+       */
+      onDataRequest(req, res) {
+        if (this.dataReq) {
+          this.onError("data request overlap from client");
+          res.writeStatus("500 Internal Server Error");
+          res.end();
+          return;
+        }
+        const expectedContentLength = Number(req.headers["content-length"]);
+        if (!expectedContentLength) {
+          this.onError("content-length header required");
+          res.writeStatus("411 Length Required").end();
+          return;
+        }
+        if (expectedContentLength > this.maxHttpBufferSize) {
+          this.onError("payload too large");
+          res.writeStatus("413 Payload Too Large").end();
+          return;
+        }
+        const isBinary2 = "application/octet-stream" === req.headers["content-type"];
+        if (isBinary2 && this.protocol === 4) {
+          this.onError("invalid content");
+          return res.writeStatus("400 Bad Request").end();
+        }
+        this.dataReq = req;
+        this.dataRes = res;
+        let buffer;
+        let offset = 0;
+        const headers = {
+          // text/html is required instead of text/plain to avoid an
+          // unwanted download dialog on certain user-agents (GH-43)
+          "Content-Type": "text/html"
+        };
+        this.headers(req, headers);
+        for (let key in headers) {
+          res.writeHeader(key, String(headers[key]));
+        }
+        const onEnd = (buffer2) => {
+          this.onData(buffer2.toString());
+          this.onDataRequestCleanup();
+          res.cork(() => {
+            res.end("ok");
+          });
+        };
+        res.onAborted(() => {
+          this.onDataRequestCleanup();
+          this.onError("data request connection closed prematurely");
+        });
+        res.onData((arrayBuffer, isLast) => {
+          const totalLength2 = offset + arrayBuffer.byteLength;
+          if (totalLength2 > expectedContentLength) {
+            this.onError("content-length mismatch");
+            res.close();
+            return;
+          }
+          if (!buffer) {
+            if (isLast) {
+              onEnd(Buffer.from(arrayBuffer));
+              return;
+            }
+            buffer = Buffer.allocUnsafe(expectedContentLength);
+          }
+          Buffer.from(arrayBuffer).copy(buffer, offset);
+          if (isLast) {
+            if (totalLength2 != expectedContentLength) {
+              this.onError("content-length mismatch");
+              res.writeStatus("400 Content-Length Mismatch").end();
+              this.onDataRequestCleanup();
+              return;
+            }
+            onEnd(buffer);
+            return;
+          }
+          offset = totalLength2;
+        });
+      }
+      /**
+       * Cleanup request.
+       *
+       * @private
+       */
+      onDataRequestCleanup() {
+        this.dataReq = this.dataRes = null;
+      }
+      /**
+       * Processes the incoming data payload.
+       *
+       * @param {String} encoded payload
+       * @private
+       */
+      onData(data) {
+        debug12('received "%s"', data);
+        const callback = (packet) => {
+          if ("close" === packet.type) {
+            debug12("got xhr close packet");
+            this.onClose();
+            return false;
+          }
+          this.onPacket(packet);
+        };
+        if (this.protocol === 3) {
+          this.parser.decodePayload(data, callback);
+        } else {
+          this.parser.decodePayload(data).forEach(callback);
+        }
+      }
+      /**
+       * Overrides onClose.
+       *
+       * @private
+       */
+      onClose() {
+        if (this.writable) {
+          this.send([{ type: "noop" }]);
+        }
+        super.onClose();
+      }
+      /**
+       * Writes a packet payload.
+       *
+       * @param {Object} packet
+       * @private
+       */
+      send(packets) {
+        this.writable = false;
+        if (this.shouldClose) {
+          debug12("appending close packet to payload");
+          packets.push({ type: "close" });
+          this.shouldClose();
+          this.shouldClose = null;
+        }
+        const doWrite = (data) => {
+          const compress = packets.some((packet) => {
+            return packet.options && packet.options.compress;
+          });
+          this.write(data, { compress });
+        };
+        if (this.protocol === 3) {
+          this.parser.encodePayload(packets, this.supportsBinary, doWrite);
+        } else {
+          this.parser.encodePayload(packets, doWrite);
+        }
+      }
+      /**
+       * Writes data as response to poll request.
+       *
+       * @param {String} data
+       * @param {Object} options
+       * @private
+       */
+      write(data, options) {
+        debug12('writing "%s"', data);
+        this.doWrite(data, options, () => {
+          this.req.cleanup();
+          this.emit("drain");
+        });
+      }
+      /**
+       * Performs the write.
+       *
+       * @private
+       */
+      doWrite(data, options, callback) {
+        const isString = typeof data === "string";
+        const contentType = isString ? "text/plain; charset=UTF-8" : "application/octet-stream";
+        const headers = {
+          "Content-Type": contentType
+        };
+        const respond = (data2) => {
+          this.headers(this.req, headers);
+          this.res.cork(() => {
+            Object.keys(headers).forEach((key) => {
+              this.res.writeHeader(key, String(headers[key]));
+            });
+            this.res.end(data2);
+          });
+          callback();
+        };
+        if (!this.httpCompression || !options.compress) {
+          respond(data);
+          return;
+        }
+        const len = isString ? Buffer.byteLength(data) : data.length;
+        if (len < this.httpCompression.threshold) {
+          respond(data);
+          return;
+        }
+        const encoding = accepts(this.req).encodings(["gzip", "deflate"]);
+        if (!encoding) {
+          respond(data);
+          return;
+        }
+        this.compress(data, encoding, (err, data2) => {
+          if (err) {
+            this.res.writeStatus("500 Internal Server Error");
+            this.res.end();
+            callback(err);
+            return;
+          }
+          headers["Content-Encoding"] = encoding;
+          respond(data2);
+        });
+      }
+      /**
+       * Compresses data.
+       *
+       * @private
+       */
+      compress(data, encoding, callback) {
+        debug12("compressing");
+        const buffers = [];
+        let nread = 0;
+        compressionMethods[encoding](this.httpCompression).on("error", callback).on("data", function(chunk) {
+          buffers.push(chunk);
+          nread += chunk.length;
+        }).on("end", function() {
+          callback(null, Buffer.concat(buffers, nread));
+        }).end(data);
+      }
+      /**
+       * Closes the transport.
+       *
+       * @private
+       */
+      doClose(fn) {
+        debug12("closing");
+        let closeTimeoutTimer;
+        const onClose = () => {
+          clearTimeout(closeTimeoutTimer);
+          fn();
+          this.onClose();
+        };
+        if (this.writable) {
+          debug12("transport writable - closing right away");
+          this.send([{ type: "close" }]);
+          onClose();
+        } else if (this.discarded) {
+          debug12("transport discarded - closing right away");
+          onClose();
+        } else {
+          debug12("transport not writable - buffering orderly close");
+          this.shouldClose = onClose;
+          closeTimeoutTimer = setTimeout(onClose, this.closeTimeout);
+        }
+      }
+      /**
+       * Returns headers for a response.
+       *
+       * @param req - request
+       * @param {Object} extra headers
+       * @private
+       */
+      headers(req, headers) {
+        headers = headers || {};
+        const ua = req.headers["user-agent"];
+        if (ua && (~ua.indexOf(";MSIE") || ~ua.indexOf("Trident/"))) {
+          headers["X-XSS-Protection"] = "0";
+        }
+        headers["cache-control"] = "no-store";
+        this.emit("headers", headers, req);
+        return headers;
+      }
+    };
+    exports.Polling = Polling2;
+  }
+});
+
+// node_modules/engine.io/build/transports-uws/websocket.js
+var require_websocket4 = __commonJS({
+  "node_modules/engine.io/build/transports-uws/websocket.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.WebSocket = void 0;
+    var transport_1 = require_transport();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("engine:ws");
+    var WebSocket2 = class extends transport_1.Transport {
+      /**
+       * WebSocket transport
+       *
+       * @param req
+       */
+      constructor(req) {
+        super(req);
+        this.writable = false;
+        this.perMessageDeflate = null;
+      }
+      /**
+       * Transport name
+       */
+      get name() {
+        return "websocket";
+      }
+      /**
+       * Advertise upgrade support.
+       */
+      get handlesUpgrades() {
+        return true;
+      }
+      /**
+       * Writes a packet payload.
+       *
+       * @param {Array} packets
+       * @private
+       */
+      send(packets) {
+        this.writable = false;
+        for (let i = 0; i < packets.length; i++) {
+          const packet = packets[i];
+          const isLast = i + 1 === packets.length;
+          const send = (data) => {
+            const isBinary2 = typeof data !== "string";
+            const compress = this.perMessageDeflate && Buffer.byteLength(data) > this.perMessageDeflate.threshold;
+            debug12('writing "%s"', data);
+            this.socket.send(data, isBinary2, compress);
+            if (isLast) {
+              this.emit("drain");
+              this.writable = true;
+              this.emit("ready");
+            }
+          };
+          if (packet.options && typeof packet.options.wsPreEncoded === "string") {
+            send(packet.options.wsPreEncoded);
+          } else {
+            this.parser.encodePacket(packet, this.supportsBinary, send);
+          }
+        }
+      }
+      /**
+       * Closes the transport.
+       *
+       * @private
+       */
+      doClose(fn) {
+        debug12("closing");
+        fn && fn();
+        this.socket.end();
+      }
+    };
+    exports.WebSocket = WebSocket2;
+  }
+});
+
+// node_modules/engine.io/build/transports-uws/index.js
+var require_transports_uws = __commonJS({
+  "node_modules/engine.io/build/transports-uws/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    var polling_1 = require_polling2();
+    var websocket_1 = require_websocket4();
+    exports.default = {
+      polling: polling_1.Polling,
+      websocket: websocket_1.WebSocket
+    };
+  }
+});
+
+// node_modules/engine.io/build/userver.js
+var require_userver = __commonJS({
+  "node_modules/engine.io/build/userver.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.uServer = void 0;
+    var debug_1 = __importDefault(require_src());
+    var server_1 = require_server();
+    var transports_uws_1 = __importDefault(require_transports_uws());
+    var objectFromEntries_1 = require_objectFromEntries();
+    var debug12 = (0, debug_1.default)("engine:uws");
+    var uServer = class extends server_1.BaseServer {
+      init() {
+      }
+      cleanup() {
+      }
+      /**
+       * Prepares a request by processing the query string.
+       *
+       * @private
+       */
+      prepare(req, res) {
+        req.method = req.getMethod().toUpperCase();
+        req.url = req.getUrl();
+        const params = new URLSearchParams(req.getQuery());
+        req._query = (0, objectFromEntries_1.objectFromEntries)(params.entries());
+        req.headers = {};
+        req.forEach((key, value2) => {
+          req.headers[key] = value2;
+        });
+        req.connection = {
+          remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString()
+        };
+        res.onAborted(() => {
+          debug12("response has been aborted");
+        });
+      }
+      createTransport(transportName, req) {
+        return new transports_uws_1.default[transportName](req);
+      }
+      /**
+       * Attach the engine to a µWebSockets.js server
+       * @param app
+       * @param options
+       */
+      attach(app, options = {}) {
+        const path = this._computePath(options);
+        app.any(path, this.handleRequest.bind(this)).ws(path, {
+          compression: options.compression,
+          idleTimeout: options.idleTimeout,
+          maxBackpressure: options.maxBackpressure,
+          maxPayloadLength: this.opts.maxHttpBufferSize,
+          upgrade: this.handleUpgrade.bind(this),
+          open: (ws) => {
+            const transport = ws.getUserData().transport;
+            transport.socket = ws;
+            transport.writable = true;
+            transport.emit("ready");
+          },
+          message: (ws, message, isBinary2) => {
+            ws.getUserData().transport.onData(isBinary2 ? message : Buffer.from(message).toString());
+          },
+          close: (ws, code, message) => {
+            ws.getUserData().transport.onClose(code, message);
+          }
+        });
+      }
+      _applyMiddlewares(req, res, callback) {
+        if (this.middlewares.length === 0) {
+          return callback();
+        }
+        req.res = new ResponseWrapper(res);
+        super._applyMiddlewares(req, req.res, (err) => {
+          req.res.writeHead();
+          callback(err);
+        });
+      }
+      handleRequest(res, req) {
+        debug12('handling "%s" http request "%s"', req.getMethod(), req.getUrl());
+        this.prepare(req, res);
+        req.res = res;
+        const callback = (errorCode, errorContext) => {
+          if (errorCode !== void 0) {
+            this.emit("connection_error", {
+              req,
+              code: errorCode,
+              message: server_1.Server.errorMessages[errorCode],
+              context: errorContext
+            });
+            this.abortRequest(req.res, errorCode, errorContext);
+            return;
+          }
+          if (req._query.sid) {
+            debug12("setting new request for existing client");
+            this.clients[req._query.sid].transport.onRequest(req);
+          } else {
+            const closeConnection = (errorCode2, errorContext2) => this.abortRequest(res, errorCode2, errorContext2);
+            this.handshake(req._query.transport, req, closeConnection);
+          }
+        };
+        this._applyMiddlewares(req, res, (err) => {
+          if (err) {
+            callback(server_1.Server.errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+          } else {
+            this.verify(req, false, callback);
+          }
+        });
+      }
+      handleUpgrade(res, req, context) {
+        debug12("on upgrade");
+        this.prepare(req, res);
+        req.res = res;
+        const callback = async (errorCode, errorContext) => {
+          if (errorCode !== void 0) {
+            this.emit("connection_error", {
+              req,
+              code: errorCode,
+              message: server_1.Server.errorMessages[errorCode],
+              context: errorContext
+            });
+            this.abortRequest(res, errorCode, errorContext);
+            return;
+          }
+          const id = req._query.sid;
+          let transport;
+          if (id) {
+            const client = this.clients[id];
+            if (!client) {
+              debug12("upgrade attempt for closed client");
+              return res.close();
+            } else if (client.upgrading) {
+              debug12("transport has already been trying to upgrade");
+              return res.close();
+            } else if (client.upgraded) {
+              debug12("transport had already been upgraded");
+              return res.close();
+            } else {
+              debug12("upgrading existing transport");
+              transport = this.createTransport(req._query.transport, req);
+              client._maybeUpgrade(transport);
+            }
+          } else {
+            transport = await this.handshake(req._query.transport, req, (errorCode2, errorContext2) => this.abortRequest(res, errorCode2, errorContext2));
+            if (!transport) {
+              return;
+            }
+          }
+          const additionalHeaders = {};
+          const isInitialRequest = !id;
+          if (isInitialRequest) {
+            this.emit("initial_headers", additionalHeaders, req);
+          }
+          this.emit("headers", additionalHeaders, req);
+          req.res.writeStatus("101 Switching Protocols");
+          Object.keys(additionalHeaders).forEach((key) => {
+            req.res.writeHeader(key, additionalHeaders[key]);
+          });
+          res.upgrade({
+            transport
+          }, req.getHeader("sec-websocket-key"), req.getHeader("sec-websocket-protocol"), req.getHeader("sec-websocket-extensions"), context);
+        };
+        this._applyMiddlewares(req, res, (err) => {
+          if (err) {
+            callback(server_1.Server.errors.BAD_REQUEST, { name: "MIDDLEWARE_FAILURE" });
+          } else {
+            this.verify(req, true, callback);
+          }
+        });
+      }
+      abortRequest(res, errorCode, errorContext) {
+        const statusCode = errorCode === server_1.Server.errors.FORBIDDEN ? "403 Forbidden" : "400 Bad Request";
+        const message = errorContext && errorContext.message ? errorContext.message : server_1.Server.errorMessages[errorCode];
+        res.writeStatus(statusCode);
+        res.writeHeader("Content-Type", "application/json");
+        res.end(JSON.stringify({
+          code: errorCode,
+          message
+        }));
+      }
+    };
+    exports.uServer = uServer;
+    var ResponseWrapper = class {
+      constructor(res) {
+        this.res = res;
+        this.statusWritten = false;
+        this.headers = [];
+        this.isAborted = false;
+      }
+      set statusCode(status) {
+        if (!status) {
+          return;
+        }
+        this.writeStatus(status === 200 ? "200 OK" : "204 No Content");
+      }
+      writeHead(status) {
+        this.statusCode = status;
+      }
+      setHeader(key, value2) {
+        if (Array.isArray(value2)) {
+          value2.forEach((val) => {
+            this.writeHeader(key, val);
+          });
+        } else {
+          this.writeHeader(key, value2);
+        }
+      }
+      removeHeader() {
+      }
+      // needed by vary: https://github.com/jshttp/vary/blob/5d725d059b3871025cf753e9dfa08924d0bcfa8f/index.js#L134
+      getHeader() {
+      }
+      writeStatus(status) {
+        if (this.isAborted)
+          return;
+        this.res.writeStatus(status);
+        this.statusWritten = true;
+        this.writeBufferedHeaders();
+        return this;
+      }
+      writeHeader(key, value2) {
+        if (this.isAborted)
+          return;
+        if (key === "Content-Length") {
+          return;
+        }
+        if (this.statusWritten) {
+          this.res.writeHeader(key, value2);
+        } else {
+          this.headers.push([key, value2]);
+        }
+      }
+      writeBufferedHeaders() {
+        this.headers.forEach(([key, value2]) => {
+          this.res.writeHeader(key, value2);
+        });
+      }
+      end(data) {
+        if (this.isAborted)
+          return;
+        this.res.cork(() => {
+          if (!this.statusWritten) {
+            this.writeBufferedHeaders();
+          }
+          this.res.end(data);
+        });
+      }
+      onData(fn) {
+        if (this.isAborted)
+          return;
+        this.res.onData(fn);
+      }
+      onAborted(fn) {
+        if (this.isAborted)
+          return;
+        this.res.onAborted(() => {
+          this.isAborted = true;
+          fn();
+        });
+      }
+      cork(fn) {
+        if (this.isAborted)
+          return;
+        this.res.cork(fn);
+      }
+    };
+  }
+});
+
+// node_modules/engine.io/build/engine.io.js
+var require_engine_io = __commonJS({
+  "node_modules/engine.io/build/engine.io.js"(exports) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys(o);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.protocol = exports.Transport = exports.Socket = exports.uServer = exports.parser = exports.transports = exports.Server = void 0;
+    exports.listen = listen;
+    exports.attach = attach;
+    var http_1 = __require("http");
+    var server_1 = require_server();
+    Object.defineProperty(exports, "Server", { enumerable: true, get: function() {
+      return server_1.Server;
+    } });
+    var index_1 = __importDefault(require_transports());
+    exports.transports = index_1.default;
+    var parser = __importStar(require_cjs2());
+    exports.parser = parser;
+    var userver_1 = require_userver();
+    Object.defineProperty(exports, "uServer", { enumerable: true, get: function() {
+      return userver_1.uServer;
+    } });
+    var socket_1 = require_socket();
+    Object.defineProperty(exports, "Socket", { enumerable: true, get: function() {
+      return socket_1.Socket;
+    } });
+    var transport_1 = require_transport();
+    Object.defineProperty(exports, "Transport", { enumerable: true, get: function() {
+      return transport_1.Transport;
+    } });
+    exports.protocol = parser.protocol;
+    function listen(port, options, listenCallback) {
+      if ("function" === typeof options) {
+        listenCallback = options;
+        options = {};
+      }
+      const server = (0, http_1.createServer)(function(req, res) {
+        res.writeHead(501);
+        res.end("Not Implemented");
+      });
+      const engine = attach(server, options);
+      engine.httpServer = server;
+      server.listen(port, listenCallback);
+      return engine;
+    }
+    function attach(server, options) {
+      const engine = new server_1.Server(options);
+      engine.attach(server, options);
+      return engine;
+    }
+  }
+});
+
+// node_modules/socket.io-parser/build/cjs/is-binary.js
+var require_is_binary = __commonJS({
+  "node_modules/socket.io-parser/build/cjs/is-binary.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.isBinary = isBinary2;
+    exports.hasBinary = hasBinary2;
+    var withNativeArrayBuffer2 = typeof ArrayBuffer === "function";
+    var isView2 = (obj) => {
+      return typeof ArrayBuffer.isView === "function" ? ArrayBuffer.isView(obj) : obj.buffer instanceof ArrayBuffer;
+    };
+    var toString2 = Object.prototype.toString;
+    var withNativeBlob2 = typeof Blob === "function" || typeof Blob !== "undefined" && toString2.call(Blob) === "[object BlobConstructor]";
+    var withNativeFile2 = typeof File === "function" || typeof File !== "undefined" && toString2.call(File) === "[object FileConstructor]";
+    function isBinary2(obj) {
+      return withNativeArrayBuffer2 && (obj instanceof ArrayBuffer || isView2(obj)) || withNativeBlob2 && obj instanceof Blob || withNativeFile2 && obj instanceof File;
+    }
+    function hasBinary2(obj, toJSON) {
+      if (!obj || typeof obj !== "object") {
+        return false;
+      }
+      if (Array.isArray(obj)) {
+        for (let i = 0, l = obj.length; i < l; i++) {
+          if (hasBinary2(obj[i])) {
+            return true;
+          }
+        }
+        return false;
+      }
+      if (isBinary2(obj)) {
+        return true;
+      }
+      if (obj.toJSON && typeof obj.toJSON === "function" && arguments.length === 1) {
+        return hasBinary2(obj.toJSON(), true);
+      }
+      for (const key in obj) {
+        if (Object.prototype.hasOwnProperty.call(obj, key) && hasBinary2(obj[key])) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+});
+
+// node_modules/socket.io-parser/build/cjs/binary.js
+var require_binary2 = __commonJS({
+  "node_modules/socket.io-parser/build/cjs/binary.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.deconstructPacket = deconstructPacket2;
+    exports.reconstructPacket = reconstructPacket2;
+    var is_binary_js_1 = require_is_binary();
+    function deconstructPacket2(packet) {
+      const buffers = [];
+      const packetData = packet.data;
+      const pack = packet;
+      pack.data = _deconstructPacket2(packetData, buffers);
+      pack.attachments = buffers.length;
+      return { packet: pack, buffers };
+    }
+    function _deconstructPacket2(data, buffers, toJSON) {
+      if (!data)
+        return data;
+      if ((0, is_binary_js_1.isBinary)(data)) {
+        const placeholder = { _placeholder: true, num: buffers.length };
+        buffers.push(data);
+        return placeholder;
+      } else if (Array.isArray(data)) {
+        const newData = new Array(data.length);
+        for (let i = 0; i < data.length; i++) {
+          newData[i] = _deconstructPacket2(data[i], buffers);
+        }
+        return newData;
+      } else if (typeof data === "object" && !(data instanceof Date)) {
+        if (data.toJSON && typeof data.toJSON === "function" && !toJSON) {
+          return _deconstructPacket2(data.toJSON(), buffers, true);
+        }
+        const newData = {};
+        for (const key in data) {
+          if (Object.prototype.hasOwnProperty.call(data, key)) {
+            newData[key] = _deconstructPacket2(data[key], buffers);
+          }
+        }
+        return newData;
+      }
+      return data;
+    }
+    function reconstructPacket2(packet, buffers) {
+      packet.data = _reconstructPacket2(packet.data, buffers);
+      delete packet.attachments;
+      return packet;
+    }
+    function _reconstructPacket2(data, buffers) {
+      if (!data)
+        return data;
+      if (data && data._placeholder === true) {
+        const isIndexValid = typeof data.num === "number" && data.num >= 0 && data.num < buffers.length;
+        if (isIndexValid) {
+          return buffers[data.num];
+        } else {
+          throw new Error("illegal attachments");
+        }
+      } else if (Array.isArray(data)) {
+        for (let i = 0; i < data.length; i++) {
+          data[i] = _reconstructPacket2(data[i], buffers);
+        }
+      } else if (typeof data === "object") {
+        for (const key in data) {
+          if (Object.prototype.hasOwnProperty.call(data, key)) {
+            data[key] = _reconstructPacket2(data[key], buffers);
+          }
+        }
+      }
+      return data;
+    }
+  }
+});
+
+// node_modules/socket.io-parser/build/cjs/index.js
+var require_cjs3 = __commonJS({
+  "node_modules/socket.io-parser/build/cjs/index.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Decoder = exports.Encoder = exports.PacketType = exports.protocol = void 0;
+    exports.isPacketValid = isPacketValid2;
+    var component_emitter_1 = require_cjs();
+    var binary_js_1 = require_binary2();
+    var is_binary_js_1 = require_is_binary();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("socket.io-parser");
+    var RESERVED_EVENTS3 = [
+      "connect",
+      // used on the client side
+      "connect_error",
+      // used on the client side
+      "disconnect",
+      // used on both sides
+      "disconnecting",
+      // used on the server side
+      "newListener",
+      // used by the Node.js EventEmitter
+      "removeListener"
+      // used by the Node.js EventEmitter
+    ];
+    exports.protocol = 5;
+    var PacketType2;
+    (function(PacketType3) {
+      PacketType3[PacketType3["CONNECT"] = 0] = "CONNECT";
+      PacketType3[PacketType3["DISCONNECT"] = 1] = "DISCONNECT";
+      PacketType3[PacketType3["EVENT"] = 2] = "EVENT";
+      PacketType3[PacketType3["ACK"] = 3] = "ACK";
+      PacketType3[PacketType3["CONNECT_ERROR"] = 4] = "CONNECT_ERROR";
+      PacketType3[PacketType3["BINARY_EVENT"] = 5] = "BINARY_EVENT";
+      PacketType3[PacketType3["BINARY_ACK"] = 6] = "BINARY_ACK";
+    })(PacketType2 || (exports.PacketType = PacketType2 = {}));
+    var Encoder2 = class {
+      /**
+       * Encoder constructor
+       *
+       * @param {function} replacer - custom replacer to pass down to JSON.parse
+       */
+      constructor(replacer) {
+        this.replacer = replacer;
+      }
+      /**
+       * Encode a packet as a single string if non-binary, or as a
+       * buffer sequence, depending on packet type.
+       *
+       * @param {Object} obj - packet object
+       */
+      encode(obj) {
+        debug12("encoding packet %j", obj);
+        if (obj.type === PacketType2.EVENT || obj.type === PacketType2.ACK) {
+          if ((0, is_binary_js_1.hasBinary)(obj)) {
+            return this.encodeAsBinary({
+              type: obj.type === PacketType2.EVENT ? PacketType2.BINARY_EVENT : PacketType2.BINARY_ACK,
+              nsp: obj.nsp,
+              data: obj.data,
+              id: obj.id
+            });
+          }
+        }
+        return [this.encodeAsString(obj)];
+      }
+      /**
+       * Encode packet as string.
+       */
+      encodeAsString(obj) {
+        let str2 = "" + obj.type;
+        if (obj.type === PacketType2.BINARY_EVENT || obj.type === PacketType2.BINARY_ACK) {
+          str2 += obj.attachments + "-";
+        }
+        if (obj.nsp && "/" !== obj.nsp) {
+          str2 += obj.nsp + ",";
+        }
+        if (null != obj.id) {
+          str2 += obj.id;
+        }
+        if (null != obj.data) {
+          str2 += JSON.stringify(obj.data, this.replacer);
+        }
+        debug12("encoded %j as %s", obj, str2);
+        return str2;
+      }
+      /**
+       * Encode packet as 'buffer sequence' by removing blobs, and
+       * deconstructing packet into object with placeholders and
+       * a list of buffers.
+       */
+      encodeAsBinary(obj) {
+        const deconstruction = (0, binary_js_1.deconstructPacket)(obj);
+        const pack = this.encodeAsString(deconstruction.packet);
+        const buffers = deconstruction.buffers;
+        buffers.unshift(pack);
+        return buffers;
+      }
+    };
+    exports.Encoder = Encoder2;
+    var Decoder2 = class _Decoder extends component_emitter_1.Emitter {
+      /**
+       * Decoder constructor
+       */
+      constructor(opts) {
+        super();
+        this.opts = Object.assign({
+          reviver: void 0,
+          maxAttachments: 10
+        }, typeof opts === "function" ? { reviver: opts } : opts);
+      }
+      /**
+       * Decodes an encoded packet string into packet JSON.
+       *
+       * @param {String} obj - encoded packet
+       */
+      add(obj) {
+        let packet;
+        if (typeof obj === "string") {
+          if (this.reconstructor) {
+            throw new Error("got plaintext data when reconstructing a packet");
+          }
+          packet = this.decodeString(obj);
+          const isBinaryEvent = packet.type === PacketType2.BINARY_EVENT;
+          if (isBinaryEvent || packet.type === PacketType2.BINARY_ACK) {
+            packet.type = isBinaryEvent ? PacketType2.EVENT : PacketType2.ACK;
+            this.reconstructor = new BinaryReconstructor2(packet);
+          } else {
+            super.emitReserved("decoded", packet);
+          }
+        } else if ((0, is_binary_js_1.isBinary)(obj) || obj.base64) {
+          if (!this.reconstructor) {
+            throw new Error("got binary data when not reconstructing a packet");
+          } else {
+            packet = this.reconstructor.takeBinaryData(obj);
+            if (packet) {
+              this.reconstructor = null;
+              super.emitReserved("decoded", packet);
+            }
+          }
+        } else {
+          throw new Error("Unknown type: " + obj);
+        }
+      }
+      /**
+       * Decode a packet String (JSON data)
+       *
+       * @param {String} str
+       * @return {Object} packet
+       */
+      decodeString(str2) {
+        let i = 0;
+        const p = {
+          type: Number(str2.charAt(0))
+        };
+        if (PacketType2[p.type] === void 0) {
+          throw new Error("unknown packet type " + p.type);
+        }
+        if (p.type === PacketType2.BINARY_EVENT || p.type === PacketType2.BINARY_ACK) {
+          const start = i + 1;
+          while (str2.charAt(++i) !== "-" && i != str2.length) {
+          }
+          const buf = str2.substring(start, i);
+          if (buf != Number(buf) || str2.charAt(i) !== "-") {
+            throw new Error("Illegal attachments");
+          }
+          const n = Number(buf);
+          if (!isInteger2(n) || n < 1) {
+            throw new Error("Illegal attachments");
+          } else if (n > this.opts.maxAttachments) {
+            throw new Error("too many attachments");
+          }
+          p.attachments = n;
+        }
+        if ("/" === str2.charAt(i + 1)) {
+          const start = i + 1;
+          while (++i) {
+            const c = str2.charAt(i);
+            if ("," === c)
+              break;
+            if (i === str2.length)
+              break;
+          }
+          p.nsp = str2.substring(start, i);
+        } else {
+          p.nsp = "/";
+        }
+        const next = str2.charAt(i + 1);
+        if ("" !== next && Number(next) == next) {
+          const start = i + 1;
+          while (++i) {
+            const c = str2.charAt(i);
+            if (null == c || Number(c) != c) {
+              --i;
+              break;
+            }
+            if (i === str2.length)
+              break;
+          }
+          p.id = Number(str2.substring(start, i + 1));
+        }
+        if (str2.charAt(++i)) {
+          const payload = this.tryParse(str2.substr(i));
+          if (_Decoder.isPayloadValid(p.type, payload)) {
+            p.data = payload;
+          } else {
+            throw new Error("invalid payload");
+          }
+        }
+        debug12("decoded %s as %j", str2, p);
+        return p;
+      }
+      tryParse(str2) {
+        try {
+          return JSON.parse(str2, this.opts.reviver);
+        } catch (e) {
+          return false;
+        }
+      }
+      static isPayloadValid(type, payload) {
+        switch (type) {
+          case PacketType2.CONNECT:
+            return isObject4(payload);
+          case PacketType2.DISCONNECT:
+            return payload === void 0;
+          case PacketType2.CONNECT_ERROR:
+            return typeof payload === "string" || isObject4(payload);
+          case PacketType2.EVENT:
+          case PacketType2.BINARY_EVENT:
+            return Array.isArray(payload) && (typeof payload[0] === "number" || typeof payload[0] === "string" && RESERVED_EVENTS3.indexOf(payload[0]) === -1);
+          case PacketType2.ACK:
+          case PacketType2.BINARY_ACK:
+            return Array.isArray(payload);
+        }
+      }
+      /**
+       * Deallocates a parser's resources
+       */
+      destroy() {
+        if (this.reconstructor) {
+          this.reconstructor.finishedReconstruction();
+          this.reconstructor = null;
+        }
+      }
+    };
+    exports.Decoder = Decoder2;
+    var BinaryReconstructor2 = class {
+      constructor(packet) {
+        this.packet = packet;
+        this.buffers = [];
+        this.reconPack = packet;
+      }
+      /**
+       * Method to be called when binary data received from connection
+       * after a BINARY_EVENT packet.
+       *
+       * @param {Buffer | ArrayBuffer} binData - the raw binary data received
+       * @return {null | Object} returns null if more binary data is expected or
+       *   a reconstructed packet object if all buffers have been received.
+       */
+      takeBinaryData(binData) {
+        this.buffers.push(binData);
+        if (this.buffers.length === this.reconPack.attachments) {
+          const packet = (0, binary_js_1.reconstructPacket)(this.reconPack, this.buffers);
+          this.finishedReconstruction();
+          return packet;
+        }
+        return null;
+      }
+      /**
+       * Cleans up binary packet reconstruction variables.
+       */
+      finishedReconstruction() {
+        this.reconPack = null;
+        this.buffers = [];
+      }
+    };
+    function isNamespaceValid2(nsp) {
+      return typeof nsp === "string";
+    }
+    var isInteger2 = Number.isInteger || function(value2) {
+      return typeof value2 === "number" && isFinite(value2) && Math.floor(value2) === value2;
+    };
+    function isAckIdValid2(id) {
+      return id === void 0 || isInteger2(id);
+    }
+    function isObject4(value2) {
+      return Object.prototype.toString.call(value2) === "[object Object]";
+    }
+    function isDataValid2(type, payload) {
+      switch (type) {
+        case PacketType2.CONNECT:
+          return payload === void 0 || isObject4(payload);
+        case PacketType2.DISCONNECT:
+          return payload === void 0;
+        case PacketType2.EVENT:
+          return Array.isArray(payload) && (typeof payload[0] === "number" || typeof payload[0] === "string" && RESERVED_EVENTS3.indexOf(payload[0]) === -1);
+        case PacketType2.ACK:
+          return Array.isArray(payload);
+        case PacketType2.CONNECT_ERROR:
+          return typeof payload === "string" || isObject4(payload);
+        default:
+          return false;
+      }
+    }
+    function isPacketValid2(packet) {
+      return isNamespaceValid2(packet.nsp) && isAckIdValid2(packet.id) && isDataValid2(packet.type, packet.data);
+    }
+  }
+});
+
+// node_modules/socket.io/dist/client.js
+var require_client = __commonJS({
+  "node_modules/socket.io/dist/client.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Client = void 0;
+    var socket_io_parser_1 = require_cjs3();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("socket.io:client");
+    function objectFromEntries(entries) {
+      const obj = /* @__PURE__ */ Object.create(null);
+      for (const [key, value2] of entries) {
+        obj[key] = value2;
+      }
+      return obj;
+    }
+    var Client = class {
+      /**
+       * Client constructor.
+       *
+       * @param server instance
+       * @param conn
+       * @package
+       */
+      constructor(server, conn) {
+        this.sockets = /* @__PURE__ */ new Map();
+        this.nsps = /* @__PURE__ */ new Map();
+        this.server = server;
+        this.conn = conn;
+        this.encoder = server.encoder;
+        this.decoder = new server._parser.Decoder();
+        this.id = conn.id;
+        this.setup();
+      }
+      /**
+       * @return the reference to the request that originated the Engine.IO connection
+       *
+       * @public
+       */
+      get request() {
+        return this.conn.request;
+      }
+      /**
+       * Sets up event listeners.
+       *
+       * @private
+       */
+      setup() {
+        this.onclose = this.onclose.bind(this);
+        this.ondata = this.ondata.bind(this);
+        this.onerror = this.onerror.bind(this);
+        this.ondecoded = this.ondecoded.bind(this);
+        this.decoder.on("decoded", this.ondecoded);
+        this.conn.on("data", this.ondata);
+        this.conn.on("error", this.onerror);
+        this.conn.on("close", this.onclose);
+        this.connectTimeout = setTimeout(() => {
+          if (this.nsps.size === 0) {
+            debug12("no namespace joined yet, close the client");
+            this.close();
+          } else {
+            debug12("the client has already joined a namespace, nothing to do");
+          }
+        }, this.server._connectTimeout);
+      }
+      /**
+       * Connects a client to a namespace.
+       *
+       * @param {String} name - the namespace
+       * @param {Object} auth - the auth parameters
+       * @private
+       */
+      connect(name, auth = {}) {
+        if (this.server._nsps.has(name)) {
+          debug12("connecting to namespace %s", name);
+          return this.doConnect(name, auth);
+        }
+        this.server._checkNamespace(name, auth, (dynamicNspName) => {
+          if (dynamicNspName) {
+            this.doConnect(name, auth);
+          } else {
+            debug12("creation of namespace %s was denied", name);
+            this._packet({
+              type: socket_io_parser_1.PacketType.CONNECT_ERROR,
+              nsp: name,
+              data: {
+                message: "Invalid namespace"
+              }
+            });
+          }
+        });
+      }
+      /**
+       * Connects a client to a namespace.
+       *
+       * @param name - the namespace
+       * @param {Object} auth - the auth parameters
+       *
+       * @private
+       */
+      doConnect(name, auth) {
+        const nsp = this.server.of(name);
+        nsp._add(this, auth, (socket) => {
+          this.sockets.set(socket.id, socket);
+          this.nsps.set(nsp.name, socket);
+          if (this.connectTimeout) {
+            clearTimeout(this.connectTimeout);
+            this.connectTimeout = void 0;
+          }
+        });
+      }
+      /**
+       * Disconnects from all namespaces and closes transport.
+       *
+       * @private
+       */
+      _disconnect() {
+        for (const socket of this.sockets.values()) {
+          socket.disconnect();
+        }
+        this.sockets.clear();
+        this.close();
+      }
+      /**
+       * Removes a socket. Called by each `Socket`.
+       *
+       * @private
+       */
+      _remove(socket) {
+        if (this.sockets.has(socket.id)) {
+          const nsp = this.sockets.get(socket.id).nsp.name;
+          this.sockets.delete(socket.id);
+          this.nsps.delete(nsp);
+        } else {
+          debug12("ignoring remove for %s", socket.id);
+        }
+      }
+      /**
+       * Closes the underlying connection.
+       *
+       * @private
+       */
+      close() {
+        if ("open" === this.conn.readyState) {
+          debug12("forcing transport close");
+          this.conn.close();
+          this.onclose("forced server close");
+        }
+      }
+      /**
+       * Writes a packet to the transport.
+       *
+       * @param {Object} packet object
+       * @param {Object} opts
+       * @private
+       */
+      _packet(packet, opts = {}) {
+        if (this.conn.readyState !== "open") {
+          debug12("ignoring packet write %j", packet);
+          return;
+        }
+        const encodedPackets = opts.preEncoded ? packet : this.encoder.encode(packet);
+        this.writeToEngine(encodedPackets, opts);
+      }
+      writeToEngine(encodedPackets, opts) {
+        if (opts.volatile && !this.conn.transport.writable) {
+          debug12("volatile packet is discarded since the transport is not currently writable");
+          return;
+        }
+        const packets = Array.isArray(encodedPackets) ? encodedPackets : [encodedPackets];
+        for (const encodedPacket of packets) {
+          this.conn.write(encodedPacket, opts);
+        }
+      }
+      /**
+       * Called with incoming transport data.
+       *
+       * @private
+       */
+      ondata(data) {
+        try {
+          this.decoder.add(data);
+        } catch (e) {
+          debug12("invalid packet format");
+          this.onerror(e);
+        }
+      }
+      /**
+       * Called when parser fully decodes a packet.
+       *
+       * @private
+       */
+      ondecoded(packet) {
+        const { namespace, authPayload } = this._parseNamespace(packet);
+        const socket = this.nsps.get(namespace);
+        if (!socket && packet.type === socket_io_parser_1.PacketType.CONNECT) {
+          this.connect(namespace, authPayload);
+        } else if (socket && packet.type !== socket_io_parser_1.PacketType.CONNECT && packet.type !== socket_io_parser_1.PacketType.CONNECT_ERROR) {
+          process.nextTick(function() {
+            socket._onpacket(packet);
+          });
+        } else {
+          debug12("invalid state (packet type: %s)", packet.type);
+          this.close();
+        }
+      }
+      _parseNamespace(packet) {
+        if (this.conn.protocol !== 3) {
+          return {
+            namespace: packet.nsp,
+            authPayload: packet.data
+          };
+        }
+        const url4 = new URL(packet.nsp, "https://socket.io");
+        return {
+          namespace: url4.pathname,
+          authPayload: objectFromEntries(url4.searchParams.entries())
+        };
+      }
+      /**
+       * Handles an error.
+       *
+       * @param {Object} err object
+       * @private
+       */
+      onerror(err) {
+        for (const socket of this.sockets.values()) {
+          socket._onerror(err);
+        }
+        this.conn.close();
+      }
+      /**
+       * Called upon transport close.
+       *
+       * @param reason
+       * @param description
+       * @private
+       */
+      onclose(reason, description) {
+        debug12("client close with reason %s", reason);
+        this.destroy();
+        for (const socket of this.sockets.values()) {
+          socket._onclose(reason, description);
+        }
+        this.sockets.clear();
+        this.decoder.destroy();
+      }
+      /**
+       * Cleans up event listeners.
+       * @private
+       */
+      destroy() {
+        this.conn.removeListener("data", this.ondata);
+        this.conn.removeListener("error", this.onerror);
+        this.conn.removeListener("close", this.onclose);
+        this.decoder.removeListener("decoded", this.ondecoded);
+        if (this.connectTimeout) {
+          clearTimeout(this.connectTimeout);
+          this.connectTimeout = void 0;
+        }
+      }
+    };
+    exports.Client = Client;
+  }
+});
+
+// node_modules/socket.io/dist/typed-events.js
+var require_typed_events = __commonJS({
+  "node_modules/socket.io/dist/typed-events.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.StrictEventEmitter = void 0;
+    var events_1 = __require("events");
+    var StrictEventEmitter = class extends events_1.EventEmitter {
+      /**
+       * Adds the `listener` function as an event listener for `ev`.
+       *
+       * @param ev Name of the event
+       * @param listener Callback function
+       */
+      on(ev, listener) {
+        return super.on(ev, listener);
+      }
+      /**
+       * Adds a one-time `listener` function as an event listener for `ev`.
+       *
+       * @param ev Name of the event
+       * @param listener Callback function
+       */
+      once(ev, listener) {
+        return super.once(ev, listener);
+      }
+      /**
+       * Emits an event.
+       *
+       * @param ev Name of the event
+       * @param args Values to send to listeners of this event
+       */
+      emit(ev, ...args) {
+        return super.emit(ev, ...args);
+      }
+      /**
+       * Emits a reserved event.
+       *
+       * This method is `protected`, so that only a class extending
+       * `StrictEventEmitter` can emit its own reserved events.
+       *
+       * @param ev Reserved event name
+       * @param args Arguments to emit along with the event
+       */
+      emitReserved(ev, ...args) {
+        return super.emit(ev, ...args);
+      }
+      /**
+       * Emits an event.
+       *
+       * This method is `protected`, so that only a class extending
+       * `StrictEventEmitter` can get around the strict typing. This is useful for
+       * calling `emit.apply`, which can be called as `emitUntyped.apply`.
+       *
+       * @param ev Event name
+       * @param args Arguments to emit along with the event
+       */
+      emitUntyped(ev, ...args) {
+        return super.emit(ev, ...args);
+      }
+      /**
+       * Returns the listeners listening to an event.
+       *
+       * @param event Event name
+       * @returns Array of listeners subscribed to `event`
+       */
+      listeners(event) {
+        return super.listeners(event);
+      }
+    };
+    exports.StrictEventEmitter = StrictEventEmitter;
+  }
+});
+
+// node_modules/socket.io/dist/contrib/base64id.js
+var require_base64id2 = __commonJS({
+  "node_modules/socket.io/dist/contrib/base64id.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.base64id = void 0;
+    var crypto = __require("crypto");
+    var Base64Id = function() {
+    };
+    Base64Id.prototype.getRandomBytes = function(bytes) {
+      var BUFFER_SIZE = 4096;
+      var self = this;
+      bytes = bytes || 12;
+      if (bytes > BUFFER_SIZE) {
+        return crypto.randomBytes(bytes);
+      }
+      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes);
+      var threshold = Math.floor(bytesInBuffer * 0.85);
+      if (!threshold) {
+        return crypto.randomBytes(bytes);
+      }
+      if (this.bytesBufferIndex == null) {
+        this.bytesBufferIndex = -1;
+      }
+      if (this.bytesBufferIndex == bytesInBuffer) {
+        this.bytesBuffer = null;
+        this.bytesBufferIndex = -1;
+      }
+      if (this.bytesBufferIndex == -1 || this.bytesBufferIndex > threshold) {
+        if (!this.isGeneratingBytes) {
+          this.isGeneratingBytes = true;
+          crypto.randomBytes(BUFFER_SIZE, function(err, bytes2) {
+            self.bytesBuffer = bytes2;
+            self.bytesBufferIndex = 0;
+            self.isGeneratingBytes = false;
+          });
+        }
+        if (this.bytesBufferIndex == -1) {
+          return crypto.randomBytes(bytes);
+        }
+      }
+      var result = this.bytesBuffer.slice(bytes * this.bytesBufferIndex, bytes * (this.bytesBufferIndex + 1));
+      this.bytesBufferIndex++;
+      return result;
+    };
+    Base64Id.prototype.generateId = function() {
+      var rand = Buffer.alloc(15);
+      if (!rand.writeInt32BE) {
+        return Math.abs(Math.random() * Math.random() * Date.now() | 0).toString() + Math.abs(Math.random() * Math.random() * Date.now() | 0).toString();
+      }
+      this.sequenceNumber = this.sequenceNumber + 1 | 0;
+      rand.writeInt32BE(this.sequenceNumber, 11);
+      if (crypto.randomBytes) {
+        this.getRandomBytes(12).copy(rand);
+      } else {
+        [0, 4, 8].forEach(function(i) {
+          rand.writeInt32BE(Math.random() * Math.pow(2, 32) | 0, i);
+        });
+      }
+      return rand.toString("base64").replace(/\//g, "_").replace(/\+/g, "-");
+    };
+    exports.base64id = new Base64Id();
+  }
+});
+
+// node_modules/socket.io/dist/socket-types.js
+var require_socket_types = __commonJS({
+  "node_modules/socket.io/dist/socket-types.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RESERVED_EVENTS = void 0;
+    exports.RESERVED_EVENTS = /* @__PURE__ */ new Set([
+      "connect",
+      "connect_error",
+      "disconnect",
+      "disconnecting",
+      "newListener",
+      "removeListener"
+    ]);
+  }
+});
+
+// node_modules/socket.io/dist/broadcast-operator.js
+var require_broadcast_operator = __commonJS({
+  "node_modules/socket.io/dist/broadcast-operator.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.RemoteSocket = exports.BroadcastOperator = void 0;
+    var socket_types_1 = require_socket_types();
+    var socket_io_parser_1 = require_cjs3();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("socket.io:broadcast-operator");
+    var BroadcastOperator = class _BroadcastOperator {
+      constructor(adapter, rooms = /* @__PURE__ */ new Set(), exceptRooms = /* @__PURE__ */ new Set(), flags = {}) {
+        this.adapter = adapter;
+        this.rooms = rooms;
+        this.exceptRooms = exceptRooms;
+        this.flags = flags;
+      }
+      /**
+       * Targets a room when emitting.
+       *
+       * @example
+       * // the “foo” event will be broadcast to all connected clients in the “room-101” room
+       * io.to("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms (a client will be notified at most once)
+       * io.to(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * io.to("room-101").to("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      to(room) {
+        const rooms = new Set(this.rooms);
+        if (Array.isArray(room)) {
+          room.forEach((r) => rooms.add(r));
+        } else {
+          rooms.add(room);
+        }
+        return new _BroadcastOperator(this.adapter, rooms, this.exceptRooms, this.flags);
+      }
+      /**
+       * Targets a room when emitting. Similar to `to()`, but might feel clearer in some cases:
+       *
+       * @example
+       * // disconnect all clients in the "room-101" room
+       * io.in("room-101").disconnectSockets();
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      in(room) {
+        return this.to(room);
+      }
+      /**
+       * Excludes a room when emitting.
+       *
+       * @example
+       * // the "foo" event will be broadcast to all connected clients, except the ones that are in the "room-101" room
+       * io.except("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms
+       * io.except(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * io.except("room-101").except("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      except(room) {
+        const exceptRooms = new Set(this.exceptRooms);
+        if (Array.isArray(room)) {
+          room.forEach((r) => exceptRooms.add(r));
+        } else {
+          exceptRooms.add(room);
+        }
+        return new _BroadcastOperator(this.adapter, this.rooms, exceptRooms, this.flags);
+      }
+      /**
+       * Sets the compress flag.
+       *
+       * @example
+       * io.compress(false).emit("hello");
+       *
+       * @param compress - if `true`, compresses the sending data
+       * @return a new BroadcastOperator instance
+       */
+      compress(compress) {
+        const flags = Object.assign({}, this.flags, { compress });
+        return new _BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, flags);
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data may be lost if the client is not ready to
+       * receive messages (because of network slowness or other issues, or because they’re connected through long polling
+       * and is in the middle of a request-response cycle).
+       *
+       * @example
+       * io.volatile.emit("hello"); // the clients may or may not receive it
+       *
+       * @return a new BroadcastOperator instance
+       */
+      get volatile() {
+        const flags = Object.assign({}, this.flags, { volatile: true });
+        return new _BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, flags);
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data will only be broadcast to the current node.
+       *
+       * @example
+       * // the “foo” event will be broadcast to all connected clients on this node
+       * io.local.emit("foo", "bar");
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get local() {
+        const flags = Object.assign({}, this.flags, { local: true });
+        return new _BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, flags);
+      }
+      /**
+       * Adds a timeout in milliseconds for the next operation
+       *
+       * @example
+       * io.timeout(1000).emit("some-event", (err, responses) => {
+       *   if (err) {
+       *     // some clients did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per client
+       *   }
+       * });
+       *
+       * @param timeout
+       */
+      timeout(timeout) {
+        const flags = Object.assign({}, this.flags, { timeout });
+        return new _BroadcastOperator(this.adapter, this.rooms, this.exceptRooms, flags);
+      }
+      /**
+       * Emits to all clients.
+       *
+       * @example
+       * // the “foo” event will be broadcast to all connected clients
+       * io.emit("foo", "bar");
+       *
+       * // the “foo” event will be broadcast to all connected clients in the “room-101” room
+       * io.to("room-101").emit("foo", "bar");
+       *
+       * // with an acknowledgement expected from all connected clients
+       * io.timeout(1000).emit("some-event", (err, responses) => {
+       *   if (err) {
+       *     // some clients did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per client
+       *   }
+       * });
+       *
+       * @return Always true
+       */
+      emit(ev, ...args) {
+        if (socket_types_1.RESERVED_EVENTS.has(ev)) {
+          throw new Error(`"${String(ev)}" is a reserved event name`);
+        }
+        const data = [ev, ...args];
+        const packet = {
+          type: socket_io_parser_1.PacketType.EVENT,
+          data
+        };
+        const withAck = typeof data[data.length - 1] === "function";
+        if (!withAck) {
+          this.adapter.broadcast(packet, {
+            rooms: this.rooms,
+            except: this.exceptRooms,
+            flags: this.flags
+          });
+          return true;
+        }
+        const ack = data.pop();
+        let timedOut = false;
+        let responses = [];
+        const timer = setTimeout(() => {
+          timedOut = true;
+          debug12("operation has timed out");
+          const packetId = packet.id;
+          if (packetId !== void 0) {
+            this.adapter.nsp.sockets.forEach((socket) => {
+              socket.acks.delete(packetId);
+            });
+          }
+          ack.apply(this, [
+            new Error("operation has timed out"),
+            this.flags.expectSingleResponse ? null : responses
+          ]);
+        }, this.flags.timeout);
+        let expectedServerCount = -1;
+        let actualServerCount = 0;
+        let expectedClientCount = 0;
+        const checkCompleteness = () => {
+          debug12("responses: servers: %d / %d ; clients: %d / %d", actualServerCount, expectedServerCount, responses.length, expectedClientCount);
+          if (!timedOut && expectedServerCount === actualServerCount && responses.length === expectedClientCount) {
+            clearTimeout(timer);
+            ack.apply(this, [
+              null,
+              this.flags.expectSingleResponse ? responses[0] : responses
+            ]);
+          }
+        };
+        this.adapter.broadcastWithAck(packet, {
+          rooms: this.rooms,
+          except: this.exceptRooms,
+          flags: this.flags
+        }, (clientCount) => {
+          expectedClientCount += clientCount;
+          actualServerCount++;
+          checkCompleteness();
+        }, (clientResponse) => {
+          responses.push(clientResponse);
+          checkCompleteness();
+        });
+        this.adapter.serverCount().then((serverCount) => {
+          expectedServerCount = serverCount;
+          checkCompleteness();
+        });
+        return true;
+      }
+      /**
+       * Emits an event and waits for an acknowledgement from all clients.
+       *
+       * @example
+       * try {
+       *   const responses = await io.timeout(1000).emitWithAck("some-event");
+       *   console.log(responses); // one response per client
+       * } catch (e) {
+       *   // some clients did not acknowledge the event in the given delay
+       * }
+       *
+       * @return a Promise that will be fulfilled when all clients have acknowledged the event
+       */
+      emitWithAck(ev, ...args) {
+        return new Promise((resolve2, reject) => {
+          args.push((err, responses) => {
+            if (err) {
+              err.responses = responses;
+              return reject(err);
+            } else {
+              return resolve2(responses);
+            }
+          });
+          this.emit(ev, ...args);
+        });
+      }
+      /**
+       * Gets a list of clients.
+       *
+       * @deprecated this method will be removed in the next major release, please use {@link Server#serverSideEmit} or
+       * {@link fetchSockets} instead.
+       */
+      allSockets() {
+        if (!this.adapter) {
+          throw new Error("No adapter for this namespace, are you trying to get the list of clients of a dynamic namespace?");
+        }
+        return this.adapter.sockets(this.rooms);
+      }
+      /**
+       * Returns the matching socket instances. This method works across a cluster of several Socket.IO servers.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // return all Socket instances
+       * const sockets = await io.fetchSockets();
+       *
+       * // return all Socket instances in the "room1" room
+       * const sockets = await io.in("room1").fetchSockets();
+       *
+       * for (const socket of sockets) {
+       *   console.log(socket.id);
+       *   console.log(socket.handshake);
+       *   console.log(socket.rooms);
+       *   console.log(socket.data);
+       *
+       *   socket.emit("hello");
+       *   socket.join("room1");
+       *   socket.leave("room2");
+       *   socket.disconnect();
+       * }
+       */
+      fetchSockets() {
+        return this.adapter.fetchSockets({
+          rooms: this.rooms,
+          except: this.exceptRooms,
+          flags: this.flags
+        }).then((sockets) => {
+          return sockets.map((socket) => {
+            if (socket.server) {
+              return socket;
+            } else {
+              return new RemoteSocket(this.adapter, socket);
+            }
+          });
+        });
+      }
+      /**
+       * Makes the matching socket instances join the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       *
+       * // make all socket instances join the "room1" room
+       * io.socketsJoin("room1");
+       *
+       * // make all socket instances in the "room1" room join the "room2" and "room3" rooms
+       * io.in("room1").socketsJoin(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsJoin(room) {
+        this.adapter.addSockets({
+          rooms: this.rooms,
+          except: this.exceptRooms,
+          flags: this.flags
+        }, Array.isArray(room) ? room : [room]);
+      }
+      /**
+       * Makes the matching socket instances leave the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // make all socket instances leave the "room1" room
+       * io.socketsLeave("room1");
+       *
+       * // make all socket instances in the "room1" room leave the "room2" and "room3" rooms
+       * io.in("room1").socketsLeave(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsLeave(room) {
+        this.adapter.delSockets({
+          rooms: this.rooms,
+          except: this.exceptRooms,
+          flags: this.flags
+        }, Array.isArray(room) ? room : [room]);
+      }
+      /**
+       * Makes the matching socket instances disconnect.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // make all socket instances disconnect (the connections might be kept alive for other namespaces)
+       * io.disconnectSockets();
+       *
+       * // make all socket instances in the "room1" room disconnect and close the underlying connections
+       * io.in("room1").disconnectSockets(true);
+       *
+       * @param close - whether to close the underlying connection
+       */
+      disconnectSockets(close = false) {
+        this.adapter.disconnectSockets({
+          rooms: this.rooms,
+          except: this.exceptRooms,
+          flags: this.flags
+        }, close);
+      }
+    };
+    exports.BroadcastOperator = BroadcastOperator;
+    var RemoteSocket = class {
+      constructor(adapter, details) {
+        this.id = details.id;
+        this.handshake = details.handshake;
+        this.rooms = new Set(details.rooms);
+        this.data = details.data;
+        this.operator = new BroadcastOperator(adapter, /* @__PURE__ */ new Set([this.id]), /* @__PURE__ */ new Set(), {
+          expectSingleResponse: true
+          // so that remoteSocket.emit() with acknowledgement behaves like socket.emit()
+        });
+      }
+      /**
+       * Adds a timeout in milliseconds for the next operation.
+       *
+       * @example
+       * const sockets = await io.fetchSockets();
+       *
+       * for (const socket of sockets) {
+       *   if (someCondition) {
+       *     socket.timeout(1000).emit("some-event", (err) => {
+       *       if (err) {
+       *         // the client did not acknowledge the event in the given delay
+       *       }
+       *     });
+       *   }
+       * }
+       *
+       * // note: if possible, using a room instead of looping over all sockets is preferable
+       * io.timeout(1000).to(someConditionRoom).emit("some-event", (err, responses) => {
+       *   // ...
+       * });
+       *
+       * @param timeout
+       */
+      timeout(timeout) {
+        return this.operator.timeout(timeout);
+      }
+      emit(ev, ...args) {
+        return this.operator.emit(ev, ...args);
+      }
+      /**
+       * Joins a room.
+       *
+       * @param {String|Array} room - room or array of rooms
+       */
+      join(room) {
+        return this.operator.socketsJoin(room);
+      }
+      /**
+       * Leaves a room.
+       *
+       * @param {String} room
+       */
+      leave(room) {
+        return this.operator.socketsLeave(room);
+      }
+      /**
+       * Disconnects this client.
+       *
+       * @param {Boolean} close - if `true`, closes the underlying connection
+       * @return {Socket} self
+       */
+      disconnect(close = false) {
+        this.operator.disconnectSockets(close);
+        return this;
+      }
+    };
+    exports.RemoteSocket = RemoteSocket;
+  }
+});
+
+// node_modules/socket.io/dist/socket.js
+var require_socket2 = __commonJS({
+  "node_modules/socket.io/dist/socket.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Socket = void 0;
+    var socket_io_parser_1 = require_cjs3();
+    var debug_1 = __importDefault(require_src());
+    var typed_events_1 = require_typed_events();
+    var base64id_1 = require_base64id2();
+    var broadcast_operator_1 = require_broadcast_operator();
+    var socket_types_1 = require_socket_types();
+    var debug12 = (0, debug_1.default)("socket.io:socket");
+    var RECOVERABLE_DISCONNECT_REASONS = /* @__PURE__ */ new Set([
+      "transport error",
+      "transport close",
+      "forced close",
+      "ping timeout",
+      "server shutting down",
+      "forced server close"
+    ]);
+    function noop() {
+    }
+    var Socket4 = class extends typed_events_1.StrictEventEmitter {
+      /**
+       * Interface to a `Client` for a given `Namespace`.
+       *
+       * @param {Namespace} nsp
+       * @param {Client} client
+       * @param {Object} auth
+       * @package
+       */
+      constructor(nsp, client, auth, previousSession) {
+        super();
+        this.nsp = nsp;
+        this.client = client;
+        this.recovered = false;
+        this.data = {};
+        this.connected = false;
+        this.acks = /* @__PURE__ */ new Map();
+        this.fns = [];
+        this.flags = {};
+        this.server = nsp.server;
+        this.adapter = nsp.adapter;
+        if (previousSession) {
+          this.id = previousSession.sid;
+          this.pid = previousSession.pid;
+          previousSession.rooms.forEach((room) => this.join(room));
+          this.data = previousSession.data;
+          previousSession.missedPackets.forEach((packet) => {
+            this.packet({
+              type: socket_io_parser_1.PacketType.EVENT,
+              data: packet
+            });
+          });
+          this.recovered = true;
+        } else {
+          if (client.conn.protocol === 3) {
+            this.id = nsp.name !== "/" ? nsp.name + "#" + client.id : client.id;
+          } else {
+            this.id = base64id_1.base64id.generateId();
+          }
+          if (this.server._opts.connectionStateRecovery) {
+            this.pid = base64id_1.base64id.generateId();
+          }
+        }
+        this.handshake = this.buildHandshake(auth);
+        this.on("error", noop);
+      }
+      /**
+       * Builds the `handshake` BC object
+       *
+       * @private
+       */
+      buildHandshake(auth) {
+        var _a3, _b, _c, _d;
+        return {
+          headers: ((_a3 = this.request) === null || _a3 === void 0 ? void 0 : _a3.headers) || {},
+          time: /* @__PURE__ */ new Date() + "",
+          address: this.conn.remoteAddress,
+          xdomain: !!((_b = this.request) === null || _b === void 0 ? void 0 : _b.headers.origin),
+          // @ts-ignore
+          secure: !this.request || !!this.request.connection.encrypted,
+          issued: +/* @__PURE__ */ new Date(),
+          url: (_c = this.request) === null || _c === void 0 ? void 0 : _c.url,
+          // @ts-ignore
+          query: ((_d = this.request) === null || _d === void 0 ? void 0 : _d._query) || {},
+          auth
+        };
+      }
+      /**
+       * Emits to this client.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.emit("hello", "world");
+       *
+       *   // all serializable datastructures are supported (no need to call JSON.stringify)
+       *   socket.emit("hello", 1, "2", { 3: ["4"], 5: Buffer.from([6]) });
+       *
+       *   // with an acknowledgement from the client
+       *   socket.emit("hello", "world", (val) => {
+       *     // ...
+       *   });
+       * });
+       *
+       * @return Always returns `true`.
+       */
+      emit(ev, ...args) {
+        if (socket_types_1.RESERVED_EVENTS.has(ev)) {
+          throw new Error(`"${String(ev)}" is a reserved event name`);
+        }
+        const data = [ev, ...args];
+        const packet = {
+          type: socket_io_parser_1.PacketType.EVENT,
+          data
+        };
+        if (typeof data[data.length - 1] === "function") {
+          const id = this.nsp._ids++;
+          debug12("emitting packet with ack id %d", id);
+          this.registerAckCallback(id, data.pop());
+          packet.id = id;
+        }
+        const flags = Object.assign({}, this.flags);
+        this.flags = {};
+        if (this.nsp.server.opts.connectionStateRecovery) {
+          this.adapter.broadcast(packet, {
+            rooms: /* @__PURE__ */ new Set([this.id]),
+            except: /* @__PURE__ */ new Set(),
+            flags
+          });
+        } else {
+          this.notifyOutgoingListeners(packet);
+          this.packet(packet, flags);
+        }
+        return true;
+      }
+      /**
+       * Emits an event and waits for an acknowledgement
+       *
+       * @example
+       * io.on("connection", async (socket) => {
+       *   // without timeout
+       *   const response = await socket.emitWithAck("hello", "world");
+       *
+       *   // with a specific timeout
+       *   try {
+       *     const response = await socket.timeout(1000).emitWithAck("hello", "world");
+       *   } catch (err) {
+       *     // the client did not acknowledge the event in the given delay
+       *   }
+       * });
+       *
+       * @return a Promise that will be fulfilled when the client acknowledges the event
+       */
+      emitWithAck(ev, ...args) {
+        const withErr = this.flags.timeout !== void 0;
+        return new Promise((resolve2, reject) => {
+          args.push((arg1, arg2) => {
+            if (withErr) {
+              return arg1 ? reject(arg1) : resolve2(arg2);
+            } else {
+              return resolve2(arg1);
+            }
+          });
+          this.emit(ev, ...args);
+        });
+      }
+      /**
+       * @private
+       */
+      registerAckCallback(id, ack) {
+        const timeout = this.flags.timeout;
+        if (timeout === void 0) {
+          this.acks.set(id, ack);
+          return;
+        }
+        const timer = setTimeout(() => {
+          debug12("event with ack id %d has timed out after %d ms", id, timeout);
+          this.acks.delete(id);
+          ack.call(this, new Error("operation has timed out"));
+        }, timeout);
+        this.acks.set(id, (...args) => {
+          clearTimeout(timer);
+          ack.apply(this, [null, ...args]);
+        });
+      }
+      /**
+       * Targets a room when broadcasting.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // the “foo” event will be broadcast to all connected clients in the “room-101” room, except this socket
+       *   socket.to("room-101").emit("foo", "bar");
+       *
+       *   // the code above is equivalent to:
+       *   io.to("room-101").except(socket.id).emit("foo", "bar");
+       *
+       *   // with an array of rooms (a client will be notified at most once)
+       *   socket.to(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       *   // with multiple chained calls
+       *   socket.to("room-101").to("room-102").emit("foo", "bar");
+       * });
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      to(room) {
+        return this.newBroadcastOperator().to(room);
+      }
+      /**
+       * Targets a room when broadcasting. Similar to `to()`, but might feel clearer in some cases:
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // disconnect all clients in the "room-101" room, except this socket
+       *   socket.in("room-101").disconnectSockets();
+       * });
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      in(room) {
+        return this.newBroadcastOperator().in(room);
+      }
+      /**
+       * Excludes a room when broadcasting.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // the "foo" event will be broadcast to all connected clients, except the ones that are in the "room-101" room
+       *   // and this socket
+       *   socket.except("room-101").emit("foo", "bar");
+       *
+       *   // with an array of rooms
+       *   socket.except(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       *   // with multiple chained calls
+       *   socket.except("room-101").except("room-102").emit("foo", "bar");
+       * });
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      except(room) {
+        return this.newBroadcastOperator().except(room);
+      }
+      /**
+       * Sends a `message` event.
+       *
+       * This method mimics the WebSocket.send() method.
+       *
+       * @see https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/send
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.send("hello");
+       *
+       *   // this is equivalent to
+       *   socket.emit("message", "hello");
+       * });
+       *
+       * @return self
+       */
+      send(...args) {
+        this.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Sends a `message` event. Alias of {@link send}.
+       *
+       * @return self
+       */
+      write(...args) {
+        this.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Writes a packet.
+       *
+       * @param {Object} packet - packet object
+       * @param {Object} opts - options
+       * @private
+       */
+      packet(packet, opts = {}) {
+        packet.nsp = this.nsp.name;
+        opts.compress = false !== opts.compress;
+        this.client._packet(packet, opts);
+      }
+      /**
+       * Joins a room.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // join a single room
+       *   socket.join("room1");
+       *
+       *   // join multiple rooms
+       *   socket.join(["room1", "room2"]);
+       * });
+       *
+       * @param {String|Array} rooms - room or array of rooms
+       * @return a Promise or nothing, depending on the adapter
+       */
+      join(rooms) {
+        debug12("join room %s", rooms);
+        return this.adapter.addAll(this.id, new Set(Array.isArray(rooms) ? rooms : [rooms]));
+      }
+      /**
+       * Leaves a room.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // leave a single room
+       *   socket.leave("room1");
+       *
+       *   // leave multiple rooms
+       *   socket.leave("room1").leave("room2");
+       * });
+       *
+       * @param {String} room
+       * @return a Promise or nothing, depending on the adapter
+       */
+      leave(room) {
+        debug12("leave room %s", room);
+        return this.adapter.del(this.id, room);
+      }
+      /**
+       * Leave all rooms.
+       *
+       * @private
+       */
+      leaveAll() {
+        this.adapter.delAll(this.id);
+      }
+      /**
+       * Called by `Namespace` upon successful
+       * middleware execution (ie: authorization).
+       * Socket is added to namespace array before
+       * call to join, so adapters can access it.
+       *
+       * @private
+       */
+      _onconnect() {
+        debug12("socket connected - writing packet");
+        this.connected = true;
+        this.join(this.id);
+        if (this.conn.protocol === 3) {
+          this.packet({ type: socket_io_parser_1.PacketType.CONNECT });
+        } else {
+          this.packet({
+            type: socket_io_parser_1.PacketType.CONNECT,
+            data: { sid: this.id, pid: this.pid }
+          });
+        }
+      }
+      /**
+       * Called with each packet. Called by `Client`.
+       *
+       * @param {Object} packet
+       * @private
+       */
+      _onpacket(packet) {
+        debug12("got packet %j", packet);
+        switch (packet.type) {
+          case socket_io_parser_1.PacketType.EVENT:
+          case socket_io_parser_1.PacketType.BINARY_EVENT:
+            this.onevent(packet);
+            break;
+          case socket_io_parser_1.PacketType.ACK:
+          case socket_io_parser_1.PacketType.BINARY_ACK:
+            this.onack(packet);
+            break;
+          case socket_io_parser_1.PacketType.DISCONNECT:
+            this.ondisconnect();
+            break;
+        }
+      }
+      /**
+       * Called upon event packet.
+       *
+       * @param {Packet} packet - packet object
+       * @private
+       */
+      onevent(packet) {
+        const args = packet.data || [];
+        debug12("emitting event %j", args);
+        if (null != packet.id) {
+          debug12("attaching ack callback to event");
+          args.push(this.ack(packet.id));
+        }
+        if (this._anyListeners && this._anyListeners.length) {
+          const listeners = this._anyListeners.slice();
+          for (const listener of listeners) {
+            listener.apply(this, args);
+          }
+        }
+        this.dispatch(args);
+      }
+      /**
+       * Produces an ack callback to emit with an event.
+       *
+       * @param {Number} id - packet id
+       * @private
+       */
+      ack(id) {
+        const self = this;
+        let sent = false;
+        return function() {
+          if (sent)
+            return;
+          const args = Array.prototype.slice.call(arguments);
+          debug12("sending ack %j", args);
+          self.packet({
+            id,
+            type: socket_io_parser_1.PacketType.ACK,
+            data: args
+          });
+          sent = true;
+        };
+      }
+      /**
+       * Called upon ack packet.
+       *
+       * @private
+       */
+      onack(packet) {
+        const ack = this.acks.get(packet.id);
+        if ("function" == typeof ack) {
+          debug12("calling ack %s with %j", packet.id, packet.data);
+          ack.apply(this, packet.data);
+          this.acks.delete(packet.id);
+        } else {
+          debug12("bad ack %s", packet.id);
+        }
+      }
+      /**
+       * Called upon client disconnect packet.
+       *
+       * @private
+       */
+      ondisconnect() {
+        debug12("got disconnect packet");
+        this._onclose("client namespace disconnect");
+      }
+      /**
+       * Handles a client error.
+       *
+       * @private
+       */
+      _onerror(err) {
+        this.emitReserved("error", err);
+      }
+      /**
+       * Called upon closing. Called by `Client`.
+       *
+       * @param {String} reason
+       * @param description
+       * @throw {Error} optional error object
+       *
+       * @private
+       */
+      _onclose(reason, description) {
+        if (!this.connected)
+          return this;
+        debug12("closing socket - reason %s", reason);
+        this.emitReserved("disconnecting", reason, description);
+        if (this.server._opts.connectionStateRecovery && RECOVERABLE_DISCONNECT_REASONS.has(reason)) {
+          debug12("connection state recovery is enabled for sid %s", this.id);
+          this.adapter.persistSession({
+            sid: this.id,
+            pid: this.pid,
+            rooms: [...this.rooms],
+            data: this.data
+          });
+        }
+        this._cleanup();
+        this.client._remove(this);
+        this.connected = false;
+        this.emitReserved("disconnect", reason, description);
+        return;
+      }
+      /**
+       * Makes the socket leave all the rooms it was part of and prevents it from joining any other room
+       *
+       * @private
+       */
+      _cleanup() {
+        this.leaveAll();
+        this.nsp._remove(this);
+        this.join = noop;
+      }
+      /**
+       * Produces an `error` packet.
+       *
+       * @param {Object} err - error object
+       *
+       * @private
+       */
+      _error(err) {
+        this.packet({ type: socket_io_parser_1.PacketType.CONNECT_ERROR, data: err });
+      }
+      /**
+       * Disconnects this client.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // disconnect this socket (the connection might be kept alive for other namespaces)
+       *   socket.disconnect();
+       *
+       *   // disconnect this socket and close the underlying connection
+       *   socket.disconnect(true);
+       * })
+       *
+       * @param {Boolean} close - if `true`, closes the underlying connection
+       * @return self
+       */
+      disconnect(close = false) {
+        if (!this.connected)
+          return this;
+        if (close) {
+          this.client._disconnect();
+        } else {
+          this.packet({ type: socket_io_parser_1.PacketType.DISCONNECT });
+          this._onclose("server namespace disconnect");
+        }
+        return this;
+      }
+      /**
+       * Sets the compress flag.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.compress(false).emit("hello");
+       * });
+       *
+       * @param {Boolean} compress - if `true`, compresses the sending data
+       * @return {Socket} self
+       */
+      compress(compress) {
+        this.flags.compress = compress;
+        return this;
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data may be lost if the client is not ready to
+       * receive messages (because of network slowness or other issues, or because they’re connected through long polling
+       * and is in the middle of a request-response cycle).
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.volatile.emit("hello"); // the client may or may not receive it
+       * });
+       *
+       * @return {Socket} self
+       */
+      get volatile() {
+        this.flags.volatile = true;
+        return this;
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data will only be broadcast to every sockets but the
+       * sender.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // the “foo” event will be broadcast to all connected clients, except this socket
+       *   socket.broadcast.emit("foo", "bar");
+       * });
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get broadcast() {
+        return this.newBroadcastOperator();
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data will only be broadcast to the current node.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   // the “foo” event will be broadcast to all connected clients on this node, except this socket
+       *   socket.local.emit("foo", "bar");
+       * });
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get local() {
+        return this.newBroadcastOperator().local;
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the callback will be called with an error when the
+       * given number of milliseconds have elapsed without an acknowledgement from the client:
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.timeout(5000).emit("my-event", (err) => {
+       *     if (err) {
+       *       // the client did not acknowledge the event in the given delay
+       *     }
+       *   });
+       * });
+       *
+       * @returns self
+       */
+      timeout(timeout) {
+        this.flags.timeout = timeout;
+        return this;
+      }
+      /**
+       * Dispatch incoming event to socket listeners.
+       *
+       * @param {Array} event - event that will get emitted
+       * @private
+       */
+      dispatch(event) {
+        debug12("dispatching an event %j", event);
+        this.run(event, (err) => {
+          process.nextTick(() => {
+            if (err) {
+              return this._onerror(err);
+            }
+            if (this.connected) {
+              super.emitUntyped.apply(this, event);
+            } else {
+              debug12("ignore packet received after disconnection");
+            }
+          });
+        });
+      }
+      /**
+       * Sets up socket middleware.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.use(([event, ...args], next) => {
+       *     if (isUnauthorized(event)) {
+       *       return next(new Error("unauthorized event"));
+       *     }
+       *     // do not forget to call next
+       *     next();
+       *   });
+       *
+       *   socket.on("error", (err) => {
+       *     if (err && err.message === "unauthorized event") {
+       *       socket.disconnect();
+       *     }
+       *   });
+       * });
+       *
+       * @param {Function} fn - middleware function (event, next)
+       * @return {Socket} self
+       */
+      use(fn) {
+        this.fns.push(fn);
+        return this;
+      }
+      /**
+       * Executes the middleware for an incoming event.
+       *
+       * @param {Array} event - event that will get emitted
+       * @param {Function} fn - last fn call in the middleware
+       * @private
+       */
+      run(event, fn) {
+        if (!this.fns.length)
+          return fn();
+        const fns = this.fns.slice(0);
+        function run2(i) {
+          fns[i](event, (err) => {
+            if (err)
+              return fn(err);
+            if (!fns[i + 1])
+              return fn();
+            run2(i + 1);
+          });
+        }
+        run2(0);
+      }
+      /**
+       * Whether the socket is currently disconnected
+       */
+      get disconnected() {
+        return !this.connected;
+      }
+      /**
+       * A reference to the request that originated the underlying Engine.IO Socket.
+       */
+      get request() {
+        return this.client.request;
+      }
+      /**
+       * A reference to the underlying Client transport connection (Engine.IO Socket object).
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   console.log(socket.conn.transport.name); // prints "polling" or "websocket"
+       *
+       *   socket.conn.once("upgrade", () => {
+       *     console.log(socket.conn.transport.name); // prints "websocket"
+       *   });
+       * });
+       */
+      get conn() {
+        return this.client.conn;
+      }
+      /**
+       * Returns the rooms the socket is currently in.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   console.log(socket.rooms); // Set { <socket.id> }
+       *
+       *   socket.join("room1");
+       *
+       *   console.log(socket.rooms); // Set { <socket.id>, "room1" }
+       * });
+       */
+      get rooms() {
+        return this.adapter.socketRooms(this.id) || /* @__PURE__ */ new Set();
+      }
+      /**
+       * Adds a listener that will be fired when any event is received. The event name is passed as the first argument to
+       * the callback.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.onAny((event, ...args) => {
+       *     console.log(`got event ${event}`);
+       *   });
+       * });
+       *
+       * @param listener
+       */
+      onAny(listener) {
+        this._anyListeners = this._anyListeners || [];
+        this._anyListeners.push(listener);
+        return this;
+      }
+      /**
+       * Adds a listener that will be fired when any event is received. The event name is passed as the first argument to
+       * the callback. The listener is added to the beginning of the listeners array.
+       *
+       * @param listener
+       */
+      prependAny(listener) {
+        this._anyListeners = this._anyListeners || [];
+        this._anyListeners.unshift(listener);
+        return this;
+      }
+      /**
+       * Removes the listener that will be fired when any event is received.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   const catchAllListener = (event, ...args) => {
+       *     console.log(`got event ${event}`);
+       *   }
+       *
+       *   socket.onAny(catchAllListener);
+       *
+       *   // remove a specific listener
+       *   socket.offAny(catchAllListener);
+       *
+       *   // or remove all listeners
+       *   socket.offAny();
+       * });
+       *
+       * @param listener
+       */
+      offAny(listener) {
+        if (!this._anyListeners) {
+          return this;
+        }
+        if (listener) {
+          const listeners = this._anyListeners;
+          for (let i = 0; i < listeners.length; i++) {
+            if (listener === listeners[i]) {
+              listeners.splice(i, 1);
+              return this;
+            }
+          }
+        } else {
+          this._anyListeners = [];
+        }
+        return this;
+      }
+      /**
+       * Returns an array of listeners that are listening for any event that is specified. This array can be manipulated,
+       * e.g. to remove listeners.
+       */
+      listenersAny() {
+        return this._anyListeners || [];
+      }
+      /**
+       * Adds a listener that will be fired when any event is sent. The event name is passed as the first argument to
+       * the callback.
+       *
+       * Note: acknowledgements sent to the client are not included.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.onAnyOutgoing((event, ...args) => {
+       *     console.log(`sent event ${event}`);
+       *   });
+       * });
+       *
+       * @param listener
+       */
+      onAnyOutgoing(listener) {
+        this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+        this._anyOutgoingListeners.push(listener);
+        return this;
+      }
+      /**
+       * Adds a listener that will be fired when any event is emitted. The event name is passed as the first argument to the
+       * callback. The listener is added to the beginning of the listeners array.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   socket.prependAnyOutgoing((event, ...args) => {
+       *     console.log(`sent event ${event}`);
+       *   });
+       * });
+       *
+       * @param listener
+       */
+      prependAnyOutgoing(listener) {
+        this._anyOutgoingListeners = this._anyOutgoingListeners || [];
+        this._anyOutgoingListeners.unshift(listener);
+        return this;
+      }
+      /**
+       * Removes the listener that will be fired when any event is sent.
+       *
+       * @example
+       * io.on("connection", (socket) => {
+       *   const catchAllListener = (event, ...args) => {
+       *     console.log(`sent event ${event}`);
+       *   }
+       *
+       *   socket.onAnyOutgoing(catchAllListener);
+       *
+       *   // remove a specific listener
+       *   socket.offAnyOutgoing(catchAllListener);
+       *
+       *   // or remove all listeners
+       *   socket.offAnyOutgoing();
+       * });
+       *
+       * @param listener - the catch-all listener
+       */
+      offAnyOutgoing(listener) {
+        if (!this._anyOutgoingListeners) {
+          return this;
+        }
+        if (listener) {
+          const listeners = this._anyOutgoingListeners;
+          for (let i = 0; i < listeners.length; i++) {
+            if (listener === listeners[i]) {
+              listeners.splice(i, 1);
+              return this;
+            }
+          }
+        } else {
+          this._anyOutgoingListeners = [];
+        }
+        return this;
+      }
+      /**
+       * Returns an array of listeners that are listening for any event that is specified. This array can be manipulated,
+       * e.g. to remove listeners.
+       */
+      listenersAnyOutgoing() {
+        return this._anyOutgoingListeners || [];
+      }
+      /**
+       * Notify the listeners for each packet sent (emit or broadcast)
+       *
+       * @param packet
+       *
+       * @private
+       */
+      notifyOutgoingListeners(packet) {
+        if (this._anyOutgoingListeners && this._anyOutgoingListeners.length) {
+          const listeners = this._anyOutgoingListeners.slice();
+          for (const listener of listeners) {
+            listener.apply(this, packet.data);
+          }
+        }
+      }
+      newBroadcastOperator() {
+        const flags = Object.assign({}, this.flags);
+        this.flags = {};
+        return new broadcast_operator_1.BroadcastOperator(this.adapter, /* @__PURE__ */ new Set(), /* @__PURE__ */ new Set([this.id]), flags);
+      }
+    };
+    exports.Socket = Socket4;
+  }
+});
+
+// node_modules/socket.io/dist/namespace.js
+var require_namespace = __commonJS({
+  "node_modules/socket.io/dist/namespace.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Namespace = exports.RESERVED_EVENTS = void 0;
+    var socket_1 = require_socket2();
+    var typed_events_1 = require_typed_events();
+    var debug_1 = __importDefault(require_src());
+    var broadcast_operator_1 = require_broadcast_operator();
+    var debug12 = (0, debug_1.default)("socket.io:namespace");
+    exports.RESERVED_EVENTS = /* @__PURE__ */ new Set(["connect", "connection", "new_namespace"]);
+    var Namespace2 = class extends typed_events_1.StrictEventEmitter {
+      /**
+       * Namespace constructor.
+       *
+       * @param server instance
+       * @param name
+       */
+      constructor(server, name) {
+        super();
+        this.sockets = /* @__PURE__ */ new Map();
+        this._preConnectSockets = /* @__PURE__ */ new Map();
+        this._fns = [];
+        this._ids = 0;
+        this.server = server;
+        this.name = name;
+        this._initAdapter();
+      }
+      /**
+       * Initializes the `Adapter` for this nsp.
+       * Run upon changing adapter by `Server#adapter`
+       * in addition to the constructor.
+       *
+       * @private
+       */
+      _initAdapter() {
+        this.adapter = new (this.server.adapter())(this);
+        Promise.resolve(this.adapter.init()).catch((err) => {
+          debug12("error while initializing adapter: %s", err);
+        });
+      }
+      /**
+       * Registers a middleware, which is a function that gets executed for every incoming {@link Socket}.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.use((socket, next) => {
+       *   // ...
+       *   next();
+       * });
+       *
+       * @param fn - the middleware function
+       */
+      use(fn) {
+        this._fns.push(fn);
+        return this;
+      }
+      /**
+       * Executes the middleware for an incoming client.
+       *
+       * @param socket - the socket that will get added
+       * @param fn - last fn call in the middleware
+       * @private
+       */
+      run(socket, fn) {
+        if (!this._fns.length)
+          return fn();
+        const fns = this._fns.slice(0);
+        function run2(i) {
+          fns[i](socket, (err) => {
+            if (err)
+              return fn(err);
+            if (!fns[i + 1])
+              return fn();
+            run2(i + 1);
+          });
+        }
+        run2(0);
+      }
+      /**
+       * Targets a room when emitting.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // the “foo” event will be broadcast to all connected clients in the “room-101” room
+       * myNamespace.to("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms (a client will be notified at most once)
+       * myNamespace.to(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * myNamespace.to("room-101").to("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      to(room) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).to(room);
+      }
+      /**
+       * Targets a room when emitting. Similar to `to()`, but might feel clearer in some cases:
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // disconnect all clients in the "room-101" room
+       * myNamespace.in("room-101").disconnectSockets();
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      in(room) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).in(room);
+      }
+      /**
+       * Excludes a room when emitting.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // the "foo" event will be broadcast to all connected clients, except the ones that are in the "room-101" room
+       * myNamespace.except("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms
+       * myNamespace.except(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * myNamespace.except("room-101").except("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      except(room) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).except(room);
+      }
+      /**
+       * Adds a new client.
+       *
+       * @return {Socket}
+       * @private
+       */
+      async _add(client, auth, fn) {
+        var _a3;
+        debug12("adding socket to nsp %s", this.name);
+        const socket = await this._createSocket(client, auth);
+        this._preConnectSockets.set(socket.id, socket);
+        if (
+          // @ts-ignore
+          ((_a3 = this.server.opts.connectionStateRecovery) === null || _a3 === void 0 ? void 0 : _a3.skipMiddlewares) && socket.recovered && client.conn.readyState === "open"
+        ) {
+          return this._doConnect(socket, fn);
+        }
+        this.run(socket, (err) => {
+          process.nextTick(() => {
+            if ("open" !== client.conn.readyState) {
+              debug12("next called after client was closed - ignoring socket");
+              socket._cleanup();
+              return;
+            }
+            if (err) {
+              debug12("middleware error, sending CONNECT_ERROR packet to the client");
+              socket._cleanup();
+              if (client.conn.protocol === 3) {
+                return socket._error(err.data || err.message);
+              } else {
+                return socket._error({
+                  message: err.message,
+                  data: err.data
+                });
+              }
+            }
+            this._doConnect(socket, fn);
+          });
+        });
+      }
+      async _createSocket(client, auth) {
+        const sessionId = auth.pid;
+        const offset = auth.offset;
+        if (
+          // @ts-ignore
+          this.server.opts.connectionStateRecovery && typeof sessionId === "string" && typeof offset === "string"
+        ) {
+          let session;
+          try {
+            session = await this.adapter.restoreSession(sessionId, offset);
+          } catch (e) {
+            debug12("error while restoring session: %s", e);
+          }
+          if (session) {
+            debug12("connection state recovered for sid %s", session.sid);
+            return new socket_1.Socket(this, client, auth, session);
+          }
+        }
+        return new socket_1.Socket(this, client, auth);
+      }
+      _doConnect(socket, fn) {
+        this._preConnectSockets.delete(socket.id);
+        this.sockets.set(socket.id, socket);
+        socket._onconnect();
+        if (fn)
+          fn(socket);
+        this.emitReserved("connect", socket);
+        this.emitReserved("connection", socket);
+      }
+      /**
+       * Removes a client. Called by each `Socket`.
+       *
+       * @private
+       */
+      _remove(socket) {
+        this.sockets.delete(socket.id) || this._preConnectSockets.delete(socket.id);
+      }
+      /**
+       * Emits to all connected clients.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.emit("hello", "world");
+       *
+       * // all serializable datastructures are supported (no need to call JSON.stringify)
+       * myNamespace.emit("hello", 1, "2", { 3: ["4"], 5: Uint8Array.from([6]) });
+       *
+       * // with an acknowledgement from the clients
+       * myNamespace.timeout(1000).emit("some-event", (err, responses) => {
+       *   if (err) {
+       *     // some clients did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per client
+       *   }
+       * });
+       *
+       * @return Always true
+       */
+      emit(ev, ...args) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).emit(ev, ...args);
+      }
+      /**
+       * Sends a `message` event to all clients.
+       *
+       * This method mimics the WebSocket.send() method.
+       *
+       * @see https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/send
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.send("hello");
+       *
+       * // this is equivalent to
+       * myNamespace.emit("message", "hello");
+       *
+       * @return self
+       */
+      send(...args) {
+        this.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Sends a `message` event to all clients. Sends a `message` event. Alias of {@link send}.
+       *
+       * @return self
+       */
+      write(...args) {
+        this.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Sends a message to the other Socket.IO servers of the cluster.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.serverSideEmit("hello", "world");
+       *
+       * myNamespace.on("hello", (arg1) => {
+       *   console.log(arg1); // prints "world"
+       * });
+       *
+       * // acknowledgements (without binary content) are supported too:
+       * myNamespace.serverSideEmit("ping", (err, responses) => {
+       *  if (err) {
+       *     // some servers did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per server (except the current one)
+       *   }
+       * });
+       *
+       * myNamespace.on("ping", (cb) => {
+       *   cb("pong");
+       * });
+       *
+       * @param ev - the event name
+       * @param args - an array of arguments, which may include an acknowledgement callback at the end
+       */
+      serverSideEmit(ev, ...args) {
+        if (exports.RESERVED_EVENTS.has(ev)) {
+          throw new Error(`"${String(ev)}" is a reserved event name`);
+        }
+        args.unshift(ev);
+        this.adapter.serverSideEmit(args);
+        return true;
+      }
+      /**
+       * Sends a message and expect an acknowledgement from the other Socket.IO servers of the cluster.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * try {
+       *   const responses = await myNamespace.serverSideEmitWithAck("ping");
+       *   console.log(responses); // one response per server (except the current one)
+       * } catch (e) {
+       *   // some servers did not acknowledge the event in the given delay
+       * }
+       *
+       * @param ev - the event name
+       * @param args - an array of arguments
+       *
+       * @return a Promise that will be fulfilled when all servers have acknowledged the event
+       */
+      serverSideEmitWithAck(ev, ...args) {
+        return new Promise((resolve2, reject) => {
+          args.push((err, responses) => {
+            if (err) {
+              err.responses = responses;
+              return reject(err);
+            } else {
+              return resolve2(responses);
+            }
+          });
+          this.serverSideEmit(ev, ...args);
+        });
+      }
+      /**
+       * Called when a packet is received from another Socket.IO server
+       *
+       * @param args - an array of arguments, which may include an acknowledgement callback at the end
+       *
+       * @private
+       */
+      _onServerSideEmit(args) {
+        super.emitUntyped.apply(this, args);
+      }
+      /**
+       * Gets a list of clients.
+       *
+       * @deprecated this method will be removed in the next major release, please use {@link Namespace#serverSideEmit} or
+       * {@link Namespace#fetchSockets} instead.
+       */
+      allSockets() {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).allSockets();
+      }
+      /**
+       * Sets the compress flag.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.compress(false).emit("hello");
+       *
+       * @param compress - if `true`, compresses the sending data
+       * @return self
+       */
+      compress(compress) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).compress(compress);
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data may be lost if the client is not ready to
+       * receive messages (because of network slowness or other issues, or because they’re connected through long polling
+       * and is in the middle of a request-response cycle).
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.volatile.emit("hello"); // the clients may or may not receive it
+       *
+       * @return self
+       */
+      get volatile() {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).volatile;
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data will only be broadcast to the current node.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // the “foo” event will be broadcast to all connected clients on this node
+       * myNamespace.local.emit("foo", "bar");
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get local() {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).local;
+      }
+      /**
+       * Adds a timeout in milliseconds for the next operation.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * myNamespace.timeout(1000).emit("some-event", (err, responses) => {
+       *   if (err) {
+       *     // some clients did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per client
+       *   }
+       * });
+       *
+       * @param timeout
+       */
+      timeout(timeout) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).timeout(timeout);
+      }
+      /**
+       * Returns the matching socket instances.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // return all Socket instances
+       * const sockets = await myNamespace.fetchSockets();
+       *
+       * // return all Socket instances in the "room1" room
+       * const sockets = await myNamespace.in("room1").fetchSockets();
+       *
+       * for (const socket of sockets) {
+       *   console.log(socket.id);
+       *   console.log(socket.handshake);
+       *   console.log(socket.rooms);
+       *   console.log(socket.data);
+       *
+       *   socket.emit("hello");
+       *   socket.join("room1");
+       *   socket.leave("room2");
+       *   socket.disconnect();
+       * }
+       */
+      fetchSockets() {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).fetchSockets();
+      }
+      /**
+       * Makes the matching socket instances join the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // make all socket instances join the "room1" room
+       * myNamespace.socketsJoin("room1");
+       *
+       * // make all socket instances in the "room1" room join the "room2" and "room3" rooms
+       * myNamespace.in("room1").socketsJoin(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsJoin(room) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).socketsJoin(room);
+      }
+      /**
+       * Makes the matching socket instances leave the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // make all socket instances leave the "room1" room
+       * myNamespace.socketsLeave("room1");
+       *
+       * // make all socket instances in the "room1" room leave the "room2" and "room3" rooms
+       * myNamespace.in("room1").socketsLeave(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsLeave(room) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).socketsLeave(room);
+      }
+      /**
+       * Makes the matching socket instances disconnect.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // make all socket instances disconnect (the connections might be kept alive for other namespaces)
+       * myNamespace.disconnectSockets();
+       *
+       * // make all socket instances in the "room1" room disconnect and close the underlying connections
+       * myNamespace.in("room1").disconnectSockets(true);
+       *
+       * @param close - whether to close the underlying connection
+       */
+      disconnectSockets(close = false) {
+        return new broadcast_operator_1.BroadcastOperator(this.adapter).disconnectSockets(close);
+      }
+    };
+    exports.Namespace = Namespace2;
+  }
+});
+
+// node_modules/socket.io-adapter/dist/contrib/yeast.js
+var require_yeast = __commonJS({
+  "node_modules/socket.io-adapter/dist/contrib/yeast.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.encode = encode4;
+    exports.decode = decode4;
+    exports.yeast = yeast;
+    var alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-_".split("");
+    var length = 64;
+    var map2 = {};
+    var seed = 0;
+    var i = 0;
+    var prev;
+    function encode4(num) {
+      let encoded = "";
+      do {
+        encoded = alphabet[num % length] + encoded;
+        num = Math.floor(num / length);
+      } while (num > 0);
+      return encoded;
+    }
+    function decode4(str2) {
+      let decoded = 0;
+      for (i = 0; i < str2.length; i++) {
+        decoded = decoded * length + map2[str2.charAt(i)];
+      }
+      return decoded;
+    }
+    function yeast() {
+      const now = encode4(+/* @__PURE__ */ new Date());
+      if (now !== prev)
+        return seed = 0, prev = now;
+      return now + "." + encode4(seed++);
+    }
+    for (; i < length; i++)
+      map2[alphabet[i]] = i;
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/constants.js
+var require_constants3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/constants.js"(exports, module) {
+    "use strict";
+    var BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"];
+    var hasBlob = typeof Blob !== "undefined";
+    if (hasBlob) BINARY_TYPES.push("blob");
+    module.exports = {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT: 3e4,
+      EMPTY_BUFFER: Buffer.alloc(0),
+      GUID: "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+      hasBlob,
+      kForOnEventAttribute: /* @__PURE__ */ Symbol("kIsForOnEventAttribute"),
+      kListener: /* @__PURE__ */ Symbol("kListener"),
+      kStatusCode: /* @__PURE__ */ Symbol("status-code"),
+      kWebSocket: /* @__PURE__ */ Symbol("websocket"),
+      NOOP: () => {
+      }
+    };
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/buffer-util.js
+var require_buffer_util3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/buffer-util.js"(exports, module) {
+    "use strict";
+    var { EMPTY_BUFFER } = require_constants3();
+    var FastBuffer = Buffer[Symbol.species];
+    function concat(list, totalLength2) {
+      if (list.length === 0) return EMPTY_BUFFER;
+      if (list.length === 1) return list[0];
+      const target = Buffer.allocUnsafe(totalLength2);
+      let offset = 0;
+      for (let i = 0; i < list.length; i++) {
+        const buf = list[i];
+        target.set(buf, offset);
+        offset += buf.length;
+      }
+      if (offset < totalLength2) {
+        return new FastBuffer(target.buffer, target.byteOffset, offset);
+      }
+      return target;
+    }
+    function _mask(source, mask, output2, offset, length) {
+      for (let i = 0; i < length; i++) {
+        output2[offset + i] = source[i] ^ mask[i & 3];
+      }
+    }
+    function _unmask(buffer, mask) {
+      for (let i = 0; i < buffer.length; i++) {
+        buffer[i] ^= mask[i & 3];
+      }
+    }
+    function toArrayBuffer(buf) {
+      if (buf.length === buf.buffer.byteLength) {
+        return buf.buffer;
+      }
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    }
+    function toBuffer2(data) {
+      toBuffer2.readOnly = true;
+      if (Buffer.isBuffer(data)) return data;
+      let buf;
+      if (data instanceof ArrayBuffer) {
+        buf = new FastBuffer(data);
+      } else if (ArrayBuffer.isView(data)) {
+        buf = new FastBuffer(data.buffer, data.byteOffset, data.byteLength);
+      } else {
+        buf = Buffer.from(data);
+        toBuffer2.readOnly = false;
+      }
+      return buf;
+    }
+    module.exports = {
+      concat,
+      mask: _mask,
+      toArrayBuffer,
+      toBuffer: toBuffer2,
+      unmask: _unmask
+    };
+    if (!process.env.WS_NO_BUFFER_UTIL) {
+      try {
+        const bufferUtil = __require("bufferutil");
+        module.exports.mask = function(source, mask, output2, offset, length) {
+          if (length < 48) _mask(source, mask, output2, offset, length);
+          else bufferUtil.mask(source, mask, output2, offset, length);
+        };
+        module.exports.unmask = function(buffer, mask) {
+          if (buffer.length < 32) _unmask(buffer, mask);
+          else bufferUtil.unmask(buffer, mask);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/limiter.js
+var require_limiter3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/limiter.js"(exports, module) {
+    "use strict";
+    var kDone = /* @__PURE__ */ Symbol("kDone");
+    var kRun = /* @__PURE__ */ Symbol("kRun");
+    var Limiter = class {
+      /**
+       * Creates a new `Limiter`.
+       *
+       * @param {Number} [concurrency=Infinity] The maximum number of jobs allowed
+       *     to run concurrently
+       */
+      constructor(concurrency) {
+        this[kDone] = () => {
+          this.pending--;
+          this[kRun]();
+        };
+        this.concurrency = concurrency || Infinity;
+        this.jobs = [];
+        this.pending = 0;
+      }
+      /**
+       * Adds a job to the queue.
+       *
+       * @param {Function} job The job to run
+       * @public
+       */
+      add(job) {
+        this.jobs.push(job);
+        this[kRun]();
+      }
+      /**
+       * Removes a job from the queue and runs it if possible.
+       *
+       * @private
+       */
+      [kRun]() {
+        if (this.pending === this.concurrency) return;
+        if (this.jobs.length) {
+          const job = this.jobs.shift();
+          this.pending++;
+          job(this[kDone]);
+        }
+      }
+    };
+    module.exports = Limiter;
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/permessage-deflate.js
+var require_permessage_deflate3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/permessage-deflate.js"(exports, module) {
+    "use strict";
+    var zlib = __require("zlib");
+    var bufferUtil = require_buffer_util3();
+    var Limiter = require_limiter3();
+    var { kStatusCode } = require_constants3();
+    var FastBuffer = Buffer[Symbol.species];
+    var TRAILER = Buffer.from([0, 0, 255, 255]);
+    var kPerMessageDeflate = /* @__PURE__ */ Symbol("permessage-deflate");
+    var kTotalLength = /* @__PURE__ */ Symbol("total-length");
+    var kCallback = /* @__PURE__ */ Symbol("callback");
+    var kBuffers = /* @__PURE__ */ Symbol("buffers");
+    var kError = /* @__PURE__ */ Symbol("error");
+    var zlibLimiter;
+    var PerMessageDeflate2 = class {
+      /**
+       * Creates a PerMessageDeflate instance.
+       *
+       * @param {Object} [options] Configuration options
+       * @param {(Boolean|Number)} [options.clientMaxWindowBits] Advertise support
+       *     for, or request, a custom client window size
+       * @param {Boolean} [options.clientNoContextTakeover=false] Advertise/
+       *     acknowledge disabling of client context takeover
+       * @param {Number} [options.concurrencyLimit=10] The number of concurrent
+       *     calls to zlib
+       * @param {Boolean} [options.isServer=false] Create the instance in either
+       *     server or client mode
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {(Boolean|Number)} [options.serverMaxWindowBits] Request/confirm the
+       *     use of a custom server window size
+       * @param {Boolean} [options.serverNoContextTakeover=false] Request/accept
+       *     disabling of server context takeover
+       * @param {Number} [options.threshold=1024] Size (in bytes) below which
+       *     messages should not be compressed if context takeover is disabled
+       * @param {Object} [options.zlibDeflateOptions] Options to pass to zlib on
+       *     deflate
+       * @param {Object} [options.zlibInflateOptions] Options to pass to zlib on
+       *     inflate
+       */
+      constructor(options) {
+        this._options = options || {};
+        this._threshold = this._options.threshold !== void 0 ? this._options.threshold : 1024;
+        this._maxPayload = this._options.maxPayload | 0;
+        this._isServer = !!this._options.isServer;
+        this._deflate = null;
+        this._inflate = null;
+        this.params = null;
+        if (!zlibLimiter) {
+          const concurrency = this._options.concurrencyLimit !== void 0 ? this._options.concurrencyLimit : 10;
+          zlibLimiter = new Limiter(concurrency);
+        }
+      }
+      /**
+       * @type {String}
+       */
+      static get extensionName() {
+        return "permessage-deflate";
+      }
+      /**
+       * Create an extension negotiation offer.
+       *
+       * @return {Object} Extension parameters
+       * @public
+       */
+      offer() {
+        const params = {};
+        if (this._options.serverNoContextTakeover) {
+          params.server_no_context_takeover = true;
+        }
+        if (this._options.clientNoContextTakeover) {
+          params.client_no_context_takeover = true;
+        }
+        if (this._options.serverMaxWindowBits) {
+          params.server_max_window_bits = this._options.serverMaxWindowBits;
+        }
+        if (this._options.clientMaxWindowBits) {
+          params.client_max_window_bits = this._options.clientMaxWindowBits;
+        } else if (this._options.clientMaxWindowBits == null) {
+          params.client_max_window_bits = true;
+        }
+        return params;
+      }
+      /**
+       * Accept an extension negotiation offer/response.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Object} Accepted configuration
+       * @public
+       */
+      accept(configurations) {
+        configurations = this.normalizeParams(configurations);
+        this.params = this._isServer ? this.acceptAsServer(configurations) : this.acceptAsClient(configurations);
+        return this.params;
+      }
+      /**
+       * Releases all resources used by the extension.
+       *
+       * @public
+       */
+      cleanup() {
+        if (this._inflate) {
+          this._inflate.close();
+          this._inflate = null;
+        }
+        if (this._deflate) {
+          const callback = this._deflate[kCallback];
+          this._deflate.close();
+          this._deflate = null;
+          if (callback) {
+            callback(
+              new Error(
+                "The deflate stream was closed while data was being processed"
+              )
+            );
+          }
+        }
+      }
+      /**
+       *  Accept an extension negotiation offer.
+       *
+       * @param {Array} offers The extension negotiation offers
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsServer(offers) {
+        const opts = this._options;
+        const accepted = offers.find((params) => {
+          if (opts.serverNoContextTakeover === false && params.server_no_context_takeover || params.server_max_window_bits && (opts.serverMaxWindowBits === false || typeof opts.serverMaxWindowBits === "number" && opts.serverMaxWindowBits > params.server_max_window_bits) || typeof opts.clientMaxWindowBits === "number" && (typeof params.client_max_window_bits === "number" ? opts.clientMaxWindowBits > params.client_max_window_bits : !params.client_max_window_bits)) {
+            return false;
+          }
+          return true;
+        });
+        if (!accepted) {
+          throw new Error("None of the extension offers can be accepted");
+        }
+        if (opts.serverNoContextTakeover) {
+          accepted.server_no_context_takeover = true;
+        }
+        if (opts.clientNoContextTakeover) {
+          accepted.client_no_context_takeover = true;
+        }
+        if (typeof opts.serverMaxWindowBits === "number") {
+          accepted.server_max_window_bits = opts.serverMaxWindowBits;
+        }
+        if (typeof opts.clientMaxWindowBits === "number") {
+          accepted.client_max_window_bits = opts.clientMaxWindowBits;
+        } else if (accepted.client_max_window_bits === true || opts.clientMaxWindowBits === false) {
+          delete accepted.client_max_window_bits;
+        }
+        return accepted;
+      }
+      /**
+       * Accept the extension negotiation response.
+       *
+       * @param {Array} response The extension negotiation response
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsClient(response) {
+        const params = response[0];
+        if (this._options.clientNoContextTakeover === false && params.client_no_context_takeover) {
+          throw new Error('Unexpected parameter "client_no_context_takeover"');
+        }
+        if (!params.client_max_window_bits) {
+          if (typeof this._options.clientMaxWindowBits === "number") {
+            params.client_max_window_bits = this._options.clientMaxWindowBits;
+          }
+        } else if (this._options.clientMaxWindowBits === false || typeof this._options.clientMaxWindowBits === "number" && params.client_max_window_bits > this._options.clientMaxWindowBits) {
+          throw new Error(
+            'Unexpected or invalid parameter "client_max_window_bits"'
+          );
+        }
+        return params;
+      }
+      /**
+       * Normalize parameters.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Array} The offers/response with normalized parameters
+       * @private
+       */
+      normalizeParams(configurations) {
+        configurations.forEach((params) => {
+          Object.keys(params).forEach((key) => {
+            let value2 = params[key];
+            if (value2.length > 1) {
+              throw new Error(`Parameter "${key}" must have only a single value`);
+            }
+            value2 = value2[0];
+            if (key === "client_max_window_bits") {
+              if (value2 !== true) {
+                const num = +value2;
+                if (!Number.isInteger(num) || num < 8 || num > 15) {
+                  throw new TypeError(
+                    `Invalid value for parameter "${key}": ${value2}`
+                  );
+                }
+                value2 = num;
+              } else if (!this._isServer) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else if (key === "server_max_window_bits") {
+              const num = +value2;
+              if (!Number.isInteger(num) || num < 8 || num > 15) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+              value2 = num;
+            } else if (key === "client_no_context_takeover" || key === "server_no_context_takeover") {
+              if (value2 !== true) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else {
+              throw new Error(`Unknown parameter "${key}"`);
+            }
+            params[key] = value2;
+          });
+        });
+        return configurations;
+      }
+      /**
+       * Decompress data. Concurrency limited.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      decompress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._decompress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Compress data. Concurrency limited.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      compress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._compress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Decompress data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _decompress(data, fin, callback) {
+        const endpoint = this._isServer ? "client" : "server";
+        if (!this._inflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._inflate = zlib.createInflateRaw({
+            ...this._options.zlibInflateOptions,
+            windowBits
+          });
+          this._inflate[kPerMessageDeflate] = this;
+          this._inflate[kTotalLength] = 0;
+          this._inflate[kBuffers] = [];
+          this._inflate.on("error", inflateOnError);
+          this._inflate.on("data", inflateOnData);
+        }
+        this._inflate[kCallback] = callback;
+        this._inflate.write(data);
+        if (fin) this._inflate.write(TRAILER);
+        this._inflate.flush(() => {
+          const err = this._inflate[kError];
+          if (err) {
+            this._inflate.close();
+            this._inflate = null;
+            callback(err);
+            return;
+          }
+          const data2 = bufferUtil.concat(
+            this._inflate[kBuffers],
+            this._inflate[kTotalLength]
+          );
+          if (this._inflate._readableState.endEmitted) {
+            this._inflate.close();
+            this._inflate = null;
+          } else {
+            this._inflate[kTotalLength] = 0;
+            this._inflate[kBuffers] = [];
+            if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+              this._inflate.reset();
+            }
+          }
+          callback(null, data2);
+        });
+      }
+      /**
+       * Compress data.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _compress(data, fin, callback) {
+        const endpoint = this._isServer ? "server" : "client";
+        if (!this._deflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._deflate = zlib.createDeflateRaw({
+            ...this._options.zlibDeflateOptions,
+            windowBits
+          });
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          this._deflate.on("data", deflateOnData);
+        }
+        this._deflate[kCallback] = callback;
+        this._deflate.write(data);
+        this._deflate.flush(zlib.Z_SYNC_FLUSH, () => {
+          if (!this._deflate) {
+            return;
+          }
+          let data2 = bufferUtil.concat(
+            this._deflate[kBuffers],
+            this._deflate[kTotalLength]
+          );
+          if (fin) {
+            data2 = new FastBuffer(data2.buffer, data2.byteOffset, data2.length - 4);
+          }
+          this._deflate[kCallback] = null;
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+            this._deflate.reset();
+          }
+          callback(null, data2);
+        });
+      }
+    };
+    module.exports = PerMessageDeflate2;
+    function deflateOnData(chunk) {
+      this[kBuffers].push(chunk);
+      this[kTotalLength] += chunk.length;
+    }
+    function inflateOnData(chunk) {
+      this[kTotalLength] += chunk.length;
+      if (this[kPerMessageDeflate]._maxPayload < 1 || this[kTotalLength] <= this[kPerMessageDeflate]._maxPayload) {
+        this[kBuffers].push(chunk);
+        return;
+      }
+      this[kError] = new RangeError("Max payload size exceeded");
+      this[kError].code = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+      this[kError][kStatusCode] = 1009;
+      this.removeListener("data", inflateOnData);
+      this.reset();
+    }
+    function inflateOnError(err) {
+      this[kPerMessageDeflate]._inflate = null;
+      if (this[kError]) {
+        this[kCallback](this[kError]);
+        return;
+      }
+      err[kStatusCode] = 1007;
+      this[kCallback](err);
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/validation.js
+var require_validation3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/validation.js"(exports, module) {
+    "use strict";
+    var { isUtf8 } = __require("buffer");
+    var { hasBlob } = require_constants3();
+    var tokenChars = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 0 - 15
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 16 - 31
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      // 32 - 47
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 48 - 63
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 64 - 79
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      // 80 - 95
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 96 - 111
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0
+      // 112 - 127
+    ];
+    function isValidStatusCode(code) {
+      return code >= 1e3 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006 || code >= 3e3 && code <= 4999;
+    }
+    function _isValidUTF8(buf) {
+      const len = buf.length;
+      let i = 0;
+      while (i < len) {
+        if ((buf[i] & 128) === 0) {
+          i++;
+        } else if ((buf[i] & 224) === 192) {
+          if (i + 1 === len || (buf[i + 1] & 192) !== 128 || (buf[i] & 254) === 192) {
+            return false;
+          }
+          i += 2;
+        } else if ((buf[i] & 240) === 224) {
+          if (i + 2 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || buf[i] === 224 && (buf[i + 1] & 224) === 128 || // Overlong
+          buf[i] === 237 && (buf[i + 1] & 224) === 160) {
+            return false;
+          }
+          i += 3;
+        } else if ((buf[i] & 248) === 240) {
+          if (i + 3 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || (buf[i + 3] & 192) !== 128 || buf[i] === 240 && (buf[i + 1] & 240) === 128 || // Overlong
+          buf[i] === 244 && buf[i + 1] > 143 || buf[i] > 244) {
+            return false;
+          }
+          i += 4;
+        } else {
+          return false;
+        }
+      }
+      return true;
+    }
+    function isBlob(value2) {
+      return hasBlob && typeof value2 === "object" && typeof value2.arrayBuffer === "function" && typeof value2.type === "string" && typeof value2.stream === "function" && (value2[Symbol.toStringTag] === "Blob" || value2[Symbol.toStringTag] === "File");
+    }
+    module.exports = {
+      isBlob,
+      isValidStatusCode,
+      isValidUTF8: _isValidUTF8,
+      tokenChars
+    };
+    if (isUtf8) {
+      module.exports.isValidUTF8 = function(buf) {
+        return buf.length < 24 ? _isValidUTF8(buf) : isUtf8(buf);
+      };
+    } else if (!process.env.WS_NO_UTF_8_VALIDATE) {
+      try {
+        const isValidUTF8 = __require("utf-8-validate");
+        module.exports.isValidUTF8 = function(buf) {
+          return buf.length < 32 ? _isValidUTF8(buf) : isValidUTF8(buf);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/receiver.js
+var require_receiver3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/receiver.js"(exports, module) {
+    "use strict";
+    var { Writable } = __require("stream");
+    var PerMessageDeflate2 = require_permessage_deflate3();
+    var {
+      BINARY_TYPES,
+      EMPTY_BUFFER,
+      kStatusCode,
+      kWebSocket
+    } = require_constants3();
+    var { concat, toArrayBuffer, unmask } = require_buffer_util3();
+    var { isValidStatusCode, isValidUTF8 } = require_validation3();
+    var FastBuffer = Buffer[Symbol.species];
+    var GET_INFO = 0;
+    var GET_PAYLOAD_LENGTH_16 = 1;
+    var GET_PAYLOAD_LENGTH_64 = 2;
+    var GET_MASK = 3;
+    var GET_DATA = 4;
+    var INFLATING = 5;
+    var DEFER_EVENT = 6;
+    var Receiver2 = class extends Writable {
+      /**
+       * Creates a Receiver instance.
+       *
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {String} [options.binaryType=nodebuffer] The type for binary data
+       * @param {Object} [options.extensions] An object containing the negotiated
+       *     extensions
+       * @param {Boolean} [options.isServer=false] Specifies whether to operate in
+       *     client or server mode
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       */
+      constructor(options = {}) {
+        super();
+        this._allowSynchronousEvents = options.allowSynchronousEvents !== void 0 ? options.allowSynchronousEvents : true;
+        this._binaryType = options.binaryType || BINARY_TYPES[0];
+        this._extensions = options.extensions || {};
+        this._isServer = !!options.isServer;
+        this._maxBufferedChunks = options.maxBufferedChunks | 0;
+        this._maxFragments = options.maxFragments | 0;
+        this._maxPayload = options.maxPayload | 0;
+        this._skipUTF8Validation = !!options.skipUTF8Validation;
+        this[kWebSocket] = void 0;
+        this._bufferedBytes = 0;
+        this._buffers = [];
+        this._compressed = false;
+        this._payloadLength = 0;
+        this._mask = void 0;
+        this._fragmented = 0;
+        this._masked = false;
+        this._fin = false;
+        this._opcode = 0;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        this._errored = false;
+        this._loop = false;
+        this._state = GET_INFO;
+      }
+      /**
+       * Implements `Writable.prototype._write()`.
+       *
+       * @param {Buffer} chunk The chunk of data to write
+       * @param {String} encoding The character encoding of `chunk`
+       * @param {Function} cb Callback
+       * @private
+       */
+      _write(chunk, encoding, cb) {
+        if (this._opcode === 8 && this._state == GET_INFO) return cb();
+        if (this._maxBufferedChunks > 0 && this._buffers.length >= this._maxBufferedChunks) {
+          cb(
+            this.createError(
+              RangeError,
+              "Too many buffered chunks",
+              false,
+              1008,
+              "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+            )
+          );
+          return;
+        }
+        this._bufferedBytes += chunk.length;
+        this._buffers.push(chunk);
+        this.startLoop(cb);
+      }
+      /**
+       * Consumes `n` bytes from the buffered data.
+       *
+       * @param {Number} n The number of bytes to consume
+       * @return {Buffer} The consumed bytes
+       * @private
+       */
+      consume(n) {
+        this._bufferedBytes -= n;
+        if (n === this._buffers[0].length) return this._buffers.shift();
+        if (n < this._buffers[0].length) {
+          const buf = this._buffers[0];
+          this._buffers[0] = new FastBuffer(
+            buf.buffer,
+            buf.byteOffset + n,
+            buf.length - n
+          );
+          return new FastBuffer(buf.buffer, buf.byteOffset, n);
+        }
+        const dst = Buffer.allocUnsafe(n);
+        do {
+          const buf = this._buffers[0];
+          const offset = dst.length - n;
+          if (n >= buf.length) {
+            dst.set(this._buffers.shift(), offset);
+          } else {
+            dst.set(new Uint8Array(buf.buffer, buf.byteOffset, n), offset);
+            this._buffers[0] = new FastBuffer(
+              buf.buffer,
+              buf.byteOffset + n,
+              buf.length - n
+            );
+          }
+          n -= buf.length;
+        } while (n > 0);
+        return dst;
+      }
+      /**
+       * Starts the parsing loop.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      startLoop(cb) {
+        this._loop = true;
+        do {
+          switch (this._state) {
+            case GET_INFO:
+              this.getInfo(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_16:
+              this.getPayloadLength16(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_64:
+              this.getPayloadLength64(cb);
+              break;
+            case GET_MASK:
+              this.getMask();
+              break;
+            case GET_DATA:
+              this.getData(cb);
+              break;
+            case INFLATING:
+            case DEFER_EVENT:
+              this._loop = false;
+              return;
+          }
+        } while (this._loop);
+        if (!this._errored) cb();
+      }
+      /**
+       * Reads the first two bytes of a frame.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getInfo(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(2);
+        if ((buf[0] & 48) !== 0) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV2 and RSV3 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_2_3"
+          );
+          cb(error62);
+          return;
+        }
+        const compressed = (buf[0] & 64) === 64;
+        if (compressed && !this._extensions[PerMessageDeflate2.extensionName]) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV1 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_1"
+          );
+          cb(error62);
+          return;
+        }
+        this._fin = (buf[0] & 128) === 128;
+        this._opcode = buf[0] & 15;
+        this._payloadLength = buf[1] & 127;
+        if (this._opcode === 0) {
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (!this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              "invalid opcode 0",
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._opcode = this._fragmented;
+        } else if (this._opcode === 1 || this._opcode === 2) {
+          if (this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid opcode ${this._opcode}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._compressed = compressed;
+        } else if (this._opcode > 7 && this._opcode < 11) {
+          if (!this._fin) {
+            const error62 = this.createError(
+              RangeError,
+              "FIN must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_FIN"
+            );
+            cb(error62);
+            return;
+          }
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._payloadLength > 125 || this._opcode === 8 && this._payloadLength === 1) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid payload length ${this._payloadLength}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        } else {
+          const error62 = this.createError(
+            RangeError,
+            `invalid opcode ${this._opcode}`,
+            true,
+            1002,
+            "WS_ERR_INVALID_OPCODE"
+          );
+          cb(error62);
+          return;
+        }
+        if (!this._fin && !this._fragmented) this._fragmented = this._opcode;
+        this._masked = (buf[1] & 128) === 128;
+        if (this._isServer) {
+          if (!this._masked) {
+            const error62 = this.createError(
+              RangeError,
+              "MASK must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_MASK"
+            );
+            cb(error62);
+            return;
+          }
+        } else if (this._masked) {
+          const error62 = this.createError(
+            RangeError,
+            "MASK must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_MASK"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._payloadLength === 126) this._state = GET_PAYLOAD_LENGTH_16;
+        else if (this._payloadLength === 127) this._state = GET_PAYLOAD_LENGTH_64;
+        else this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+16).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength16(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        this._payloadLength = this.consume(2).readUInt16BE(0);
+        this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+64).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength64(cb) {
+        if (this._bufferedBytes < 8) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(8);
+        const num = buf.readUInt32BE(0);
+        if (num > Math.pow(2, 53 - 32) - 1) {
+          const error62 = this.createError(
+            RangeError,
+            "Unsupported WebSocket frame: payload length > 2^53 - 1",
+            false,
+            1009,
+            "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH"
+          );
+          cb(error62);
+          return;
+        }
+        this._payloadLength = num * Math.pow(2, 32) + buf.readUInt32BE(4);
+        this.haveLength(cb);
+      }
+      /**
+       * Payload length has been read.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      haveLength(cb) {
+        if (this._payloadLength && this._opcode < 8) {
+          this._totalPayloadLength += this._payloadLength;
+          if (this._totalPayloadLength > this._maxPayload && this._maxPayload > 0) {
+            const error62 = this.createError(
+              RangeError,
+              "Max payload size exceeded",
+              false,
+              1009,
+              "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        }
+        if (this._masked) this._state = GET_MASK;
+        else this._state = GET_DATA;
+      }
+      /**
+       * Reads mask bytes.
+       *
+       * @private
+       */
+      getMask() {
+        if (this._bufferedBytes < 4) {
+          this._loop = false;
+          return;
+        }
+        this._mask = this.consume(4);
+        this._state = GET_DATA;
+      }
+      /**
+       * Reads data bytes.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getData(cb) {
+        let data = EMPTY_BUFFER;
+        if (this._payloadLength) {
+          if (this._bufferedBytes < this._payloadLength) {
+            this._loop = false;
+            return;
+          }
+          data = this.consume(this._payloadLength);
+          if (this._masked && (this._mask[0] | this._mask[1] | this._mask[2] | this._mask[3]) !== 0) {
+            unmask(data, this._mask);
+          }
+        }
+        if (this._opcode > 7) {
+          this.controlMessage(data, cb);
+          return;
+        }
+        if (this._maxFragments > 0 && ++this._numFragments > this._maxFragments) {
+          const error62 = this.createError(
+            RangeError,
+            "Too many message fragments",
+            false,
+            1008,
+            "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._compressed) {
+          this._state = INFLATING;
+          this.decompress(data, cb);
+          return;
+        }
+        if (data.length) {
+          this._messageLength = this._totalPayloadLength;
+          this._fragments.push(data);
+        }
+        this.dataMessage(cb);
+      }
+      /**
+       * Decompresses data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Function} cb Callback
+       * @private
+       */
+      decompress(data, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        perMessageDeflate.decompress(data, this._fin, (err, buf) => {
+          if (err) return cb(err);
+          if (buf.length) {
+            this._messageLength += buf.length;
+            if (this._messageLength > this._maxPayload && this._maxPayload > 0) {
+              const error62 = this.createError(
+                RangeError,
+                "Max payload size exceeded",
+                false,
+                1009,
+                "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+              );
+              cb(error62);
+              return;
+            }
+            this._fragments.push(buf);
+          }
+          this.dataMessage(cb);
+          if (this._state === GET_INFO) this.startLoop(cb);
+        });
+      }
+      /**
+       * Handles a data message.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      dataMessage(cb) {
+        if (!this._fin) {
+          this._state = GET_INFO;
+          return;
+        }
+        const messageLength = this._messageLength;
+        const fragments = this._fragments;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._fragmented = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        if (this._opcode === 2) {
+          let data;
+          if (this._binaryType === "nodebuffer") {
+            data = concat(fragments, messageLength);
+          } else if (this._binaryType === "arraybuffer") {
+            data = toArrayBuffer(concat(fragments, messageLength));
+          } else if (this._binaryType === "blob") {
+            data = new Blob(fragments);
+          } else {
+            data = fragments;
+          }
+          if (this._allowSynchronousEvents) {
+            this.emit("message", data, true);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", data, true);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        } else {
+          const buf = concat(fragments, messageLength);
+          if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+            const error62 = this.createError(
+              Error,
+              "invalid UTF-8 sequence",
+              true,
+              1007,
+              "WS_ERR_INVALID_UTF8"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._state === INFLATING || this._allowSynchronousEvents) {
+            this.emit("message", buf, false);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", buf, false);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        }
+      }
+      /**
+       * Handles a control message.
+       *
+       * @param {Buffer} data Data to handle
+       * @return {(Error|RangeError|undefined)} A possible error
+       * @private
+       */
+      controlMessage(data, cb) {
+        if (this._opcode === 8) {
+          if (data.length === 0) {
+            this._loop = false;
+            this.emit("conclude", 1005, EMPTY_BUFFER);
+            this.end();
+          } else {
+            const code = data.readUInt16BE(0);
+            if (!isValidStatusCode(code)) {
+              const error62 = this.createError(
+                RangeError,
+                `invalid status code ${code}`,
+                true,
+                1002,
+                "WS_ERR_INVALID_CLOSE_CODE"
+              );
+              cb(error62);
+              return;
+            }
+            const buf = new FastBuffer(
+              data.buffer,
+              data.byteOffset + 2,
+              data.length - 2
+            );
+            if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+              const error62 = this.createError(
+                Error,
+                "invalid UTF-8 sequence",
+                true,
+                1007,
+                "WS_ERR_INVALID_UTF8"
+              );
+              cb(error62);
+              return;
+            }
+            this._loop = false;
+            this.emit("conclude", code, buf);
+            this.end();
+          }
+          this._state = GET_INFO;
+          return;
+        }
+        if (this._allowSynchronousEvents) {
+          this.emit(this._opcode === 9 ? "ping" : "pong", data);
+          this._state = GET_INFO;
+        } else {
+          this._state = DEFER_EVENT;
+          setImmediate(() => {
+            this.emit(this._opcode === 9 ? "ping" : "pong", data);
+            this._state = GET_INFO;
+            this.startLoop(cb);
+          });
+        }
+      }
+      /**
+       * Builds an error object.
+       *
+       * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
+       * @param {String} message The error message
+       * @param {Boolean} prefix Specifies whether or not to add a default prefix to
+       *     `message`
+       * @param {Number} statusCode The status code
+       * @param {String} errorCode The exposed error code
+       * @return {(Error|RangeError)} The error
+       * @private
+       */
+      createError(ErrorCtor, message, prefix, statusCode, errorCode) {
+        this._loop = false;
+        this._errored = true;
+        const err = new ErrorCtor(
+          prefix ? `Invalid WebSocket frame: ${message}` : message
+        );
+        Error.captureStackTrace(err, this.createError);
+        err.code = errorCode;
+        err[kStatusCode] = statusCode;
+        return err;
+      }
+    };
+    module.exports = Receiver2;
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/sender.js
+var require_sender3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/sender.js"(exports, module) {
+    "use strict";
+    var { Duplex } = __require("stream");
+    var { randomFillSync } = __require("crypto");
+    var {
+      types: { isUint8Array }
+    } = __require("util");
+    var PerMessageDeflate2 = require_permessage_deflate3();
+    var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants3();
+    var { isBlob, isValidStatusCode } = require_validation3();
+    var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util3();
+    var kByteLength = /* @__PURE__ */ Symbol("kByteLength");
+    var maskBuffer = Buffer.alloc(4);
+    var RANDOM_POOL_SIZE = 8 * 1024;
+    var randomPool;
+    var randomPoolPointer = RANDOM_POOL_SIZE;
+    var DEFAULT = 0;
+    var DEFLATING = 1;
+    var GET_BLOB_DATA = 2;
+    var Sender2 = class _Sender {
+      /**
+       * Creates a Sender instance.
+       *
+       * @param {Duplex} socket The connection socket
+       * @param {Object} [extensions] An object containing the negotiated extensions
+       * @param {Function} [generateMask] The function used to generate the masking
+       *     key
+       */
+      constructor(socket, extensions, generateMask) {
+        this._extensions = extensions || {};
+        if (generateMask) {
+          this._generateMask = generateMask;
+          this._maskBuffer = Buffer.alloc(4);
+        }
+        this._socket = socket;
+        this._firstFragment = true;
+        this._compress = false;
+        this._bufferedBytes = 0;
+        this._queue = [];
+        this._state = DEFAULT;
+        this.onerror = NOOP;
+        this[kWebSocket] = void 0;
+      }
+      /**
+       * Frames a piece of data according to the HyBi WebSocket protocol.
+       *
+       * @param {(Buffer|String)} data The data to frame
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @return {(Buffer|String)[]} The framed data
+       * @public
+       */
+      static frame(data, options) {
+        let mask;
+        let merge2 = false;
+        let offset = 2;
+        let skipMasking = false;
+        if (options.mask) {
+          mask = options.maskBuffer || maskBuffer;
+          if (options.generateMask) {
+            options.generateMask(mask);
+          } else {
+            if (randomPoolPointer === RANDOM_POOL_SIZE) {
+              if (randomPool === void 0) {
+                randomPool = Buffer.alloc(RANDOM_POOL_SIZE);
+              }
+              randomFillSync(randomPool, 0, RANDOM_POOL_SIZE);
+              randomPoolPointer = 0;
+            }
+            mask[0] = randomPool[randomPoolPointer++];
+            mask[1] = randomPool[randomPoolPointer++];
+            mask[2] = randomPool[randomPoolPointer++];
+            mask[3] = randomPool[randomPoolPointer++];
+          }
+          skipMasking = (mask[0] | mask[1] | mask[2] | mask[3]) === 0;
+          offset = 6;
+        }
+        let dataLength;
+        if (typeof data === "string") {
+          if ((!options.mask || skipMasking) && options[kByteLength] !== void 0) {
+            dataLength = options[kByteLength];
+          } else {
+            data = Buffer.from(data);
+            dataLength = data.length;
+          }
+        } else {
+          dataLength = data.length;
+          merge2 = options.mask && options.readOnly && !skipMasking;
+        }
+        let payloadLength = dataLength;
+        if (dataLength >= 65536) {
+          offset += 8;
+          payloadLength = 127;
+        } else if (dataLength > 125) {
+          offset += 2;
+          payloadLength = 126;
+        }
+        const target = Buffer.allocUnsafe(merge2 ? dataLength + offset : offset);
+        target[0] = options.fin ? options.opcode | 128 : options.opcode;
+        if (options.rsv1) target[0] |= 64;
+        target[1] = payloadLength;
+        if (payloadLength === 126) {
+          target.writeUInt16BE(dataLength, 2);
+        } else if (payloadLength === 127) {
+          target[2] = target[3] = 0;
+          target.writeUIntBE(dataLength, 4, 6);
+        }
+        if (!options.mask) return [target, data];
+        target[1] |= 128;
+        target[offset - 4] = mask[0];
+        target[offset - 3] = mask[1];
+        target[offset - 2] = mask[2];
+        target[offset - 1] = mask[3];
+        if (skipMasking) return [target, data];
+        if (merge2) {
+          applyMask(data, mask, target, offset, dataLength);
+          return [target];
+        }
+        applyMask(data, mask, data, 0, dataLength);
+        return [target, data];
+      }
+      /**
+       * Sends a close message to the other peer.
+       *
+       * @param {Number} [code] The status code component of the body
+       * @param {(String|Buffer)} [data] The message component of the body
+       * @param {Boolean} [mask=false] Specifies whether or not to mask the message
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      close(code, data, mask, cb) {
+        let buf;
+        if (code === void 0) {
+          buf = EMPTY_BUFFER;
+        } else if (typeof code !== "number" || !isValidStatusCode(code)) {
+          throw new TypeError("First argument must be a valid error code number");
+        } else if (data === void 0 || !data.length) {
+          buf = Buffer.allocUnsafe(2);
+          buf.writeUInt16BE(code, 0);
+        } else {
+          const length = Buffer.byteLength(data);
+          if (length > 123) {
+            throw new RangeError("The message must not be greater than 123 bytes");
+          }
+          buf = Buffer.allocUnsafe(2 + length);
+          buf.writeUInt16BE(code, 0);
+          if (typeof data === "string") {
+            buf.write(data, 2);
+          } else if (isUint8Array(data)) {
+            buf.set(data, 2);
+          } else {
+            throw new TypeError("Second argument must be a string or a Uint8Array");
+          }
+        }
+        const options = {
+          [kByteLength]: buf.length,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 8,
+          readOnly: false,
+          rsv1: false
+        };
+        if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, buf, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(buf, options), cb);
+        }
+      }
+      /**
+       * Sends a ping message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      ping(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 9,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a pong message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      pong(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 10,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a data message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Object} options Options object
+       * @param {Boolean} [options.binary=false] Specifies whether `data` is binary
+       *     or text
+       * @param {Boolean} [options.compress=false] Specifies whether or not to
+       *     compress `data`
+       * @param {Boolean} [options.fin=false] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      send(data, options, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        let opcode = options.binary ? 2 : 1;
+        let rsv1 = options.compress;
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (this._firstFragment) {
+          this._firstFragment = false;
+          if (rsv1 && perMessageDeflate && perMessageDeflate.params[perMessageDeflate._isServer ? "server_no_context_takeover" : "client_no_context_takeover"]) {
+            rsv1 = byteLength2 >= perMessageDeflate._threshold;
+          }
+          this._compress = rsv1;
+        } else {
+          rsv1 = false;
+          opcode = 0;
+        }
+        if (options.fin) this._firstFragment = true;
+        const opts = {
+          [kByteLength]: byteLength2,
+          fin: options.fin,
+          generateMask: this._generateMask,
+          mask: options.mask,
+          maskBuffer: this._maskBuffer,
+          opcode,
+          readOnly,
+          rsv1
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, this._compress, opts, cb]);
+          } else {
+            this.getBlobData(data, this._compress, opts, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, this._compress, opts, cb]);
+        } else {
+          this.dispatch(data, this._compress, opts, cb);
+        }
+      }
+      /**
+       * Gets the contents of a blob as binary data.
+       *
+       * @param {Blob} blob The blob
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     the data
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      getBlobData(blob, compress, options, cb) {
+        this._bufferedBytes += options[kByteLength];
+        this._state = GET_BLOB_DATA;
+        blob.arrayBuffer().then((arrayBuffer) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while the blob was being read"
+            );
+            process.nextTick(callCallbacks, this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          const data = toBuffer2(arrayBuffer);
+          if (!compress) {
+            this._state = DEFAULT;
+            this.sendFrame(_Sender.frame(data, options), cb);
+            this.dequeue();
+          } else {
+            this.dispatch(data, compress, options, cb);
+          }
+        }).catch((err) => {
+          process.nextTick(onError, this, err, cb);
+        });
+      }
+      /**
+       * Dispatches a message.
+       *
+       * @param {(Buffer|String)} data The message to send
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     `data`
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      dispatch(data, compress, options, cb) {
+        if (!compress) {
+          this.sendFrame(_Sender.frame(data, options), cb);
+          return;
+        }
+        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        this._bufferedBytes += options[kByteLength];
+        this._state = DEFLATING;
+        perMessageDeflate.compress(data, options.fin, (_, buf) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while data was being compressed"
+            );
+            callCallbacks(this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          this._state = DEFAULT;
+          options.readOnly = false;
+          this.sendFrame(_Sender.frame(buf, options), cb);
+          this.dequeue();
+        });
+      }
+      /**
+       * Executes queued send operations.
+       *
+       * @private
+       */
+      dequeue() {
+        while (this._state === DEFAULT && this._queue.length) {
+          const params = this._queue.shift();
+          this._bufferedBytes -= params[3][kByteLength];
+          Reflect.apply(params[0], this, params.slice(1));
+        }
+      }
+      /**
+       * Enqueues a send operation.
+       *
+       * @param {Array} params Send operation parameters.
+       * @private
+       */
+      enqueue(params) {
+        this._bufferedBytes += params[3][kByteLength];
+        this._queue.push(params);
+      }
+      /**
+       * Sends a frame.
+       *
+       * @param {(Buffer | String)[]} list The frame to send
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      sendFrame(list, cb) {
+        if (list.length === 2) {
+          this._socket.cork();
+          this._socket.write(list[0]);
+          this._socket.write(list[1], cb);
+          this._socket.uncork();
+        } else {
+          this._socket.write(list[0], cb);
+        }
+      }
+    };
+    module.exports = Sender2;
+    function callCallbacks(sender, err, cb) {
+      if (typeof cb === "function") cb(err);
+      for (let i = 0; i < sender._queue.length; i++) {
+        const params = sender._queue[i];
+        const callback = params[params.length - 1];
+        if (typeof callback === "function") callback(err);
+      }
+    }
+    function onError(sender, err, cb) {
+      callCallbacks(sender, err, cb);
+      sender.onerror(err);
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/event-target.js
+var require_event_target3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/event-target.js"(exports, module) {
+    "use strict";
+    var { kForOnEventAttribute, kListener } = require_constants3();
+    var kCode = /* @__PURE__ */ Symbol("kCode");
+    var kData = /* @__PURE__ */ Symbol("kData");
+    var kError = /* @__PURE__ */ Symbol("kError");
+    var kMessage = /* @__PURE__ */ Symbol("kMessage");
+    var kReason = /* @__PURE__ */ Symbol("kReason");
+    var kTarget = /* @__PURE__ */ Symbol("kTarget");
+    var kType = /* @__PURE__ */ Symbol("kType");
+    var kWasClean = /* @__PURE__ */ Symbol("kWasClean");
+    var Event = class {
+      /**
+       * Create a new `Event`.
+       *
+       * @param {String} type The name of the event
+       * @throws {TypeError} If the `type` argument is not specified
+       */
+      constructor(type) {
+        this[kTarget] = null;
+        this[kType] = type;
+      }
+      /**
+       * @type {*}
+       */
+      get target() {
+        return this[kTarget];
+      }
+      /**
+       * @type {String}
+       */
+      get type() {
+        return this[kType];
+      }
+    };
+    Object.defineProperty(Event.prototype, "target", { enumerable: true });
+    Object.defineProperty(Event.prototype, "type", { enumerable: true });
+    var CloseEvent = class extends Event {
+      /**
+       * Create a new `CloseEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {Number} [options.code=0] The status code explaining why the
+       *     connection was closed
+       * @param {String} [options.reason=''] A human-readable string explaining why
+       *     the connection was closed
+       * @param {Boolean} [options.wasClean=false] Indicates whether or not the
+       *     connection was cleanly closed
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kCode] = options.code === void 0 ? 0 : options.code;
+        this[kReason] = options.reason === void 0 ? "" : options.reason;
+        this[kWasClean] = options.wasClean === void 0 ? false : options.wasClean;
+      }
+      /**
+       * @type {Number}
+       */
+      get code() {
+        return this[kCode];
+      }
+      /**
+       * @type {String}
+       */
+      get reason() {
+        return this[kReason];
+      }
+      /**
+       * @type {Boolean}
+       */
+      get wasClean() {
+        return this[kWasClean];
+      }
+    };
+    Object.defineProperty(CloseEvent.prototype, "code", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "reason", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "wasClean", { enumerable: true });
+    var ErrorEvent = class extends Event {
+      /**
+       * Create a new `ErrorEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.error=null] The error that generated this event
+       * @param {String} [options.message=''] The error message
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kError] = options.error === void 0 ? null : options.error;
+        this[kMessage] = options.message === void 0 ? "" : options.message;
+      }
+      /**
+       * @type {*}
+       */
+      get error() {
+        return this[kError];
+      }
+      /**
+       * @type {String}
+       */
+      get message() {
+        return this[kMessage];
+      }
+    };
+    Object.defineProperty(ErrorEvent.prototype, "error", { enumerable: true });
+    Object.defineProperty(ErrorEvent.prototype, "message", { enumerable: true });
+    var MessageEvent = class extends Event {
+      /**
+       * Create a new `MessageEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.data=null] The message content
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kData] = options.data === void 0 ? null : options.data;
+      }
+      /**
+       * @type {*}
+       */
+      get data() {
+        return this[kData];
+      }
+    };
+    Object.defineProperty(MessageEvent.prototype, "data", { enumerable: true });
+    var EventTarget = {
+      /**
+       * Register an event listener.
+       *
+       * @param {String} type A string representing the event type to listen for
+       * @param {(Function|Object)} handler The listener to add
+       * @param {Object} [options] An options object specifies characteristics about
+       *     the event listener
+       * @param {Boolean} [options.once=false] A `Boolean` indicating that the
+       *     listener should be invoked at most once after being added. If `true`,
+       *     the listener would be automatically removed when invoked.
+       * @public
+       */
+      addEventListener(type, handler, options = {}) {
+        for (const listener of this.listeners(type)) {
+          if (!options[kForOnEventAttribute] && listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            return;
+          }
+        }
+        let wrapper;
+        if (type === "message") {
+          wrapper = function onMessage(data, isBinary2) {
+            const event = new MessageEvent("message", {
+              data: isBinary2 ? data : data.toString()
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "close") {
+          wrapper = function onClose(code, message) {
+            const event = new CloseEvent("close", {
+              code,
+              reason: message.toString(),
+              wasClean: this._closeFrameReceived && this._closeFrameSent
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "error") {
+          wrapper = function onError(error62) {
+            const event = new ErrorEvent("error", {
+              error: error62,
+              message: error62.message
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "open") {
+          wrapper = function onOpen() {
+            const event = new Event("open");
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else {
+          return;
+        }
+        wrapper[kForOnEventAttribute] = !!options[kForOnEventAttribute];
+        wrapper[kListener] = handler;
+        if (options.once) {
+          this.once(type, wrapper);
+        } else {
+          this.on(type, wrapper);
+        }
+      },
+      /**
+       * Remove an event listener.
+       *
+       * @param {String} type A string representing the event type to remove
+       * @param {(Function|Object)} handler The listener to remove
+       * @public
+       */
+      removeEventListener(type, handler) {
+        for (const listener of this.listeners(type)) {
+          if (listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            this.removeListener(type, listener);
+            break;
+          }
+        }
+      }
+    };
+    module.exports = {
+      CloseEvent,
+      ErrorEvent,
+      Event,
+      EventTarget,
+      MessageEvent
+    };
+    function callListener(listener, thisArg, event) {
+      if (typeof listener === "object" && listener.handleEvent) {
+        listener.handleEvent.call(listener, event);
+      } else {
+        listener.call(thisArg, event);
+      }
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/extension.js
+var require_extension3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/extension.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation3();
+    function push(dest, name, elem) {
+      if (dest[name] === void 0) dest[name] = [elem];
+      else dest[name].push(elem);
+    }
+    function parse5(header) {
+      const offers = /* @__PURE__ */ Object.create(null);
+      let params = /* @__PURE__ */ Object.create(null);
+      let mustUnescape = false;
+      let isEscaping = false;
+      let inQuotes = false;
+      let extensionName;
+      let paramName;
+      let start = -1;
+      let code = -1;
+      let end = -1;
+      let i = 0;
+      for (; i < header.length; i++) {
+        code = header.charCodeAt(i);
+        if (extensionName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (i !== 0 && (code === 32 || code === 9)) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            const name = header.slice(start, end);
+            if (code === 44) {
+              push(offers, name, params);
+              params = /* @__PURE__ */ Object.create(null);
+            } else {
+              extensionName = name;
+            }
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else if (paramName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (code === 32 || code === 9) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            push(params, header.slice(start, end), true);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            start = end = -1;
+          } else if (code === 61 && start !== -1 && end === -1) {
+            paramName = header.slice(start, i);
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else {
+          if (isEscaping) {
+            if (tokenChars[code] !== 1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (start === -1) start = i;
+            else if (!mustUnescape) mustUnescape = true;
+            isEscaping = false;
+          } else if (inQuotes) {
+            if (tokenChars[code] === 1) {
+              if (start === -1) start = i;
+            } else if (code === 34 && start !== -1) {
+              inQuotes = false;
+              end = i;
+            } else if (code === 92) {
+              isEscaping = true;
+            } else {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+          } else if (code === 34 && header.charCodeAt(i - 1) === 61) {
+            inQuotes = true;
+          } else if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (start !== -1 && (code === 32 || code === 9)) {
+            if (end === -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            let value2 = header.slice(start, end);
+            if (mustUnescape) {
+              value2 = value2.replace(/\\/g, "");
+              mustUnescape = false;
+            }
+            push(params, paramName, value2);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            paramName = void 0;
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        }
+      }
+      if (start === -1 || inQuotes || code === 32 || code === 9) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      if (end === -1) end = i;
+      const token = header.slice(start, end);
+      if (extensionName === void 0) {
+        push(offers, token, params);
+      } else {
+        if (paramName === void 0) {
+          push(params, token, true);
+        } else if (mustUnescape) {
+          push(params, paramName, token.replace(/\\/g, ""));
+        } else {
+          push(params, paramName, token);
+        }
+        push(offers, extensionName, params);
+      }
+      return offers;
+    }
+    function format(extensions) {
+      return Object.keys(extensions).map((extension2) => {
+        let configurations = extensions[extension2];
+        if (!Array.isArray(configurations)) configurations = [configurations];
+        return configurations.map((params) => {
+          return [extension2].concat(
+            Object.keys(params).map((k) => {
+              let values = params[k];
+              if (!Array.isArray(values)) values = [values];
+              return values.map((v) => v === true ? k : `${k}=${v}`).join("; ");
+            })
+          ).join("; ");
+        }).join(", ");
+      }).join(", ");
+    }
+    module.exports = { format, parse: parse5 };
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/websocket.js
+var require_websocket5 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/websocket.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var https = __require("https");
+    var http = __require("http");
+    var net = __require("net");
+    var tls = __require("tls");
+    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
+    var { Duplex, Readable } = __require("stream");
+    var { URL: URL2 } = __require("url");
+    var PerMessageDeflate2 = require_permessage_deflate3();
+    var Receiver2 = require_receiver3();
+    var Sender2 = require_sender3();
+    var { isBlob } = require_validation3();
+    var {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT,
+      EMPTY_BUFFER,
+      GUID,
+      kForOnEventAttribute,
+      kListener,
+      kStatusCode,
+      kWebSocket,
+      NOOP
+    } = require_constants3();
+    var {
+      EventTarget: { addEventListener: addEventListener2, removeEventListener: removeEventListener2 }
+    } = require_event_target3();
+    var { format, parse: parse5 } = require_extension3();
+    var { toBuffer: toBuffer2 } = require_buffer_util3();
+    var kAborted = /* @__PURE__ */ Symbol("kAborted");
+    var protocolVersions = [8, 13];
+    var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+    var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+    var WebSocket2 = class _WebSocket extends EventEmitter2 {
+      /**
+       * Create a new `WebSocket`.
+       *
+       * @param {(String|URL)} address The URL to which to connect
+       * @param {(String|String[])} [protocols] The subprotocols
+       * @param {Object} [options] Connection options
+       */
+      constructor(address, protocols, options) {
+        super();
+        this._binaryType = BINARY_TYPES[0];
+        this._closeCode = 1006;
+        this._closeFrameReceived = false;
+        this._closeFrameSent = false;
+        this._closeMessage = EMPTY_BUFFER;
+        this._closeTimer = null;
+        this._errorEmitted = false;
+        this._extensions = {};
+        this._paused = false;
+        this._protocol = "";
+        this._readyState = _WebSocket.CONNECTING;
+        this._receiver = null;
+        this._sender = null;
+        this._socket = null;
+        if (address !== null) {
+          this._bufferedAmount = 0;
+          this._isServer = false;
+          this._redirects = 0;
+          if (protocols === void 0) {
+            protocols = [];
+          } else if (!Array.isArray(protocols)) {
+            if (typeof protocols === "object" && protocols !== null) {
+              options = protocols;
+              protocols = [];
+            } else {
+              protocols = [protocols];
+            }
+          }
+          initAsClient(this, address, protocols, options);
+        } else {
+          this._autoPong = options.autoPong;
+          this._closeTimeout = options.closeTimeout;
+          this._isServer = true;
+        }
+      }
+      /**
+       * For historical reasons, the custom "nodebuffer" type is used by the default
+       * instead of "blob".
+       *
+       * @type {String}
+       */
+      get binaryType() {
+        return this._binaryType;
+      }
+      set binaryType(type) {
+        if (!BINARY_TYPES.includes(type)) return;
+        this._binaryType = type;
+        if (this._receiver) this._receiver._binaryType = type;
+      }
+      /**
+       * @type {Number}
+       */
+      get bufferedAmount() {
+        if (!this._socket) return this._bufferedAmount;
+        return this._socket._writableState.length + this._sender._bufferedBytes;
+      }
+      /**
+       * @type {String}
+       */
+      get extensions() {
+        return Object.keys(this._extensions).join();
+      }
+      /**
+       * @type {Boolean}
+       */
+      get isPaused() {
+        return this._paused;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onclose() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onerror() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onopen() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onmessage() {
+        return null;
+      }
+      /**
+       * @type {String}
+       */
+      get protocol() {
+        return this._protocol;
+      }
+      /**
+       * @type {Number}
+       */
+      get readyState() {
+        return this._readyState;
+      }
+      /**
+       * @type {String}
+       */
+      get url() {
+        return this._url;
+      }
+      /**
+       * Set up the socket and the internal resources.
+       *
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Object} options Options object
+       * @param {Boolean} [options.allowSynchronousEvents=false] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message size
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @private
+       */
+      setSocket(socket, head, options) {
+        const receiver = new Receiver2({
+          allowSynchronousEvents: options.allowSynchronousEvents,
+          binaryType: this.binaryType,
+          extensions: this._extensions,
+          isServer: this._isServer,
+          maxBufferedChunks: options.maxBufferedChunks,
+          maxFragments: options.maxFragments,
+          maxPayload: options.maxPayload,
+          skipUTF8Validation: options.skipUTF8Validation
+        });
+        const sender = new Sender2(socket, this._extensions, options.generateMask);
+        this._receiver = receiver;
+        this._sender = sender;
+        this._socket = socket;
+        receiver[kWebSocket] = this;
+        sender[kWebSocket] = this;
+        socket[kWebSocket] = this;
+        receiver.on("conclude", receiverOnConclude);
+        receiver.on("drain", receiverOnDrain);
+        receiver.on("error", receiverOnError);
+        receiver.on("message", receiverOnMessage);
+        receiver.on("ping", receiverOnPing);
+        receiver.on("pong", receiverOnPong);
+        sender.onerror = senderOnError;
+        if (socket.setTimeout) socket.setTimeout(0);
+        if (socket.setNoDelay) socket.setNoDelay();
+        if (head.length > 0) socket.unshift(head);
+        socket.on("close", socketOnClose);
+        socket.on("data", socketOnData);
+        socket.on("end", socketOnEnd);
+        socket.on("error", socketOnError);
+        this._readyState = _WebSocket.OPEN;
+        this.emit("open");
+      }
+      /**
+       * Emit the `'close'` event.
+       *
+       * @private
+       */
+      emitClose() {
+        if (!this._socket) {
+          this._readyState = _WebSocket.CLOSED;
+          this.emit("close", this._closeCode, this._closeMessage);
+          return;
+        }
+        if (this._extensions[PerMessageDeflate2.extensionName]) {
+          this._extensions[PerMessageDeflate2.extensionName].cleanup();
+        }
+        this._receiver.removeAllListeners();
+        this._readyState = _WebSocket.CLOSED;
+        this.emit("close", this._closeCode, this._closeMessage);
+      }
+      /**
+       * Start a closing handshake.
+       *
+       *          +----------+   +-----------+   +----------+
+       *     - - -|ws.close()|-->|close frame|-->|ws.close()|- - -
+       *    |     +----------+   +-----------+   +----------+     |
+       *          +----------+   +-----------+         |
+       * CLOSING  |ws.close()|<--|close frame|<--+-----+       CLOSING
+       *          +----------+   +-----------+   |
+       *    |           |                        |   +---+        |
+       *                +------------------------+-->|fin| - - - -
+       *    |         +---+                      |   +---+
+       *     - - - - -|fin|<---------------------+
+       *              +---+
+       *
+       * @param {Number} [code] Status code explaining why the connection is closing
+       * @param {(String|Buffer)} [data] The reason why the connection is
+       *     closing
+       * @public
+       */
+      close(code, data) {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this.readyState === _WebSocket.CLOSING) {
+          if (this._closeFrameSent && (this._closeFrameReceived || this._receiver._writableState.errorEmitted)) {
+            this._socket.end();
+          }
+          return;
+        }
+        this._readyState = _WebSocket.CLOSING;
+        this._sender.close(code, data, !this._isServer, (err) => {
+          if (err) return;
+          this._closeFrameSent = true;
+          if (this._closeFrameReceived || this._receiver._writableState.errorEmitted) {
+            this._socket.end();
+          }
+        });
+        setCloseTimer(this);
+      }
+      /**
+       * Pause the socket.
+       *
+       * @public
+       */
+      pause() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = true;
+        this._socket.pause();
+      }
+      /**
+       * Send a ping.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the ping is sent
+       * @public
+       */
+      ping(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.ping(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Send a pong.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the pong is sent
+       * @public
+       */
+      pong(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.pong(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Resume the socket.
+       *
+       * @public
+       */
+      resume() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = false;
+        if (!this._receiver._writableState.needDrain) this._socket.resume();
+      }
+      /**
+       * Send a data message.
+       *
+       * @param {*} data The message to send
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.binary] Specifies whether `data` is binary or
+       *     text
+       * @param {Boolean} [options.compress] Specifies whether or not to compress
+       *     `data`
+       * @param {Boolean} [options.fin=true] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when data is written out
+       * @public
+       */
+      send(data, options, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof options === "function") {
+          cb = options;
+          options = {};
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        const opts = {
+          binary: typeof data !== "string",
+          mask: !this._isServer,
+          compress: true,
+          fin: true,
+          ...options
+        };
+        if (!this._extensions[PerMessageDeflate2.extensionName]) {
+          opts.compress = false;
+        }
+        this._sender.send(data || EMPTY_BUFFER, opts, cb);
+      }
+      /**
+       * Forcibly close the connection.
+       *
+       * @public
+       */
+      terminate() {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this._socket) {
+          this._readyState = _WebSocket.CLOSING;
+          this._socket.destroy();
+        }
+      }
+    };
+    Object.defineProperty(WebSocket2, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket2, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket2.prototype, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket2, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket2, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    Object.defineProperty(WebSocket2.prototype, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    [
+      "binaryType",
+      "bufferedAmount",
+      "extensions",
+      "isPaused",
+      "protocol",
+      "readyState",
+      "url"
+    ].forEach((property) => {
+      Object.defineProperty(WebSocket2.prototype, property, { enumerable: true });
+    });
+    ["open", "error", "close", "message"].forEach((method) => {
+      Object.defineProperty(WebSocket2.prototype, `on${method}`, {
+        enumerable: true,
+        get() {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) return listener[kListener];
+          }
+          return null;
+        },
+        set(handler) {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) {
+              this.removeListener(method, listener);
+              break;
+            }
+          }
+          if (typeof handler !== "function") return;
+          this.addEventListener(method, handler, {
+            [kForOnEventAttribute]: true
+          });
+        }
+      });
+    });
+    WebSocket2.prototype.addEventListener = addEventListener2;
+    WebSocket2.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket2;
+    function initAsClient(websocket, address, protocols, options) {
+      const opts = {
+        allowSynchronousEvents: true,
+        autoPong: true,
+        closeTimeout: CLOSE_TIMEOUT,
+        protocolVersion: protocolVersions[1],
+        maxBufferedChunks: 256 * 1024,
+        maxFragments: 16 * 1024,
+        maxPayload: 100 * 1024 * 1024,
+        skipUTF8Validation: false,
+        perMessageDeflate: true,
+        followRedirects: false,
+        maxRedirects: 10,
+        ...options,
+        socketPath: void 0,
+        hostname: void 0,
+        protocol: void 0,
+        timeout: void 0,
+        method: "GET",
+        host: void 0,
+        path: void 0,
+        port: void 0
+      };
+      websocket._autoPong = opts.autoPong;
+      websocket._closeTimeout = opts.closeTimeout;
+      if (!protocolVersions.includes(opts.protocolVersion)) {
+        throw new RangeError(
+          `Unsupported protocol version: ${opts.protocolVersion} (supported versions: ${protocolVersions.join(", ")})`
+        );
+      }
+      let parsedUrl;
+      if (address instanceof URL2) {
+        parsedUrl = address;
+      } else {
+        try {
+          parsedUrl = new URL2(address);
+        } catch {
+          throw new SyntaxError(`Invalid URL: ${address}`);
+        }
+      }
+      if (parsedUrl.protocol === "http:") {
+        parsedUrl.protocol = "ws:";
+      } else if (parsedUrl.protocol === "https:") {
+        parsedUrl.protocol = "wss:";
+      }
+      websocket._url = parsedUrl.href;
+      const isSecure = parsedUrl.protocol === "wss:";
+      const isIpcUrl = parsedUrl.protocol === "ws+unix:";
+      let invalidUrlMessage;
+      if (parsedUrl.protocol !== "ws:" && !isSecure && !isIpcUrl) {
+        invalidUrlMessage = `The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`;
+      } else if (isIpcUrl && !parsedUrl.pathname) {
+        invalidUrlMessage = "The URL's pathname is empty";
+      } else if (parsedUrl.hash) {
+        invalidUrlMessage = "The URL contains a fragment identifier";
+      }
+      if (invalidUrlMessage) {
+        const err = new SyntaxError(invalidUrlMessage);
+        if (websocket._redirects === 0) {
+          throw err;
+        } else {
+          emitErrorAndClose(websocket, err);
+          return;
+        }
+      }
+      const defaultPort = isSecure ? 443 : 80;
+      const key = randomBytes6(16).toString("base64");
+      const request = isSecure ? https.request : http.request;
+      const protocolSet = /* @__PURE__ */ new Set();
+      let perMessageDeflate;
+      opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
+      opts.defaultPort = opts.defaultPort || defaultPort;
+      opts.port = parsedUrl.port || defaultPort;
+      opts.host = parsedUrl.hostname.startsWith("[") ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
+      opts.headers = {
+        ...opts.headers,
+        "Sec-WebSocket-Version": opts.protocolVersion,
+        "Sec-WebSocket-Key": key,
+        Connection: "Upgrade",
+        Upgrade: "websocket"
+      };
+      opts.path = parsedUrl.pathname + parsedUrl.search;
+      opts.timeout = opts.handshakeTimeout;
+      if (opts.perMessageDeflate) {
+        perMessageDeflate = new PerMessageDeflate2({
+          ...opts.perMessageDeflate,
+          isServer: false,
+          maxPayload: opts.maxPayload
+        });
+        opts.headers["Sec-WebSocket-Extensions"] = format({
+          [PerMessageDeflate2.extensionName]: perMessageDeflate.offer()
+        });
+      }
+      if (protocols.length) {
+        for (const protocol4 of protocols) {
+          if (typeof protocol4 !== "string" || !subprotocolRegex.test(protocol4) || protocolSet.has(protocol4)) {
+            throw new SyntaxError(
+              "An invalid or duplicated subprotocol was specified"
+            );
+          }
+          protocolSet.add(protocol4);
+        }
+        opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
+      }
+      if (opts.origin) {
+        if (opts.protocolVersion < 13) {
+          opts.headers["Sec-WebSocket-Origin"] = opts.origin;
+        } else {
+          opts.headers.Origin = opts.origin;
+        }
+      }
+      if (parsedUrl.username || parsedUrl.password) {
+        opts.auth = `${parsedUrl.username}:${parsedUrl.password}`;
+      }
+      if (isIpcUrl) {
+        const parts2 = opts.path.split(":");
+        opts.socketPath = parts2[0];
+        opts.path = parts2[1];
+      }
+      let req;
+      if (opts.followRedirects) {
+        if (websocket._redirects === 0) {
+          websocket._originalIpc = isIpcUrl;
+          websocket._originalSecure = isSecure;
+          websocket._originalHostOrSocketPath = isIpcUrl ? opts.socketPath : parsedUrl.host;
+          const headers = options && options.headers;
+          options = { ...options, headers: {} };
+          if (headers) {
+            for (const [key2, value2] of Object.entries(headers)) {
+              options.headers[key2.toLowerCase()] = value2;
+            }
+          }
+        } else if (websocket.listenerCount("redirect") === 0) {
+          const isSameHost = isIpcUrl ? websocket._originalIpc ? opts.socketPath === websocket._originalHostOrSocketPath : false : websocket._originalIpc ? false : parsedUrl.host === websocket._originalHostOrSocketPath;
+          if (!isSameHost || websocket._originalSecure && !isSecure) {
+            delete opts.headers.authorization;
+            delete opts.headers.cookie;
+            if (!isSameHost) delete opts.headers.host;
+            opts.auth = void 0;
+          }
+        }
+        if (opts.auth && !options.headers.authorization) {
+          options.headers.authorization = "Basic " + Buffer.from(opts.auth).toString("base64");
+        }
+        req = websocket._req = request(opts);
+        if (websocket._redirects) {
+          websocket.emit("redirect", websocket.url, req);
+        }
+      } else {
+        req = websocket._req = request(opts);
+      }
+      if (opts.timeout) {
+        req.on("timeout", () => {
+          abortHandshake(websocket, req, "Opening handshake has timed out");
+        });
+      }
+      req.on("error", (err) => {
+        if (req === null || req[kAborted]) return;
+        req = websocket._req = null;
+        emitErrorAndClose(websocket, err);
+      });
+      req.on("response", (res) => {
+        const location2 = res.headers.location;
+        const statusCode = res.statusCode;
+        if (location2 && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
+          if (++websocket._redirects > opts.maxRedirects) {
+            abortHandshake(websocket, req, "Maximum redirects exceeded");
+            return;
+          }
+          req.abort();
+          let addr;
+          try {
+            addr = new URL2(location2, address);
+          } catch (e) {
+            const err = new SyntaxError(`Invalid URL: ${location2}`);
+            emitErrorAndClose(websocket, err);
+            return;
+          }
+          initAsClient(websocket, addr, protocols, options);
+        } else if (!websocket.emit("unexpected-response", req, res)) {
+          abortHandshake(
+            websocket,
+            req,
+            `Unexpected server response: ${res.statusCode}`
+          );
+        }
+      });
+      req.on("upgrade", (res, socket, head) => {
+        websocket.emit("upgrade", res);
+        if (websocket.readyState !== WebSocket2.CONNECTING) return;
+        req = websocket._req = null;
+        const upgrade = res.headers.upgrade;
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          abortHandshake(websocket, socket, "Invalid Upgrade header");
+          return;
+        }
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        if (res.headers["sec-websocket-accept"] !== digest) {
+          abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
+          return;
+        }
+        const serverProt = res.headers["sec-websocket-protocol"];
+        let protError;
+        if (serverProt !== void 0) {
+          if (!protocolSet.size) {
+            protError = "Server sent a subprotocol but none was requested";
+          } else if (!protocolSet.has(serverProt)) {
+            protError = "Server sent an invalid subprotocol";
+          }
+        } else if (protocolSet.size) {
+          protError = "Server sent no subprotocol";
+        }
+        if (protError) {
+          abortHandshake(websocket, socket, protError);
+          return;
+        }
+        if (serverProt) websocket._protocol = serverProt;
+        const secWebSocketExtensions = res.headers["sec-websocket-extensions"];
+        if (secWebSocketExtensions !== void 0) {
+          if (!perMessageDeflate) {
+            const message = "Server sent a Sec-WebSocket-Extensions header but no extension was requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          let extensions;
+          try {
+            extensions = parse5(secWebSocketExtensions);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          const extensionNames = Object.keys(extensions);
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate2.extensionName) {
+            const message = "Server indicated an extension that was not requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          try {
+            perMessageDeflate.accept(extensions[PerMessageDeflate2.extensionName]);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          websocket._extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+        }
+        websocket.setSocket(socket, head, {
+          allowSynchronousEvents: opts.allowSynchronousEvents,
+          generateMask: opts.generateMask,
+          maxBufferedChunks: opts.maxBufferedChunks,
+          maxFragments: opts.maxFragments,
+          maxPayload: opts.maxPayload,
+          skipUTF8Validation: opts.skipUTF8Validation
+        });
+      });
+      if (opts.finishRequest) {
+        opts.finishRequest(req, websocket);
+      } else {
+        req.end();
+      }
+    }
+    function emitErrorAndClose(websocket, err) {
+      websocket._readyState = WebSocket2.CLOSING;
+      websocket._errorEmitted = true;
+      websocket.emit("error", err);
+      websocket.emitClose();
+    }
+    function netConnect(options) {
+      options.path = options.socketPath;
+      return net.connect(options);
+    }
+    function tlsConnect(options) {
+      options.path = void 0;
+      if (!options.servername && options.servername !== "") {
+        options.servername = net.isIP(options.host) ? "" : options.host;
+      }
+      return tls.connect(options);
+    }
+    function abortHandshake(websocket, stream, message) {
+      websocket._readyState = WebSocket2.CLOSING;
+      const err = new Error(message);
+      Error.captureStackTrace(err, abortHandshake);
+      if (stream.setHeader) {
+        stream[kAborted] = true;
+        stream.abort();
+        if (stream.socket && !stream.socket.destroyed) {
+          stream.socket.destroy();
+        }
+        process.nextTick(emitErrorAndClose, websocket, err);
+      } else {
+        stream.destroy(err);
+        stream.once("error", websocket.emit.bind(websocket, "error"));
+        stream.once("close", websocket.emitClose.bind(websocket));
+      }
+    }
+    function sendAfterClose(websocket, data, cb) {
+      if (data) {
+        const length = isBlob(data) ? data.size : toBuffer2(data).length;
+        if (websocket._socket) websocket._sender._bufferedBytes += length;
+        else websocket._bufferedAmount += length;
+      }
+      if (cb) {
+        const err = new Error(
+          `WebSocket is not open: readyState ${websocket.readyState} (${readyStates[websocket.readyState]})`
+        );
+        process.nextTick(cb, err);
+      }
+    }
+    function receiverOnConclude(code, reason) {
+      const websocket = this[kWebSocket];
+      websocket._closeFrameReceived = true;
+      websocket._closeMessage = reason;
+      websocket._closeCode = code;
+      if (websocket._socket[kWebSocket] === void 0) return;
+      websocket._socket.removeListener("data", socketOnData);
+      process.nextTick(resume, websocket._socket);
+      if (code === 1005) websocket.close();
+      else websocket.close(code, reason);
+    }
+    function receiverOnDrain() {
+      const websocket = this[kWebSocket];
+      if (!websocket.isPaused) websocket._socket.resume();
+    }
+    function receiverOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket._socket[kWebSocket] !== void 0) {
+        websocket._socket.removeListener("data", socketOnData);
+        process.nextTick(resume, websocket._socket);
+        websocket.close(err[kStatusCode]);
+      }
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function receiverOnFinish() {
+      this[kWebSocket].emitClose();
+    }
+    function receiverOnMessage(data, isBinary2) {
+      this[kWebSocket].emit("message", data, isBinary2);
+    }
+    function receiverOnPing(data) {
+      const websocket = this[kWebSocket];
+      if (websocket._autoPong) websocket.pong(data, !this._isServer, NOOP);
+      websocket.emit("ping", data);
+    }
+    function receiverOnPong(data) {
+      this[kWebSocket].emit("pong", data);
+    }
+    function resume(stream) {
+      stream.resume();
+    }
+    function senderOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket.readyState === WebSocket2.CLOSED) return;
+      if (websocket.readyState === WebSocket2.OPEN) {
+        websocket._readyState = WebSocket2.CLOSING;
+        setCloseTimer(websocket);
+      }
+      this._socket.end();
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function setCloseTimer(websocket) {
+      websocket._closeTimer = setTimeout(
+        websocket._socket.destroy.bind(websocket._socket),
+        websocket._closeTimeout
+      );
+    }
+    function socketOnClose() {
+      const websocket = this[kWebSocket];
+      this.removeListener("close", socketOnClose);
+      this.removeListener("data", socketOnData);
+      this.removeListener("end", socketOnEnd);
+      websocket._readyState = WebSocket2.CLOSING;
+      if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
+        const chunk = this.read(this._readableState.length);
+        websocket._receiver.write(chunk);
+      }
+      websocket._receiver.end();
+      this[kWebSocket] = void 0;
+      clearTimeout(websocket._closeTimer);
+      if (websocket._receiver._writableState.finished || websocket._receiver._writableState.errorEmitted) {
+        websocket.emitClose();
+      } else {
+        websocket._receiver.on("error", receiverOnFinish);
+        websocket._receiver.on("finish", receiverOnFinish);
+      }
+    }
+    function socketOnData(chunk) {
+      if (!this[kWebSocket]._receiver.write(chunk)) {
+        this.pause();
+      }
+    }
+    function socketOnEnd() {
+      const websocket = this[kWebSocket];
+      websocket._readyState = WebSocket2.CLOSING;
+      websocket._receiver.end();
+      this.end();
+    }
+    function socketOnError() {
+      const websocket = this[kWebSocket];
+      this.removeListener("error", socketOnError);
+      this.on("error", NOOP);
+      if (websocket) {
+        websocket._readyState = WebSocket2.CLOSING;
+        this.destroy();
+      }
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/stream.js
+var require_stream3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/stream.js"(exports, module) {
+    "use strict";
+    var WebSocket2 = require_websocket5();
+    var { Duplex } = __require("stream");
+    function emitClose(stream) {
+      stream.emit("close");
+    }
+    function duplexOnEnd() {
+      if (!this.destroyed && this._writableState.finished) {
+        this.destroy();
+      }
+    }
+    function duplexOnError(err) {
+      this.removeListener("error", duplexOnError);
+      this.destroy();
+      if (this.listenerCount("error") === 0) {
+        this.emit("error", err);
+      }
+    }
+    function createWebSocketStream2(ws, options) {
+      let terminateOnDestroy = true;
+      const duplex = new Duplex({
+        ...options,
+        autoDestroy: false,
+        emitClose: false,
+        objectMode: false,
+        writableObjectMode: false
+      });
+      ws.on("message", function message(msg, isBinary2) {
+        const data = !isBinary2 && duplex._readableState.objectMode ? msg.toString() : msg;
+        if (!duplex.push(data)) ws.pause();
+      });
+      ws.once("error", function error62(err) {
+        if (duplex.destroyed) return;
+        terminateOnDestroy = false;
+        duplex.destroy(err);
+      });
+      ws.once("close", function close() {
+        if (duplex.destroyed) return;
+        duplex.push(null);
+      });
+      duplex._destroy = function(err, callback) {
+        if (ws.readyState === ws.CLOSED) {
+          callback(err);
+          process.nextTick(emitClose, duplex);
+          return;
+        }
+        let called = false;
+        ws.once("error", function error62(err2) {
+          called = true;
+          callback(err2);
+        });
+        ws.once("close", function close() {
+          if (!called) callback(err);
+          process.nextTick(emitClose, duplex);
+        });
+        if (terminateOnDestroy) ws.terminate();
+      };
+      duplex._final = function(callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._final(callback);
+          });
+          return;
+        }
+        if (ws._socket === null) return;
+        if (ws._socket._writableState.finished) {
+          callback();
+          if (duplex._readableState.endEmitted) duplex.destroy();
+        } else {
+          ws._socket.once("finish", function finish() {
+            callback();
+          });
+          ws.close();
+        }
+      };
+      duplex._read = function() {
+        if (ws.isPaused) ws.resume();
+      };
+      duplex._write = function(chunk, encoding, callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._write(chunk, encoding, callback);
+          });
+          return;
+        }
+        ws.send(chunk, callback);
+      };
+      duplex.on("end", duplexOnEnd);
+      duplex.on("error", duplexOnError);
+      return duplex;
+    }
+    module.exports = createWebSocketStream2;
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/subprotocol.js
+var require_subprotocol3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/subprotocol.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation3();
+    function parse5(header) {
+      const protocols = /* @__PURE__ */ new Set();
+      let start = -1;
+      let end = -1;
+      let i = 0;
+      for (i; i < header.length; i++) {
+        const code = header.charCodeAt(i);
+        if (end === -1 && tokenChars[code] === 1) {
+          if (start === -1) start = i;
+        } else if (i !== 0 && (code === 32 || code === 9)) {
+          if (end === -1 && start !== -1) end = i;
+        } else if (code === 44) {
+          if (start === -1) {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+          if (end === -1) end = i;
+          const protocol5 = header.slice(start, end);
+          if (protocols.has(protocol5)) {
+            throw new SyntaxError(`The "${protocol5}" subprotocol is duplicated`);
+          }
+          protocols.add(protocol5);
+          start = end = -1;
+        } else {
+          throw new SyntaxError(`Unexpected character at index ${i}`);
+        }
+      }
+      if (start === -1 || end !== -1) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      const protocol4 = header.slice(start, i);
+      if (protocols.has(protocol4)) {
+        throw new SyntaxError(`The "${protocol4}" subprotocol is duplicated`);
+      }
+      protocols.add(protocol4);
+      return protocols;
+    }
+    module.exports = { parse: parse5 };
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/lib/websocket-server.js
+var require_websocket_server3 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/lib/websocket-server.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var http = __require("http");
+    var { Duplex } = __require("stream");
+    var { createHash: createHash3 } = __require("crypto");
+    var extension2 = require_extension3();
+    var PerMessageDeflate2 = require_permessage_deflate3();
+    var subprotocol2 = require_subprotocol3();
+    var WebSocket2 = require_websocket5();
+    var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants3();
+    var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
+    var RUNNING = 0;
+    var CLOSING = 1;
+    var CLOSED = 2;
+    var WebSocketServer2 = class extends EventEmitter2 {
+      /**
+       * Create a `WebSocketServer` instance.
+       *
+       * @param {Object} options Configuration options
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Boolean} [options.autoPong=true] Specifies whether or not to
+       *     automatically send a pong in response to a ping
+       * @param {Number} [options.backlog=511] The maximum length of the queue of
+       *     pending connections
+       * @param {Boolean} [options.clientTracking=true] Specifies whether or not to
+       *     track clients
+       * @param {Number} [options.closeTimeout=30000] Duration in milliseconds to
+       *     wait for the closing handshake to finish after `websocket.close()` is
+       *     called
+       * @param {Function} [options.handleProtocols] A hook to handle protocols
+       * @param {String} [options.host] The hostname where to bind the server
+       * @param {Number} [options.maxBufferedChunks=262144] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=16384] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=104857600] The maximum allowed message
+       *     size
+       * @param {Boolean} [options.noServer=false] Enable no server mode
+       * @param {String} [options.path] Accept only connections matching this path
+       * @param {(Boolean|Object)} [options.perMessageDeflate=false] Enable/disable
+       *     permessage-deflate
+       * @param {Number} [options.port] The port where to bind the server
+       * @param {(http.Server|https.Server)} [options.server] A pre-created HTTP/S
+       *     server to use
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @param {Function} [options.verifyClient] A hook to reject connections
+       * @param {Function} [options.WebSocket=WebSocket] Specifies the `WebSocket`
+       *     class to use. It must be the `WebSocket` class or class that extends it
+       * @param {Function} [callback] A listener for the `listening` event
+       */
+      constructor(options, callback) {
+        super();
+        options = {
+          allowSynchronousEvents: true,
+          autoPong: true,
+          maxBufferedChunks: 256 * 1024,
+          maxFragments: 16 * 1024,
+          maxPayload: 100 * 1024 * 1024,
+          skipUTF8Validation: false,
+          perMessageDeflate: false,
+          handleProtocols: null,
+          clientTracking: true,
+          closeTimeout: CLOSE_TIMEOUT,
+          verifyClient: null,
+          noServer: false,
+          backlog: null,
+          // use default (511 as implemented in net.js)
+          server: null,
+          host: null,
+          path: null,
+          port: null,
+          WebSocket: WebSocket2,
+          ...options
+        };
+        if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
+          throw new TypeError(
+            'One and only one of the "port", "server", or "noServer" options must be specified'
+          );
+        }
+        if (options.port != null) {
+          this._server = http.createServer((req, res) => {
+            const body2 = http.STATUS_CODES[426];
+            res.writeHead(426, {
+              "Content-Length": body2.length,
+              "Content-Type": "text/plain"
+            });
+            res.end(body2);
+          });
+          this._server.listen(
+            options.port,
+            options.host,
+            options.backlog,
+            callback
+          );
+        } else if (options.server) {
+          this._server = options.server;
+        }
+        if (this._server) {
+          const emitConnection = this.emit.bind(this, "connection");
+          this._removeListeners = addListeners(this._server, {
+            listening: this.emit.bind(this, "listening"),
+            error: this.emit.bind(this, "error"),
+            upgrade: (req, socket, head) => {
+              this.handleUpgrade(req, socket, head, emitConnection);
+            }
+          });
+        }
+        if (options.perMessageDeflate === true) options.perMessageDeflate = {};
+        if (options.clientTracking) {
+          this.clients = /* @__PURE__ */ new Set();
+          this._shouldEmitClose = false;
+        }
+        this.options = options;
+        this._state = RUNNING;
+      }
+      /**
+       * Returns the bound address, the address family name, and port of the server
+       * as reported by the operating system if listening on an IP socket.
+       * If the server is listening on a pipe or UNIX domain socket, the name is
+       * returned as a string.
+       *
+       * @return {(Object|String|null)} The address of the server
+       * @public
+       */
+      address() {
+        if (this.options.noServer) {
+          throw new Error('The server is operating in "noServer" mode');
+        }
+        if (!this._server) return null;
+        return this._server.address();
+      }
+      /**
+       * Stop the server from accepting new connections and emit the `'close'` event
+       * when all existing connections are closed.
+       *
+       * @param {Function} [cb] A one-time listener for the `'close'` event
+       * @public
+       */
+      close(cb) {
+        if (this._state === CLOSED) {
+          if (cb) {
+            this.once("close", () => {
+              cb(new Error("The server is not running"));
+            });
+          }
+          process.nextTick(emitClose, this);
+          return;
+        }
+        if (cb) this.once("close", cb);
+        if (this._state === CLOSING) return;
+        this._state = CLOSING;
+        if (this.options.noServer || this.options.server) {
+          if (this._server) {
+            this._removeListeners();
+            this._removeListeners = this._server = null;
+          }
+          if (this.clients) {
+            if (!this.clients.size) {
+              process.nextTick(emitClose, this);
+            } else {
+              this._shouldEmitClose = true;
+            }
+          } else {
+            process.nextTick(emitClose, this);
+          }
+        } else {
+          const server = this._server;
+          this._removeListeners();
+          this._removeListeners = this._server = null;
+          server.close(() => {
+            emitClose(this);
+          });
+        }
+      }
+      /**
+       * See if a given request should be handled by this server instance.
+       *
+       * @param {http.IncomingMessage} req Request object to inspect
+       * @return {Boolean} `true` if the request is valid, else `false`
+       * @public
+       */
+      shouldHandle(req) {
+        if (this.options.path) {
+          const index = req.url.indexOf("?");
+          const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+          if (pathname !== this.options.path) return false;
+        }
+        return true;
+      }
+      /**
+       * Handle a HTTP Upgrade request.
+       *
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @public
+       */
+      handleUpgrade(req, socket, head, cb) {
+        socket.on("error", socketOnError);
+        const key = req.headers["sec-websocket-key"];
+        const upgrade = req.headers.upgrade;
+        const version2 = +req.headers["sec-websocket-version"];
+        if (req.method !== "GET") {
+          const message = "Invalid HTTP method";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 405, message);
+          return;
+        }
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          const message = "Invalid Upgrade header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (key === void 0 || !keyRegex.test(key)) {
+          const message = "Missing or invalid Sec-WebSocket-Key header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (version2 !== 13 && version2 !== 8) {
+          const message = "Missing or invalid Sec-WebSocket-Version header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message, {
+            "Sec-WebSocket-Version": "13, 8"
+          });
+          return;
+        }
+        if (!this.shouldHandle(req)) {
+          abortHandshake(socket, 400);
+          return;
+        }
+        const secWebSocketProtocol = req.headers["sec-websocket-protocol"];
+        let protocols = /* @__PURE__ */ new Set();
+        if (secWebSocketProtocol !== void 0) {
+          try {
+            protocols = subprotocol2.parse(secWebSocketProtocol);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Protocol header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
+        const extensions = {};
+        if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
+          const perMessageDeflate = new PerMessageDeflate2({
+            ...this.options.perMessageDeflate,
+            isServer: true,
+            maxPayload: this.options.maxPayload
+          });
+          try {
+            const offers = extension2.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate2.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
+              extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+            }
+          } catch (err) {
+            const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        if (this.options.verifyClient) {
+          const info = {
+            origin: req.headers[`${version2 === 8 ? "sec-websocket-origin" : "origin"}`],
+            secure: !!(req.socket.authorized || req.socket.encrypted),
+            req
+          };
+          if (this.options.verifyClient.length === 2) {
+            this.options.verifyClient(info, (verified, code, message, headers) => {
+              if (!verified) {
+                return abortHandshake(socket, code || 401, message, headers);
+              }
+              this.completeUpgrade(
+                extensions,
+                key,
+                protocols,
+                req,
+                socket,
+                head,
+                cb
+              );
+            });
+            return;
+          }
+          if (!this.options.verifyClient(info)) return abortHandshake(socket, 401);
+        }
+        this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+      }
+      /**
+       * Upgrade the connection to WebSocket.
+       *
+       * @param {Object} extensions The accepted extensions
+       * @param {String} key The value of the `Sec-WebSocket-Key` header
+       * @param {Set} protocols The subprotocols
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @throws {Error} If called more than once with the same socket
+       * @private
+       */
+      completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
+        if (!socket.readable || !socket.writable) return socket.destroy();
+        if (socket[kWebSocket]) {
+          throw new Error(
+            "server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration"
+          );
+        }
+        if (this._state > RUNNING) return abortHandshake(socket, 503);
+        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const headers = [
+          "HTTP/1.1 101 Switching Protocols",
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          `Sec-WebSocket-Accept: ${digest}`
+        ];
+        const ws = new this.options.WebSocket(null, void 0, this.options);
+        if (protocols.size) {
+          const protocol4 = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
+          if (protocol4) {
+            headers.push(`Sec-WebSocket-Protocol: ${protocol4}`);
+            ws._protocol = protocol4;
+          }
+        }
+        if (extensions[PerMessageDeflate2.extensionName]) {
+          const params = extensions[PerMessageDeflate2.extensionName].params;
+          const value2 = extension2.format({
+            [PerMessageDeflate2.extensionName]: [params]
+          });
+          headers.push(`Sec-WebSocket-Extensions: ${value2}`);
+          ws._extensions = extensions;
+        }
+        this.emit("headers", headers, req);
+        socket.write(headers.concat("\r\n").join("\r\n"));
+        socket.removeListener("error", socketOnError);
+        ws.setSocket(socket, head, {
+          allowSynchronousEvents: this.options.allowSynchronousEvents,
+          maxBufferedChunks: this.options.maxBufferedChunks,
+          maxFragments: this.options.maxFragments,
+          maxPayload: this.options.maxPayload,
+          skipUTF8Validation: this.options.skipUTF8Validation
+        });
+        if (this.clients) {
+          this.clients.add(ws);
+          ws.on("close", () => {
+            this.clients.delete(ws);
+            if (this._shouldEmitClose && !this.clients.size) {
+              process.nextTick(emitClose, this);
+            }
+          });
+        }
+        cb(ws, req);
+      }
+    };
+    module.exports = WebSocketServer2;
+    function addListeners(server, map2) {
+      for (const event of Object.keys(map2)) server.on(event, map2[event]);
+      return function removeListeners() {
+        for (const event of Object.keys(map2)) {
+          server.removeListener(event, map2[event]);
+        }
+      };
+    }
+    function emitClose(server) {
+      server._state = CLOSED;
+      server.emit("close");
+    }
+    function socketOnError() {
+      this.destroy();
+    }
+    function abortHandshake(socket, code, message, headers) {
+      message = message || http.STATUS_CODES[code];
+      headers = {
+        Connection: "close",
+        "Content-Type": "text/html",
+        "Content-Length": Buffer.byteLength(message),
+        ...headers
+      };
+      socket.once("finish", socket.destroy);
+      socket.end(
+        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
+      );
+    }
+    function abortHandshakeOrEmitwsClientError(server, req, socket, code, message, headers) {
+      if (server.listenerCount("wsClientError")) {
+        const err = new Error(message);
+        Error.captureStackTrace(err, abortHandshakeOrEmitwsClientError);
+        server.emit("wsClientError", err, socket, req);
+      } else {
+        abortHandshake(socket, code, message, headers);
+      }
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/node_modules/ws/index.js
+var require_ws2 = __commonJS({
+  "node_modules/socket.io-adapter/node_modules/ws/index.js"(exports, module) {
+    "use strict";
+    var createWebSocketStream2 = require_stream3();
+    var extension2 = require_extension3();
+    var PerMessageDeflate2 = require_permessage_deflate3();
+    var Receiver2 = require_receiver3();
+    var Sender2 = require_sender3();
+    var subprotocol2 = require_subprotocol3();
+    var WebSocket2 = require_websocket5();
+    var WebSocketServer2 = require_websocket_server3();
+    WebSocket2.createWebSocketStream = createWebSocketStream2;
+    WebSocket2.extension = extension2;
+    WebSocket2.PerMessageDeflate = PerMessageDeflate2;
+    WebSocket2.Receiver = Receiver2;
+    WebSocket2.Sender = Sender2;
+    WebSocket2.Server = WebSocketServer2;
+    WebSocket2.subprotocol = subprotocol2;
+    WebSocket2.WebSocket = WebSocket2;
+    WebSocket2.WebSocketServer = WebSocketServer2;
+    module.exports = WebSocket2;
+  }
+});
+
+// node_modules/socket.io-adapter/dist/in-memory-adapter.js
+var require_in_memory_adapter = __commonJS({
+  "node_modules/socket.io-adapter/dist/in-memory-adapter.js"(exports) {
+    "use strict";
+    var _a3;
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.SessionAwareAdapter = exports.Adapter = void 0;
+    var events_1 = __require("events");
+    var yeast_1 = require_yeast();
+    var WebSocket2 = require_ws2();
+    var canPreComputeFrame = typeof ((_a3 = WebSocket2 === null || WebSocket2 === void 0 ? void 0 : WebSocket2.Sender) === null || _a3 === void 0 ? void 0 : _a3.frame) === "function";
+    var Adapter = class extends events_1.EventEmitter {
+      /**
+       * In-memory adapter constructor.
+       *
+       * @param nsp
+       */
+      constructor(nsp) {
+        super();
+        this.nsp = nsp;
+        this.rooms = /* @__PURE__ */ new Map();
+        this.sids = /* @__PURE__ */ new Map();
+        this.encoder = nsp.server.encoder;
+      }
+      /**
+       * To be overridden
+       */
+      init() {
+      }
+      /**
+       * To be overridden
+       */
+      close() {
+      }
+      /**
+       * Returns the number of Socket.IO servers in the cluster
+       *
+       * @public
+       */
+      serverCount() {
+        return Promise.resolve(1);
+      }
+      /**
+       * Adds a socket to a list of room.
+       *
+       * @param {SocketId}  id      the socket id
+       * @param {Set<Room>} rooms   a set of rooms
+       * @public
+       */
+      addAll(id, rooms) {
+        if (!this.sids.has(id)) {
+          this.sids.set(id, /* @__PURE__ */ new Set());
+        }
+        for (const room of rooms) {
+          this.sids.get(id).add(room);
+          if (!this.rooms.has(room)) {
+            this.rooms.set(room, /* @__PURE__ */ new Set());
+            this.emit("create-room", room);
+          }
+          if (!this.rooms.get(room).has(id)) {
+            this.rooms.get(room).add(id);
+            this.emit("join-room", room, id);
+          }
+        }
+      }
+      /**
+       * Removes a socket from a room.
+       *
+       * @param {SocketId} id     the socket id
+       * @param {Room}     room   the room name
+       */
+      del(id, room) {
+        if (this.sids.has(id)) {
+          this.sids.get(id).delete(room);
+        }
+        this._del(room, id);
+      }
+      _del(room, id) {
+        const _room = this.rooms.get(room);
+        if (_room != null) {
+          const deleted = _room.delete(id);
+          if (deleted) {
+            this.emit("leave-room", room, id);
+          }
+          if (_room.size === 0 && this.rooms.delete(room)) {
+            this.emit("delete-room", room);
+          }
+        }
+      }
+      /**
+       * Removes a socket from all rooms it's joined.
+       *
+       * @param {SocketId} id   the socket id
+       */
+      delAll(id) {
+        if (!this.sids.has(id)) {
+          return;
+        }
+        for (const room of this.sids.get(id)) {
+          this._del(room, id);
+        }
+        this.sids.delete(id);
+      }
+      /**
+       * Broadcasts a packet.
+       *
+       * Options:
+       *  - `flags` {Object} flags for this packet
+       *  - `except` {Array} sids that should be excluded
+       *  - `rooms` {Array} list of rooms to broadcast to
+       *
+       * @param {Object} packet   the packet object
+       * @param {Object} opts     the options
+       * @public
+       */
+      broadcast(packet, opts) {
+        const flags = opts.flags || {};
+        const packetOpts = {
+          preEncoded: true,
+          volatile: flags.volatile,
+          compress: flags.compress
+        };
+        packet.nsp = this.nsp.name;
+        const encodedPackets = this._encode(packet, packetOpts);
+        this.apply(opts, (socket) => {
+          if (typeof socket.notifyOutgoingListeners === "function") {
+            socket.notifyOutgoingListeners(packet);
+          }
+          socket.client.writeToEngine(encodedPackets, packetOpts);
+        });
+      }
+      /**
+       * Broadcasts a packet and expects multiple acknowledgements.
+       *
+       * Options:
+       *  - `flags` {Object} flags for this packet
+       *  - `except` {Array} sids that should be excluded
+       *  - `rooms` {Array} list of rooms to broadcast to
+       *
+       * @param {Object} packet   the packet object
+       * @param {Object} opts     the options
+       * @param clientCountCallback - the number of clients that received the packet
+       * @param ack                 - the callback that will be called for each client response
+       *
+       * @public
+       */
+      broadcastWithAck(packet, opts, clientCountCallback, ack) {
+        const flags = opts.flags || {};
+        const packetOpts = {
+          preEncoded: true,
+          volatile: flags.volatile,
+          compress: flags.compress
+        };
+        packet.nsp = this.nsp.name;
+        packet.id = this.nsp._ids++;
+        const encodedPackets = this._encode(packet, packetOpts);
+        let clientCount = 0;
+        this.apply(opts, (socket) => {
+          clientCount++;
+          socket.acks.set(packet.id, ack);
+          if (typeof socket.notifyOutgoingListeners === "function") {
+            socket.notifyOutgoingListeners(packet);
+          }
+          socket.client.writeToEngine(encodedPackets, packetOpts);
+        });
+        clientCountCallback(clientCount);
+      }
+      _encode(packet, packetOpts) {
+        const encodedPackets = this.encoder.encode(packet);
+        if (canPreComputeFrame && encodedPackets.length === 1 && typeof encodedPackets[0] === "string") {
+          const data = Buffer.from("4" + encodedPackets[0]);
+          packetOpts.wsPreEncodedFrame = WebSocket2.Sender.frame(data, {
+            readOnly: false,
+            mask: false,
+            rsv1: false,
+            opcode: 1,
+            fin: true
+          });
+        }
+        return encodedPackets;
+      }
+      /**
+       * Gets a list of sockets by sid.
+       *
+       * @param {Set<Room>} rooms   the explicit set of rooms to check.
+       */
+      sockets(rooms) {
+        const sids = /* @__PURE__ */ new Set();
+        this.apply({ rooms }, (socket) => {
+          sids.add(socket.id);
+        });
+        return Promise.resolve(sids);
+      }
+      /**
+       * Gets the list of rooms a given socket has joined.
+       *
+       * @param {SocketId} id   the socket id
+       */
+      socketRooms(id) {
+        return this.sids.get(id);
+      }
+      /**
+       * Returns the matching socket instances
+       *
+       * @param opts - the filters to apply
+       */
+      fetchSockets(opts) {
+        const sockets = [];
+        this.apply(opts, (socket) => {
+          sockets.push(socket);
+        });
+        return Promise.resolve(sockets);
+      }
+      /**
+       * Makes the matching socket instances join the specified rooms
+       *
+       * @param opts - the filters to apply
+       * @param rooms - the rooms to join
+       */
+      addSockets(opts, rooms) {
+        this.apply(opts, (socket) => {
+          socket.join(rooms);
+        });
+      }
+      /**
+       * Makes the matching socket instances leave the specified rooms
+       *
+       * @param opts - the filters to apply
+       * @param rooms - the rooms to leave
+       */
+      delSockets(opts, rooms) {
+        this.apply(opts, (socket) => {
+          rooms.forEach((room) => socket.leave(room));
+        });
+      }
+      /**
+       * Makes the matching socket instances disconnect
+       *
+       * @param opts - the filters to apply
+       * @param close - whether to close the underlying connection
+       */
+      disconnectSockets(opts, close) {
+        this.apply(opts, (socket) => {
+          socket.disconnect(close);
+        });
+      }
+      apply(opts, callback) {
+        const rooms = opts.rooms;
+        const except = this.computeExceptSids(opts.except);
+        if (rooms.size) {
+          const ids = /* @__PURE__ */ new Set();
+          for (const room of rooms) {
+            if (!this.rooms.has(room))
+              continue;
+            for (const id of this.rooms.get(room)) {
+              if (ids.has(id) || except.has(id))
+                continue;
+              const socket = this.nsp.sockets.get(id);
+              if (socket) {
+                callback(socket);
+                ids.add(id);
+              }
+            }
+          }
+        } else {
+          for (const [id] of this.sids) {
+            if (except.has(id))
+              continue;
+            const socket = this.nsp.sockets.get(id);
+            if (socket)
+              callback(socket);
+          }
+        }
+      }
+      computeExceptSids(exceptRooms) {
+        const exceptSids = /* @__PURE__ */ new Set();
+        if (exceptRooms && exceptRooms.size > 0) {
+          for (const room of exceptRooms) {
+            if (this.rooms.has(room)) {
+              this.rooms.get(room).forEach((sid) => exceptSids.add(sid));
+            }
+          }
+        }
+        return exceptSids;
+      }
+      /**
+       * Send a packet to the other Socket.IO servers in the cluster
+       * @param packet - an array of arguments, which may include an acknowledgement callback at the end
+       */
+      serverSideEmit(packet) {
+        console.warn("this adapter does not support the serverSideEmit() functionality");
+      }
+      /**
+       * Save the client session in order to restore it upon reconnection.
+       */
+      persistSession(session) {
+      }
+      /**
+       * Restore the session and find the packets that were missed by the client.
+       * @param pid
+       * @param offset
+       */
+      restoreSession(pid, offset) {
+        return null;
+      }
+    };
+    exports.Adapter = Adapter;
+    var SessionAwareAdapter = class extends Adapter {
+      constructor(nsp) {
+        super(nsp);
+        this.nsp = nsp;
+        this.sessions = /* @__PURE__ */ new Map();
+        this.packets = [];
+        this.maxDisconnectionDuration = nsp.server.opts.connectionStateRecovery.maxDisconnectionDuration;
+        const timer = setInterval(() => {
+          const threshold = Date.now() - this.maxDisconnectionDuration;
+          this.sessions.forEach((session, sessionId) => {
+            const hasExpired = session.disconnectedAt < threshold;
+            if (hasExpired) {
+              this.sessions.delete(sessionId);
+            }
+          });
+          for (let i = this.packets.length - 1; i >= 0; i--) {
+            const hasExpired = this.packets[i].emittedAt < threshold;
+            if (hasExpired) {
+              this.packets.splice(0, i + 1);
+              break;
+            }
+          }
+        }, 60 * 1e3);
+        timer.unref();
+      }
+      persistSession(session) {
+        session.disconnectedAt = Date.now();
+        this.sessions.set(session.pid, session);
+      }
+      restoreSession(pid, offset) {
+        const session = this.sessions.get(pid);
+        if (!session) {
+          return null;
+        }
+        const hasExpired = session.disconnectedAt + this.maxDisconnectionDuration < Date.now();
+        if (hasExpired) {
+          this.sessions.delete(pid);
+          return null;
+        }
+        const index = this.packets.findIndex((packet) => packet.id === offset);
+        if (index === -1) {
+          return null;
+        }
+        const missedPackets = [];
+        for (let i = index + 1; i < this.packets.length; i++) {
+          const packet = this.packets[i];
+          if (shouldIncludePacket(session.rooms, packet.opts)) {
+            missedPackets.push(packet.data);
+          }
+        }
+        return Promise.resolve(Object.assign(Object.assign({}, session), { missedPackets }));
+      }
+      broadcast(packet, opts) {
+        var _a4;
+        const isEventPacket = packet.type === 2;
+        const withoutAcknowledgement = packet.id === void 0;
+        const notVolatile = ((_a4 = opts.flags) === null || _a4 === void 0 ? void 0 : _a4.volatile) === void 0;
+        if (isEventPacket && withoutAcknowledgement && notVolatile) {
+          const id = (0, yeast_1.yeast)();
+          packet.data.push(id);
+          this.packets.push({
+            id,
+            opts,
+            data: packet.data,
+            emittedAt: Date.now()
+          });
+        }
+        super.broadcast(packet, opts);
+      }
+    };
+    exports.SessionAwareAdapter = SessionAwareAdapter;
+    function shouldIncludePacket(sessionRooms, opts) {
+      const included = opts.rooms.size === 0 || sessionRooms.some((room) => opts.rooms.has(room));
+      const notExcluded = sessionRooms.every((room) => !opts.except.has(room));
+      return included && notExcluded;
+    }
+  }
+});
+
+// node_modules/socket.io-adapter/dist/cluster-adapter.js
+var require_cluster_adapter = __commonJS({
+  "node_modules/socket.io-adapter/dist/cluster-adapter.js"(exports) {
+    "use strict";
+    var __rest = exports && exports.__rest || function(s, e) {
+      var t = {};
+      for (var p in s) if (Object.prototype.hasOwnProperty.call(s, p) && e.indexOf(p) < 0)
+        t[p] = s[p];
+      if (s != null && typeof Object.getOwnPropertySymbols === "function")
+        for (var i = 0, p = Object.getOwnPropertySymbols(s); i < p.length; i++) {
+          if (e.indexOf(p[i]) < 0 && Object.prototype.propertyIsEnumerable.call(s, p[i]))
+            t[p[i]] = s[p[i]];
+        }
+      return t;
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ClusterAdapterWithHeartbeat = exports.ClusterAdapter = exports.MessageType = void 0;
+    var in_memory_adapter_1 = require_in_memory_adapter();
+    var debug_1 = require_src();
+    var crypto_1 = __require("crypto");
+    var debug12 = (0, debug_1.debug)("socket.io-adapter");
+    var EMITTER_UID = "emitter";
+    var DEFAULT_TIMEOUT = 5e3;
+    function randomId() {
+      return (0, crypto_1.randomBytes)(8).toString("hex");
+    }
+    var MessageType;
+    (function(MessageType2) {
+      MessageType2[MessageType2["INITIAL_HEARTBEAT"] = 1] = "INITIAL_HEARTBEAT";
+      MessageType2[MessageType2["HEARTBEAT"] = 2] = "HEARTBEAT";
+      MessageType2[MessageType2["BROADCAST"] = 3] = "BROADCAST";
+      MessageType2[MessageType2["SOCKETS_JOIN"] = 4] = "SOCKETS_JOIN";
+      MessageType2[MessageType2["SOCKETS_LEAVE"] = 5] = "SOCKETS_LEAVE";
+      MessageType2[MessageType2["DISCONNECT_SOCKETS"] = 6] = "DISCONNECT_SOCKETS";
+      MessageType2[MessageType2["FETCH_SOCKETS"] = 7] = "FETCH_SOCKETS";
+      MessageType2[MessageType2["FETCH_SOCKETS_RESPONSE"] = 8] = "FETCH_SOCKETS_RESPONSE";
+      MessageType2[MessageType2["SERVER_SIDE_EMIT"] = 9] = "SERVER_SIDE_EMIT";
+      MessageType2[MessageType2["SERVER_SIDE_EMIT_RESPONSE"] = 10] = "SERVER_SIDE_EMIT_RESPONSE";
+      MessageType2[MessageType2["BROADCAST_CLIENT_COUNT"] = 11] = "BROADCAST_CLIENT_COUNT";
+      MessageType2[MessageType2["BROADCAST_ACK"] = 12] = "BROADCAST_ACK";
+      MessageType2[MessageType2["ADAPTER_CLOSE"] = 13] = "ADAPTER_CLOSE";
+    })(MessageType || (exports.MessageType = MessageType = {}));
+    function encodeOptions(opts) {
+      return {
+        rooms: [...opts.rooms],
+        except: [...opts.except],
+        flags: opts.flags
+      };
+    }
+    function decodeOptions(opts) {
+      return {
+        rooms: new Set(opts.rooms),
+        except: new Set(opts.except),
+        flags: opts.flags
+      };
+    }
+    var ClusterAdapter = class extends in_memory_adapter_1.Adapter {
+      constructor(nsp) {
+        super(nsp);
+        this.requests = /* @__PURE__ */ new Map();
+        this.ackRequests = /* @__PURE__ */ new Map();
+        this.uid = randomId();
+      }
+      /**
+       * Called when receiving a message from another member of the cluster.
+       *
+       * @param message
+       * @param offset
+       * @protected
+       */
+      onMessage(message, offset) {
+        if (message.uid === this.uid) {
+          return debug12("[%s] ignore message from self", this.uid);
+        }
+        if (message.nsp !== this.nsp.name) {
+          return debug12("[%s] ignore message from another namespace (%s)", this.uid, message.nsp);
+        }
+        debug12("[%s] new event of type %d from %s", this.uid, message.type, message.uid);
+        switch (message.type) {
+          case MessageType.BROADCAST: {
+            const withAck = message.data.requestId !== void 0;
+            if (withAck) {
+              super.broadcastWithAck(message.data.packet, decodeOptions(message.data.opts), (clientCount) => {
+                debug12("[%s] waiting for %d client acknowledgements", this.uid, clientCount);
+                this.publishResponse(message.uid, {
+                  type: MessageType.BROADCAST_CLIENT_COUNT,
+                  data: {
+                    requestId: message.data.requestId,
+                    clientCount
+                  }
+                });
+              }, (arg) => {
+                debug12("[%s] received acknowledgement with value %j", this.uid, arg);
+                this.publishResponse(message.uid, {
+                  type: MessageType.BROADCAST_ACK,
+                  data: {
+                    requestId: message.data.requestId,
+                    packet: arg
+                  }
+                });
+              });
+            } else {
+              const packet = message.data.packet;
+              const opts = decodeOptions(message.data.opts);
+              this.addOffsetIfNecessary(packet, opts, offset);
+              super.broadcast(packet, opts);
+            }
+            break;
+          }
+          case MessageType.SOCKETS_JOIN:
+            super.addSockets(decodeOptions(message.data.opts), message.data.rooms);
+            break;
+          case MessageType.SOCKETS_LEAVE:
+            super.delSockets(decodeOptions(message.data.opts), message.data.rooms);
+            break;
+          case MessageType.DISCONNECT_SOCKETS:
+            super.disconnectSockets(decodeOptions(message.data.opts), message.data.close);
+            break;
+          case MessageType.FETCH_SOCKETS: {
+            debug12("[%s] calling fetchSockets with opts %j", this.uid, message.data.opts);
+            super.fetchSockets(decodeOptions(message.data.opts)).then((localSockets) => {
+              this.publishResponse(message.uid, {
+                type: MessageType.FETCH_SOCKETS_RESPONSE,
+                data: {
+                  requestId: message.data.requestId,
+                  sockets: localSockets.map((socket) => {
+                    const _a3 = socket.handshake, { sessionStore } = _a3, handshake = __rest(_a3, ["sessionStore"]);
+                    return {
+                      id: socket.id,
+                      handshake,
+                      rooms: [...socket.rooms],
+                      data: socket.data
+                    };
+                  })
+                }
+              });
+            });
+            break;
+          }
+          case MessageType.SERVER_SIDE_EMIT: {
+            const packet = message.data.packet;
+            const withAck = message.data.requestId !== void 0;
+            if (!withAck) {
+              this.nsp._onServerSideEmit(packet);
+              return;
+            }
+            let called = false;
+            const callback = (arg) => {
+              if (called) {
+                return;
+              }
+              called = true;
+              debug12("[%s] calling acknowledgement with %j", this.uid, arg);
+              this.publishResponse(message.uid, {
+                type: MessageType.SERVER_SIDE_EMIT_RESPONSE,
+                data: {
+                  requestId: message.data.requestId,
+                  packet: arg
+                }
+              });
+            };
+            this.nsp._onServerSideEmit([...packet, callback]);
+            break;
+          }
+          // @ts-ignore
+          case MessageType.BROADCAST_CLIENT_COUNT:
+          // @ts-ignore
+          case MessageType.BROADCAST_ACK:
+          // @ts-ignore
+          case MessageType.FETCH_SOCKETS_RESPONSE:
+          // @ts-ignore
+          case MessageType.SERVER_SIDE_EMIT_RESPONSE:
+            this.onResponse(message);
+            break;
+          default:
+            debug12("[%s] unknown message type: %s", this.uid, message.type);
+        }
+      }
+      /**
+       * Called when receiving a response from another member of the cluster.
+       *
+       * @param response
+       * @protected
+       */
+      onResponse(response) {
+        var _a3, _b;
+        const requestId = response.data.requestId;
+        debug12("[%s] received response %s to request %s", this.uid, response.type, requestId);
+        switch (response.type) {
+          case MessageType.BROADCAST_CLIENT_COUNT: {
+            (_a3 = this.ackRequests.get(requestId)) === null || _a3 === void 0 ? void 0 : _a3.clientCountCallback(response.data.clientCount);
+            break;
+          }
+          case MessageType.BROADCAST_ACK: {
+            (_b = this.ackRequests.get(requestId)) === null || _b === void 0 ? void 0 : _b.ack(response.data.packet);
+            break;
+          }
+          case MessageType.FETCH_SOCKETS_RESPONSE: {
+            const request = this.requests.get(requestId);
+            if (!request) {
+              return;
+            }
+            request.current++;
+            response.data.sockets.forEach((socket) => request.responses.push(socket));
+            if (request.current === request.expected) {
+              clearTimeout(request.timeout);
+              request.resolve(request.responses);
+              this.requests.delete(requestId);
+            }
+            break;
+          }
+          case MessageType.SERVER_SIDE_EMIT_RESPONSE: {
+            const request = this.requests.get(requestId);
+            if (!request) {
+              return;
+            }
+            request.current++;
+            request.responses.push(response.data.packet);
+            if (request.current === request.expected) {
+              clearTimeout(request.timeout);
+              request.resolve(null, request.responses);
+              this.requests.delete(requestId);
+            }
+            break;
+          }
+          default:
+            debug12("[%s] unknown response type: %s", this.uid, response.type);
+        }
+      }
+      async broadcast(packet, opts) {
+        var _a3;
+        const onlyLocal = (_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local;
+        if (!onlyLocal) {
+          try {
+            const offset = await this.publishAndReturnOffset({
+              type: MessageType.BROADCAST,
+              data: {
+                packet,
+                opts: encodeOptions(opts)
+              }
+            });
+            this.addOffsetIfNecessary(packet, opts, offset);
+          } catch (e) {
+            debug12("[%s] error while broadcasting message: %s", this.uid, e.message);
+          }
+        }
+        super.broadcast(packet, opts);
+      }
+      /**
+       * Adds an offset at the end of the data array in order to allow the client to receive any missed packets when it
+       * reconnects after a temporary disconnection.
+       *
+       * @param packet
+       * @param opts
+       * @param offset
+       * @private
+       */
+      addOffsetIfNecessary(packet, opts, offset) {
+        var _a3;
+        if (!this.nsp.server.opts.connectionStateRecovery) {
+          return;
+        }
+        const isEventPacket = packet.type === 2;
+        const withoutAcknowledgement = packet.id === void 0;
+        const notVolatile = ((_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.volatile) === void 0;
+        if (isEventPacket && withoutAcknowledgement && notVolatile) {
+          packet.data.push(offset);
+        }
+      }
+      broadcastWithAck(packet, opts, clientCountCallback, ack) {
+        var _a3;
+        const onlyLocal = (_a3 = opts === null || opts === void 0 ? void 0 : opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local;
+        if (!onlyLocal) {
+          const requestId = randomId();
+          this.ackRequests.set(requestId, {
+            clientCountCallback,
+            ack
+          });
+          this.publish({
+            type: MessageType.BROADCAST,
+            data: {
+              packet,
+              requestId,
+              opts: encodeOptions(opts)
+            }
+          });
+          setTimeout(() => {
+            this.ackRequests.delete(requestId);
+          }, opts.flags.timeout);
+        }
+        super.broadcastWithAck(packet, opts, clientCountCallback, ack);
+      }
+      async addSockets(opts, rooms) {
+        var _a3;
+        const onlyLocal = (_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local;
+        if (!onlyLocal) {
+          try {
+            await this.publishAndReturnOffset({
+              type: MessageType.SOCKETS_JOIN,
+              data: {
+                opts: encodeOptions(opts),
+                rooms
+              }
+            });
+          } catch (e) {
+            debug12("[%s] error while publishing message: %s", this.uid, e.message);
+          }
+        }
+        super.addSockets(opts, rooms);
+      }
+      async delSockets(opts, rooms) {
+        var _a3;
+        const onlyLocal = (_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local;
+        if (!onlyLocal) {
+          try {
+            await this.publishAndReturnOffset({
+              type: MessageType.SOCKETS_LEAVE,
+              data: {
+                opts: encodeOptions(opts),
+                rooms
+              }
+            });
+          } catch (e) {
+            debug12("[%s] error while publishing message: %s", this.uid, e.message);
+          }
+        }
+        super.delSockets(opts, rooms);
+      }
+      async disconnectSockets(opts, close) {
+        var _a3;
+        const onlyLocal = (_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local;
+        if (!onlyLocal) {
+          try {
+            await this.publishAndReturnOffset({
+              type: MessageType.DISCONNECT_SOCKETS,
+              data: {
+                opts: encodeOptions(opts),
+                close
+              }
+            });
+          } catch (e) {
+            debug12("[%s] error while publishing message: %s", this.uid, e.message);
+          }
+        }
+        super.disconnectSockets(opts, close);
+      }
+      async fetchSockets(opts) {
+        var _a3;
+        const [localSockets, serverCount] = await Promise.all([
+          super.fetchSockets(opts),
+          this.serverCount()
+        ]);
+        const expectedResponseCount = serverCount - 1;
+        if (((_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local) || expectedResponseCount <= 0) {
+          return localSockets;
+        }
+        const requestId = randomId();
+        return new Promise((resolve2, reject) => {
+          const timeout = setTimeout(() => {
+            const storedRequest2 = this.requests.get(requestId);
+            if (storedRequest2) {
+              reject(new Error(`timeout reached: only ${storedRequest2.current} responses received out of ${storedRequest2.expected}`));
+              this.requests.delete(requestId);
+            }
+          }, opts.flags.timeout || DEFAULT_TIMEOUT);
+          const storedRequest = {
+            type: MessageType.FETCH_SOCKETS,
+            resolve: resolve2,
+            timeout,
+            current: 0,
+            expected: expectedResponseCount,
+            responses: localSockets
+          };
+          this.requests.set(requestId, storedRequest);
+          this.publish({
+            type: MessageType.FETCH_SOCKETS,
+            data: {
+              opts: encodeOptions(opts),
+              requestId
+            }
+          });
+        });
+      }
+      async serverSideEmit(packet) {
+        const withAck = typeof packet[packet.length - 1] === "function";
+        if (!withAck) {
+          return this.publish({
+            type: MessageType.SERVER_SIDE_EMIT,
+            data: {
+              packet
+            }
+          });
+        }
+        const ack = packet.pop();
+        const expectedResponseCount = await this.serverCount() - 1;
+        debug12('[%s] waiting for %d responses to "serverSideEmit" request', this.uid, expectedResponseCount);
+        if (expectedResponseCount <= 0) {
+          return ack(null, []);
+        }
+        const requestId = randomId();
+        const timeout = setTimeout(() => {
+          const storedRequest2 = this.requests.get(requestId);
+          if (storedRequest2) {
+            ack(new Error(`timeout reached: only ${storedRequest2.current} responses received out of ${storedRequest2.expected}`), storedRequest2.responses);
+            this.requests.delete(requestId);
+          }
+        }, DEFAULT_TIMEOUT);
+        const storedRequest = {
+          type: MessageType.SERVER_SIDE_EMIT,
+          resolve: ack,
+          timeout,
+          current: 0,
+          expected: expectedResponseCount,
+          responses: []
+        };
+        this.requests.set(requestId, storedRequest);
+        this.publish({
+          type: MessageType.SERVER_SIDE_EMIT,
+          data: {
+            requestId,
+            // the presence of this attribute defines whether an acknowledgement is needed
+            packet
+          }
+        });
+      }
+      publish(message) {
+        debug12("[%s] sending message %s", this.uid, message.type);
+        this.publishAndReturnOffset(message).catch((err) => {
+          debug12("[%s] error while publishing message: %s", this.uid, err);
+        });
+      }
+      publishAndReturnOffset(message) {
+        message.uid = this.uid;
+        message.nsp = this.nsp.name;
+        return this.doPublish(message);
+      }
+      publishResponse(requesterUid, response) {
+        response.uid = this.uid;
+        response.nsp = this.nsp.name;
+        debug12("[%s] sending response %s to %s", this.uid, response.type, requesterUid);
+        this.doPublishResponse(requesterUid, response).catch((err) => {
+          debug12("[%s] error while publishing response: %s", this.uid, err);
+        });
+      }
+    };
+    exports.ClusterAdapter = ClusterAdapter;
+    var ClusterAdapterWithHeartbeat = class extends ClusterAdapter {
+      constructor(nsp, opts) {
+        super(nsp);
+        this.nodesMap = /* @__PURE__ */ new Map();
+        this.customRequests = /* @__PURE__ */ new Map();
+        this._opts = Object.assign({
+          heartbeatInterval: 5e3,
+          heartbeatTimeout: 1e4
+        }, opts);
+        this.cleanupTimer = setInterval(() => {
+          const now = Date.now();
+          this.nodesMap.forEach((lastSeen, uid) => {
+            const nodeSeemsDown = now - lastSeen > this._opts.heartbeatTimeout;
+            if (nodeSeemsDown) {
+              debug12("[%s] node %s seems down", this.uid, uid);
+              this.removeNode(uid);
+            }
+          });
+        }, 1e3);
+      }
+      init() {
+        this.publish({
+          type: MessageType.INITIAL_HEARTBEAT
+        });
+      }
+      scheduleHeartbeat() {
+        if (this.heartbeatTimer) {
+          this.heartbeatTimer.refresh();
+        } else {
+          this.heartbeatTimer = setTimeout(() => {
+            this.publish({
+              type: MessageType.HEARTBEAT
+            });
+          }, this._opts.heartbeatInterval);
+        }
+      }
+      close() {
+        this.publish({
+          type: MessageType.ADAPTER_CLOSE
+        });
+        clearTimeout(this.heartbeatTimer);
+        if (this.cleanupTimer) {
+          clearInterval(this.cleanupTimer);
+        }
+      }
+      onMessage(message, offset) {
+        if (message.uid === this.uid) {
+          return debug12("[%s] ignore message from self", this.uid);
+        }
+        if (message.uid && message.uid !== EMITTER_UID) {
+          this.nodesMap.set(message.uid, Date.now());
+        }
+        switch (message.type) {
+          case MessageType.INITIAL_HEARTBEAT:
+            this.publish({
+              type: MessageType.HEARTBEAT
+            });
+            break;
+          case MessageType.HEARTBEAT:
+            break;
+          case MessageType.ADAPTER_CLOSE:
+            this.removeNode(message.uid);
+            break;
+          default:
+            super.onMessage(message, offset);
+        }
+      }
+      serverCount() {
+        return Promise.resolve(1 + this.nodesMap.size);
+      }
+      publish(message) {
+        this.scheduleHeartbeat();
+        return super.publish(message);
+      }
+      async serverSideEmit(packet) {
+        const withAck = typeof packet[packet.length - 1] === "function";
+        if (!withAck) {
+          return this.publish({
+            type: MessageType.SERVER_SIDE_EMIT,
+            data: {
+              packet
+            }
+          });
+        }
+        const ack = packet.pop();
+        const expectedResponseCount = this.nodesMap.size;
+        debug12('[%s] waiting for %d responses to "serverSideEmit" request', this.uid, expectedResponseCount);
+        if (expectedResponseCount <= 0) {
+          return ack(null, []);
+        }
+        const requestId = randomId();
+        const timeout = setTimeout(() => {
+          const storedRequest2 = this.customRequests.get(requestId);
+          if (storedRequest2) {
+            ack(new Error(`timeout reached: missing ${storedRequest2.missingUids.size} responses`), storedRequest2.responses);
+            this.customRequests.delete(requestId);
+          }
+        }, DEFAULT_TIMEOUT);
+        const storedRequest = {
+          type: MessageType.SERVER_SIDE_EMIT,
+          resolve: ack,
+          timeout,
+          missingUids: /* @__PURE__ */ new Set([...this.nodesMap.keys()]),
+          responses: []
+        };
+        this.customRequests.set(requestId, storedRequest);
+        this.publish({
+          type: MessageType.SERVER_SIDE_EMIT,
+          data: {
+            requestId,
+            // the presence of this attribute defines whether an acknowledgement is needed
+            packet
+          }
+        });
+      }
+      async fetchSockets(opts) {
+        var _a3;
+        const [localSockets, serverCount] = await Promise.all([
+          super.fetchSockets({
+            rooms: opts.rooms,
+            except: opts.except,
+            flags: {
+              local: true
+            }
+          }),
+          this.serverCount()
+        ]);
+        const expectedResponseCount = serverCount - 1;
+        if (((_a3 = opts.flags) === null || _a3 === void 0 ? void 0 : _a3.local) || expectedResponseCount <= 0) {
+          return localSockets;
+        }
+        const requestId = randomId();
+        return new Promise((resolve2, reject) => {
+          const timeout = setTimeout(() => {
+            const storedRequest2 = this.customRequests.get(requestId);
+            if (storedRequest2) {
+              reject(new Error(`timeout reached: missing ${storedRequest2.missingUids.size} responses`));
+              this.customRequests.delete(requestId);
+            }
+          }, opts.flags.timeout || DEFAULT_TIMEOUT);
+          const storedRequest = {
+            type: MessageType.FETCH_SOCKETS,
+            resolve: resolve2,
+            timeout,
+            missingUids: /* @__PURE__ */ new Set([...this.nodesMap.keys()]),
+            responses: localSockets
+          };
+          this.customRequests.set(requestId, storedRequest);
+          this.publish({
+            type: MessageType.FETCH_SOCKETS,
+            data: {
+              opts: encodeOptions(opts),
+              requestId
+            }
+          });
+        });
+      }
+      onResponse(response) {
+        const requestId = response.data.requestId;
+        debug12("[%s] received response %s to request %s", this.uid, response.type, requestId);
+        switch (response.type) {
+          case MessageType.FETCH_SOCKETS_RESPONSE: {
+            const request = this.customRequests.get(requestId);
+            if (!request) {
+              return;
+            }
+            response.data.sockets.forEach((socket) => request.responses.push(socket));
+            request.missingUids.delete(response.uid);
+            if (request.missingUids.size === 0) {
+              clearTimeout(request.timeout);
+              request.resolve(request.responses);
+              this.customRequests.delete(requestId);
+            }
+            break;
+          }
+          case MessageType.SERVER_SIDE_EMIT_RESPONSE: {
+            const request = this.customRequests.get(requestId);
+            if (!request) {
+              return;
+            }
+            request.responses.push(response.data.packet);
+            request.missingUids.delete(response.uid);
+            if (request.missingUids.size === 0) {
+              clearTimeout(request.timeout);
+              request.resolve(null, request.responses);
+              this.customRequests.delete(requestId);
+            }
+            break;
+          }
+          default:
+            super.onResponse(response);
+        }
+      }
+      removeNode(uid) {
+        this.customRequests.forEach((request, requestId) => {
+          request.missingUids.delete(uid);
+          if (request.missingUids.size === 0) {
+            clearTimeout(request.timeout);
+            if (request.type === MessageType.FETCH_SOCKETS) {
+              request.resolve(request.responses);
+            } else if (request.type === MessageType.SERVER_SIDE_EMIT) {
+              request.resolve(null, request.responses);
+            }
+            this.customRequests.delete(requestId);
+          }
+        });
+        this.nodesMap.delete(uid);
+      }
+    };
+    exports.ClusterAdapterWithHeartbeat = ClusterAdapterWithHeartbeat;
+  }
+});
+
+// node_modules/socket.io-adapter/dist/index.js
+var require_dist2 = __commonJS({
+  "node_modules/socket.io-adapter/dist/index.js"(exports) {
+    "use strict";
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.MessageType = exports.ClusterAdapterWithHeartbeat = exports.ClusterAdapter = exports.SessionAwareAdapter = exports.Adapter = void 0;
+    var in_memory_adapter_1 = require_in_memory_adapter();
+    Object.defineProperty(exports, "Adapter", { enumerable: true, get: function() {
+      return in_memory_adapter_1.Adapter;
+    } });
+    Object.defineProperty(exports, "SessionAwareAdapter", { enumerable: true, get: function() {
+      return in_memory_adapter_1.SessionAwareAdapter;
+    } });
+    var cluster_adapter_1 = require_cluster_adapter();
+    Object.defineProperty(exports, "ClusterAdapter", { enumerable: true, get: function() {
+      return cluster_adapter_1.ClusterAdapter;
+    } });
+    Object.defineProperty(exports, "ClusterAdapterWithHeartbeat", { enumerable: true, get: function() {
+      return cluster_adapter_1.ClusterAdapterWithHeartbeat;
+    } });
+    Object.defineProperty(exports, "MessageType", { enumerable: true, get: function() {
+      return cluster_adapter_1.MessageType;
+    } });
+  }
+});
+
+// node_modules/socket.io/dist/parent-namespace.js
+var require_parent_namespace = __commonJS({
+  "node_modules/socket.io/dist/parent-namespace.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.ParentNamespace = void 0;
+    var namespace_1 = require_namespace();
+    var socket_io_adapter_1 = require_dist2();
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("socket.io:parent-namespace");
+    var ParentNamespace = class _ParentNamespace extends namespace_1.Namespace {
+      constructor(server) {
+        super(server, "/_" + _ParentNamespace.count++);
+        this.children = /* @__PURE__ */ new Set();
+      }
+      /**
+       * @private
+       */
+      _initAdapter() {
+        this.adapter = new ParentBroadcastAdapter(this);
+      }
+      emit(ev, ...args) {
+        this.children.forEach((nsp) => {
+          nsp.emit(ev, ...args);
+        });
+        return true;
+      }
+      createChild(name) {
+        debug12("creating child namespace %s", name);
+        const namespace = new namespace_1.Namespace(this.server, name);
+        this["_fns"].forEach((fn) => namespace.use(fn));
+        this.listeners("connect").forEach((listener) => namespace.on("connect", listener));
+        this.listeners("connection").forEach((listener) => namespace.on("connection", listener));
+        this.children.add(namespace);
+        if (this.server._opts.cleanupEmptyChildNamespaces) {
+          const remove = namespace._remove;
+          namespace._remove = (socket) => {
+            remove.call(namespace, socket);
+            if (namespace.sockets.size === 0) {
+              debug12("closing child namespace %s", name);
+              namespace.adapter.close();
+              this.server._nsps.delete(namespace.name);
+              this.children.delete(namespace);
+            }
+          };
+        }
+        this.server._nsps.set(name, namespace);
+        this.server.sockets.emitReserved("new_namespace", namespace);
+        return namespace;
+      }
+      fetchSockets() {
+        throw new Error("fetchSockets() is not supported on parent namespaces");
+      }
+    };
+    exports.ParentNamespace = ParentNamespace;
+    ParentNamespace.count = 0;
+    var ParentBroadcastAdapter = class extends socket_io_adapter_1.Adapter {
+      broadcast(packet, opts) {
+        this.nsp.children.forEach((nsp) => {
+          nsp.adapter.broadcast(packet, opts);
+        });
+      }
+    };
+  }
+});
+
+// node_modules/socket.io/dist/uws.js
+var require_uws = __commonJS({
+  "node_modules/socket.io/dist/uws.js"(exports) {
+    "use strict";
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.patchAdapter = patchAdapter;
+    exports.restoreAdapter = restoreAdapter;
+    exports.serveFile = serveFile2;
+    var socket_io_adapter_1 = require_dist2();
+    var fs_1 = __require("fs");
+    var debug_1 = __importDefault(require_src());
+    var debug12 = (0, debug_1.default)("socket.io:adapter-uws");
+    var SEPARATOR2 = "";
+    var { addAll, del, broadcast } = socket_io_adapter_1.Adapter.prototype;
+    function patchAdapter(app) {
+      socket_io_adapter_1.Adapter.prototype.addAll = function(id, rooms) {
+        const isNew = !this.sids.has(id);
+        addAll.call(this, id, rooms);
+        const socket = this.nsp.sockets.get(id) || this.nsp._preConnectSockets.get(id);
+        if (!socket) {
+          return;
+        }
+        if (socket.conn.transport.name === "websocket") {
+          subscribe(this.nsp.name, socket, isNew, rooms);
+          return;
+        }
+        if (isNew) {
+          socket.conn.on("upgrade", () => {
+            const rooms2 = this.sids.get(id);
+            if (rooms2) {
+              subscribe(this.nsp.name, socket, isNew, rooms2);
+            }
+          });
+        }
+      };
+      socket_io_adapter_1.Adapter.prototype.del = function(id, room) {
+        del.call(this, id, room);
+        const socket = this.nsp.sockets.get(id) || this.nsp._preConnectSockets.get(id);
+        if (socket && socket.conn.transport.name === "websocket") {
+          const sessionId = socket.conn.id;
+          const websocket = socket.conn.transport.socket;
+          const topic = `${this.nsp.name}${SEPARATOR2}${room}`;
+          debug12("unsubscribe connection %s from topic %s", sessionId, topic);
+          websocket.unsubscribe(topic);
+        }
+      };
+      socket_io_adapter_1.Adapter.prototype.broadcast = function(packet, opts) {
+        const useFastPublish = opts.rooms.size <= 1 && opts.except.size === 0;
+        if (!useFastPublish) {
+          broadcast.call(this, packet, opts);
+          return;
+        }
+        const flags = opts.flags || {};
+        const basePacketOpts = {
+          preEncoded: true,
+          volatile: flags.volatile,
+          compress: flags.compress
+        };
+        packet.nsp = this.nsp.name;
+        const encodedPackets = this.encoder.encode(packet);
+        const topic = opts.rooms.size === 0 ? this.nsp.name : `${this.nsp.name}${SEPARATOR2}${opts.rooms.keys().next().value}`;
+        debug12("fast publish to %s", topic);
+        encodedPackets.forEach((encodedPacket) => {
+          const isBinary2 = typeof encodedPacket !== "string";
+          app.publish(topic, isBinary2 ? encodedPacket : "4" + encodedPacket, isBinary2);
+        });
+        this.apply(opts, (socket) => {
+          if (socket.conn.transport.name !== "websocket") {
+            socket.client.writeToEngine(encodedPackets, basePacketOpts);
+          }
+        });
+      };
+    }
+    function subscribe(namespaceName, socket, isNew, rooms) {
+      const sessionId = socket.conn.id;
+      const websocket = socket.conn.transport.socket;
+      if (isNew) {
+        debug12("subscribe connection %s to topic %s", sessionId, namespaceName);
+        websocket.subscribe(namespaceName);
+      }
+      rooms.forEach((room) => {
+        const topic = `${namespaceName}${SEPARATOR2}${room}`;
+        debug12("subscribe connection %s to topic %s", sessionId, topic);
+        websocket.subscribe(topic);
+      });
+    }
+    function restoreAdapter() {
+      socket_io_adapter_1.Adapter.prototype.addAll = addAll;
+      socket_io_adapter_1.Adapter.prototype.del = del;
+      socket_io_adapter_1.Adapter.prototype.broadcast = broadcast;
+    }
+    var toArrayBuffer = (buffer) => {
+      const { buffer: arrayBuffer, byteOffset, byteLength: byteLength2 } = buffer;
+      return arrayBuffer.slice(byteOffset, byteOffset + byteLength2);
+    };
+    function serveFile2(res, filepath) {
+      const { size } = (0, fs_1.statSync)(filepath);
+      const readStream = (0, fs_1.createReadStream)(filepath);
+      const destroyReadStream = () => !readStream.destroyed && readStream.destroy();
+      const onError = (error62) => {
+        destroyReadStream();
+        throw error62;
+      };
+      const onDataChunk = (chunk) => {
+        const arrayBufferChunk = toArrayBuffer(chunk);
+        res.cork(() => {
+          const lastOffset = res.getWriteOffset();
+          const [ok, done] = res.tryEnd(arrayBufferChunk, size);
+          if (!done && !ok) {
+            readStream.pause();
+            res.onWritable((offset) => {
+              const [ok2, done2] = res.tryEnd(arrayBufferChunk.slice(offset - lastOffset), size);
+              if (!done2 && ok2) {
+                readStream.resume();
+              }
+              return ok2;
+            });
+          }
+        });
+      };
+      res.onAborted(destroyReadStream);
+      readStream.on("data", onDataChunk).on("error", onError).on("end", destroyReadStream);
+    }
+  }
+});
+
+// node_modules/socket.io/package.json
+var require_package = __commonJS({
+  "node_modules/socket.io/package.json"(exports, module) {
+    module.exports = {
+      name: "socket.io",
+      version: "4.8.4",
+      description: "node.js realtime framework server",
+      keywords: [
+        "realtime",
+        "framework",
+        "websocket",
+        "tcp",
+        "events",
+        "socket",
+        "io"
+      ],
+      files: [
+        "dist/",
+        "client-dist/",
+        "wrapper.mjs",
+        "!**/*.tsbuildinfo"
+      ],
+      directories: {
+        doc: "docs/",
+        example: "example/",
+        lib: "lib/",
+        test: "test/"
+      },
+      type: "commonjs",
+      main: "./dist/index.js",
+      exports: {
+        ".": {
+          types: "./dist/index.d.ts",
+          import: "./wrapper.mjs",
+          require: "./dist/index.js"
+        },
+        "./package.json": "./package.json"
+      },
+      types: "./dist/index.d.ts",
+      license: "MIT",
+      homepage: "https://github.com/socketio/socket.io/tree/main/packages/socket.io#readme",
+      repository: {
+        type: "git",
+        url: "git+https://github.com/socketio/socket.io.git"
+      },
+      bugs: {
+        url: "https://github.com/socketio/socket.io/issues"
+      },
+      scripts: {
+        compile: "rimraf ./dist && tsc",
+        test: "npm run format:check && npm run compile && npm run test:types && npm run test:unit",
+        "test:types": "exit 0",
+        "test:unit": "nyc mocha --import=tsx --reporter spec --slow 200 --bail --timeout 10000 test/index.ts",
+        "format:check": 'prettier --check "lib/**/*.ts" "test/**/*.ts"',
+        "format:fix": 'prettier --write "lib/**/*.ts" "test/**/*.ts"',
+        prepack: "npm run compile"
+      },
+      dependencies: {
+        accepts: "~1.3.4",
+        cors: "~2.8.5",
+        debug: "~4.4.1",
+        "engine.io": "~6.6.0",
+        "socket.io-adapter": "~2.5.2",
+        "socket.io-parser": "~4.2.4"
+      },
+      contributors: [
+        {
+          name: "Guillermo Rauch",
+          email: "rauchg@gmail.com"
+        },
+        {
+          name: "Arnout Kazemier",
+          email: "info@3rd-eden.com"
+        },
+        {
+          name: "Vladimir Dronnikov",
+          email: "dronnikov@gmail.com"
+        },
+        {
+          name: "Einar Otto Stangvik",
+          email: "einaros@gmail.com"
+        }
+      ],
+      engines: {
+        node: ">=10.2.0"
+      },
+      tsd: {
+        directory: "test"
+      }
+    };
+  }
+});
+
+// node_modules/socket.io/dist/index.js
+var require_dist3 = __commonJS({
+  "node_modules/socket.io/dist/index.js"(exports, module) {
+    "use strict";
+    var __createBinding = exports && exports.__createBinding || (Object.create ? (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      var desc = Object.getOwnPropertyDescriptor(m, k);
+      if (!desc || ("get" in desc ? !m.__esModule : desc.writable || desc.configurable)) {
+        desc = { enumerable: true, get: function() {
+          return m[k];
+        } };
+      }
+      Object.defineProperty(o, k2, desc);
+    }) : (function(o, m, k, k2) {
+      if (k2 === void 0) k2 = k;
+      o[k2] = m[k];
+    }));
+    var __setModuleDefault = exports && exports.__setModuleDefault || (Object.create ? (function(o, v) {
+      Object.defineProperty(o, "default", { enumerable: true, value: v });
+    }) : function(o, v) {
+      o["default"] = v;
+    });
+    var __importStar = exports && exports.__importStar || /* @__PURE__ */ (function() {
+      var ownKeys = function(o) {
+        ownKeys = Object.getOwnPropertyNames || function(o2) {
+          var ar = [];
+          for (var k in o2) if (Object.prototype.hasOwnProperty.call(o2, k)) ar[ar.length] = k;
+          return ar;
+        };
+        return ownKeys(o);
+      };
+      return function(mod) {
+        if (mod && mod.__esModule) return mod;
+        var result = {};
+        if (mod != null) {
+          for (var k = ownKeys(mod), i = 0; i < k.length; i++) if (k[i] !== "default") __createBinding(result, mod, k[i]);
+        }
+        __setModuleDefault(result, mod);
+        return result;
+      };
+    })();
+    var __importDefault = exports && exports.__importDefault || function(mod) {
+      return mod && mod.__esModule ? mod : { "default": mod };
+    };
+    Object.defineProperty(exports, "__esModule", { value: true });
+    exports.Namespace = exports.Socket = exports.Server = void 0;
+    var http_1 = __require("http");
+    var fs_1 = __require("fs");
+    var zlib_1 = __require("zlib");
+    var accepts = require_accepts();
+    var stream_1 = __require("stream");
+    var path = __require("path");
+    var engine_io_1 = require_engine_io();
+    var client_1 = require_client();
+    var events_1 = __require("events");
+    var namespace_1 = require_namespace();
+    Object.defineProperty(exports, "Namespace", { enumerable: true, get: function() {
+      return namespace_1.Namespace;
+    } });
+    var parent_namespace_1 = require_parent_namespace();
+    var socket_io_adapter_1 = require_dist2();
+    var parser = __importStar(require_cjs3());
+    var debug_1 = __importDefault(require_src());
+    var socket_1 = require_socket2();
+    Object.defineProperty(exports, "Socket", { enumerable: true, get: function() {
+      return socket_1.Socket;
+    } });
+    var typed_events_1 = require_typed_events();
+    var uws_1 = require_uws();
+    var cors_1 = __importDefault(require_lib2());
+    var debug12 = (0, debug_1.default)("socket.io:server");
+    var clientVersion = require_package().version;
+    var CLIENT_FILES = /* @__PURE__ */ new Set([
+      "socket.io.esm.min.js",
+      "socket.io.esm.min.js.map",
+      "socket.io.js",
+      "socket.io.js.map",
+      "socket.io.min.js",
+      "socket.io.min.js.map",
+      "socket.io.msgpack.min.js",
+      "socket.io.msgpack.min.js.map"
+    ]);
+    var Server2 = class _Server extends typed_events_1.StrictEventEmitter {
+      constructor(srv, opts = {}) {
+        super();
+        this._nsps = /* @__PURE__ */ new Map();
+        this.parentNsps = /* @__PURE__ */ new Map();
+        this.parentNamespacesFromRegExp = /* @__PURE__ */ new Map();
+        if ("object" === typeof srv && srv instanceof Object && !srv.listen) {
+          opts = srv;
+          srv = void 0;
+        }
+        this.path(opts.path || "/socket.io");
+        this.connectTimeout(opts.connectTimeout || 45e3);
+        this.serveClient(false !== opts.serveClient);
+        this._parser = opts.parser || parser;
+        this.encoder = new this._parser.Encoder();
+        this.opts = opts;
+        if (opts.connectionStateRecovery) {
+          opts.connectionStateRecovery = Object.assign({
+            maxDisconnectionDuration: 2 * 60 * 1e3,
+            skipMiddlewares: true
+          }, opts.connectionStateRecovery);
+          this.adapter(opts.adapter || socket_io_adapter_1.SessionAwareAdapter);
+        } else {
+          this.adapter(opts.adapter || socket_io_adapter_1.Adapter);
+        }
+        opts.cleanupEmptyChildNamespaces = !!opts.cleanupEmptyChildNamespaces;
+        this.sockets = this.of("/");
+        if (srv || typeof srv == "number")
+          this.attach(srv);
+        if (this.opts.cors) {
+          this._corsMiddleware = (0, cors_1.default)(this.opts.cors);
+        }
+      }
+      get _opts() {
+        return this.opts;
+      }
+      serveClient(v) {
+        if (!arguments.length)
+          return this._serveClient;
+        this._serveClient = v;
+        return this;
+      }
+      /**
+       * Executes the middleware for an incoming namespace not already created on the server.
+       *
+       * @param name - name of incoming namespace
+       * @param auth - the auth parameters
+       * @param fn - callback
+       *
+       * @private
+       */
+      _checkNamespace(name, auth, fn) {
+        if (this.parentNsps.size === 0)
+          return fn(false);
+        const keysIterator = this.parentNsps.keys();
+        const run2 = () => {
+          const nextFn = keysIterator.next();
+          if (nextFn.done) {
+            return fn(false);
+          }
+          nextFn.value(name, auth, (err, allow) => {
+            if (err || !allow) {
+              return run2();
+            }
+            if (this._nsps.has(name)) {
+              debug12("dynamic namespace %s already exists", name);
+              return fn(this._nsps.get(name));
+            }
+            const namespace = this.parentNsps.get(nextFn.value).createChild(name);
+            debug12("dynamic namespace %s was created", name);
+            fn(namespace);
+          });
+        };
+        run2();
+      }
+      path(v) {
+        if (!arguments.length)
+          return this._path;
+        this._path = v.replace(/\/$/, "");
+        return this;
+      }
+      connectTimeout(v) {
+        if (v === void 0)
+          return this._connectTimeout;
+        this._connectTimeout = v;
+        return this;
+      }
+      adapter(v) {
+        if (!arguments.length)
+          return this._adapter;
+        this._adapter = v;
+        for (const nsp of this._nsps.values()) {
+          nsp._initAdapter();
+        }
+        return this;
+      }
+      /**
+       * Attaches socket.io to a server or port.
+       *
+       * @param srv - server or port
+       * @param opts - options passed to engine.io
+       * @return self
+       */
+      listen(srv, opts = {}) {
+        return this.attach(srv, opts);
+      }
+      /**
+       * Attaches socket.io to a server or port.
+       *
+       * @param srv - server or port
+       * @param opts - options passed to engine.io
+       * @return self
+       */
+      attach(srv, opts = {}) {
+        if ("function" == typeof srv) {
+          const msg = "You are trying to attach socket.io to an express request handler function. Please pass a http.Server instance.";
+          throw new Error(msg);
+        }
+        if (Number(srv) == srv) {
+          srv = Number(srv);
+        }
+        if ("number" == typeof srv) {
+          debug12("creating http server and binding to %d", srv);
+          const port = srv;
+          srv = (0, http_1.createServer)((_req, res) => {
+            res.writeHead(404);
+            res.end();
+          });
+          srv.listen(port);
+        }
+        Object.assign(opts, this.opts);
+        opts.path = opts.path || this._path;
+        this.initEngine(srv, opts);
+        return this;
+      }
+      /**
+       * Attaches socket.io to a uWebSockets.js app.
+       * @param app
+       * @param opts
+       */
+      attachApp(app, opts = {}) {
+        Object.assign(opts, this.opts);
+        opts.path = opts.path || this._path;
+        debug12("creating uWebSockets.js-based engine with opts %j", opts);
+        const engine = new engine_io_1.uServer(opts);
+        engine.attach(app, opts);
+        this.bind(engine);
+        if (this._serveClient) {
+          app.get(`${this._path}/*`, (res, req) => {
+            const filename = this.extractFilename(req.getUrl());
+            if (!CLIENT_FILES.has(filename)) {
+              req.setYield(true);
+              return;
+            }
+            const isMap = filename.endsWith(".map");
+            const type = isMap ? "map" : "source";
+            const expectedEtag = '"' + clientVersion + '"';
+            const weakEtag = "W/" + expectedEtag;
+            const etag2 = req.getHeader("if-none-match");
+            if (etag2) {
+              if (expectedEtag === etag2 || weakEtag === etag2) {
+                debug12("serve client %s 304", type);
+                res.writeStatus("304 Not Modified");
+                res.end();
+                return;
+              }
+            }
+            debug12("serve client %s", type);
+            res.writeHeader("cache-control", "public, max-age=0");
+            res.writeHeader("content-type", "application/" + (isMap ? "json" : "javascript") + "; charset=utf-8");
+            res.writeHeader("etag", expectedEtag);
+            const filepath = path.join(__dirname, "../client-dist/", filename);
+            (0, uws_1.serveFile)(res, filepath);
+          });
+        }
+        (0, uws_1.patchAdapter)(app);
+      }
+      extractFilename(url4) {
+        return url4.substring(this._path.length + 1).split("?")[0];
+      }
+      /**
+       * Initialize engine
+       *
+       * @param srv - the server to attach to
+       * @param opts - options passed to engine.io
+       * @private
+       */
+      initEngine(srv, opts) {
+        debug12("creating engine.io instance with opts %j", opts);
+        this.eio = (0, engine_io_1.attach)(srv, opts);
+        if (this._serveClient)
+          this.attachServe(srv);
+        this.httpServer = srv;
+        this.bind(this.eio);
+      }
+      /**
+       * Attaches the static file serving.
+       *
+       * @param srv http server
+       * @private
+       */
+      attachServe(srv) {
+        debug12("attaching client serving req handler");
+        const evs = srv.listeners("request").slice(0);
+        srv.removeAllListeners("request");
+        srv.on("request", (req, res) => {
+          if (req.url.startsWith(this._path)) {
+            const filename = this.extractFilename(req.url);
+            if (CLIENT_FILES.has(filename)) {
+              if (this._corsMiddleware) {
+                this._corsMiddleware(req, res, () => {
+                  this.serve(filename, req, res);
+                });
+              } else {
+                this.serve(filename, req, res);
+              }
+              return;
+            }
+          }
+          for (let i = 0; i < evs.length; i++) {
+            evs[i].call(srv, req, res);
+          }
+        });
+      }
+      /**
+       * Handles a request serving of client source and map
+       *
+       * @param filename
+       * @param req
+       * @param res
+       * @private
+       */
+      serve(filename, req, res) {
+        const isMap = filename.endsWith(".map");
+        const type = isMap ? "map" : "source";
+        const expectedEtag = '"' + clientVersion + '"';
+        const weakEtag = "W/" + expectedEtag;
+        const etag2 = req.headers["if-none-match"];
+        if (etag2) {
+          if (expectedEtag === etag2 || weakEtag === etag2) {
+            debug12("serve client %s 304", type);
+            res.writeHead(304);
+            res.end();
+            return;
+          }
+        }
+        debug12("serve client %s", type);
+        res.setHeader("Cache-Control", "public, max-age=0");
+        res.setHeader("Content-Type", "application/" + (isMap ? "json" : "javascript") + "; charset=utf-8");
+        res.setHeader("ETag", expectedEtag);
+        _Server.sendFile(filename, req, res);
+      }
+      /**
+       * @param filename
+       * @param req
+       * @param res
+       * @private
+       */
+      static sendFile(filename, req, res) {
+        const readStream = (0, fs_1.createReadStream)(path.join(__dirname, "../client-dist/", filename));
+        const encoding = accepts(req).encodings(["br", "gzip", "deflate"]);
+        const onError = (err) => {
+          if (err) {
+            res.end();
+          }
+        };
+        switch (encoding) {
+          case "br":
+            res.writeHead(200, { "content-encoding": "br" });
+            (0, stream_1.pipeline)(readStream, (0, zlib_1.createBrotliCompress)(), res, onError);
+            break;
+          case "gzip":
+            res.writeHead(200, { "content-encoding": "gzip" });
+            (0, stream_1.pipeline)(readStream, (0, zlib_1.createGzip)(), res, onError);
+            break;
+          case "deflate":
+            res.writeHead(200, { "content-encoding": "deflate" });
+            (0, stream_1.pipeline)(readStream, (0, zlib_1.createDeflate)(), res, onError);
+            break;
+          default:
+            res.writeHead(200);
+            (0, stream_1.pipeline)(readStream, res, onError);
+        }
+      }
+      /**
+       * Binds socket.io to an engine.io instance.
+       *
+       * @param engine engine.io (or compatible) server
+       * @return self
+       */
+      bind(engine) {
+        this.engine = engine;
+        this.engine.on("connection", this.onconnection.bind(this));
+        return this;
+      }
+      /**
+       * Called with each incoming transport connection.
+       *
+       * @param {engine.Socket} conn
+       * @return self
+       * @private
+       */
+      onconnection(conn) {
+        debug12("incoming connection with id %s", conn.id);
+        const client = new client_1.Client(this, conn);
+        if (conn.protocol === 3) {
+          client.connect("/");
+        }
+        return this;
+      }
+      /**
+       * Looks up a namespace.
+       *
+       * @example
+       * // with a simple string
+       * const myNamespace = io.of("/my-namespace");
+       *
+       * // with a regex
+       * const dynamicNsp = io.of(/^\/dynamic-\d+$/).on("connection", (socket) => {
+       *   const namespace = socket.nsp; // newNamespace.name === "/dynamic-101"
+       *
+       *   // broadcast to all clients in the given sub-namespace
+       *   namespace.emit("hello");
+       * });
+       *
+       * @param name - nsp name
+       * @param fn optional, nsp `connection` ev handler
+       */
+      of(name, fn) {
+        if (typeof name === "function" || name instanceof RegExp) {
+          if (name instanceof RegExp) {
+            if (name.global || name.sticky) {
+              throw new Error("stateful regular expressions are not supported");
+            }
+          }
+          const parentNsp = new parent_namespace_1.ParentNamespace(this);
+          debug12("initializing parent namespace %s", parentNsp.name);
+          if (typeof name === "function") {
+            this.parentNsps.set(name, parentNsp);
+          } else {
+            this.parentNsps.set((nsp2, conn, next) => next(null, name.test(nsp2)), parentNsp);
+            this.parentNamespacesFromRegExp.set(name, parentNsp);
+          }
+          if (fn) {
+            parentNsp.on("connect", fn);
+          }
+          return parentNsp;
+        }
+        if (String(name)[0] !== "/")
+          name = "/" + name;
+        let nsp = this._nsps.get(name);
+        if (!nsp) {
+          for (const [regex, parentNamespace] of this.parentNamespacesFromRegExp) {
+            if (regex.test(name)) {
+              debug12("attaching namespace %s to parent namespace %s", name, regex);
+              return parentNamespace.createChild(name);
+            }
+          }
+          debug12("initializing namespace %s", name);
+          nsp = new namespace_1.Namespace(this, name);
+          this._nsps.set(name, nsp);
+          if (name !== "/") {
+            this.sockets.emitReserved("new_namespace", nsp);
+          }
+        }
+        if (fn)
+          nsp.on("connect", fn);
+        return nsp;
+      }
+      /**
+       * Closes server connection
+       *
+       * @param [fn] optional, called as `fn([err])` on error OR all conns closed
+       */
+      async close(fn) {
+        await Promise.allSettled([...this._nsps.values()].map(async (nsp) => {
+          nsp.sockets.forEach((socket) => {
+            socket._onclose("server shutting down");
+          });
+          await nsp.adapter.close();
+        }));
+        this.engine.close();
+        (0, uws_1.restoreAdapter)();
+        if (this.httpServer) {
+          return new Promise((resolve2) => {
+            this.httpServer.close((err) => {
+              fn && fn(err);
+              if (err) {
+                debug12("server was not running");
+              }
+              resolve2();
+            });
+          });
+        } else {
+          fn && fn();
+        }
+      }
+      /**
+       * Registers a middleware, which is a function that gets executed for every incoming {@link Socket}.
+       *
+       * @example
+       * io.use((socket, next) => {
+       *   // ...
+       *   next();
+       * });
+       *
+       * @param fn - the middleware function
+       */
+      use(fn) {
+        this.sockets.use(fn);
+        return this;
+      }
+      /**
+       * Targets a room when emitting.
+       *
+       * @example
+       * // the “foo” event will be broadcast to all connected clients in the “room-101” room
+       * io.to("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms (a client will be notified at most once)
+       * io.to(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * io.to("room-101").to("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      to(room) {
+        return this.sockets.to(room);
+      }
+      /**
+       * Targets a room when emitting. Similar to `to()`, but might feel clearer in some cases:
+       *
+       * @example
+       * // disconnect all clients in the "room-101" room
+       * io.in("room-101").disconnectSockets();
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      in(room) {
+        return this.sockets.in(room);
+      }
+      /**
+       * Excludes a room when emitting.
+       *
+       * @example
+       * // the "foo" event will be broadcast to all connected clients, except the ones that are in the "room-101" room
+       * io.except("room-101").emit("foo", "bar");
+       *
+       * // with an array of rooms
+       * io.except(["room-101", "room-102"]).emit("foo", "bar");
+       *
+       * // with multiple chained calls
+       * io.except("room-101").except("room-102").emit("foo", "bar");
+       *
+       * @param room - a room, or an array of rooms
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      except(room) {
+        return this.sockets.except(room);
+      }
+      /**
+       * Sends a `message` event to all clients.
+       *
+       * This method mimics the WebSocket.send() method.
+       *
+       * @see https://developer.mozilla.org/en-US/docs/Web/API/WebSocket/send
+       *
+       * @example
+       * io.send("hello");
+       *
+       * // this is equivalent to
+       * io.emit("message", "hello");
+       *
+       * @return self
+       */
+      send(...args) {
+        this.sockets.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Sends a `message` event to all clients. Alias of {@link send}.
+       *
+       * @return self
+       */
+      write(...args) {
+        this.sockets.emit("message", ...args);
+        return this;
+      }
+      /**
+       * Sends a message to the other Socket.IO servers of the cluster.
+       *
+       * @example
+       * io.serverSideEmit("hello", "world");
+       *
+       * io.on("hello", (arg1) => {
+       *   console.log(arg1); // prints "world"
+       * });
+       *
+       * // acknowledgements (without binary content) are supported too:
+       * io.serverSideEmit("ping", (err, responses) => {
+       *  if (err) {
+       *     // some servers did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per server (except the current one)
+       *   }
+       * });
+       *
+       * io.on("ping", (cb) => {
+       *   cb("pong");
+       * });
+       *
+       * @param ev - the event name
+       * @param args - an array of arguments, which may include an acknowledgement callback at the end
+       */
+      serverSideEmit(ev, ...args) {
+        return this.sockets.serverSideEmit(ev, ...args);
+      }
+      /**
+       * Sends a message and expect an acknowledgement from the other Socket.IO servers of the cluster.
+       *
+       * @example
+       * try {
+       *   const responses = await io.serverSideEmitWithAck("ping");
+       *   console.log(responses); // one response per server (except the current one)
+       * } catch (e) {
+       *   // some servers did not acknowledge the event in the given delay
+       * }
+       *
+       * @param ev - the event name
+       * @param args - an array of arguments
+       *
+       * @return a Promise that will be fulfilled when all servers have acknowledged the event
+       */
+      serverSideEmitWithAck(ev, ...args) {
+        return this.sockets.serverSideEmitWithAck(ev, ...args);
+      }
+      /**
+       * Gets a list of socket ids.
+       *
+       * @deprecated this method will be removed in the next major release, please use {@link Server#serverSideEmit} or
+       * {@link Server#fetchSockets} instead.
+       */
+      allSockets() {
+        return this.sockets.allSockets();
+      }
+      /**
+       * Sets the compress flag.
+       *
+       * @example
+       * io.compress(false).emit("hello");
+       *
+       * @param compress - if `true`, compresses the sending data
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      compress(compress) {
+        return this.sockets.compress(compress);
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data may be lost if the client is not ready to
+       * receive messages (because of network slowness or other issues, or because they’re connected through long polling
+       * and is in the middle of a request-response cycle).
+       *
+       * @example
+       * io.volatile.emit("hello"); // the clients may or may not receive it
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get volatile() {
+        return this.sockets.volatile;
+      }
+      /**
+       * Sets a modifier for a subsequent event emission that the event data will only be broadcast to the current node.
+       *
+       * @example
+       * // the “foo” event will be broadcast to all connected clients on this node
+       * io.local.emit("foo", "bar");
+       *
+       * @return a new {@link BroadcastOperator} instance for chaining
+       */
+      get local() {
+        return this.sockets.local;
+      }
+      /**
+       * Adds a timeout in milliseconds for the next operation.
+       *
+       * @example
+       * io.timeout(1000).emit("some-event", (err, responses) => {
+       *   if (err) {
+       *     // some clients did not acknowledge the event in the given delay
+       *   } else {
+       *     console.log(responses); // one response per client
+       *   }
+       * });
+       *
+       * @param timeout
+       */
+      timeout(timeout) {
+        return this.sockets.timeout(timeout);
+      }
+      /**
+       * Returns the matching socket instances.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // return all Socket instances
+       * const sockets = await io.fetchSockets();
+       *
+       * // return all Socket instances in the "room1" room
+       * const sockets = await io.in("room1").fetchSockets();
+       *
+       * for (const socket of sockets) {
+       *   console.log(socket.id);
+       *   console.log(socket.handshake);
+       *   console.log(socket.rooms);
+       *   console.log(socket.data);
+       *
+       *   socket.emit("hello");
+       *   socket.join("room1");
+       *   socket.leave("room2");
+       *   socket.disconnect();
+       * }
+       */
+      fetchSockets() {
+        return this.sockets.fetchSockets();
+      }
+      /**
+       * Makes the matching socket instances join the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       *
+       * // make all socket instances join the "room1" room
+       * io.socketsJoin("room1");
+       *
+       * // make all socket instances in the "room1" room join the "room2" and "room3" rooms
+       * io.in("room1").socketsJoin(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsJoin(room) {
+        return this.sockets.socketsJoin(room);
+      }
+      /**
+       * Makes the matching socket instances leave the specified rooms.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // make all socket instances leave the "room1" room
+       * io.socketsLeave("room1");
+       *
+       * // make all socket instances in the "room1" room leave the "room2" and "room3" rooms
+       * io.in("room1").socketsLeave(["room2", "room3"]);
+       *
+       * @param room - a room, or an array of rooms
+       */
+      socketsLeave(room) {
+        return this.sockets.socketsLeave(room);
+      }
+      /**
+       * Makes the matching socket instances disconnect.
+       *
+       * Note: this method also works within a cluster of multiple Socket.IO servers, with a compatible {@link Adapter}.
+       *
+       * @example
+       * // make all socket instances disconnect (the connections might be kept alive for other namespaces)
+       * io.disconnectSockets();
+       *
+       * // make all socket instances in the "room1" room disconnect and close the underlying connections
+       * io.in("room1").disconnectSockets(true);
+       *
+       * @param close - whether to close the underlying connection
+       */
+      disconnectSockets(close = false) {
+        return this.sockets.disconnectSockets(close);
+      }
+    };
+    exports.Server = Server2;
+    var emitterMethods = Object.keys(events_1.EventEmitter.prototype).filter(function(key) {
+      return typeof events_1.EventEmitter.prototype[key] === "function";
+    });
+    emitterMethods.forEach(function(fn) {
+      Server2.prototype[fn] = function() {
+        return this.sockets[fn].apply(this.sockets, arguments);
+      };
+    });
+    module.exports = (srv, opts) => new Server2(srv, opts);
+    module.exports.Server = Server2;
+    module.exports.Namespace = namespace_1.Namespace;
+    module.exports.Socket = socket_1.Socket;
   }
 });
 
@@ -14829,8 +44363,8 @@ var Doc = class {
       arg(this, { execution: "async" });
       return;
     }
-    const content = arg;
-    const lines = content.split("\n").filter((x) => x);
+    const content2 = arg;
+    const lines = content2.split("\n").filter((x) => x);
     const minIndent = Math.min(...lines.map((x) => x.length - x.trimStart().length));
     const dedented = lines.map((x) => x.slice(minIndent)).map((x) => " ".repeat(this.indent * 2) + x);
     for (const line of dedented) {
@@ -14839,9 +44373,9 @@ var Doc = class {
   }
   compile() {
     const F = Function;
-    const content = this?.content ?? [``];
+    const content2 = this?.content ?? [``];
     const factory = new F(...Object.keys(this.closed), `return function (${this.args.join(", ")}) {
-${content.join("\n")}
+${content2.join("\n")}
 };`);
     return factory(...Object.values(this.closed));
   }
@@ -26605,7 +56139,7 @@ function generateRecordCheck(doc, ctx, schema, accessor) {
   }, `return INVALID;`);
   return outputVar;
 }
-function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
+function emitOwnKeys(doc, ctx, accessor, kVar, body2, onSymbol) {
   const propIsEnumerableConst = addConstant(ctx, Object.prototype.propertyIsEnumerable);
   const symsVar = newVar(ctx);
   const keysVar = newVar(ctx);
@@ -26616,7 +56150,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
   doc.indented((d) => {
     d.write(`const ${kVar} = ${keysVar}[${iVar}];`);
     d.write(`if (${kVar} === "__proto__" || !${propIsEnumerableConst}.call(${accessor}, ${kVar})) continue;`);
-    body(d);
+    body2(d);
   });
   doc.write(`}`);
   doc.write(`for (let ${iVar} = 0; ${iVar} < ${symsVar}.length; ${iVar}++) {`);
@@ -26626,7 +56160,7 @@ function emitOwnKeys(doc, ctx, accessor, kVar, body, onSymbol) {
     if (onSymbol)
       d.write(onSymbol);
     else
-      body(d);
+      body2(d);
   });
   doc.write(`}`);
 }
@@ -28381,9 +57915,9 @@ var createToJSONSchemaMethod = (schema, processors = {}) => (params) => {
   extractDefs(ctx, schema);
   return finalize(ctx, schema);
 };
-var createStandardJSONSchemaMethod = (schema, io, processors = {}) => (params) => {
+var createStandardJSONSchemaMethod = (schema, io2, processors = {}) => (params) => {
   const { libraryOptions, target } = params ?? {};
-  const ctx = initializeContext({ ...libraryOptions ?? {}, target, io, processors });
+  const ctx = initializeContext({ ...libraryOptions ?? {}, target, io: io2, processors });
   processSchema(schema, ctx);
   extractDefs(ctx, schema);
   return finalize(ctx, schema);
@@ -32778,6 +62312,10 @@ function validateCloudCommand(name, payload) {
   const res = cloudToPrinterSchemas[name].safeParse(payload);
   return res.success ? { ok: true, value: res.data } : { ok: false, reason: describeIssues(res.error) };
 }
+function validatePrinterCommand(name, payload) {
+  const res = printerToCloudSchemas[name].safeParse(payload);
+  return res.success ? { ok: true, value: res.data } : { ok: false, reason: describeIssues(res.error) };
+}
 
 // src/polar/redact.ts
 var SECRET_KEYS = /* @__PURE__ */ new Set(["pin", "private", "privateKey", "signature", "Policy", "X-Amz-Signature", "X-Amz-Credential", "fields"]);
@@ -32993,11 +62531,11 @@ var PolarClient = class {
   /** Picks up a registration made elsewhere (CLI, macro) without waiting for the poll. */
   async reloadIdentity() {
     await this.o.identity.load();
-    const serial2 = this.o.identity.serialFor(this.o.serverUrl);
-    if (serial2 && (this.st === "unregistered" || this.st === "deleted")) {
+    const serial3 = this.o.identity.serialFor(this.o.serverUrl);
+    if (serial3 && (this.st === "unregistered" || this.st === "deleted")) {
       this.o.clock.clearTimeout(this.timer);
       this.connect();
-    } else if (serial2 !== this.serial && this.conn) {
+    } else if (serial3 !== this.serial && this.conn) {
       this.dropConnection();
       this.connect();
     }
@@ -33005,26 +62543,26 @@ var PolarClient = class {
   // ------------------------------------------------------------ internals
   connect() {
     this.timer = void 0;
-    const serial2 = this.o.identity.serialFor(this.o.serverUrl);
-    if (!serial2 || !this.o.identity.hasKey) {
+    const serial3 = this.o.identity.serialFor(this.o.serverUrl);
+    if (!serial3 || !this.o.identity.hasKey) {
       if (this.st !== "deleted") this.setState("unregistered", "not registered with Polar Cloud yet");
       this.pollIdentity();
       return;
     }
-    this.serial = serial2;
+    this.serial = serial3;
     this.setState("connecting", `connecting to ${this.o.serverUrl}`);
     const conn = new PolarConnection(this.o.transportFactory(this.o.serverUrl), this.o.log, this.o.clock, this.o.wire ?? false);
     this.conn = conn;
-    conn.messages.on("welcome", ({ challenge }) => this.onWelcome(conn, serial2, challenge));
-    conn.messages.on("helloResponse", (m) => void this.onHelloResponse(conn, serial2, m));
+    conn.messages.on("welcome", ({ challenge }) => this.onWelcome(conn, serial3, challenge));
+    conn.messages.on("helloResponse", (m) => void this.onHelloResponse(conn, serial3, m));
     for (const name of CLOUD_COMMANDS) {
       if (REGISTRATION_MESSAGES.has(name)) continue;
-      conn.messages.on(name, (m) => this.dispatch(conn, serial2, name, m));
+      conn.messages.on(name, (m) => this.dispatch(conn, serial3, name, m));
     }
     conn.events.on("close", ({ reason, serverInitiated }) => this.onClose(conn, reason, serverInitiated));
     conn.open();
   }
-  onWelcome(conn, serial2, challenge) {
+  onWelcome(conn, serial3, challenge) {
     if (conn !== this.conn) return;
     let signature;
     try {
@@ -33035,33 +62573,33 @@ var PolarClient = class {
       return;
     }
     this.setState("authenticating", "sent hello");
-    conn.send("hello", { ...this.o.helloInfo(), serialNumber: serial2, signature, protocol: "2" });
+    conn.send("hello", { ...this.o.helloInfo(), serialNumber: serial3, signature, protocol: "2" });
   }
-  async onHelloResponse(conn, serial2, m) {
+  async onHelloResponse(conn, serial3, m) {
     if (conn !== this.conn) return;
     if (m.status === "SUCCESS") {
       this.backoff.reset();
       this.helloFailed = false;
-      this.failures.success(`connected to Polar Cloud as ${serial2}`);
-      this.setState("online", `online as ${serial2}`);
-      this.o.log.info(`hello accepted: online as ${serial2}`);
-      this.events.emit("online", { serialNumber: serial2 });
+      this.failures.success(`connected to Polar Cloud as ${serial3}`);
+      this.setState("online", `online as ${serial3}`);
+      this.o.log.info(`hello accepted: online as ${serial3}`);
+      this.events.emit("online", { serialNumber: serial3 });
     } else if (m.status === "FAILED") {
       this.helloFailed = true;
-      this.failures.failure(`hello rejected (${m.message ?? "no reason given"}); the key may not match the one registered for ${serial2}`);
+      this.failures.failure(`hello rejected (${m.message ?? "no reason given"}); the key may not match the one registered for ${serial3}`);
       conn.close();
     } else {
       this.o.log.error(
-        `Polar Cloud says printer ${serial2} was deleted or never registered${m.message ? ` (${m.message})` : ""}. Cloud traffic stopped; register again (polarcloud register, or POLAR_REGISTER in the console).`
+        `Polar Cloud says printer ${serial3} was deleted or never registered${m.message ? ` (${m.message})` : ""}. Cloud traffic stopped; register again (polarcloud register, or POLAR_REGISTER in the console).`
       );
       await this.forgetSerial("deleted", `deleted by Polar Cloud`);
     }
   }
-  dispatch(conn, serial2, name, m) {
+  dispatch(conn, serial3, name, m) {
     if (conn !== this.conn) return;
     const target = m.serialNumber;
-    if (typeof target === "string" && target !== serial2) {
-      this.o.log.warn(`ignored '${name}' for serial ${target} (this printer is ${serial2})`);
+    if (typeof target === "string" && target !== serial3) {
+      this.o.log.warn(`ignored '${name}' for serial ${target} (this printer is ${serial3})`);
       return;
     }
     if (!this.online) {
@@ -33069,7 +62607,7 @@ var PolarClient = class {
       return;
     }
     if (name === "delete") {
-      this.o.log.warn(`Polar Cloud deleted printer ${serial2}; cloud traffic stopped until it is registered again`);
+      this.o.log.warn(`Polar Cloud deleted printer ${serial3}; cloud traffic stopped until it is registered again`);
       void this.forgetSerial("deleted", "deleted from Polar Cloud");
       return;
     }
@@ -33099,13 +62637,13 @@ var PolarClient = class {
   }
   async forgetSerial(state, detail) {
     this.serial = void 0;
-    this.setState(state, detail);
     this.dropConnection();
     try {
       await this.o.identity.clearSerial();
     } catch (err) {
       this.o.log.error(`could not update the identity file: ${errText(err)}`);
     }
+    this.setState(state, detail);
     if (state === "deleted") this.events.emit("deleted", { reason: detail });
     this.pollIdentity();
   }
@@ -33269,8 +62807,8 @@ var Controller = class {
     await this.identity.load();
     this.net = chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface);
     if (!this.net) this.d.log.warn("no network interface with a MAC address found; set polar.interface in the config");
-    const serial2 = this.identity.serialFor(this.d.config.polar.server_url);
-    if (!serial2) {
+    const serial3 = this.identity.serialFor(this.d.config.polar.server_url);
+    if (!serial3) {
       this.d.log.info("not registered with Polar Cloud yet: run `polarcloud register --email ... --pin ...` (or POLAR_REGISTER in the console)");
     }
     this.polar.start();
@@ -35567,7 +65105,7 @@ var Socket2 = class extends import_component_emitter5.Emitter {
   /**
    * `Socket` constructor.
    */
-  constructor(io, nsp, opts) {
+  constructor(io2, nsp, opts) {
     super();
     this.connected = false;
     this.recovered = false;
@@ -35578,7 +65116,7 @@ var Socket2 = class extends import_component_emitter5.Emitter {
     this.ids = 0;
     this.acks = {};
     this.flags = {};
-    this.io = io;
+    this.io = io2;
     this.nsp = nsp;
     if (opts && opts.auth) {
       this.auth = opts.auth;
@@ -35612,12 +65150,12 @@ var Socket2 = class extends import_component_emitter5.Emitter {
   subEvents() {
     if (this.subs)
       return;
-    const io = this.io;
+    const io2 = this.io;
     this.subs = [
-      on(io, "open", this.onopen.bind(this)),
-      on(io, "packet", this.onpacket.bind(this)),
-      on(io, "error", this.onerror.bind(this)),
-      on(io, "close", this.onclose.bind(this))
+      on(io2, "open", this.onopen.bind(this)),
+      on(io2, "packet", this.onpacket.bind(this)),
+      on(io2, "error", this.onerror.bind(this)),
+      on(io2, "close", this.onclose.bind(this))
     ];
   }
   /**
@@ -36763,21 +66301,21 @@ function lookup(uri, opts) {
   const path = parsed.path;
   const sameNamespace = cache[id] && path in cache[id]["nsps"];
   const newConnection = opts.forceNew || opts["force new connection"] || false === opts.multiplex || sameNamespace;
-  let io;
+  let io2;
   if (newConnection) {
     debug11("ignoring socket cache for %s", source);
-    io = new Manager(source, opts);
+    io2 = new Manager(source, opts);
   } else {
     if (!cache[id]) {
       debug11("new io instance for %s", source);
       cache[id] = new Manager(source, opts);
     }
-    io = cache[id];
+    io2 = cache[id];
   }
   if (parsed.query && !opts.query) {
     opts.query = parsed.queryKey;
   }
-  return io.socket(parsed.path, opts);
+  return io2.socket(parsed.path, opts);
 }
 Object.assign(lookup, {
   Manager,
@@ -36950,14 +66488,1845 @@ async function runCommand(config2, log) {
   return 0;
 }
 
-// src/cli/server-commands.ts
-var help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
-                                                     run the Polar Cloud emulator on 127.0.0.1
-`;
-async function run(command, _values, _log) {
-  throw new UsageError(`'${command}' is not available in this build`);
+// src/emulator/index.ts
+import { createServer } from "node:http";
+
+// src/emulator/context.ts
+import { randomBytes as randomBytes3 } from "node:crypto";
+
+// src/emulator/event-log.ts
+var MAX_EVENTS = 5e4;
+var SECRET_KEYS2 = /* @__PURE__ */ new Set(["pin", "private"]);
+var MASK = "***";
+function maskSecrets(value2, depth = 0) {
+  if (depth > 20 || value2 === null || typeof value2 !== "object") return value2;
+  if (Buffer.isBuffer(value2)) return `<${value2.length} bytes>`;
+  if (Array.isArray(value2)) return value2.map((v) => maskSecrets(v, depth + 1));
+  const out = {};
+  for (const [k, v] of Object.entries(value2)) {
+    out[k] = SECRET_KEYS2.has(k.toLowerCase()) && v !== void 0 ? MASK : maskSecrets(v, depth + 1);
+  }
+  return out;
 }
-var serverCommands = { names: ["emulator", "simulator", "demo"], help, run };
+var EventLog = class {
+  constructor(now) {
+    this.now = now;
+  }
+  now;
+  list = [];
+  seq = 0;
+  waiters = /* @__PURE__ */ new Set();
+  record(e) {
+    const event = { seq: ++this.seq, time: this.now(), ...e };
+    if (e.payload !== void 0) event.payload = maskSecrets(e.payload);
+    this.list.push(event);
+    if (this.list.length > MAX_EVENTS) this.list.splice(0, this.list.length - MAX_EVENTS);
+    for (const w of [...this.waiters]) {
+      if (event.seq > w.since && safeMatch(w.predicate, event)) this.settle(w, event);
+    }
+    return event;
+  }
+  events(since = 0) {
+    return this.list.filter((e) => e.seq > since);
+  }
+  violations(since = 0) {
+    return this.list.filter((e) => e.kind === "violation" && e.seq > since);
+  }
+  lastSeq() {
+    return this.seq;
+  }
+  waitFor(predicate, timeoutMs = 5e3, since = 0) {
+    const past = this.list.find((e) => e.seq > since && safeMatch(predicate, e));
+    if (past) return Promise.resolve(past);
+    return new Promise((resolve2, reject) => {
+      const waiter = {
+        predicate,
+        since,
+        resolve: resolve2,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          reject(new Error(`emulator: no matching event within ${timeoutMs} ms`));
+        }, timeoutMs)
+      };
+      this.waiters.add(waiter);
+    });
+  }
+  /** Forgets the events (seq keeps counting, so `since` values stay meaningful). */
+  clear() {
+    this.list = [];
+  }
+  /** Rejects every pending waiter (emulator stopping). */
+  close() {
+    for (const w of [...this.waiters]) {
+      this.waiters.delete(w);
+      clearTimeout(w.timer);
+      w.reject(new Error("emulator stopped"));
+    }
+  }
+  settle(w, e) {
+    this.waiters.delete(w);
+    clearTimeout(w.timer);
+    w.resolve(e);
+  }
+};
+function safeMatch(predicate, e) {
+  try {
+    return predicate(e);
+  } catch {
+    return false;
+  }
+}
+
+// src/emulator/print-files.ts
+var NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+function isValidFileName(name) {
+  return NAME.test(name) && !name.includes("..");
+}
+function toFileName(text) {
+  const cleaned = text.replace(/[^A-Za-z0-9._-]/g, "_").replace(/\.{2,}/g, "_").replace(/^[^A-Za-z0-9]+/, "");
+  return (cleaned || "file").slice(0, 190);
+}
+function checkFault(fault) {
+  const nonNeg = (n, what) => {
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what} must be a non-negative integer`);
+  };
+  if (fault.kind === "truncate" || fault.kind === "stall") nonNeg(fault.afterBytes, "afterBytes");
+  if (fault.kind === "wrongLength") nonNeg(fault.contentLength, "contentLength");
+  if (fault.kind === "status" && !(Number.isInteger(fault.status) && fault.status >= 400 && fault.status <= 599)) {
+    throw new Error("status must be 400..599");
+  }
+}
+var FileStore = class {
+  constructor(baseUrl) {
+    this.baseUrl = baseUrl;
+  }
+  baseUrl;
+  entries = /* @__PURE__ */ new Map();
+  add(name, source) {
+    if (!isValidFileName(name)) throw new Error(`invalid file name '${name}' (letters, digits, . _ -)`);
+    let entry;
+    if ("content" in source) {
+      const content2 = typeof source.content === "string" ? Buffer.from(source.content, "utf8") : Buffer.from(source.content);
+      entry = { name, size: content2.length, content: content2 };
+    } else {
+      if (!Number.isSafeInteger(source.size) || source.size < 0) throw new Error("size must be a non-negative integer");
+      entry = { name, size: source.size };
+    }
+    this.entries.set(name, entry);
+    return entry;
+  }
+  get(name) {
+    return this.entries.get(name);
+  }
+  has(name) {
+    return this.entries.has(name);
+  }
+  remove(name) {
+    return this.entries.delete(name);
+  }
+  setFault(name, fault, times) {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`no file '${name}'`);
+    if (fault === null) {
+      entry.fault = void 0;
+      entry.faultTimes = void 0;
+      return;
+    }
+    checkFault(fault);
+    if (times !== void 0 && !(Number.isSafeInteger(times) && times > 0)) throw new Error("times must be a positive integer");
+    entry.fault = fault;
+    entry.faultTimes = times;
+  }
+  /** The fault for this request, if any; counts down `times`. */
+  takeFault(entry) {
+    const fault = entry.fault;
+    if (!fault) return void 0;
+    if (entry.faultTimes !== void 0 && --entry.faultTimes <= 0) {
+      entry.fault = void 0;
+      entry.faultTimes = void 0;
+    }
+    return fault;
+  }
+  url(name) {
+    return `${this.baseUrl()}/files/${encodeURIComponent(name)}`;
+  }
+  info(entry) {
+    return {
+      name: entry.name,
+      size: entry.size,
+      generated: entry.content === void 0,
+      url: this.url(entry.name),
+      fault: entry.fault,
+      faultTimes: entry.faultTimes
+    };
+  }
+  list() {
+    return [...this.entries.values()].map((e) => this.info(e));
+  }
+  clear() {
+    this.entries.clear();
+  }
+};
+
+// src/emulator/job-store.ts
+var DEFAULT_SIZE = 64 * 1024;
+var JobStore = class {
+  constructor(files) {
+    this.files = files;
+  }
+  files;
+  queues = /* @__PURE__ */ new Map();
+  done = /* @__PURE__ */ new Map();
+  counter = 1e5;
+  add(serialNumber, spec = {}) {
+    const sources = [spec.content !== void 0, spec.size !== void 0, spec.url !== void 0].filter(Boolean).length;
+    if (sources > 1) throw new Error("give at most one of content, size, url");
+    const jobId = spec.jobId ?? `${serialNumber}-${++this.counter}`;
+    if (jobId.length === 0) throw new Error("jobId must not be empty");
+    if (this.find(serialNumber, jobId)) throw new Error(`job '${jobId}' is already queued for ${serialNumber}`);
+    let gcodeUrl;
+    let fileName;
+    if (spec.url !== void 0) {
+      gcodeUrl = spec.url;
+    } else {
+      fileName = spec.fileName ?? `${toFileName(jobId)}.gcode`;
+      if (spec.content !== void 0) this.files.add(fileName, { content: spec.content });
+      else this.files.add(fileName, { size: spec.size ?? DEFAULT_SIZE });
+      gcodeUrl = this.files.url(fileName);
+    }
+    const job = {
+      jobId,
+      jobName: spec.jobName ?? `${jobId}.gcode`,
+      owner: spec.owner ?? "Emulator User",
+      ownerPhotoFile: spec.ownerPhotoFile,
+      imageFile: spec.imageFile,
+      imageThumbnailFile: spec.imageThumbnailFile,
+      ready: spec.ready ?? true,
+      gcodeUrl,
+      fileName,
+      printFields: spec.printFields,
+      printsSent: 0,
+      state: "queued"
+    };
+    this.queueOf(serialNumber).push(job);
+    return job;
+  }
+  /** The whole queue, ready or not, in order. */
+  queue(serialNumber) {
+    return [...this.queues.get(serialNumber) ?? []];
+  }
+  /** What getQueue reports and sendNextPrint picks from. */
+  ready(serialNumber) {
+    return this.queue(serialNumber).filter((j) => j.ready);
+  }
+  history(serialNumber) {
+    return [...this.done.get(serialNumber) ?? []];
+  }
+  find(serialNumber, jobId) {
+    return this.queues.get(serialNumber)?.find((j) => j.jobId === jobId);
+  }
+  knows(serialNumber, jobId) {
+    return this.find(serialNumber, jobId) !== void 0 || (this.done.get(serialNumber) ?? []).some((j) => j.jobId === jobId);
+  }
+  /** Moves a queued job to history; false if it was not queued. */
+  complete(serialNumber, jobId) {
+    const q = this.queues.get(serialNumber);
+    const i = q?.findIndex((j) => j.jobId === jobId) ?? -1;
+    if (!q || i < 0) return false;
+    const [job] = q.splice(i, 1);
+    job.state = "completed";
+    const list = this.done.get(serialNumber) ?? [];
+    list.push(job);
+    this.done.set(serialNumber, list);
+    return true;
+  }
+  remove(serialNumber, jobId) {
+    const q = this.queues.get(serialNumber);
+    const i = q?.findIndex((j) => j.jobId === jobId) ?? -1;
+    if (!q || i < 0) return false;
+    q.splice(i, 1);
+    return true;
+  }
+  /** The `print` command for a job (printFields merged over it; null/undefined entries removed). */
+  printPayload(serialNumber, job) {
+    const payload = {
+      serialNumber,
+      jobId: job.jobId,
+      jobName: job.jobName,
+      gcodeFile: job.gcodeUrl,
+      fileToPrint: "gcodeFile",
+      imageFile: job.imageFile,
+      imageThumbnailFile: job.imageThumbnailFile,
+      ...job.printFields
+    };
+    for (const [k, v] of Object.entries(payload)) if (v === void 0 || v === null) delete payload[k];
+    return payload;
+  }
+  clear() {
+    this.queues.clear();
+    this.done.clear();
+  }
+  queueOf(serialNumber) {
+    let q = this.queues.get(serialNumber);
+    if (!q) this.queues.set(serialNumber, q = []);
+    return q;
+  }
+};
+function jobInfo(job) {
+  return {
+    jobId: job.jobId,
+    jobName: job.jobName,
+    owner: job.owner,
+    ownerPhotoFile: job.ownerPhotoFile,
+    imageFile: job.imageFile,
+    imageThumbnailFile: job.imageThumbnailFile,
+    ready: job.ready,
+    gcodeUrl: job.gcodeUrl,
+    fileName: job.fileName,
+    printsSent: job.printsSent,
+    state: job.state
+  };
+}
+function queueEntry(job) {
+  const out = { jobId: job.jobId };
+  if (job.jobName !== void 0) out.jobName = job.jobName;
+  if (job.imageFile !== void 0) out.imageFile = job.imageFile;
+  if (job.imageThumbnailFile !== void 0) out.imageThumbnailFile = job.imageThumbnailFile;
+  if (job.owner !== void 0) out.owner = job.owner;
+  if (job.ownerPhotoFile !== void 0) out.ownerPhotoFile = job.ownerPhotoFile;
+  return out;
+}
+
+// src/emulator/printer-registry.ts
+function normalizeMac(mac3) {
+  const hex3 = mac3.toLowerCase().replace(/[^0-9a-f]/g, "");
+  return hex3.length > 0 ? hex3 : mac3.trim().toLowerCase();
+}
+var PrinterRegistry = class {
+  constructor(serialPrefix) {
+    this.serialPrefix = serialPrefix;
+  }
+  serialPrefix;
+  bySerial = /* @__PURE__ */ new Map();
+  byMac = /* @__PURE__ */ new Map();
+  counter = 0;
+  /** Same MAC -> same serial; key, email and mfg are replaced and the printer is undeleted. */
+  register(input2) {
+    const mac3 = normalizeMac(input2.mac);
+    const existing = this.byMac.get(mac3);
+    const rec = existing === void 0 ? void 0 : this.bySerial.get(existing);
+    if (rec) {
+      rec.publicKey = input2.publicKey;
+      rec.email = input2.email;
+      rec.mfg = input2.mfg;
+      if (input2.mfgSn !== void 0) rec.mfgSn = input2.mfgSn;
+      rec.deleted = false;
+      return rec;
+    }
+    const serialNumber = this.nextSerial();
+    const created = {
+      serialNumber,
+      mac: input2.mac,
+      email: input2.email,
+      mfg: input2.mfg,
+      mfgSn: input2.mfgSn,
+      publicKey: input2.publicKey,
+      deleted: false,
+      statusCount: 0,
+      jobReports: [],
+      commandResponses: [],
+      printedJobIds: /* @__PURE__ */ new Set()
+    };
+    this.bySerial.set(serialNumber, created);
+    this.byMac.set(mac3, serialNumber);
+    return created;
+  }
+  get(serialNumber) {
+    return this.bySerial.get(serialNumber);
+  }
+  list() {
+    return [...this.bySerial.values()];
+  }
+  /** Forgets every printer; serial numbers keep counting so old ones are never reused. */
+  clear() {
+    this.bySerial.clear();
+    this.byMac.clear();
+  }
+  nextSerial() {
+    let serial3;
+    do
+      serial3 = `${this.serialPrefix}${String(++this.counter).padStart(6, "0")}`;
+    while (this.bySerial.has(serial3));
+    return serial3;
+  }
+};
+function printerInfo(rec, sockets) {
+  return {
+    serialNumber: rec.serialNumber,
+    mac: rec.mac,
+    email: rec.email,
+    mfg: rec.mfg,
+    mfgSn: rec.mfgSn,
+    publicKey: rec.publicKey,
+    deleted: rec.deleted,
+    connected: sockets.bound > 0,
+    authenticated: sockets.authenticated > 0,
+    connections: sockets.authenticated,
+    hello: rec.hello,
+    lastStatus: rec.lastStatus,
+    statusCount: rec.statusCount,
+    customCommandList: rec.customCommandList,
+    version: rec.version,
+    jobReports: [...rec.jobReports],
+    commandResponses: [...rec.commandResponses]
+  };
+}
+
+// src/emulator/upload-store.ts
+var MAX_KEPT_BODY = 4 * 1024 * 1024;
+var MAX_KEPT_TOTAL = 64 * 1024 * 1024;
+var MAX_RECORDS = 1e3;
+function parseUploadKey(key) {
+  const m = /^files\/printer\/([^/]+)\/(idle|printing|timelapse)\/(?:([^/]+)\/)?[^/]+$/.exec(key);
+  if (!m) return {};
+  return { serialNumber: m[1], type: m[2], jobId: m[3] };
+}
+var UploadStore = class {
+  list = [];
+  kept = 0;
+  seq = 0;
+  add(rec) {
+    const full = { seq: ++this.seq, ...rec };
+    if (full.body && full.body.length > MAX_KEPT_BODY) full.body = void 0;
+    this.kept += full.body?.length ?? 0;
+    this.list.push(full);
+    if (this.list.length > MAX_RECORDS) {
+      for (const old of this.list.splice(0, this.list.length - MAX_RECORDS)) this.kept -= old.body?.length ?? 0;
+    }
+    for (const old of this.list) {
+      if (this.kept <= MAX_KEPT_TOTAL) break;
+      if (old.body) {
+        this.kept -= old.body.length;
+        old.body = void 0;
+      }
+    }
+    return full;
+  }
+  all() {
+    return [...this.list];
+  }
+  get(seq) {
+    return this.list.find((u) => u.seq === seq);
+  }
+  clear() {
+    this.list = [];
+    this.kept = 0;
+  }
+};
+
+// src/emulator/context.ts
+var DEFAULT_MANUFACTURERS = ["kl", "test", "op"];
+function defaultSettings() {
+  return { failHellos: 0, keyPairBehavior: "normal", urlOptions: {} };
+}
+function createContext(opts) {
+  const files = new FileStore(() => ctx.baseUrl);
+  const ctx = {
+    log: opts.log,
+    now: opts.now,
+    events: new EventLog(opts.now),
+    printers: new PrinterRegistry(opts.serialPrefix),
+    files,
+    jobs: new JobStore(files),
+    uploads: new UploadStore(),
+    s3: {
+      bucket: opts.bucket ?? "polar-emulator",
+      accessKeyId: "AKIAEMULATOR" + randomBytes3(4).toString("hex").toUpperCase(),
+      // Random per run: an upload can only pass with fields this emulator signed.
+      secretAccessKey: randomBytes3(30).toString("base64"),
+      region: "us-east-1"
+    },
+    accounts: opts.accounts,
+    manufacturers: new Set([...DEFAULT_MANUFACTURERS, ...opts.manufacturers ?? []].map((m) => m.toLowerCase())),
+    settings: defaultSettings(),
+    baseUrl: "http://127.0.0.1"
+  };
+  return ctx;
+}
+
+// src/emulator/rsa-keys.ts
+import { createPublicKey as createPublicKey2, createVerify, generateKeyPair as generateKeyPair2 } from "node:crypto";
+var MIN_RSA_BITS = 2048;
+var PUBLIC_PEM = /^\s*-----BEGIN (RSA )?PUBLIC KEY-----\r?\n[\s\S]+-----END (RSA )?PUBLIC KEY-----\s*$/;
+function checkPublicKey(pem) {
+  const m = PUBLIC_PEM.exec(pem);
+  if (!m) return { ok: false, reason: "not a PEM public key" };
+  if ((m[1] ?? "") !== (m[2] ?? "")) return { ok: false, reason: "mismatched PEM armor" };
+  let key;
+  try {
+    key = createPublicKey2({ key: pem, format: "pem" });
+  } catch {
+    return { ok: false, reason: "unparseable public key" };
+  }
+  if (key.asymmetricKeyType !== "rsa") return { ok: false, reason: `not an RSA key (${key.asymmetricKeyType ?? "unknown"})` };
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < MIN_RSA_BITS) return { ok: false, reason: `RSA key too small (${bits} bits)` };
+  return { ok: true, key };
+}
+function verifyChallenge2(publicKeyPem, challenge, signatureB64) {
+  const compact = signatureB64.replace(/\s+/g, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length % 4 !== 0) return false;
+  try {
+    const v = createVerify("RSA-SHA256");
+    v.update(challenge, "utf8");
+    return v.verify(publicKeyPem, Buffer.from(compact, "base64"));
+  } catch {
+    return false;
+  }
+}
+function makeRsaKeyPair(bits = MIN_RSA_BITS) {
+  return new Promise((resolve2, reject) => {
+    generateKeyPair2(
+      "rsa",
+      {
+        modulusLength: bits,
+        publicKeyEncoding: { type: "pkcs1", format: "pem" },
+        privateKeyEncoding: { type: "pkcs1", format: "pem" }
+      },
+      (err, publicKey, privateKey) => err ? reject(err) : resolve2({ public: publicKey, private: privateKey })
+    );
+  });
+}
+
+// src/emulator/types.ts
+var REGISTER_FAILURE_REASONS = [
+  "SERVER_ERROR",
+  "MFG_MISSING",
+  "MFG_UNKNOWN",
+  "EMAIL_PIN_ERROR",
+  "FORBIDDEN",
+  "INVALID_KEY"
+];
+
+// src/emulator/control.ts
+function createControl(ctx, hub) {
+  const info = (serial3) => {
+    const rec = ctx.printers.get(serial3);
+    return rec ? printerInfo(rec, hub.counts(serial3)) : void 0;
+  };
+  const requirePrinter = (serial3) => {
+    if (!ctx.printers.get(serial3)) throw new Error(`no printer '${serial3}'`);
+  };
+  const control = {
+    send(serialNumber, event, payload) {
+      return control.sendRaw(serialNumber, event, [payload === void 0 ? { serialNumber } : payload]);
+    },
+    sendRaw(serialNumber, event, args) {
+      let n = 0;
+      for (const s of hub.sessionsFor(serialNumber)) if (hub.emitTo(s, event, ...args)) n++;
+      return n;
+    },
+    dropConnections: (serialNumber) => hub.drop(serialNumber),
+    disconnect: (serialNumber) => hub.disconnect(serialNumber),
+    refuseConnections(ms, mode = "http") {
+      if (ms !== void 0 && !(Number.isFinite(ms) && ms >= 0)) throw new Error("ms must be a non-negative number");
+      hub.refuse(ms, mode);
+    },
+    acceptConnections: () => hub.accept(),
+    failNextHellos(n) {
+      if (!(Number.isSafeInteger(n) && n >= 0)) throw new Error("n must be a non-negative integer");
+      ctx.settings.failHellos = n;
+    },
+    failNextRegister(reason) {
+      if (!REGISTER_FAILURE_REASONS.includes(reason)) throw new Error(`unknown register failure reason '${String(reason)}'`);
+      ctx.settings.failRegister = reason;
+    },
+    setKeyPairBehavior(behavior) {
+      if (!["normal", "fail", "mismatch"].includes(behavior)) throw new Error(`unknown key pair behavior '${String(behavior)}'`);
+      ctx.settings.keyPairBehavior = behavior;
+    },
+    deletePrinter(serialNumber) {
+      const rec = ctx.printers.get(serialNumber);
+      if (!rec) return false;
+      rec.deleted = true;
+      for (const s of hub.sessionsFor(serialNumber)) hub.emitTo(s, "delete", { serialNumber });
+      hub.deauthenticate(serialNumber);
+      ctx.log.info(`deleted ${serialNumber}`);
+      return true;
+    },
+    addPrinter(spec) {
+      const key = checkPublicKey(spec.publicKey);
+      if (!key.ok) throw new Error(`invalid public key: ${key.reason}`);
+      const rec = ctx.printers.register({
+        publicKey: spec.publicKey,
+        mac: spec.mac ?? `02:00:00:${Math.floor(Math.random() * 16777215).toString(16).padStart(6, "0")}`,
+        email: spec.email ?? ctx.accounts?.[0]?.email ?? "emulator@example.com",
+        mfg: spec.mfg ?? "kl"
+      });
+      return info(rec.serialNumber);
+    },
+    printers: () => ctx.printers.list().map((r) => printerInfo(r, hub.counts(r.serialNumber))),
+    printer: (serialNumber) => info(serialNumber),
+    queue: (serialNumber) => ctx.jobs.queue(serialNumber).map(jobInfo),
+    history: (serialNumber) => ctx.jobs.history(serialNumber).map(jobInfo),
+    addJob(serialNumber, job = {}) {
+      requirePrinter(serialNumber);
+      return jobInfo(ctx.jobs.add(serialNumber, job));
+    },
+    removeJob: (serialNumber, jobId) => ctx.jobs.remove(serialNumber, jobId),
+    addFile: (name, source) => ctx.files.info(ctx.files.add(name, source)),
+    faultFile: (name, fault, times) => ctx.files.setFault(name, fault, times),
+    files: () => ctx.files.list(),
+    uploads: () => ctx.uploads.all(),
+    setUrlOptions(options) {
+      const positive = (v, what) => {
+        if (v !== void 0 && !(Number.isSafeInteger(v) && v > 0)) throw new Error(`${what} must be a positive integer`);
+      };
+      positive(options.expires, "expires");
+      positive(options.maxSize, "maxSize");
+      ctx.settings.urlOptions = { ...options };
+    },
+    events: (since) => ctx.events.events(since),
+    violations: (since) => ctx.events.violations(since),
+    lastSeq: () => ctx.events.lastSeq(),
+    waitFor: (predicate, timeoutMs, since) => ctx.events.waitFor(predicate, timeoutMs, since),
+    reset() {
+      hub.accept();
+      hub.disconnect();
+      ctx.printers.clear();
+      ctx.jobs.clear();
+      ctx.files.clear();
+      ctx.uploads.clear();
+      ctx.events.clear();
+      ctx.settings = defaultSettings();
+      ctx.log.info("reset");
+    }
+  };
+  return control;
+}
+
+// src/emulator/http-util.ts
+import { randomBytes as randomBytes4 } from "node:crypto";
+function sendJson(res, status, body2) {
+  const text = JSON.stringify(body2, (_k, v) => Buffer.isBuffer(v) ? `<${v.length} bytes>` : v);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+function xmlEscape(s) {
+  return s.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]);
+}
+function s3ErrorXml(code, message, extra = {}) {
+  const parts2 = [`<Code>${xmlEscape(code)}</Code>`, `<Message>${xmlEscape(message)}</Message>`];
+  for (const [k, v] of Object.entries(extra)) parts2.push(`<${k}>${xmlEscape(v)}</${k}>`);
+  parts2.push(`<RequestId>${randomBytes4(8).toString("hex").toUpperCase()}</RequestId>`);
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<Error>${parts2.join("")}</Error>`;
+}
+function sendS3Error(res, status, code, message, extra, headers = {}) {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body2 = s3ErrorXml(code, message, extra);
+  res.writeHead(status, { "Content-Type": "application/xml", "Content-Length": Buffer.byteLength(body2), ...headers });
+  res.end(body2);
+}
+function readBody(req, limit) {
+  return new Promise((resolve2, reject) => {
+    const chunks = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new Error(`body larger than ${limit} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve2(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+function drain(req, limit = 8 * 1024 * 1024) {
+  if (req.complete) return;
+  let seen = 0;
+  req.on("data", (c) => {
+    seen += c.length;
+    if (seen > limit) req.socket.destroy();
+  });
+  req.resume();
+}
+
+// src/emulator/control-http.ts
+var serial2 = external_exports.string().min(1).max(128);
+var faultSchema = external_exports.discriminatedUnion("kind", [
+  external_exports.object({ kind: external_exports.literal("notFound") }),
+  external_exports.object({ kind: external_exports.literal("truncate"), afterBytes: external_exports.number().int().nonnegative() }),
+  external_exports.object({ kind: external_exports.literal("stall"), afterBytes: external_exports.number().int().nonnegative() }),
+  external_exports.object({ kind: external_exports.literal("wrongLength"), contentLength: external_exports.number().int().nonnegative() }),
+  external_exports.object({ kind: external_exports.literal("status"), status: external_exports.number().int().min(400).max(599) })
+]);
+var jobSchema2 = external_exports.object({
+  jobId: external_exports.string().min(1).optional(),
+  jobName: external_exports.string().optional(),
+  owner: external_exports.string().optional(),
+  ownerPhotoFile: external_exports.string().optional(),
+  imageFile: external_exports.string().optional(),
+  imageThumbnailFile: external_exports.string().optional(),
+  ready: external_exports.boolean().optional(),
+  content: external_exports.string().optional(),
+  contentBase64: external_exports.string().optional(),
+  size: external_exports.number().int().nonnegative().optional(),
+  url: external_exports.string().min(1).optional(),
+  fileName: external_exports.string().optional(),
+  printFields: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+}).strict();
+var waitSchema = external_exports.object({
+  kind: external_exports.string().optional(),
+  name: external_exports.string().optional(),
+  serialNumber: external_exports.string().optional(),
+  since: external_exports.number().int().nonnegative().optional(),
+  timeoutMs: external_exports.number().int().positive().max(6e5).optional()
+});
+var bodies = {
+  send: external_exports.object({ serialNumber: serial2, command: external_exports.string().min(1), payload: external_exports.unknown().optional(), args: external_exports.array(external_exports.unknown()).optional() }),
+  target: external_exports.object({ serialNumber: serial2.optional() }),
+  refuse: external_exports.object({ ms: external_exports.number().nonnegative().optional(), mode: external_exports.enum(["http", "middleware"]).optional() }),
+  failHellos: external_exports.object({ n: external_exports.number().int().nonnegative() }),
+  failRegister: external_exports.object({ reason: external_exports.enum(REGISTER_FAILURE_REASONS) }),
+  keyPair: external_exports.object({ behavior: external_exports.enum(["normal", "fail", "mismatch"]) }),
+  deletePrinter: external_exports.object({ serialNumber: serial2 }),
+  addPrinter: external_exports.object({ publicKey: external_exports.string().min(1), mac: external_exports.string().optional(), email: external_exports.string().optional(), mfg: external_exports.string().optional() }),
+  addJob: external_exports.object({ serialNumber: serial2, job: jobSchema2.optional() }),
+  removeJob: external_exports.object({ serialNumber: serial2, jobId: external_exports.string().min(1) }),
+  addFile: external_exports.object({ name: external_exports.string().min(1), content: external_exports.string().optional(), contentBase64: external_exports.string().optional(), size: external_exports.number().int().nonnegative().optional() }),
+  faultFile: external_exports.object({ name: external_exports.string().min(1), fault: faultSchema.nullable(), times: external_exports.number().int().positive().optional() }),
+  urlOptions: external_exports.object({ expires: external_exports.number().int().positive().optional(), maxSize: external_exports.number().int().positive().optional(), fail: external_exports.union([external_exports.boolean(), external_exports.string()]).optional() }),
+  wait: waitSchema,
+  empty: external_exports.object({}).loose()
+};
+var HttpError = class extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+  status;
+};
+async function body(req, schema) {
+  const raw = await readBody(req, 64 * 1024 * 1024);
+  let json2 = {};
+  if (raw.length > 0) {
+    try {
+      json2 = JSON.parse(raw.toString("utf8"));
+    } catch {
+      throw new HttpError(400, "body is not valid JSON");
+    }
+  }
+  const res = schema.safeParse(json2);
+  if (!res.success) throw new HttpError(400, describeIssues(res.error));
+  return res.data;
+}
+function content(b) {
+  return b.contentBase64 !== void 0 ? Buffer.from(b.contentBase64, "base64") : b.content;
+}
+function eventMatcher(f) {
+  return (e) => (f.kind === void 0 || e.kind === f.kind) && (f.name === void 0 || e.name === f.name) && (f.serialNumber === void 0 || e.serialNumber === f.serialNumber);
+}
+function routes(control) {
+  const num = (url4, name) => {
+    const v = url4.searchParams.get(name);
+    if (v === null) return void 0;
+    if (!/^\d+$/.test(v)) throw new HttpError(400, `${name} must be a non-negative integer`);
+    return Number(v);
+  };
+  const required2 = (url4, name) => {
+    const v = url4.searchParams.get(name);
+    if (!v) throw new HttpError(400, `query parameter ${name} is required`);
+    return v;
+  };
+  return {
+    "GET /control/printers": async () => control.printers(),
+    "GET /control/printer": async (_req, url4) => control.printer(required2(url4, "serialNumber")) ?? null,
+    "POST /control/printers": async (req) => control.addPrinter(await body(req, bodies.addPrinter)),
+    "POST /control/delete": async (req) => ({ deleted: control.deletePrinter((await body(req, bodies.deletePrinter)).serialNumber) }),
+    "POST /control/send": async (req) => {
+      const b = await body(req, bodies.send);
+      const sent = b.args ? control.sendRaw(b.serialNumber, b.command, b.args) : control.send(b.serialNumber, b.command, b.payload);
+      return { sent };
+    },
+    "POST /control/drop": async (req) => ({ dropped: control.dropConnections((await body(req, bodies.target)).serialNumber) }),
+    "POST /control/disconnect": async (req) => ({ disconnected: control.disconnect((await body(req, bodies.target)).serialNumber) }),
+    "POST /control/refuse": async (req) => {
+      const b = await body(req, bodies.refuse);
+      control.refuseConnections(b.ms, b.mode);
+      return { ok: true };
+    },
+    "POST /control/accept": async () => (control.acceptConnections(), { ok: true }),
+    "POST /control/fail-hellos": async (req) => (control.failNextHellos((await body(req, bodies.failHellos)).n), { ok: true }),
+    "POST /control/fail-register": async (req) => (control.failNextRegister((await body(req, bodies.failRegister)).reason), { ok: true }),
+    "POST /control/key-pair": async (req) => (control.setKeyPairBehavior((await body(req, bodies.keyPair)).behavior), { ok: true }),
+    "GET /control/queue": async (_req, url4) => control.queue(required2(url4, "serialNumber")),
+    "GET /control/history": async (_req, url4) => control.history(required2(url4, "serialNumber")),
+    "POST /control/jobs": async (req) => {
+      const b = await body(req, bodies.addJob);
+      const { contentBase64: _b64, content: _c, ...job } = b.job ?? {};
+      return control.addJob(b.serialNumber, { ...job, content: b.job ? content(b.job) : void 0 });
+    },
+    "POST /control/remove-job": async (req) => {
+      const b = await body(req, bodies.removeJob);
+      return { removed: control.removeJob(b.serialNumber, b.jobId) };
+    },
+    "GET /control/files": async () => control.files(),
+    "POST /control/files": async (req) => {
+      const b = await body(req, bodies.addFile);
+      const c = content(b);
+      if (c === void 0 === (b.size === void 0)) throw new HttpError(400, "give exactly one of content, contentBase64, size");
+      return control.addFile(b.name, c !== void 0 ? { content: c } : { size: b.size });
+    },
+    "POST /control/file-fault": async (req) => {
+      const b = await body(req, bodies.faultFile);
+      control.faultFile(b.name, b.fault, b.times);
+      return { ok: true };
+    },
+    "GET /control/uploads": async () => control.uploads().map(({ body: kept, ...meta3 }) => ({ ...meta3, bodyKept: kept !== void 0 })),
+    "POST /control/url-options": async (req) => (control.setUrlOptions(await body(req, bodies.urlOptions)), { ok: true }),
+    "GET /control/events": async (_req, url4) => control.events(num(url4, "since")),
+    "GET /control/violations": async (_req, url4) => control.violations(num(url4, "since")),
+    "POST /control/wait": async (req) => {
+      const b = await body(req, bodies.wait);
+      try {
+        return await control.waitFor(eventMatcher(b), b.timeoutMs ?? 5e3, b.since ?? 0);
+      } catch (err) {
+        throw new HttpError(408, errText(err));
+      }
+    },
+    "POST /control/reset": async () => (control.reset(), { ok: true })
+  };
+}
+function createControlHandler(control) {
+  const table = routes(control);
+  return (req, res, url4) => {
+    const upload = /^\/control\/uploads\/(\d+)\/body$/.exec(url4.pathname);
+    if (upload && req.method === "GET") {
+      const rec = control.uploads().find((u) => u.seq === Number(upload[1]));
+      if (!rec?.body) return sendJson(res, 404, { error: rec ? "body not kept (too large)" : "no such upload" });
+      res.writeHead(200, { "Content-Type": rec.contentType, "Content-Length": rec.body.length });
+      return void res.end(rec.body);
+    }
+    const route = table[`${req.method ?? "GET"} ${url4.pathname}`];
+    if (!route) return sendJson(res, 404, { error: `no control route ${req.method ?? ""} ${url4.pathname}` });
+    route(req, url4).then(
+      (result) => sendJson(res, 200, result ?? null),
+      (err) => sendJson(res, err instanceof HttpError ? err.status : 400, { error: errText(err) })
+    );
+  };
+}
+
+// src/emulator/file-server.ts
+import { createHash } from "node:crypto";
+
+// src/emulator/gcode-generator.ts
+var GCODE_HEADER = Buffer.from(
+  [
+    "; generated by the moonraker-polarcloud Polar Cloud emulator (deterministic test file, not for real printers)",
+    "; estimated printing time (normal mode) = 1h 2m 3s",
+    ";Filament used: 1.23m",
+    ";TIME:3723",
+    ";Layer height: 0.2",
+    "G21",
+    "G90",
+    "M83",
+    ""
+  ].join("\n"),
+  "utf8"
+);
+var LINES_PER_BLOCK = 4096;
+function bodyLine(i) {
+  const x = 100 + i * 37 % 2e3;
+  const y = 100 + i * 53 % 2e3;
+  const e = 100 + i % 900;
+  const tenths = (v) => `${String(Math.floor(v / 10)).padStart(3, "0")}.${v % 10}`;
+  return `G1 X${tenths(x)} Y${tenths(y)} E0.${String(e).padStart(4, "0")} F1800
+`;
+}
+var BLOCK = Buffer.from(Array.from({ length: LINES_PER_BLOCK }, (_, i) => bodyLine(i)).join(""), "ascii");
+var GCODE_LINE_LENGTH = BLOCK.length / LINES_PER_BLOCK;
+function layout(size) {
+  if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`invalid generated size ${size}`);
+  if (size <= GCODE_HEADER.length) return { header: GCODE_HEADER.subarray(0, size), bodyLen: 0, footer: Buffer.alloc(0) };
+  const rest = size - GCODE_HEADER.length;
+  const rem = rest % GCODE_LINE_LENGTH;
+  const footer = rem === 0 ? "" : rem === 1 ? "\n" : ";" + " ".repeat(rem - 2) + "\n";
+  return { header: GCODE_HEADER, bodyLen: rest - rem, footer: Buffer.from(footer, "ascii") };
+}
+var CHUNK = 64 * 1024;
+function* generatedGcodeChunks(size, start = 0, endInclusive = size - 1) {
+  const { header, bodyLen, footer } = layout(size);
+  let pos = Math.max(0, start);
+  const end = Math.min(endInclusive, size - 1) + 1;
+  while (pos < end) {
+    let chunk;
+    if (pos < header.length) {
+      chunk = header.subarray(pos, Math.min(header.length, end));
+    } else if (pos < header.length + bodyLen) {
+      const bodyEnd = Math.min(end, header.length + bodyLen);
+      const off = (pos - header.length) % BLOCK.length;
+      chunk = BLOCK.subarray(off, Math.min(BLOCK.length, off + (bodyEnd - pos), off + CHUNK));
+    } else {
+      const off = pos - header.length - bodyLen;
+      chunk = footer.subarray(off, off + (end - pos));
+    }
+    pos += chunk.length;
+    yield chunk;
+  }
+}
+
+// src/emulator/file-server.ts
+function parseRange(header, size) {
+  if (!header) return void 0;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || m[1] === "" && m[2] === "") return void 0;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  if (m[2] !== "" && Number(m[2]) < start) return void 0;
+  if (start >= size) return "unsatisfiable";
+  return { start, end: m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1) };
+}
+function* chunksOf(entry, start, end) {
+  if (entry.content) {
+    for (let pos = start; pos <= end; pos += 64 * 1024) yield entry.content.subarray(pos, Math.min(end + 1, pos + 64 * 1024));
+  } else {
+    yield* generatedGcodeChunks(entry.size, start, end);
+  }
+}
+function etag(entry) {
+  if (!entry.content) return `"generated-${entry.size}"`;
+  return `"${createHash("md5").update(entry.content).digest("hex")}"`;
+}
+function writable(res) {
+  return new Promise((resolve2) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve2();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+function serveFile(ctx, req, res, name) {
+  const path = `/files/${name}`;
+  const record2 = (reason, payload) => void ctx.events.record({ kind: "download", name: path, reason, payload });
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return sendS3Error(res, 405, "MethodNotAllowed", "The specified method is not allowed against this resource.", {}, { Allow: "GET, HEAD" });
+  }
+  const entry = ctx.files.get(name);
+  const fault = entry ? ctx.files.takeFault(entry) : void 0;
+  const range = entry ? parseRange(req.headers.range, entry.size) : void 0;
+  record2("start", { method: req.method, range: req.headers.range, fault });
+  if (!entry || fault?.kind === "notFound") {
+    record2("done", { status: 404 });
+    return sendS3Error(res, 404, "NoSuchKey", "The specified key does not exist.", { Key: name });
+  }
+  if (fault?.kind === "status") {
+    record2("done", { status: fault.status });
+    return sendS3Error(res, fault.status, "InternalError", "We encountered an internal error. Please try again.");
+  }
+  if (range === "unsatisfiable") {
+    record2("done", { status: 416 });
+    return sendS3Error(res, 416, "InvalidRange", "The requested range is not satisfiable", {}, { "Content-Range": `bytes */${entry.size}` });
+  }
+  const start = range?.start ?? 0;
+  const end = range?.end ?? entry.size - 1;
+  const length = end - start + 1;
+  const status = range ? 206 : 200;
+  res.strictContentLength = false;
+  res.statusCode = status;
+  res.setHeader("Content-Type", "application/octet-stream");
+  res.setHeader("Accept-Ranges", "bytes");
+  res.setHeader("ETag", etag(entry));
+  res.setHeader("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT");
+  res.setHeader("Content-Length", String(fault?.kind === "wrongLength" ? fault.contentLength : length));
+  if (range) res.setHeader("Content-Range", `bytes ${start}-${end}/${entry.size}`);
+  if (fault) res.setHeader("Connection", "close");
+  if (req.method === "HEAD") {
+    res.end();
+    record2("done", { status, bytes: 0 });
+    return;
+  }
+  void sendBody(res, chunksOf(entry, start, end), fault).then(
+    (sent) => record2(sent.complete ? "done" : "aborted", { status, bytes: sent.bytes, fault: fault?.kind }),
+    (err) => record2("aborted", { status, error: String(err) })
+  );
+}
+async function sendBody(res, chunks, fault) {
+  const limit = fault?.kind === "truncate" || fault?.kind === "stall" ? fault.afterBytes : Infinity;
+  let bytes = 0;
+  for (const c of chunks) {
+    if (res.destroyed) return { bytes, complete: false };
+    const chunk = bytes + c.length > limit ? c.subarray(0, limit - bytes) : c;
+    bytes += chunk.length;
+    if (chunk.length > 0 && !res.write(chunk)) await writable(res);
+    if (bytes >= limit) break;
+  }
+  if (res.destroyed) return { bytes, complete: false };
+  if (fault?.kind === "stall") {
+    await new Promise((resolve2) => res.once("close", resolve2));
+    return { bytes, complete: false };
+  }
+  if (fault?.kind === "truncate") {
+    res.socket?.end();
+    return { bytes, complete: false };
+  }
+  res.end();
+  return { bytes, complete: fault === void 0 };
+}
+
+// src/emulator/s3-endpoint.ts
+var import_busboy = __toESM(require_lib(), 1);
+import { createHash as createHash2 } from "node:crypto";
+
+// src/emulator/s3-post-policy.ts
+import { createHmac, timingSafeEqual } from "node:crypto";
+var ALGORITHM = "AWS4-HMAC-SHA256";
+var conditionSchema = external_exports.union([
+  external_exports.record(external_exports.string(), external_exports.string()).refine((o) => Object.keys(o).length === 1, "an exact-match condition has one field"),
+  external_exports.tuple([external_exports.enum(["eq", "starts-with"]), external_exports.string().startsWith("$"), external_exports.string()]),
+  external_exports.tuple([external_exports.literal("content-length-range"), external_exports.number().int().nonnegative(), external_exports.number().int().nonnegative()])
+]);
+var policySchema = external_exports.object({ expiration: external_exports.string(), conditions: external_exports.array(conditionSchema) });
+function amzDate(ms) {
+  return new Date(ms).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+}
+function hmac(key, data) {
+  return createHmac("sha256", key).update(data, "utf8").digest();
+}
+function signingKey(secretAccessKey, date5, region, service = "s3") {
+  return hmac(hmac(hmac(hmac("AWS4" + secretAccessKey, date5), region), service), "aws4_request");
+}
+function signPolicy(policyB64, secretAccessKey, date5, region) {
+  return hmac(signingKey(secretAccessKey, date5, region), policyB64).toString("hex");
+}
+function presignPost(creds, input2) {
+  const date5 = amzDate(input2.now);
+  const credential = `${creds.accessKeyId}/${date5.slice(0, 8)}/${creds.region}/s3/aws4_request`;
+  const policy = {
+    expiration: new Date(input2.now + input2.expiresSec * 1e3).toISOString(),
+    conditions: [
+      { bucket: input2.bucket },
+      { key: input2.key },
+      { acl: input2.acl },
+      { "Content-Type": input2.contentType },
+      ["content-length-range", 1, input2.maxSize],
+      { "x-amz-algorithm": ALGORITHM },
+      { "x-amz-credential": credential },
+      { "x-amz-date": date5 }
+    ]
+  };
+  const policyB64 = Buffer.from(JSON.stringify(policy), "utf8").toString("base64");
+  const fields = {
+    key: input2.key,
+    bucket: input2.bucket,
+    acl: input2.acl,
+    "Content-Type": input2.contentType,
+    "X-Amz-Algorithm": ALGORITHM,
+    "X-Amz-Credential": credential,
+    "X-Amz-Date": date5,
+    Policy: policyB64,
+    "X-Amz-Signature": signPolicy(policyB64, creds.secretAccessKey, date5.slice(0, 8), creds.region)
+  };
+  return { fields, policy };
+}
+var fail = (status, code, message) => ({ ok: false, status, code, message });
+var EXEMPT = /* @__PURE__ */ new Set(["policy", "x-amz-signature", "file"]);
+function verifyPostFields(creds, pathBucket, fields, now) {
+  for (const name of ["policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature"]) {
+    if (!fields.has(name)) {
+      return fail(400, "InvalidArgument", `Bucket POST must contain a field named '${name}'.  If it is specified, please check the order of the fields.`);
+    }
+  }
+  const policyB64 = fields.get("policy");
+  if (fields.get("x-amz-algorithm") !== ALGORITHM) return fail(400, "InvalidArgument", `Unsupported x-amz-algorithm (only ${ALGORITHM})`);
+  const scope = fields.get("x-amz-credential").split("/");
+  if (scope.length !== 5 || !/^\d{8}$/.test(scope[1]) || scope[3] !== "s3" || scope[4] !== "aws4_request") {
+    return fail(400, "AuthorizationQueryParametersError", "Error parsing the X-Amz-Credential parameter; the credential is mal-formed.");
+  }
+  const [akid, date5, region] = scope;
+  if (akid !== creds.accessKeyId) return fail(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+  if (region !== creds.region) return fail(400, "AuthorizationQueryParametersError", `Error parsing the X-Amz-Credential parameter; the region '${region}' is wrong; expecting '${creds.region}'`);
+  const expected = Buffer.from(signPolicy(policyB64, creds.secretAccessKey, date5, region), "utf8");
+  const given = Buffer.from(fields.get("x-amz-signature"), "utf8");
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return fail(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.");
+  }
+  let policy;
+  try {
+    const parsed = policySchema.safeParse(JSON.parse(Buffer.from(policyB64, "base64").toString("utf8")));
+    if (!parsed.success) return fail(400, "InvalidPolicyDocument", "Invalid Policy: Invalid conditions.");
+    policy = parsed.data;
+  } catch {
+    return fail(400, "InvalidPolicyDocument", "Invalid Policy: Invalid JSON.");
+  }
+  const expiration = Date.parse(policy.expiration);
+  if (!Number.isFinite(expiration)) return fail(400, "InvalidPolicyDocument", "Invalid Policy: Invalid expiration.");
+  if (expiration <= now) return fail(403, "AccessDenied", "Invalid according to Policy: Policy expired.");
+  const covered = /* @__PURE__ */ new Set();
+  let minSize = 0;
+  let maxSize = Infinity;
+  for (const cond of policy.conditions) {
+    if (Array.isArray(cond)) {
+      if (cond[0] === "content-length-range") {
+        minSize = cond[1];
+        maxSize = cond[2];
+        continue;
+      }
+      const name = cond[1].slice(1).toLowerCase();
+      covered.add(name);
+      const value2 = valueOf(name, fields, pathBucket);
+      const ok = value2 !== void 0 && (cond[0] === "eq" ? value2 === cond[2] : value2.startsWith(cond[2]));
+      if (!ok || name === "bucket" && !bucketAgrees(fields, pathBucket)) return conditionFailed(cond[0], cond[1], cond[2]);
+    } else {
+      const [[rawName, expectedValue]] = Object.entries(cond);
+      const name = rawName.toLowerCase();
+      covered.add(name);
+      if (valueOf(name, fields, pathBucket) !== expectedValue || name === "bucket" && !bucketAgrees(fields, pathBucket)) {
+        return conditionFailed("eq", `$${rawName}`, expectedValue);
+      }
+    }
+  }
+  const extra = [...fields.keys()].filter((n) => !EXEMPT.has(n) && !n.startsWith("x-ignore-") && !covered.has(n));
+  if (extra.length > 0) return fail(403, "AccessDenied", `Invalid according to Policy: Extra input fields: ${extra.join(", ")}`);
+  return { ok: true, policy, minSize, maxSize };
+}
+function conditionFailed(op, field, value2) {
+  return fail(403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["${op}", "${field}", ${JSON.stringify(value2)}]`);
+}
+function valueOf(name, fields, pathBucket) {
+  return name === "bucket" ? pathBucket : fields.get(name);
+}
+function bucketAgrees(fields, pathBucket) {
+  const field = fields.get("bucket");
+  return field === void 0 || field === pathBucket;
+}
+
+// src/emulator/s3-endpoint.ts
+var MAX_POST_BYTES = 1024 * 1024 * 1024 + 1024 * 1024;
+var failure2 = (status, code, message, extra) => ({ status, code, message, extra });
+function handleS3Post(ctx, req, res, bucket) {
+  const path = `/s3/${bucket}`;
+  let settled = false;
+  const reject = (f, key2) => {
+    if (settled) return;
+    settled = true;
+    ctx.events.record({ kind: "upload-rejected", name: path, reason: `${f.code}: ${f.message}`, payload: { key: key2, status: f.status } });
+    ctx.log.warn(`upload to ${path} rejected: ${f.status} ${f.code}: ${f.message}`);
+    sendS3Error(res, f.status, f.code, f.message, f.extra);
+    drain(req);
+  };
+  if (req.method !== "POST") return reject(failure2(405, "MethodNotAllowed", "The specified method is not allowed against this resource."));
+  if (bucket !== ctx.s3.bucket) return reject(failure2(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: bucket }));
+  if (req.headers["transfer-encoding"] !== void 0) {
+    return reject(failure2(501, "NotImplemented", "A header you provided implies functionality that is not implemented", { Header: "Transfer-Encoding" }));
+  }
+  const declared = req.headers["content-length"];
+  if (declared === void 0) return reject(failure2(411, "MissingContentLength", "You must provide the Content-Length HTTP header."));
+  if (Number(declared) > MAX_POST_BYTES) {
+    return reject(failure2(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", { MaxSizeAllowed: String(MAX_POST_BYTES) }));
+  }
+  if (!/^multipart\/form-data\s*;.*boundary=/i.test(req.headers["content-type"] ?? "")) {
+    return reject(failure2(412, "PreconditionFailed", "Bucket POST must be of the enclosure-type multipart/form-data", { Condition: "Bucket POST must be of the enclosure-type multipart/form-data" }));
+  }
+  let bb;
+  try {
+    bb = (0, import_busboy.default)({ headers: req.headers, limits: { fields: 50, parts: 60, fieldSize: 64 * 1024, fieldNameSize: 256, fileSize: MAX_POST_BYTES } });
+  } catch {
+    return reject(failure2(400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data."));
+  }
+  const fields = /* @__PURE__ */ new Map();
+  let fileSeen = false;
+  let key;
+  let upload;
+  const stop = (f) => {
+    req.unpipe(bb);
+    bb.removeAllListeners();
+    bb.on("error", () => void 0);
+    reject(f, key);
+  };
+  const afterFile = failure2(400, "InvalidArgument", "The file field must be the last field of the form: nothing may follow it.");
+  const malformed = failure2(400, "MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.");
+  bb.on("field", (name, value2, info) => {
+    if (fileSeen) return stop(afterFile);
+    const lower = name.toLowerCase();
+    if (lower === "file") {
+      return stop(failure2(400, "InvalidArgument", "POST requires exactly one file upload per request (the file part needs a filename)."));
+    }
+    if (info.valueTruncated || info.nameTruncated) return stop(failure2(400, "InvalidArgument", `Form field '${name.slice(0, 64)}' is too long`));
+    if (fields.has(lower)) return stop(failure2(400, "InvalidArgument", `Bucket POST can only contain one field named '${name}'`));
+    fields.set(lower, value2);
+  });
+  bb.on("file", (name, stream, info) => {
+    if (fileSeen) {
+      stream.resume();
+      return stop(afterFile);
+    }
+    fileSeen = true;
+    if (name.toLowerCase() !== "file") {
+      stream.resume();
+      return stop(failure2(400, "InvalidArgument", `POST requires exactly one file upload per request, in a field named 'file' (got '${name}')`));
+    }
+    key = fields.get("key");
+    const verified = verifyPostFields(ctx.s3, bucket, fields, ctx.now());
+    if (!verified.ok) {
+      stream.resume();
+      return stop(verified);
+    }
+    const fieldType = fields.get("content-type");
+    if (fieldType !== void 0 && info.mimeType !== fieldType) {
+      stream.resume();
+      return stop(failure2(403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", ${JSON.stringify(fieldType)}] (file part is ${info.mimeType})`));
+    }
+    const hash2 = createHash2("sha256");
+    const kept = [];
+    let size = 0;
+    stream.on("data", (chunk) => {
+      size += chunk.length;
+      if (size > verified.maxSize) {
+        stream.resume();
+        return stop(failure2(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", { ProposedSize: String(size), MaxSizeAllowed: String(verified.maxSize) }));
+      }
+      hash2.update(chunk);
+      if (size <= MAX_KEPT_BODY) kept.push(chunk);
+    });
+    stream.on("limit", () => stop(failure2(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")));
+    stream.on("end", () => {
+      if (settled) return;
+      upload = {
+        size,
+        sha256: hash2.digest("hex"),
+        body: size <= MAX_KEPT_BODY ? Buffer.concat(kept) : void 0,
+        contentType: fieldType ?? info.mimeType,
+        minSize: verified.minSize
+      };
+    });
+  });
+  bb.on("partsLimit", () => stop(failure2(400, "InvalidArgument", "Too many parts in the form")));
+  bb.on("fieldsLimit", () => stop(failure2(400, "InvalidArgument", "Too many fields in the form")));
+  bb.on("filesLimit", () => stop(afterFile));
+  bb.on("error", () => stop(malformed));
+  bb.on("close", () => {
+    if (settled) return;
+    if (!fileSeen) return stop(failure2(400, "InvalidArgument", "POST requires exactly one file upload per request."));
+    if (!upload || key === void 0) return stop(malformed);
+    if (upload.size < upload.minSize) {
+      return stop(failure2(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", { ProposedSize: String(upload.size), MinSizeAllowed: String(upload.minSize) }));
+    }
+    settled = true;
+    const rec = ctx.uploads.add({
+      time: ctx.now(),
+      bucket,
+      key,
+      contentType: upload.contentType,
+      size: upload.size,
+      sha256: upload.sha256,
+      body: upload.body,
+      ...parseUploadKey(key)
+    });
+    ctx.events.record({
+      kind: "upload",
+      name: path,
+      serialNumber: rec.serialNumber,
+      payload: { seq: rec.seq, key, size: rec.size, contentType: rec.contentType, sha256: rec.sha256 }
+    });
+    ctx.log.info(`upload ${key} (${rec.size} bytes) accepted`);
+    const etag2 = `"${createHash2("md5").update(upload.body ?? Buffer.from(upload.sha256)).digest("hex")}"`;
+    res.writeHead(204, { ETag: etag2, Location: `${ctx.baseUrl}/s3/${bucket}/${key}` });
+    res.end();
+  });
+  req.on("aborted", () => {
+    if (!settled) {
+      settled = true;
+      ctx.events.record({ kind: "upload-rejected", name: path, reason: "client aborted", payload: { key } });
+    }
+  });
+  req.pipe(bb);
+}
+
+// src/emulator/socket-hub.ts
+import { randomBytes as randomBytes5 } from "node:crypto";
+
+// node_modules/socket.io/wrapper.mjs
+var import_dist = __toESM(require_dist3(), 1);
+var { Server, Namespace, Socket: Socket3 } = import_dist.default;
+
+// src/emulator/upload-urls.ts
+var URL_DEFAULTS = {
+  idle: { expires: 86400, maxSize: 3e5, contentType: "image/jpeg", file: "snapshot.jpg" },
+  printing: { expires: 86400, maxSize: 3e5, contentType: "image/jpeg", file: "snapshot.jpg" },
+  timelapse: { expires: 3600, maxSize: 100 * 1024 * 1024, contentType: "video/mp4", file: "timelapse.mp4" }
+};
+function uploadKey(serial3, type, jobId) {
+  const parts2 = ["files", "printer", toFileName(serial3), type];
+  if (type !== "idle" && jobId !== void 0) parts2.push(toFileName(jobId));
+  parts2.push(URL_DEFAULTS[type].file);
+  return parts2.join("/");
+}
+function buildGetUrlResponse(ctx, serial3, req) {
+  const failed = (message) => ({ status: "FAILED", serialNumber: serial3, type: req.type, message });
+  const opts = ctx.settings.urlOptions;
+  if (opts.fail) return failed(typeof opts.fail === "string" ? opts.fail : "SERVER_ERROR");
+  if (req.type !== "idle") {
+    if (!req.jobId) return failed("jobId is required for printing and timelapse URLs");
+    const known = ctx.printers.get(serial3)?.printedJobIds.has(req.jobId) || ctx.jobs.knows(serial3, req.jobId);
+    if (!known) return failed(`invalid jobId '${req.jobId}'`);
+  }
+  const d = URL_DEFAULTS[req.type];
+  const expires = opts.expires ?? d.expires;
+  const maxSize = opts.maxSize ?? d.maxSize;
+  const { fields } = presignPost(ctx.s3, {
+    bucket: ctx.s3.bucket,
+    key: uploadKey(serial3, req.type, req.jobId),
+    acl: "public-read",
+    contentType: d.contentType,
+    maxSize,
+    expiresSec: expires,
+    now: ctx.now()
+  });
+  const res = {
+    status: "SUCCESS",
+    serialNumber: serial3,
+    method: "post",
+    type: req.type,
+    expires,
+    maxSize,
+    contentType: d.contentType,
+    url: `${ctx.baseUrl}/s3/${encodeURIComponent(ctx.s3.bucket)}`,
+    fields
+  };
+  if (req.jobId !== void 0) res.jobId = req.jobId;
+  return res;
+}
+
+// src/emulator/printer-commands.ts
+var JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,255}$/;
+var handlers = {
+  unregister(ctx, hub, session, serial3) {
+    const rec = ctx.printers.get(serial3);
+    if (rec) rec.deleted = true;
+    hub.emitTo(session, "unregisterResponse", { serialNumber: serial3, status: "SUCCESS", message: "Printer unregister successful" });
+    hub.deauthenticate(serial3);
+    ctx.log.info(`unregistered ${serial3}`);
+  },
+  capabilities(_ctx, hub, session, serial3) {
+    hub.emitTo(session, "capabilitiesResponse", { serialNumber: serial3, capabilities: ["sendNextPrint"] });
+  },
+  commandResponse(ctx, _hub, _session, serial3, msg) {
+    ctx.printers.get(serial3)?.commandResponses.push(msg.response);
+  },
+  customCommandList(ctx, _hub, _session, serial3, msg) {
+    const rec = ctx.printers.get(serial3);
+    if (rec) rec.customCommandList = msg.customCommandList;
+  },
+  getQueue(ctx, hub, session, serial3, msg) {
+    const ready = ctx.jobs.ready(serial3);
+    const skip = msg.skip ?? 0;
+    const limit = msg.limit ?? 0;
+    const page = ready.slice(skip, limit === 0 ? void 0 : skip + limit);
+    hub.emitTo(session, "getQueueResponse", {
+      serialNumber: serial3,
+      totalCount: ready.length,
+      skip,
+      limit,
+      jobCount: page.length,
+      jobs: page.map(queueEntry)
+    });
+  },
+  getUrl(ctx, hub, session, serial3, msg) {
+    hub.emitTo(session, "getUrlResponse", buildGetUrlResponse(ctx, serial3, msg));
+  },
+  job(ctx, _hub, _session, serial3, msg) {
+    ctx.printers.get(serial3)?.jobReports.push({ ...msg });
+    if (msg.state === "completed") ctx.jobs.complete(serial3, msg.jobId);
+    ctx.log.info(`job ${msg.jobId} ${msg.state} on ${serial3}`);
+  },
+  sendNextPrint(ctx, hub, session, serial3, msg) {
+    const none = () => void hub.emitTo(session, "sendNextPrintResponse", { serialNumber: serial3, status: "NONE", message: "NO_QUEUED_JOBS" });
+    if (msg.jobId !== void 0 && !JOB_ID.test(msg.jobId)) {
+      hub.emitTo(session, "sendNextPrintResponse", { serialNumber: serial3, status: "FAILED", message: "INVALID_JOBID" });
+      return;
+    }
+    const job = msg.jobId === void 0 ? ctx.jobs.ready(serial3)[0] : ctx.jobs.ready(serial3).find((j) => j.jobId === msg.jobId);
+    if (!job) return none();
+    job.printsSent++;
+    hub.emitTo(session, "print", ctx.jobs.printPayload(serial3, job));
+  },
+  setVersion(ctx, _hub, _session, serial3, msg) {
+    const rec = ctx.printers.get(serial3);
+    if (rec) rec.version = { runningVersion: msg.runningVersion, latestVersion: msg.latestVersion };
+  },
+  status(ctx, _hub, _session, serial3, _msg, raw) {
+    const rec = ctx.printers.get(serial3);
+    if (!rec) return;
+    rec.lastStatus = raw;
+    rec.statusCount++;
+  }
+};
+function isPrinterCommand(name) {
+  return Object.hasOwn(handlers, name);
+}
+function handlePrinterCommand(ctx, hub, session, name, payload) {
+  const serial3 = session.serialNumber;
+  const v = validatePrinterCommand(name, payload);
+  if (!v.ok) {
+    hub.violation(session, name, v.reason, payload);
+    answerInvalid(hub, session, serial3, name, payload, v.reason);
+    return;
+  }
+  const claimed = v.value.serialNumber;
+  if (claimed !== serial3) {
+    hub.violation(session, name, `serialNumber '${claimed}' is not this connection's (${serial3})`, payload);
+    return;
+  }
+  const handler = handlers[name];
+  handler(ctx, hub, session, serial3, v.value, payload);
+}
+function answerInvalid(hub, session, serial3, name, payload, reason) {
+  if (isRecord(payload) && payload.serialNumber !== serial3) return;
+  if (name === "getUrl") {
+    const type = isRecord(payload) && typeof payload.type === "string" ? payload.type : void 0;
+    hub.emitTo(session, "getUrlResponse", { status: "FAILED", serialNumber: serial3, type, message: reason });
+  } else if (name === "sendNextPrint" && /(^|; )jobId\b/.test(reason)) {
+    hub.emitTo(session, "sendNextPrintResponse", { serialNumber: serial3, status: "FAILED", message: "INVALID_JOBID" });
+  }
+}
+
+// src/emulator/session-commands.ts
+function registerFailed(hub, session, reason, message) {
+  const payload = { status: "FAILED", reason };
+  if (message !== void 0) payload.message = message;
+  hub.emitTo(session, "registerResponse", payload);
+}
+function reasonForIssues(issues) {
+  if (/(^|; )(email|pin)\b/.test(issues)) return "EMAIL_PIN_ERROR";
+  if (/(^|; )publicKey\b/.test(issues)) return "INVALID_KEY";
+  return "SERVER_ERROR";
+}
+function handleRegister(ctx, hub, session, payload) {
+  if (!isRecord(payload)) return hub.violation(session, "register", "payload must be a JSON object", payload);
+  const forced = ctx.settings.failRegister;
+  if (forced) {
+    ctx.settings.failRegister = void 0;
+    return registerFailed(hub, session, forced, "forced by emulator control");
+  }
+  if (typeof payload.mfg !== "string" || payload.mfg.trim() === "") {
+    hub.violation(session, "register", "mfg: missing");
+    return registerFailed(hub, session, "MFG_MISSING");
+  }
+  const v = validatePrinterCommand("register", payload);
+  if (!v.ok) {
+    hub.violation(session, "register", v.reason, payload);
+    return registerFailed(hub, session, reasonForIssues(v.reason), v.reason);
+  }
+  const msg = v.value;
+  if (!ctx.manufacturers.has(msg.mfg.toLowerCase())) return registerFailed(hub, session, "MFG_UNKNOWN");
+  if (ctx.accounts) {
+    const email3 = msg.email.trim().toLowerCase();
+    if (!ctx.accounts.some((a) => a.email.toLowerCase() === email3 && a.pin === msg.pin)) {
+      return registerFailed(hub, session, "EMAIL_PIN_ERROR");
+    }
+  }
+  const key = checkPublicKey(msg.publicKey);
+  if (!key.ok) return registerFailed(hub, session, "INVALID_KEY", key.reason);
+  const rec = ctx.printers.register({ mac: msg.myInfo.MAC, email: msg.email, mfg: msg.mfg, mfgSn: msg.mfgSn, publicKey: msg.publicKey });
+  session.serialNumber = rec.serialNumber;
+  session.authenticated = false;
+  ctx.log.info(`registered ${rec.serialNumber} (MAC ${msg.myInfo.MAC})`);
+  hub.emitTo(session, "registerResponse", { status: "SUCCESS", serialNumber: rec.serialNumber, reason: "SUCCESS" });
+}
+async function handleMakeKeyPair(ctx, hub, session, payload) {
+  const v = validatePrinterCommand("makeKeyPair", payload);
+  if (!v.ok) {
+    hub.violation(session, "makeKeyPair", v.reason, payload);
+    hub.emitTo(session, "keyPair", { status: "FAILED", message: v.reason });
+    return;
+  }
+  const behavior = ctx.settings.keyPairBehavior;
+  if (behavior === "fail") {
+    hub.emitTo(session, "keyPair", { status: "FAILED", message: "key generation failed (forced by emulator control)" });
+    return;
+  }
+  try {
+    const pair = await makeRsaKeyPair();
+    const other = behavior === "mismatch" ? await makeRsaKeyPair() : pair;
+    hub.emitTo(session, "keyPair", { status: "SUCCESS", public: other.public, private: pair.private });
+  } catch (err) {
+    ctx.log.error(`makeKeyPair: ${String(err)}`);
+    hub.emitTo(session, "keyPair", { status: "FAILED", message: "key generation failed" });
+  }
+}
+function handleHello(ctx, hub, session, payload) {
+  const reject = (status, message) => {
+    session.authenticated = false;
+    hub.emitTo(session, "helloResponse", { status, message });
+    ctx.log.info(`hello ${status} for ${session.serialNumber ?? session.socket.id}: ${message}`);
+    hub.closeSoon(session);
+  };
+  if (isRecord(payload) && typeof payload.serialNumber === "string") session.serialNumber = payload.serialNumber;
+  if (ctx.settings.failHellos > 0) {
+    ctx.settings.failHellos--;
+    return reject("FAILED", "forced by emulator control");
+  }
+  const v = validatePrinterCommand("hello", payload);
+  if (!v.ok) {
+    hub.violation(session, "hello", v.reason, payload);
+    return reject("FAILED", v.reason);
+  }
+  const rec = ctx.printers.get(v.value.serialNumber);
+  if (!rec || rec.deleted) return reject("DELETED", rec ? "printer was deleted" : "unknown serial number");
+  if (!verifyChallenge2(rec.publicKey, session.challenge, v.value.signature)) return reject("FAILED", "signature does not match");
+  session.authenticated = true;
+  const hello = { ...payload };
+  delete hello.signature;
+  rec.hello = hello;
+  ctx.log.info(`hello SUCCESS for ${rec.serialNumber}`);
+  hub.emitTo(session, "helloResponse", { status: "SUCCESS" });
+}
+
+// src/emulator/socket-hub.ts
+var CLOSE_AFTER_REJECT_MS = 100;
+var SocketHub = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  io;
+  sessions = /* @__PURE__ */ new Map();
+  refusing;
+  refuseTimer;
+  timers = /* @__PURE__ */ new Set();
+  attach(server, opts) {
+    const io2 = new Server(server, {
+      path: opts.path,
+      serveClient: false,
+      // The real service dates from socket.io 1.x; let EIO3 clients in too.
+      allowEIO3: true,
+      // Only when given: an explicit undefined would override engine.io's defaults.
+      ...opts.pingInterval !== void 0 ? { pingInterval: opts.pingInterval } : {},
+      ...opts.pingTimeout !== void 0 ? { pingTimeout: opts.pingTimeout } : {},
+      allowRequest: (req, cb) => {
+        if (this.refusing !== "http") return cb(null, true);
+        this.ctx.events.record({ kind: "refused", reason: "http", payload: { address: req.socket.remoteAddress } });
+        cb("connection refused by emulator", false);
+      }
+    });
+    io2.use((socket, next) => {
+      if (this.refusing !== "middleware") return next();
+      this.ctx.events.record({ kind: "refused", socketId: socket.id, reason: "middleware" });
+      next(new Error("connection refused by emulator"));
+    });
+    io2.on("connection", (socket) => this.onConnection(socket));
+    this.io = io2;
+  }
+  onConnection(socket) {
+    const session = { socket, challenge: randomBytes5(16).toString("hex"), authenticated: false };
+    this.sessions.set(socket.id, session);
+    this.ctx.events.record({
+      kind: "connect",
+      socketId: socket.id,
+      payload: { address: socket.handshake.address, transport: socket.conn.transport.name }
+    });
+    this.ctx.log.info(`connection ${socket.id} from ${socket.handshake.address}`);
+    socket.onAny((event, ...args) => {
+      try {
+        this.onMessage(session, event, args);
+      } catch (err) {
+        this.ctx.log.error(`handling '${event}' from ${socket.id}: ${errText(err)}`);
+      }
+    });
+    socket.on("disconnect", (reason) => {
+      this.sessions.delete(socket.id);
+      this.ctx.events.record({ kind: "disconnect", socketId: socket.id, serialNumber: session.serialNumber, reason });
+      this.ctx.log.info(`disconnect ${socket.id}${session.serialNumber ? ` (${session.serialNumber})` : ""}: ${reason}`);
+    });
+    this.emitTo(session, "welcome", { challenge: session.challenge });
+  }
+  onMessage(session, event, rawArgs) {
+    const args = rawArgs.filter((a) => typeof a !== "function");
+    const payload = args[0];
+    const claimed = isRecord(payload) && typeof payload.serialNumber === "string" ? payload.serialNumber : void 0;
+    this.ctx.events.record({
+      kind: "in",
+      socketId: session.socket.id,
+      serialNumber: session.authenticated ? session.serialNumber : claimed,
+      name: event,
+      payload: args.length > 1 ? args : payload
+    });
+    if (this.ctx.log.enabled("debug")) this.ctx.log.debug(`<- ${event} from ${session.serialNumber ?? session.socket.id}`);
+    if (!Object.hasOwn(printerToCloudSchemas, event)) return this.violation(session, event, `unknown event '${event}'`, payload);
+    if (args.length !== 1) return this.violation(session, event, `expected exactly one argument, got ${args.length}`, payload);
+    if (event === "register") return handleRegister(this.ctx, this, session, payload);
+    if (event === "makeKeyPair") return void handleMakeKeyPair(this.ctx, this, session, payload);
+    if (event === "hello") return handleHello(this.ctx, this, session, payload);
+    if (!session.authenticated) return this.violation(session, event, "command before valid hello", payload);
+    if (isPrinterCommand(event)) handlePrinterCommand(this.ctx, this, session, event, payload);
+  }
+  /** Records a protocol violation by the printer (the message itself is ignored by the caller). */
+  violation(session, name, reason, payload) {
+    this.ctx.events.record({
+      kind: "violation",
+      socketId: session.socket.id,
+      serialNumber: session.serialNumber,
+      name,
+      reason,
+      payload
+    });
+    this.ctx.log.warn(`violation by ${session.serialNumber ?? session.socket.id}: ${name}: ${reason}`);
+  }
+  /** Sends one command and records it; returns false if the socket is gone. */
+  emitTo(session, event, ...args) {
+    if (!session.socket.connected) return false;
+    this.ctx.events.record({
+      kind: "out",
+      socketId: session.socket.id,
+      serialNumber: session.serialNumber,
+      name: event,
+      payload: args.length === 1 ? args[0] : args
+    });
+    if (event === "print" && session.serialNumber && isRecord(args[0]) && typeof args[0].jobId === "string") {
+      this.ctx.printers.get(session.serialNumber)?.printedJobIds.add(args[0].jobId);
+    }
+    if (this.ctx.log.enabled("debug")) this.ctx.log.debug(`-> ${event} to ${session.serialNumber ?? session.socket.id}`);
+    session.socket.emit(event, ...args);
+    return true;
+  }
+  /** Closes the socket like the real server does after a rejected hello. */
+  closeSoon(session) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      session.socket.disconnect(true);
+    }, CLOSE_AFTER_REJECT_MS);
+    this.timers.add(t);
+  }
+  /** Sockets authenticated as `serialNumber` (all sockets when undefined). */
+  sessionsFor(serialNumber, authenticatedOnly = true) {
+    return [...this.sessions.values()].filter(
+      (s) => serialNumber === void 0 || s.serialNumber === serialNumber && (!authenticatedOnly || s.authenticated)
+    );
+  }
+  counts(serialNumber) {
+    const bound = this.sessionsFor(serialNumber, false);
+    return { bound: bound.length, authenticated: bound.filter((s) => s.authenticated).length };
+  }
+  /** Transport close without a socket.io disconnect packet: the client reconnects by itself. */
+  drop(serialNumber) {
+    const list = serialNumber === void 0 ? this.sessionsFor() : this.sessionsFor(serialNumber, false);
+    for (const s of list) s.socket.conn.close();
+    return list.length;
+  }
+  /** socket.disconnect(true): the client sees 'io server disconnect'. */
+  disconnect(serialNumber) {
+    const list = serialNumber === void 0 ? this.sessionsFor() : this.sessionsFor(serialNumber, false);
+    for (const s of list) s.socket.disconnect(true);
+    return list.length;
+  }
+  refuse(ms, mode) {
+    this.refusing = mode;
+    if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    this.refuseTimer = void 0;
+    if (ms !== void 0) this.refuseTimer = setTimeout(() => this.accept(), ms);
+    this.ctx.log.info(`refusing connections (${mode})${ms !== void 0 ? ` for ${ms} ms` : ""}`);
+    this.drop();
+  }
+  accept() {
+    if (this.refuseTimer) clearTimeout(this.refuseTimer);
+    this.refuseTimer = void 0;
+    if (this.refusing) this.ctx.log.info("accepting connections again");
+    this.refusing = void 0;
+  }
+  /** Forgets who is who: every session is unauthenticated (used with deletePrinter/reset). */
+  deauthenticate(serialNumber) {
+    for (const s of this.sessionsFor(serialNumber, false)) s.authenticated = false;
+  }
+  async close() {
+    this.accept();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const io2 = this.io;
+    this.io = void 0;
+    if (!io2) return;
+    await io2.close();
+  }
+};
+function isRecord(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+// src/emulator/index.ts
+async function startPolarEmulator(opts = {}) {
+  const log = (opts.log ?? Logger.silent()).child("emulator");
+  const ctx = createContext({
+    log,
+    now: opts.now ?? Date.now,
+    serialPrefix: opts.serialPrefix ?? "KL",
+    accounts: opts.accounts?.map((a) => ({ ...a })),
+    manufacturers: opts.manufacturers,
+    bucket: opts.bucket
+  });
+  const hub = new SocketHub(ctx);
+  const control = createControl(ctx, hub);
+  const controlHandler = createControlHandler(control);
+  const route = (req, res) => {
+    const url5 = new URL(req.url ?? "/", "http://emulator");
+    const path = url5.pathname;
+    const s3 = /^\/s3\/([^/]+)\/?$/.exec(path);
+    if (s3) return handleS3Post(ctx, req, res, decodeURIComponent(s3[1]));
+    const file2 = /^\/files\/([^/]+)$/.exec(path);
+    if (file2) return serveFile(ctx, req, res, decodeURIComponent(file2[1]));
+    if (path.startsWith("/control/")) return controlHandler(req, res, url5);
+    if (path === "/" && req.method === "GET") return sendJson(res, 200, { service: "polar-cloud-emulator", socketPath: opts.path ?? "/socket.io" });
+    sendJson(res, 404, { error: "not found" });
+  };
+  const server = createServer((req, res) => {
+    try {
+      route(req, res);
+    } catch (err) {
+      log.error(`${req.method ?? ""} ${req.url ?? ""}: ${errText(err)}`);
+      if (!res.headersSent) sendJson(res, 500, { error: errText(err) });
+      else res.destroy();
+    }
+  });
+  const sockets = /* @__PURE__ */ new Set();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  hub.attach(server, { path: opts.path ?? "/socket.io", pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout });
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise((resolve2, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve2();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : opts.port ?? 0;
+  const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const url4 = `http://${shownHost}:${port}`;
+  ctx.baseUrl = (opts.publicUrl ?? url4).replace(/\/+$/, "");
+  log.info(`Polar Cloud emulator listening on ${url4}`);
+  let stopping;
+  const stop = () => stopping ??= (async () => {
+    const closed = new Promise((resolve2) => server.once("close", () => resolve2()));
+    ctx.events.close();
+    await hub.close();
+    if (server.listening) server.close();
+    server.closeAllConnections();
+    const grace = setTimeout(() => {
+      for (const s of sockets) s.destroy();
+    }, 200);
+    await closed;
+    clearTimeout(grace);
+    log.info("Polar Cloud emulator stopped");
+  })();
+  return { url: url4, port, control, stop };
+}
+
+// src/cli/demo.ts
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join as join3 } from "node:path";
+var DEMO_ACCOUNT = { email: "demo@polarcloud.example", pin: "1234" };
+async function demoCommand(log) {
+  const out = (s) => process.stdout.write(s + "\n");
+  const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
+  const dir = await mkdtemp(join3(tmpdir(), "polarcloud-demo-"));
+  const { config: config2 } = parseConfig(`data_dir: ${join3(dir, "data")}
+polar:
+  server_url: ${emu.url}
+  reply_timeout: 10
+`, void 0);
+  const bridge = new Controller({ config: config2, log: log.child("bridge"), clock: systemClock, transportFactory: socketIoTransportFactory });
+  try {
+    out(`Polar Cloud emulator listening on ${emu.url}`);
+    const reg = await bridge.register(DEMO_ACCOUNT.email, DEMO_ACCOUNT.pin);
+    out(`registered as ${reg.serialNumber}` + (reg.keyGenerationMs !== void 0 ? ` (RSA-2048 key generated in ${reg.keyGenerationMs.toFixed(0)} ms)` : ""));
+    const started = performance.now();
+    const online = bridge.polar.events.next("online", 15e3);
+    await bridge.start();
+    await online;
+    out(`bridge online: signed hello accepted ${(performance.now() - started).toFixed(0)} ms after start`);
+    const printer = emu.control.printer(reg.serialNumber);
+    const inbound = emu.control.events().filter((e) => e.kind === "in").map((e) => e.name ?? "?");
+    const violations = emu.control.violations();
+    out("");
+    out("What the emulated Polar Cloud saw:");
+    out(`  printer ${reg.serialNumber}: MAC ${printer?.mac ?? "?"}, authenticated ${printer?.authenticated ? "yes" : "no"}, version ${String(printer?.hello?.version ?? "?")}`);
+    out(`  messages from the printer: ${inbound.join(", ")}`);
+    out(`  protocol violations: ${violations.length}`);
+    for (const v of violations) out(`    - ${v.name ?? ""}: ${v.reason ?? ""}`);
+    return violations.length === 0 && printer?.authenticated ? 0 : 1;
+  } catch (err) {
+    process.stderr.write(`demo failed: ${errText(err)}
+`);
+    return 1;
+  } finally {
+    await bridge.stop();
+    await emu.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// src/cli/server-commands.ts
+var EMULATOR_DEFAULT_PORT = 8125;
+var help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
+                                                     Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
+  polarcloud demo                                    emulator + bridge end to end on loopback
+`;
+function parsePort(v, fallback) {
+  if (v === void 0) return fallback;
+  const n = Number(v);
+  if (typeof v !== "string" || !Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, got '${String(v)}'`);
+  return n;
+}
+function parseAccounts(v) {
+  if (v === void 0) return void 0;
+  const list = Array.isArray(v) ? v : [String(v)];
+  return list.map((a) => {
+    const i = a.lastIndexOf(":");
+    if (i <= 0 || i === a.length - 1) throw new UsageError(`--account must be EMAIL:PIN, got '${a}'`);
+    return { email: a.slice(0, i), pin: a.slice(i + 1) };
+  });
+}
+async function run(command, values, log) {
+  switch (command) {
+    case "emulator": {
+      const accounts = parseAccounts(values.account);
+      const emu = await startPolarEmulator({ port: parsePort(values.port, EMULATOR_DEFAULT_PORT), accounts, log });
+      process.stdout.write(
+        `Polar Cloud emulator on ${emu.url}
+  printers connect with polar.server_url: ${emu.url}
+  accounts: ${accounts ? accounts.map((a) => a.email).join(", ") : "any e-mail/PIN accepted"}
+  control API: ${emu.url}/control/ (events, printers, send, drop, ...)
+`
+      );
+      await untilSignal();
+      await emu.stop();
+      return 0;
+    }
+    case "demo":
+      if (values["log-level"] === void 0) log.setLevel("warn");
+      return demoCommand(log);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+var serverCommands = { names: ["emulator", "demo"], help, run };
 
 // src/cli/main.ts
 var HELP = `polarcloud ${VERSION} \u2014 connects a Klipper printer (Moonraker) to the Polar Cloud

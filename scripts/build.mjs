@@ -18,6 +18,8 @@ await build({
   sourcemap: false,
   minify: false,
   logLevel: 'warning',
+  // Paths in the bundle's comments must not depend on how node_modules is laid out.
+  preserveSymlinks: true,
   // ws tries these native add-ons inside try/catch; we never need them.
   external: ['bufferutil', 'utf-8-validate'],
   define: { __POLARCLOUD_VERSION__: JSON.stringify(pkg.version) },

@@ -1,16 +1,58 @@
-// `polarcloud emulator | simulator | demo`: the shipped stand-ins for the
-// Polar Cloud and for Moonraker, and the embedded end-to-end demo.
+// `polarcloud emulator | demo`: the shipped stand-in for the Polar Cloud and
+// the embedded end-to-end demo. Both listen on 127.0.0.1 only.
+import { startPolarEmulator } from '../emulator/index.js';
 import type { Logger } from '../util/log.js';
-import { UsageError } from './common.js';
+import { UsageError, untilSignal } from './common.js';
+import { demoCommand } from './demo.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
+export const EMULATOR_DEFAULT_PORT = 8125;
+
 const help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
-                                                     run the Polar Cloud emulator on 127.0.0.1
+                                                     Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
+  polarcloud demo                                    emulator + bridge end to end on loopback
 `;
 
-async function run(command: string, _values: Values, _log: Logger): Promise<number> {
-  throw new UsageError(`'${command}' is not available in this build`);
+function parsePort(v: Values['port'], fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port must be 0..65535, got '${String(v)}'`);
+  return n;
 }
 
-export const serverCommands = { names: ['emulator', 'simulator', 'demo'], help, run };
+function parseAccounts(v: Values['account']): { email: string; pin: string }[] | undefined {
+  if (v === undefined) return undefined;
+  const list = Array.isArray(v) ? v : [String(v)];
+  return list.map((a) => {
+    const i = a.lastIndexOf(':');
+    if (i <= 0 || i === a.length - 1) throw new UsageError(`--account must be EMAIL:PIN, got '${a}'`);
+    return { email: a.slice(0, i), pin: a.slice(i + 1) };
+  });
+}
+
+async function run(command: string, values: Values, log: Logger): Promise<number> {
+  switch (command) {
+    case 'emulator': {
+      const accounts = parseAccounts(values.account);
+      const emu = await startPolarEmulator({ port: parsePort(values.port, EMULATOR_DEFAULT_PORT), accounts, log });
+      process.stdout.write(
+        `Polar Cloud emulator on ${emu.url}\n` +
+          `  printers connect with polar.server_url: ${emu.url}\n` +
+          `  accounts: ${accounts ? accounts.map((a) => a.email).join(', ') : 'any e-mail/PIN accepted'}\n` +
+          `  control API: ${emu.url}/control/ (events, printers, send, drop, ...)\n`,
+      );
+      await untilSignal();
+      await emu.stop();
+      return 0;
+    }
+    case 'demo':
+      // The demo prints its own summary; the log only speaks up about problems.
+      if (values['log-level'] === undefined) log.setLevel('warn');
+      return demoCommand(log);
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+export const serverCommands = { names: ['emulator', 'demo'], help, run };

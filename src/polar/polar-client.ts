@@ -249,13 +249,14 @@ export class PolarClient {
 
   private async forgetSerial(state: 'deleted' | 'unregistered', detail: string): Promise<void> {
     this.serial = undefined;
-    this.setState(state, detail);
     this.dropConnection();
+    // The file first, then the state: whoever sees 'deleted' also sees no serial on disk.
     try {
       await this.o.identity.clearSerial();
     } catch (err) {
       this.o.log.error(`could not update the identity file: ${errText(err)}`);
     }
+    this.setState(state, detail);
     if (state === 'deleted') this.events.emit('deleted', { reason: detail });
     this.pollIdentity();
   }
