@@ -66498,7 +66498,9 @@ import { randomBytes as randomBytes3 } from "node:crypto";
 var MAX_EVENTS = 5e4;
 var SECRET_KEYS2 = /* @__PURE__ */ new Set(["pin", "private"]);
 var MASK = "***";
+var MAX_LOGGED_STRING = 64 * 1024;
 function maskSecrets(value2, depth = 0) {
+  if (typeof value2 === "string" && value2.length > MAX_LOGGED_STRING) return `${value2.slice(0, MAX_LOGGED_STRING)}\u2026(${value2.length} chars)`;
   if (depth > 20 || value2 === null || typeof value2 !== "object") return value2;
   if (Buffer.isBuffer(value2)) return `<${value2.length} bytes>`;
   if (Array.isArray(value2)) return value2.map((v) => maskSecrets(v, depth + 1));
@@ -67650,6 +67652,7 @@ function handleS3Post(ctx, req, res, bucket) {
   }
   const fields = /* @__PURE__ */ new Map();
   let fileSeen = false;
+  let refused;
   let key;
   let upload;
   const stop = (f) => {
@@ -67683,13 +67686,15 @@ function handleS3Post(ctx, req, res, bucket) {
     key = fields.get("key");
     const verified = verifyPostFields(ctx.s3, bucket, fields, ctx.now());
     if (!verified.ok) {
+      refused = verified;
       stream.resume();
-      return stop(verified);
+      return;
     }
     const fieldType = fields.get("content-type");
     if (fieldType !== void 0 && info.mimeType !== fieldType) {
+      refused = failure2(403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", ${JSON.stringify(fieldType)}] (file part is ${info.mimeType})`);
       stream.resume();
-      return stop(failure2(403, "AccessDenied", `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", ${JSON.stringify(fieldType)}] (file part is ${info.mimeType})`));
+      return;
     }
     const hash2 = createHash2("sha256");
     const kept = [];
@@ -67722,6 +67727,7 @@ function handleS3Post(ctx, req, res, bucket) {
   bb.on("close", () => {
     if (settled) return;
     if (!fileSeen) return stop(failure2(400, "InvalidArgument", "POST requires exactly one file upload per request."));
+    if (refused) return stop(refused);
     if (!upload || key === void 0) return stop(malformed);
     if (upload.size < upload.minSize) {
       return stop(failure2(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed size", { ProposedSize: String(upload.size), MinSizeAllowed: String(upload.minSize) }));
@@ -67924,7 +67930,7 @@ function handleRegister(ctx, hub, session, payload) {
     return registerFailed(hub, session, forced, "forced by emulator control");
   }
   if (typeof payload.mfg !== "string" || payload.mfg.trim() === "") {
-    hub.violation(session, "register", "mfg: missing");
+    hub.violation(session, "register", "mfg: missing", payload);
     return registerFailed(hub, session, "MFG_MISSING");
   }
   const v = validatePrinterCommand("register", payload);
@@ -68222,15 +68228,14 @@ async function startPolarEmulator(opts = {}) {
   log.info(`Polar Cloud emulator listening on ${url4}`);
   let stopping;
   const stop = () => stopping ??= (async () => {
-    const closed = new Promise((resolve2) => server.once("close", () => resolve2()));
     ctx.events.close();
-    await hub.close();
-    if (server.listening) server.close();
+    const closing = hub.close();
     server.closeAllConnections();
     const grace = setTimeout(() => {
+      server.closeAllConnections();
       for (const s of sockets) s.destroy();
     }, 200);
-    await closed;
+    await closing;
     clearTimeout(grace);
     log.info("Polar Cloud emulator stopped");
   })();

@@ -7,8 +7,11 @@ const MAX_EVENTS = 50_000;
 const SECRET_KEYS = new Set(['pin', 'private']);
 export const MASK = '***';
 
-/** Deep copy with secret fields (`pin`, `private`) replaced by ***; bounded depth. */
+const MAX_LOGGED_STRING = 64 * 1024;
+
+/** Deep copy with secret fields (`pin`, `private`) replaced by ***; bounded depth and string length. */
 export function maskSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string' && value.length > MAX_LOGGED_STRING) return `${value.slice(0, MAX_LOGGED_STRING)}…(${value.length} chars)`;
   if (depth > 20 || value === null || typeof value !== 'object') return value;
   if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, depth + 1));

@@ -111,16 +111,17 @@ export async function startPolarEmulator(opts: PolarEmulatorOptions = {}): Promi
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      const closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
       ctx.events.close();
-      await hub.close();
-      if (server.listening) server.close();
+      // Disconnects the sockets, then closes the server; resolves once every connection is gone.
+      const closing = hub.close();
+      // Stalled downloads and keep-alive connections would hold that up: end them now,
+      // and anything left (upgraded sockets) after a short grace.
       server.closeAllConnections();
-      // Stalled downloads and upgraded sockets are not "HTTP connections": end them too.
       const grace = setTimeout(() => {
+        server.closeAllConnections();
         for (const s of sockets) s.destroy();
       }, 200);
-      await closed;
+      await closing;
       clearTimeout(grace);
       log.info('Polar Cloud emulator stopped');
     })());

@@ -51,6 +51,7 @@ export function handleS3Post(ctx: EmulatorContext, req: IncomingMessage, res: Se
   }
   const fields = new Map<string, string>();
   let fileSeen = false;
+  let refused: Failure | undefined;
   let key: string | undefined;
   let upload: { size: number; sha256: string; body?: Buffer; contentType: string; minSize: number } | undefined;
 
@@ -85,16 +86,20 @@ export function handleS3Post(ctx: EmulatorContext, req: IncomingMessage, res: Se
       return stop(failure(400, 'InvalidArgument', `POST requires exactly one file upload per request, in a field named 'file' (got '${name}')`));
     }
     key = fields.get('key');
+    // A refused form is answered once the body has been read, so that a part after
+    // the file (the likelier mistake) is reported as such rather than as a missing field.
     const verified = verifyPostFields(ctx.s3, bucket, fields, ctx.now());
     if (!verified.ok) {
+      refused = verified;
       stream.resume();
-      return stop(verified);
+      return;
     }
     // The part's own type must agree with the Content-Type the policy pinned.
     const fieldType = fields.get('content-type');
     if (fieldType !== undefined && info.mimeType !== fieldType) {
+      refused = failure(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", ${JSON.stringify(fieldType)}] (file part is ${info.mimeType})`);
       stream.resume();
-      return stop(failure(403, 'AccessDenied', `Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", ${JSON.stringify(fieldType)}] (file part is ${info.mimeType})`));
+      return;
     }
     const hash = createHash('sha256');
     const kept: Buffer[] = [];
@@ -128,6 +133,7 @@ export function handleS3Post(ctx: EmulatorContext, req: IncomingMessage, res: Se
   bb.on('close', () => {
     if (settled) return;
     if (!fileSeen) return stop(failure(400, 'InvalidArgument', 'POST requires exactly one file upload per request.'));
+    if (refused) return stop(refused);
     if (!upload || key === undefined) return stop(malformed);
     if (upload.size < upload.minSize) {
       return stop(failure(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { ProposedSize: String(upload.size), MinSizeAllowed: String(upload.minSize) }));

@@ -29,7 +29,7 @@ export function handleRegister(ctx: EmulatorContext, hub: SocketHub, session: Se
     return registerFailed(hub, session, forced, 'forced by emulator control');
   }
   if (typeof payload.mfg !== 'string' || payload.mfg.trim() === '') {
-    hub.violation(session, 'register', 'mfg: missing');
+    hub.violation(session, 'register', 'mfg: missing', payload);
     return registerFailed(hub, session, 'MFG_MISSING');
   }
   const v = validatePrinterCommand('register', payload);

@@ -202,8 +202,8 @@ export class SocketHub {
     const io = this.io;
     this.io = undefined;
     if (!io) return;
-    // Disconnects every socket and calls server.close() (without waiting for it: the
-    // owner of the HTTP server waits for 'close' and ends leftover connections).
+    // Disconnects every socket, then closes the HTTP server and waits for its connections
+    // to end (the server's owner ends leftover ones meanwhile).
     await io.close();
   }
 }

@@ -149,6 +149,40 @@ describe('emulator control', () => {
   });
 });
 
+describe('emulator HTTP control of jobs, files and uploads', () => {
+  it('adds jobs and files, sets faults and URL options, lists uploads', async () => {
+    const emu = await startPolarEmulator();
+    try {
+      const call = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+        const r = await fetch(emu.url + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+        return { status: r.status, json: await r.json() };
+      };
+      const serial = emu.control.addPrinter({ publicKey: keys.publicKey }).serialNumber;
+      const job = await call('POST', '/control/jobs', { serialNumber: serial, job: { jobId: 'J1', contentBase64: Buffer.from('G28\n').toString('base64') } });
+      assert.equal(job.status, 200);
+      assert.equal((job.json as { gcodeUrl: string }).gcodeUrl, `${emu.url}/files/J1.gcode`);
+      assert.equal(await (await fetch(`${emu.url}/files/J1.gcode`)).text(), 'G28\n');
+      assert.equal((await call('POST', '/control/jobs', { serialNumber: serial, job: { jobId: 'J1' } })).status, 400);
+      assert.equal((await call('POST', '/control/jobs', { serialNumber: serial, job: { bogus: 1 } })).status, 400);
+      const queue = await call('GET', `/control/queue?serialNumber=${serial}`);
+      assert.deepEqual((queue.json as { jobId: string }[]).map((j) => j.jobId), ['J1']);
+      assert.equal((await call('POST', '/control/files', { name: 'g.gcode', size: 5000 })).status, 200);
+      assert.equal((await call('POST', '/control/file-fault', { name: 'g.gcode', fault: { kind: 'notFound' }, times: 1 })).status, 200);
+      assert.equal((await fetch(`${emu.url}/files/g.gcode`)).status, 404);
+      assert.equal((await fetch(`${emu.url}/files/g.gcode`)).status, 200);
+      assert.equal((await call('POST', '/control/file-fault', { name: 'g.gcode', fault: { kind: 'melt' } })).status, 400);
+      assert.equal((await call('POST', '/control/url-options', { maxSize: 10, expires: 5 })).status, 200);
+      assert.equal((await call('POST', '/control/url-options', { maxSize: -1 })).status, 400);
+      assert.deepEqual((await call('GET', '/control/uploads')).json, []);
+      assert.deepEqual((await call('POST', '/control/remove-job', { serialNumber: serial, jobId: 'J1' })).json, { removed: true });
+      assert.equal((await call('POST', '/control/jobs', { serialNumber: serial, job: 'nope' })).status, 400);
+      assert.equal((await fetch(`${emu.url}/control/send`, { method: 'POST', body: '{not json' })).status, 400);
+    } finally {
+      await emu.stop();
+    }
+  });
+});
+
 describe('emulator stop', () => {
   it('ends open sockets and pending waiters', async () => {
     const emu = await startPolarEmulator();
@@ -160,5 +194,20 @@ describe('emulator stop', () => {
     // Like a server going away: no disconnect packet, so a client would reconnect.
     assert.equal(await p.waitDisconnect(), 'transport close');
     p.close();
+  });
+
+  it('does not wait for stalled downloads', async () => {
+    const emu = await startPolarEmulator();
+    emu.control.addFile('s.gcode', { size: 10_000 });
+    emu.control.faultFile('s.gcode', { kind: 'stall', afterBytes: 10 });
+    const res = await fetch(`${emu.url}/files/s.gcode`);
+    const reader = res.body?.getReader();
+    await reader?.read();
+    const started = Date.now();
+    await emu.stop();
+    assert.ok(Date.now() - started < 2000);
+    await assert.rejects(async () => {
+      for (;;) if ((await reader?.read())?.done) throw new Error('ended cleanly');
+    }, /terminated|other side closed|ended cleanly/);
   });
 });

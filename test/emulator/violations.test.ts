@@ -79,6 +79,11 @@ describe('emulator protocol violations', () => {
     since = emu.control.lastSeq();
     p.emit('status');
     assert.match((await nextViolation(since)).reason ?? '', /exactly one argument, got 0/);
+    since = emu.control.lastSeq();
+    p.emit('error', { serialNumber: serial }); // must not take the emulator down
+    assert.equal((await nextViolation(since)).reason, "unknown event 'error'");
+    p.emit('capabilities', { serialNumber: serial });
+    await p.next('capabilitiesResponse');
   });
 
   it('answers an invalid getUrl with FAILED besides recording it', async () => {
