@@ -4005,10 +4005,10 @@ var require_resolve_block_map = __commonJS({
       let offset = bm.offset;
       let commentEnd = null;
       for (const collItem of bm.items) {
-        const { start, key, sep: sep2, value: value2 } = collItem;
+        const { start, key, sep: sep5, value: value2 } = collItem;
         const keyProps = resolveProps.resolveProps(start, {
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: bm.indent,
@@ -4022,7 +4022,7 @@ var require_resolve_block_map = __commonJS({
             else if ("indent" in key && key.indent !== bm.indent)
               onError(offset, "BAD_INDENT", startColMsg);
           }
-          if (!keyProps.anchor && !keyProps.tag && !sep2) {
+          if (!keyProps.anchor && !keyProps.tag && !sep5) {
             commentEnd = keyProps.end;
             if (keyProps.comment) {
               if (map2.comment)
@@ -4046,7 +4046,7 @@ var require_resolve_block_map = __commonJS({
         ctx.atKey = false;
         if (utilMapIncludes.mapIncludes(ctx, map2.items, keyNode))
           onError(keyStart, "DUPLICATE_KEY", "Map keys must be unique");
-        const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+        const valueProps = resolveProps.resolveProps(sep5 ?? [], {
           indicator: "map-value-ind",
           next: value2,
           offset: keyNode.range[2],
@@ -4062,7 +4062,7 @@ var require_resolve_block_map = __commonJS({
             if (ctx.options.strict && keyProps.start < valueProps.found.offset - 1024)
               onError(keyNode.range, "KEY_OVER_1024_CHARS", "The : indicator must be at most 1024 chars after the start of an implicit block mapping key");
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep2, null, valueProps, onError);
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : composeEmptyNode(ctx, offset, sep5, null, valueProps, onError);
           if (ctx.schema.compat)
             utilFlowIndentCheck.flowIndentCheck(bm.indent, value2, onError);
           offset = valueNode.range[2];
@@ -4153,7 +4153,7 @@ var require_resolve_end = __commonJS({
       let comment = "";
       if (end) {
         let hasSpace = false;
-        let sep2 = "";
+        let sep5 = "";
         for (const token of end) {
           const { source, type } = token;
           switch (type) {
@@ -4167,13 +4167,13 @@ var require_resolve_end = __commonJS({
               if (!comment)
                 comment = cb;
               else
-                comment += sep2 + cb;
-              sep2 = "";
+                comment += sep5 + cb;
+              sep5 = "";
               break;
             }
             case "newline":
               if (comment)
-                sep2 += source;
+                sep5 += source;
               hasSpace = true;
               break;
             default:
@@ -4216,18 +4216,18 @@ var require_resolve_flow_collection = __commonJS({
       let offset = fc.offset + fc.start.source.length;
       for (let i = 0; i < fc.items.length; ++i) {
         const collItem = fc.items[i];
-        const { start, key, sep: sep2, value: value2 } = collItem;
+        const { start, key, sep: sep5, value: value2 } = collItem;
         const props = resolveProps.resolveProps(start, {
           flow: fcName,
           indicator: "explicit-key-ind",
-          next: key ?? sep2?.[0],
+          next: key ?? sep5?.[0],
           offset,
           onError,
           parentIndent: fc.indent,
           startOnNewline: false
         });
         if (!props.found) {
-          if (!props.anchor && !props.tag && !sep2 && !value2) {
+          if (!props.anchor && !props.tag && !sep5 && !value2) {
             if (i === 0 && props.comma)
               onError(props.comma, "UNEXPECTED_TOKEN", `Unexpected , in ${fcName}`);
             else if (i < fc.items.length - 1)
@@ -4281,8 +4281,8 @@ var require_resolve_flow_collection = __commonJS({
             }
           }
         }
-        if (!isMap && !sep2 && !props.found) {
-          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep2, null, props, onError);
+        if (!isMap && !sep5 && !props.found) {
+          const valueNode = value2 ? composeNode(ctx, value2, props, onError) : composeEmptyNode(ctx, props.end, sep5, null, props, onError);
           coll.items.push(valueNode);
           offset = valueNode.range[2];
           if (isBlock(value2))
@@ -4294,7 +4294,7 @@ var require_resolve_flow_collection = __commonJS({
           if (isBlock(key))
             onError(keyNode.range, "BLOCK_IN_FLOW", blockMsg);
           ctx.atKey = false;
-          const valueProps = resolveProps.resolveProps(sep2 ?? [], {
+          const valueProps = resolveProps.resolveProps(sep5 ?? [], {
             flow: fcName,
             indicator: "map-value-ind",
             next: value2,
@@ -4305,8 +4305,8 @@ var require_resolve_flow_collection = __commonJS({
           });
           if (valueProps.found) {
             if (!isMap && !props.found && ctx.options.strict) {
-              if (sep2)
-                for (const st of sep2) {
+              if (sep5)
+                for (const st of sep5) {
                   if (st === valueProps.found)
                     break;
                   if (st.type === "newline") {
@@ -4323,7 +4323,7 @@ var require_resolve_flow_collection = __commonJS({
             else
               onError(valueProps.start, "MISSING_CHAR", `Missing , or : between ${fcName} items`);
           }
-          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep2, null, valueProps, onError) : null;
+          const valueNode = value2 ? composeNode(ctx, value2, valueProps, onError) : valueProps.found ? composeEmptyNode(ctx, valueProps.end, sep5, null, valueProps, onError) : null;
           if (valueNode) {
             if (isBlock(value2))
               onError(valueNode.range, "BLOCK_IN_FLOW", blockMsg);
@@ -4503,7 +4503,7 @@ var require_resolve_block_scalar = __commonJS({
           chompStart = i + 1;
       }
       let value2 = "";
-      let sep2 = "";
+      let sep5 = "";
       let prevMoreIndented = false;
       for (let i = 0; i < contentStart; ++i)
         value2 += lines[i][0].slice(trimIndent) + "\n";
@@ -4520,24 +4520,24 @@ var require_resolve_block_scalar = __commonJS({
           indent = "";
         }
         if (type === Scalar.Scalar.BLOCK_LITERAL) {
-          value2 += sep2 + indent.slice(trimIndent) + content2;
-          sep2 = "\n";
+          value2 += sep5 + indent.slice(trimIndent) + content2;
+          sep5 = "\n";
         } else if (indent.length > trimIndent || content2[0] === "	") {
-          if (sep2 === " ")
-            sep2 = "\n";
-          else if (!prevMoreIndented && sep2 === "\n")
-            sep2 = "\n\n";
-          value2 += sep2 + indent.slice(trimIndent) + content2;
-          sep2 = "\n";
+          if (sep5 === " ")
+            sep5 = "\n";
+          else if (!prevMoreIndented && sep5 === "\n")
+            sep5 = "\n\n";
+          value2 += sep5 + indent.slice(trimIndent) + content2;
+          sep5 = "\n";
           prevMoreIndented = true;
         } else if (content2 === "") {
-          if (sep2 === "\n")
+          if (sep5 === "\n")
             value2 += "\n";
           else
-            sep2 = "\n";
+            sep5 = "\n";
         } else {
-          value2 += sep2 + content2;
-          sep2 = " ";
+          value2 += sep5 + content2;
+          sep5 = " ";
           prevMoreIndented = false;
         }
       }
@@ -4720,25 +4720,25 @@ var require_resolve_flow_scalar = __commonJS({
         trimBoth = /^[ \t]+|[ \t]+$/g;
       }
       let res = match[1].replace(trimEnd, "");
-      let sep2 = " ";
+      let sep5 = " ";
       let pos = line.lastIndex;
       while (match = line.exec(source)) {
         const lm = match[1].replace(trimBoth, "");
         if (lm === "") {
-          if (sep2 === "\n")
-            res += sep2;
+          if (sep5 === "\n")
+            res += sep5;
           else
-            sep2 = "\n";
+            sep5 = "\n";
         } else {
-          res += sep2 + lm;
-          sep2 = " ";
+          res += sep5 + lm;
+          sep5 = " ";
         }
         pos = line.lastIndex;
       }
       const last = /[ \t]*(.*)/sy;
       last.lastIndex = pos;
       match = last.exec(source);
-      return res + sep2 + (match?.[1] ?? "");
+      return res + sep5 + (match?.[1] ?? "");
     }
     function doubleQuotedValue(source, onError) {
       let res = "";
@@ -5548,14 +5548,14 @@ var require_cst_stringify = __commonJS({
         }
       }
     }
-    function stringifyItem({ start, key, sep: sep2, value: value2 }) {
+    function stringifyItem({ start, key, sep: sep5, value: value2 }) {
       let res = "";
       for (const st of start)
         res += st.source;
       if (key)
         res += stringifyToken(key);
-      if (sep2)
-        for (const st of sep2)
+      if (sep5)
+        for (const st of sep5)
           res += st.source;
       if (value2)
         res += stringifyToken(value2);
@@ -6722,18 +6722,18 @@ var require_parser = __commonJS({
         if (this.type === "map-value-ind") {
           const prev = getPrevProps(this.peek(2));
           const start = getFirstKeyStartProps(prev);
-          let sep2;
+          let sep5;
           if (scalar.end) {
-            sep2 = scalar.end;
-            sep2.push(this.sourceToken);
+            sep5 = scalar.end;
+            sep5.push(this.sourceToken);
             delete scalar.end;
           } else
-            sep2 = [this.sourceToken];
+            sep5 = [this.sourceToken];
           const map2 = {
             type: "block-map",
             offset: scalar.offset,
             indent: scalar.indent,
-            items: [{ start, key: scalar, sep: sep2 }]
+            items: [{ start, key: scalar, sep: sep5 }]
           };
           this.onKeyLine = true;
           this.stack[this.stack.length - 1] = map2;
@@ -6886,15 +6886,15 @@ var require_parser = __commonJS({
                 } else if (isFlowToken(it.key) && !includesToken(it.sep, "newline")) {
                   const start2 = getFirstKeyStartProps(it.start);
                   const key = it.key;
-                  const sep2 = it.sep;
-                  sep2.push(this.sourceToken);
+                  const sep5 = it.sep;
+                  sep5.push(this.sourceToken);
                   delete it.key;
                   delete it.sep;
                   this.stack.push({
                     type: "block-map",
                     offset: this.offset,
                     indent: this.indent,
-                    items: [{ start: start2, key, sep: sep2 }]
+                    items: [{ start: start2, key, sep: sep5 }]
                   });
                 } else if (start.length > 0) {
                   it.sep = it.sep.concat(start, this.sourceToken);
@@ -6923,14 +6923,14 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs2 = this.flowScalar(this.type);
+              const fs8 = this.flowScalar(this.type);
               if (atNextItem || it.value) {
-                map2.items.push({ start, key: fs2, sep: [] });
+                map2.items.push({ start, key: fs8, sep: [] });
                 this.onKeyLine = true;
               } else if (it.sep) {
-                this.stack.push(fs2);
+                this.stack.push(fs8);
               } else {
-                Object.assign(it, { key: fs2, sep: [] });
+                Object.assign(it, { key: fs8, sep: [] });
                 this.onKeyLine = true;
               }
               return;
@@ -7058,13 +7058,13 @@ var require_parser = __commonJS({
             case "scalar":
             case "single-quoted-scalar":
             case "double-quoted-scalar": {
-              const fs2 = this.flowScalar(this.type);
+              const fs8 = this.flowScalar(this.type);
               if (!it || it.value)
-                fc.items.push({ start: [], key: fs2, sep: [] });
+                fc.items.push({ start: [], key: fs8, sep: [] });
               else if (it.sep)
-                this.stack.push(fs2);
+                this.stack.push(fs8);
               else
-                Object.assign(it, { key: fs2, sep: [] });
+                Object.assign(it, { key: fs8, sep: [] });
               return;
             }
             case "flow-map-end":
@@ -7088,13 +7088,13 @@ var require_parser = __commonJS({
             const prev = getPrevProps(parent);
             const start = getFirstKeyStartProps(prev);
             fixFlowSeqItems(fc);
-            const sep2 = fc.end.splice(1, fc.end.length);
-            sep2.push(this.sourceToken);
+            const sep5 = fc.end.splice(1, fc.end.length);
+            sep5.push(this.sourceToken);
             const map2 = {
               type: "block-map",
               offset: fc.offset,
               indent: fc.indent,
-              items: [{ start, key: fc, sep: sep2 }]
+              items: [{ start, key: fc, sep: sep5 }]
             };
             this.onKeyLine = true;
             this.stack[this.stack.length - 1] = map2;
@@ -7375,7 +7375,7 @@ var require_dist = __commonJS({
 // node_modules/xmlhttprequest-ssl/lib/XMLHttpRequest.js
 var require_XMLHttpRequest = __commonJS({
   "node_modules/xmlhttprequest-ssl/lib/XMLHttpRequest.js"(exports, module) {
-    var fs2 = __require("fs");
+    var fs8 = __require("fs");
     var Url = __require("url");
     var spawn = __require("child_process").spawn;
     module.exports = XMLHttpRequest3;
@@ -7533,7 +7533,7 @@ var require_XMLHttpRequest = __commonJS({
             throw new Error("XMLHttpRequest: Only GET method is supported");
           }
           if (settings.async) {
-            fs2.readFile(unescape(url4.pathname), function(error62, data2) {
+            fs8.readFile(unescape(url4.pathname), function(error62, data2) {
               if (error62) {
                 self.handleError(error62, error62.errno || -1);
               } else {
@@ -7545,7 +7545,7 @@ var require_XMLHttpRequest = __commonJS({
             });
           } else {
             try {
-              this.response = fs2.readFileSync(unescape(url4.pathname));
+              this.response = fs8.readFileSync(unescape(url4.pathname));
               this.responseText = this.response.toString("utf8");
               this.status = 200;
               setState(self.DONE);
@@ -7671,15 +7671,15 @@ var require_XMLHttpRequest = __commonJS({
         } else {
           var contentFile = ".node-xmlhttprequest-content-" + process.pid;
           var syncFile = ".node-xmlhttprequest-sync-" + process.pid;
-          fs2.writeFileSync(syncFile, "", "utf8");
+          fs8.writeFileSync(syncFile, "", "utf8");
           var execString = "var http = require('http'), https = require('https'), fs = require('fs');var doRequest = http" + (ssl ? "s" : "") + ".request;var options = " + JSON.stringify(options) + ";var responseText = '';var responseData = Buffer.alloc(0);var req = doRequest(options, function(response) {response.on('data', function(chunk) {  var data = Buffer.from(chunk);  responseText += data.toString('utf8');  responseData = Buffer.concat([responseData, data]);});response.on('end', function() {fs.writeFileSync('" + contentFile + "', JSON.stringify({err: null, data: {statusCode: response.statusCode, headers: response.headers, text: responseText, data: responseData.toString('base64')}}), 'utf8');fs.unlinkSync('" + syncFile + "');});response.on('error', function(error) {fs.writeFileSync('" + contentFile + "', 'NODE-XMLHTTPREQUEST-ERROR:' + JSON.stringify(error), 'utf8');fs.unlinkSync('" + syncFile + "');});}).on('error', function(error) {fs.writeFileSync('" + contentFile + "', 'NODE-XMLHTTPREQUEST-ERROR:' + JSON.stringify(error), 'utf8');fs.unlinkSync('" + syncFile + "');});" + (data ? "req.write('" + JSON.stringify(data).slice(1, -1).replace(/'/g, "\\'") + "');" : "") + "req.end();";
           var syncProc = spawn(process.argv[0], ["-e", execString]);
           var statusText;
-          while (fs2.existsSync(syncFile)) {
+          while (fs8.existsSync(syncFile)) {
           }
-          self.responseText = fs2.readFileSync(contentFile, "utf8");
+          self.responseText = fs8.readFileSync(contentFile, "utf8");
           syncProc.stdin.end();
-          fs2.unlinkSync(contentFile);
+          fs8.unlinkSync(contentFile);
           if (self.responseText.match(/^NODE-XMLHTTPREQUEST-ERROR:/)) {
             var errorObj = JSON.parse(self.responseText.replace(/^NODE-XMLHTTPREQUEST-ERROR:/, ""));
             self.handleError(errorObj, 503);
@@ -7987,12 +7987,12 @@ var require_common = __commonJS({
       createDebug.skips = [];
       createDebug.formatters = {};
       function selectColor(namespace) {
-        let hash2 = 0;
+        let hash3 = 0;
         for (let i = 0; i < namespace.length; i++) {
-          hash2 = (hash2 << 5) - hash2 + namespace.charCodeAt(i);
-          hash2 |= 0;
+          hash3 = (hash3 << 5) - hash3 + namespace.charCodeAt(i);
+          hash3 |= 0;
         }
-        return createDebug.colors[Math.abs(hash2) % createDebug.colors.length];
+        return createDebug.colors[Math.abs(hash3) % createDebug.colors.length];
       }
       createDebug.selectColor = selectColor;
       function createDebug(namespace) {
@@ -8664,7 +8664,7 @@ var require_permessage_deflate = __commonJS({
     var kBuffers = /* @__PURE__ */ Symbol("buffers");
     var kError = /* @__PURE__ */ Symbol("error");
     var zlibLimiter;
-    var PerMessageDeflate2 = class {
+    var PerMessageDeflate3 = class {
       /**
        * Creates a PerMessageDeflate instance.
        *
@@ -9002,7 +9002,7 @@ var require_permessage_deflate = __commonJS({
         });
       }
     };
-    module.exports = PerMessageDeflate2;
+    module.exports = PerMessageDeflate3;
     function deflateOnData(chunk) {
       this[kBuffers].push(chunk);
       this[kTotalLength] += chunk.length;
@@ -9237,7 +9237,7 @@ var require_receiver = __commonJS({
   "node_modules/engine.io-client/node_modules/ws/lib/receiver.js"(exports, module) {
     "use strict";
     var { Writable } = __require("stream");
-    var PerMessageDeflate2 = require_permessage_deflate();
+    var PerMessageDeflate3 = require_permessage_deflate();
     var {
       BINARY_TYPES,
       EMPTY_BUFFER,
@@ -9254,7 +9254,7 @@ var require_receiver = __commonJS({
     var GET_DATA = 4;
     var INFLATING = 5;
     var DEFER_EVENT = 6;
-    var Receiver2 = class extends Writable {
+    var Receiver3 = class extends Writable {
       /**
        * Creates a Receiver instance.
        *
@@ -9423,7 +9423,7 @@ var require_receiver = __commonJS({
           return;
         }
         const compressed = (buf[0] & 64) === 64;
-        if (compressed && !this._extensions[PerMessageDeflate2.extensionName]) {
+        if (compressed && !this._extensions[PerMessageDeflate3.extensionName]) {
           const error62 = this.createError(
             RangeError,
             "RSV1 must be clear",
@@ -9678,7 +9678,7 @@ var require_receiver = __commonJS({
        * @private
        */
       decompress(data, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         perMessageDeflate.decompress(data, this._fin, (err, buf) => {
           if (err) return cb(err);
           if (buf.length) {
@@ -9851,7 +9851,7 @@ var require_receiver = __commonJS({
         return err;
       }
     };
-    module.exports = Receiver2;
+    module.exports = Receiver3;
   }
 });
 
@@ -9864,7 +9864,7 @@ var require_sender = __commonJS({
     var {
       types: { isUint8Array }
     } = __require("util");
-    var PerMessageDeflate2 = require_permessage_deflate();
+    var PerMessageDeflate3 = require_permessage_deflate();
     var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants();
     var { isBlob, isValidStatusCode } = require_validation();
     var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util();
@@ -9876,7 +9876,7 @@ var require_sender = __commonJS({
     var DEFAULT = 0;
     var DEFLATING = 1;
     var GET_BLOB_DATA = 2;
-    var Sender2 = class _Sender {
+    var Sender3 = class _Sender {
       /**
        * Creates a Sender instance.
        *
@@ -10150,7 +10150,7 @@ var require_sender = __commonJS({
        * @public
        */
       send(data, options, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         let opcode = options.binary ? 2 : 1;
         let rsv1 = options.compress;
         let byteLength2;
@@ -10274,7 +10274,7 @@ var require_sender = __commonJS({
           this.sendFrame(_Sender.frame(data, options), cb);
           return;
         }
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         this._bufferedBytes += options[kByteLength];
         this._state = DEFLATING;
         perMessageDeflate.compress(data, options.fin, (_, buf) => {
@@ -10332,7 +10332,7 @@ var require_sender = __commonJS({
         }
       }
     };
-    module.exports = Sender2;
+    module.exports = Sender3;
     function callCallbacks(sender, err, cb) {
       if (typeof cb === "function") cb(err);
       for (let i = 0; i < sender._queue.length; i++) {
@@ -10712,11 +10712,11 @@ var require_extension = __commonJS({
       return offers;
     }
     function format(extensions) {
-      return Object.keys(extensions).map((extension2) => {
-        let configurations = extensions[extension2];
+      return Object.keys(extensions).map((extension3) => {
+        let configurations = extensions[extension3];
         if (!Array.isArray(configurations)) configurations = [configurations];
         return configurations.map((params) => {
-          return [extension2].concat(
+          return [extension3].concat(
             Object.keys(params).map((k) => {
               let values = params[k];
               if (!Array.isArray(values)) values = [values];
@@ -10739,12 +10739,12 @@ var require_websocket = __commonJS({
     var http = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
+    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
-    var PerMessageDeflate2 = require_permessage_deflate();
-    var Receiver2 = require_receiver();
-    var Sender2 = require_sender();
+    var PerMessageDeflate3 = require_permessage_deflate();
+    var Receiver3 = require_receiver();
+    var Sender3 = require_sender();
     var { isBlob } = require_validation();
     var {
       BINARY_TYPES,
@@ -10766,7 +10766,7 @@ var require_websocket = __commonJS({
     var protocolVersions = [8, 13];
     var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
     var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
-    var WebSocket2 = class _WebSocket extends EventEmitter2 {
+    var WebSocket3 = class _WebSocket extends EventEmitter2 {
       /**
        * Create a new `WebSocket`.
        *
@@ -10911,7 +10911,7 @@ var require_websocket = __commonJS({
        * @private
        */
       setSocket(socket, head, options) {
-        const receiver = new Receiver2({
+        const receiver = new Receiver3({
           allowSynchronousEvents: options.allowSynchronousEvents,
           binaryType: this.binaryType,
           extensions: this._extensions,
@@ -10921,7 +10921,7 @@ var require_websocket = __commonJS({
           maxPayload: options.maxPayload,
           skipUTF8Validation: options.skipUTF8Validation
         });
-        const sender = new Sender2(socket, this._extensions, options.generateMask);
+        const sender = new Sender3(socket, this._extensions, options.generateMask);
         this._receiver = receiver;
         this._sender = sender;
         this._socket = socket;
@@ -10956,8 +10956,8 @@ var require_websocket = __commonJS({
           this.emit("close", this._closeCode, this._closeMessage);
           return;
         }
-        if (this._extensions[PerMessageDeflate2.extensionName]) {
-          this._extensions[PerMessageDeflate2.extensionName].cleanup();
+        if (this._extensions[PerMessageDeflate3.extensionName]) {
+          this._extensions[PerMessageDeflate3.extensionName].cleanup();
         }
         this._receiver.removeAllListeners();
         this._readyState = _WebSocket.CLOSED;
@@ -11119,7 +11119,7 @@ var require_websocket = __commonJS({
           fin: true,
           ...options
         };
-        if (!this._extensions[PerMessageDeflate2.extensionName]) {
+        if (!this._extensions[PerMessageDeflate3.extensionName]) {
           opts.compress = false;
         }
         this._sender.send(data || EMPTY_BUFFER, opts, cb);
@@ -11142,35 +11142,35 @@ var require_websocket = __commonJS({
         }
       }
     };
-    Object.defineProperty(WebSocket2, "CONNECTING", {
+    Object.defineProperty(WebSocket3, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CONNECTING", {
+    Object.defineProperty(WebSocket3.prototype, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2, "OPEN", {
+    Object.defineProperty(WebSocket3, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2.prototype, "OPEN", {
+    Object.defineProperty(WebSocket3.prototype, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2, "CLOSING", {
+    Object.defineProperty(WebSocket3, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSING", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2, "CLOSED", {
+    Object.defineProperty(WebSocket3, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSED", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
@@ -11183,10 +11183,10 @@ var require_websocket = __commonJS({
       "readyState",
       "url"
     ].forEach((property) => {
-      Object.defineProperty(WebSocket2.prototype, property, { enumerable: true });
+      Object.defineProperty(WebSocket3.prototype, property, { enumerable: true });
     });
     ["open", "error", "close", "message"].forEach((method) => {
-      Object.defineProperty(WebSocket2.prototype, `on${method}`, {
+      Object.defineProperty(WebSocket3.prototype, `on${method}`, {
         enumerable: true,
         get() {
           for (const listener of this.listeners(method)) {
@@ -11208,9 +11208,9 @@ var require_websocket = __commonJS({
         }
       });
     });
-    WebSocket2.prototype.addEventListener = addEventListener2;
-    WebSocket2.prototype.removeEventListener = removeEventListener2;
-    module.exports = WebSocket2;
+    WebSocket3.prototype.addEventListener = addEventListener2;
+    WebSocket3.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket3;
     function initAsClient(websocket, address, protocols, options) {
       const opts = {
         allowSynchronousEvents: true,
@@ -11277,7 +11277,7 @@ var require_websocket = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes6(16).toString("base64");
+      const key = randomBytes9(16).toString("base64");
       const request = isSecure ? https.request : http.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
@@ -11295,13 +11295,13 @@ var require_websocket = __commonJS({
       opts.path = parsedUrl.pathname + parsedUrl.search;
       opts.timeout = opts.handshakeTimeout;
       if (opts.perMessageDeflate) {
-        perMessageDeflate = new PerMessageDeflate2({
+        perMessageDeflate = new PerMessageDeflate3({
           ...opts.perMessageDeflate,
           isServer: false,
           maxPayload: opts.maxPayload
         });
         opts.headers["Sec-WebSocket-Extensions"] = format({
-          [PerMessageDeflate2.extensionName]: perMessageDeflate.offer()
+          [PerMessageDeflate3.extensionName]: perMessageDeflate.offer()
         });
       }
       if (protocols.length) {
@@ -11400,14 +11400,14 @@ var require_websocket = __commonJS({
       });
       req.on("upgrade", (res, socket, head) => {
         websocket.emit("upgrade", res);
-        if (websocket.readyState !== WebSocket2.CONNECTING) return;
+        if (websocket.readyState !== WebSocket3.CONNECTING) return;
         req = websocket._req = null;
         const upgrade = res.headers.upgrade;
         if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -11444,19 +11444,19 @@ var require_websocket = __commonJS({
             return;
           }
           const extensionNames = Object.keys(extensions);
-          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate2.extensionName) {
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate3.extensionName) {
             const message = "Server indicated an extension that was not requested";
             abortHandshake(websocket, socket, message);
             return;
           }
           try {
-            perMessageDeflate.accept(extensions[PerMessageDeflate2.extensionName]);
+            perMessageDeflate.accept(extensions[PerMessageDeflate3.extensionName]);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Extensions header";
             abortHandshake(websocket, socket, message);
             return;
           }
-          websocket._extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+          websocket._extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
         }
         websocket.setSocket(socket, head, {
           allowSynchronousEvents: opts.allowSynchronousEvents,
@@ -11474,7 +11474,7 @@ var require_websocket = __commonJS({
       }
     }
     function emitErrorAndClose(websocket, err) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._errorEmitted = true;
       websocket.emit("error", err);
       websocket.emitClose();
@@ -11491,7 +11491,7 @@ var require_websocket = __commonJS({
       return tls.connect(options);
     }
     function abortHandshake(websocket, stream, message) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       const err = new Error(message);
       Error.captureStackTrace(err, abortHandshake);
       if (stream.setHeader) {
@@ -11566,9 +11566,9 @@ var require_websocket = __commonJS({
     }
     function senderOnError(err) {
       const websocket = this[kWebSocket];
-      if (websocket.readyState === WebSocket2.CLOSED) return;
-      if (websocket.readyState === WebSocket2.OPEN) {
-        websocket._readyState = WebSocket2.CLOSING;
+      if (websocket.readyState === WebSocket3.CLOSED) return;
+      if (websocket.readyState === WebSocket3.OPEN) {
+        websocket._readyState = WebSocket3.CLOSING;
         setCloseTimer(websocket);
       }
       this._socket.end();
@@ -11588,7 +11588,7 @@ var require_websocket = __commonJS({
       this.removeListener("close", socketOnClose);
       this.removeListener("data", socketOnData);
       this.removeListener("end", socketOnEnd);
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
         const chunk = this.read(this._readableState.length);
         websocket._receiver.write(chunk);
@@ -11610,7 +11610,7 @@ var require_websocket = __commonJS({
     }
     function socketOnEnd() {
       const websocket = this[kWebSocket];
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._receiver.end();
       this.end();
     }
@@ -11619,7 +11619,7 @@ var require_websocket = __commonJS({
       this.removeListener("error", socketOnError);
       this.on("error", NOOP);
       if (websocket) {
-        websocket._readyState = WebSocket2.CLOSING;
+        websocket._readyState = WebSocket3.CLOSING;
         this.destroy();
       }
     }
@@ -11630,7 +11630,7 @@ var require_websocket = __commonJS({
 var require_stream = __commonJS({
   "node_modules/engine.io-client/node_modules/ws/lib/stream.js"(exports, module) {
     "use strict";
-    var WebSocket2 = require_websocket();
+    var WebSocket3 = require_websocket();
     var { Duplex } = __require("stream");
     function emitClose(stream) {
       stream.emit("close");
@@ -11647,7 +11647,7 @@ var require_stream = __commonJS({
         this.emit("error", err);
       }
     }
-    function createWebSocketStream2(ws, options) {
+    function createWebSocketStream3(ws, options) {
       let terminateOnDestroy = true;
       const duplex = new Duplex({
         ...options,
@@ -11720,7 +11720,7 @@ var require_stream = __commonJS({
       duplex.on("error", duplexOnError);
       return duplex;
     }
-    module.exports = createWebSocketStream2;
+    module.exports = createWebSocketStream3;
   }
 });
 
@@ -11776,17 +11776,17 @@ var require_websocket_server = __commonJS({
     var EventEmitter2 = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash3 } = __require("crypto");
-    var extension2 = require_extension();
-    var PerMessageDeflate2 = require_permessage_deflate();
-    var subprotocol2 = require_subprotocol();
-    var WebSocket2 = require_websocket();
+    var { createHash: createHash4 } = __require("crypto");
+    var extension3 = require_extension();
+    var PerMessageDeflate3 = require_permessage_deflate();
+    var subprotocol3 = require_subprotocol();
+    var WebSocket3 = require_websocket();
     var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants();
     var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
     var RUNNING = 0;
     var CLOSING = 1;
     var CLOSED = 2;
-    var WebSocketServer2 = class extends EventEmitter2 {
+    var WebSocketServer3 = class extends EventEmitter2 {
       /**
        * Create a `WebSocketServer` instance.
        *
@@ -11846,7 +11846,7 @@ var require_websocket_server = __commonJS({
           host: null,
           path: null,
           port: null,
-          WebSocket: WebSocket2,
+          WebSocket: WebSocket3,
           ...options
         };
         if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
@@ -12008,7 +12008,7 @@ var require_websocket_server = __commonJS({
         let protocols = /* @__PURE__ */ new Set();
         if (secWebSocketProtocol !== void 0) {
           try {
-            protocols = subprotocol2.parse(secWebSocketProtocol);
+            protocols = subprotocol3.parse(secWebSocketProtocol);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Protocol header";
             abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
@@ -12018,16 +12018,16 @@ var require_websocket_server = __commonJS({
         const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
         const extensions = {};
         if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
-          const perMessageDeflate = new PerMessageDeflate2({
+          const perMessageDeflate = new PerMessageDeflate3({
             ...this.options.perMessageDeflate,
             isServer: true,
             maxPayload: this.options.maxPayload
           });
           try {
-            const offers = extension2.parse(secWebSocketExtensions);
-            if (offers[PerMessageDeflate2.extensionName]) {
-              perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
-              extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+            const offers = extension3.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate3.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate3.extensionName]);
+              extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
             }
           } catch (err) {
             const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
@@ -12083,7 +12083,7 @@ var require_websocket_server = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -12098,10 +12098,10 @@ var require_websocket_server = __commonJS({
             ws._protocol = protocol4;
           }
         }
-        if (extensions[PerMessageDeflate2.extensionName]) {
-          const params = extensions[PerMessageDeflate2.extensionName].params;
-          const value2 = extension2.format({
-            [PerMessageDeflate2.extensionName]: [params]
+        if (extensions[PerMessageDeflate3.extensionName]) {
+          const params = extensions[PerMessageDeflate3.extensionName].params;
+          const value2 = extension3.format({
+            [PerMessageDeflate3.extensionName]: [params]
           });
           headers.push(`Sec-WebSocket-Extensions: ${value2}`);
           ws._extensions = extensions;
@@ -12128,7 +12128,7 @@ var require_websocket_server = __commonJS({
         cb(ws, req);
       }
     };
-    module.exports = WebSocketServer2;
+    module.exports = WebSocketServer3;
     function addListeners(server, map2) {
       for (const event of Object.keys(map2)) server.on(event, map2[event]);
       return function removeListeners() {
@@ -12543,7 +12543,7 @@ var require_utils = __commonJS({
       if (decode4)
         return decode4(data, hint);
     }
-    function basename2(path) {
+    function basename3(path) {
       if (typeof path !== "string")
         return "";
       for (let i = path.length - 1; i >= 0; --i) {
@@ -13848,7 +13848,7 @@ var require_utils = __commonJS({
       -1
     ];
     module.exports = {
-      basename: basename2,
+      basename: basename3,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -14261,7 +14261,7 @@ var require_multipart = __commonJS({
     var { Readable, Writable } = __require("stream");
     var StreamSearch = require_sbmh();
     var {
-      basename: basename2,
+      basename: basename3,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -14525,7 +14525,7 @@ var require_multipart = __commonJS({
             else if (disp.params.filename)
               filename = disp.params.filename;
             if (filename !== void 0 && !preservePath)
-              filename = basename2(filename);
+              filename = basename3(filename);
           }
           if (header["content-type"]) {
             const conType = parseContentType(header["content-type"][0]);
@@ -24934,13 +24934,13 @@ var require_mime_types = __commonJS({
   "node_modules/mime-types/index.js"(exports) {
     "use strict";
     var db = require_mime_db();
-    var extname = __require("path").extname;
+    var extname3 = __require("path").extname;
     var EXTRACT_TYPE_REGEXP = /^\s*([^;\s]*)(?:;|\s|$)/;
     var TEXT_TYPE_REGEXP = /^text\//i;
     exports.charset = charset;
     exports.charsets = { lookup: charset };
     exports.contentType = contentType;
-    exports.extension = extension2;
+    exports.extension = extension3;
     exports.extensions = /* @__PURE__ */ Object.create(null);
     exports.lookup = lookup2;
     exports.types = /* @__PURE__ */ Object.create(null);
@@ -24973,7 +24973,7 @@ var require_mime_types = __commonJS({
       }
       return mime;
     }
-    function extension2(type) {
+    function extension3(type) {
       if (!type || typeof type !== "string") {
         return false;
       }
@@ -24988,11 +24988,11 @@ var require_mime_types = __commonJS({
       if (!path || typeof path !== "string") {
         return false;
       }
-      var extension3 = extname("x." + path).toLowerCase().substr(1);
-      if (!extension3) {
+      var extension4 = extname3("x." + path).toLowerCase().substr(1);
+      if (!extension4) {
         return false;
       }
-      return exports.types[extension3] || false;
+      return exports.types[extension4] || false;
     }
     function populateMaps(extensions, types) {
       var preference = ["nginx", "apache", void 0, "iana"];
@@ -25004,15 +25004,15 @@ var require_mime_types = __commonJS({
         }
         extensions[type] = exts;
         for (var i = 0; i < exts.length; i++) {
-          var extension3 = exts[i];
-          if (types[extension3]) {
-            var from = preference.indexOf(db[types[extension3]].source);
+          var extension4 = exts[i];
+          if (types[extension4]) {
+            var from = preference.indexOf(db[types[extension4]].source);
             var to = preference.indexOf(mime.source);
-            if (types[extension3] !== "application/octet-stream" && (from > to || from === to && types[extension3].substr(0, 12) === "application/")) {
+            if (types[extension4] !== "application/octet-stream" && (from > to || from === to && types[extension4].substr(0, 12) === "application/")) {
               continue;
             }
           }
-          types[extension3] = type;
+          types[extension4] = type;
         }
       });
     }
@@ -26469,7 +26469,7 @@ var require_websocket2 = __commonJS({
     var transport_1 = require_transport();
     var debug_1 = __importDefault(require_src());
     var debug12 = (0, debug_1.default)("engine:ws");
-    var WebSocket2 = class extends transport_1.Transport {
+    var WebSocket3 = class extends transport_1.Transport {
       /**
        * WebSocket transport
        *
@@ -26548,7 +26548,7 @@ var require_websocket2 = __commonJS({
         fn && fn();
       }
     };
-    exports.WebSocket = WebSocket2;
+    exports.WebSocket = WebSocket3;
   }
 });
 
@@ -27143,19 +27143,19 @@ var require_cookie = __commonJS({
       } while (index < len);
       return obj;
     }
-    function startIndex(str2, index, max) {
+    function startIndex(str2, index, max2) {
       do {
         var code = str2.charCodeAt(index);
         if (code !== 32 && code !== 9) return index;
-      } while (++index < max);
-      return max;
+      } while (++index < max2);
+      return max2;
     }
-    function endIndex(str2, index, min) {
-      while (index > min) {
+    function endIndex(str2, index, min2) {
+      while (index > min2) {
         var code = str2.charCodeAt(--index);
         if (code !== 32 && code !== 9) return index + 1;
       }
-      return min;
+      return min2;
     }
     function serialize(name, val, opt) {
       var enc = opt && opt.encode || encodeURIComponent;
@@ -27423,7 +27423,7 @@ var require_permessage_deflate2 = __commonJS({
     var kBuffers = /* @__PURE__ */ Symbol("buffers");
     var kError = /* @__PURE__ */ Symbol("error");
     var zlibLimiter;
-    var PerMessageDeflate2 = class {
+    var PerMessageDeflate3 = class {
       /**
        * Creates a PerMessageDeflate instance.
        *
@@ -27761,7 +27761,7 @@ var require_permessage_deflate2 = __commonJS({
         });
       }
     };
-    module.exports = PerMessageDeflate2;
+    module.exports = PerMessageDeflate3;
     function deflateOnData(chunk) {
       this[kBuffers].push(chunk);
       this[kTotalLength] += chunk.length;
@@ -27996,7 +27996,7 @@ var require_receiver2 = __commonJS({
   "node_modules/engine.io/node_modules/ws/lib/receiver.js"(exports, module) {
     "use strict";
     var { Writable } = __require("stream");
-    var PerMessageDeflate2 = require_permessage_deflate2();
+    var PerMessageDeflate3 = require_permessage_deflate2();
     var {
       BINARY_TYPES,
       EMPTY_BUFFER,
@@ -28013,7 +28013,7 @@ var require_receiver2 = __commonJS({
     var GET_DATA = 4;
     var INFLATING = 5;
     var DEFER_EVENT = 6;
-    var Receiver2 = class extends Writable {
+    var Receiver3 = class extends Writable {
       /**
        * Creates a Receiver instance.
        *
@@ -28182,7 +28182,7 @@ var require_receiver2 = __commonJS({
           return;
         }
         const compressed = (buf[0] & 64) === 64;
-        if (compressed && !this._extensions[PerMessageDeflate2.extensionName]) {
+        if (compressed && !this._extensions[PerMessageDeflate3.extensionName]) {
           const error62 = this.createError(
             RangeError,
             "RSV1 must be clear",
@@ -28437,7 +28437,7 @@ var require_receiver2 = __commonJS({
        * @private
        */
       decompress(data, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         perMessageDeflate.decompress(data, this._fin, (err, buf) => {
           if (err) return cb(err);
           if (buf.length) {
@@ -28610,7 +28610,7 @@ var require_receiver2 = __commonJS({
         return err;
       }
     };
-    module.exports = Receiver2;
+    module.exports = Receiver3;
   }
 });
 
@@ -28623,7 +28623,7 @@ var require_sender2 = __commonJS({
     var {
       types: { isUint8Array }
     } = __require("util");
-    var PerMessageDeflate2 = require_permessage_deflate2();
+    var PerMessageDeflate3 = require_permessage_deflate2();
     var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants2();
     var { isBlob, isValidStatusCode } = require_validation2();
     var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util2();
@@ -28635,7 +28635,7 @@ var require_sender2 = __commonJS({
     var DEFAULT = 0;
     var DEFLATING = 1;
     var GET_BLOB_DATA = 2;
-    var Sender2 = class _Sender {
+    var Sender3 = class _Sender {
       /**
        * Creates a Sender instance.
        *
@@ -28909,7 +28909,7 @@ var require_sender2 = __commonJS({
        * @public
        */
       send(data, options, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         let opcode = options.binary ? 2 : 1;
         let rsv1 = options.compress;
         let byteLength2;
@@ -29033,7 +29033,7 @@ var require_sender2 = __commonJS({
           this.sendFrame(_Sender.frame(data, options), cb);
           return;
         }
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         this._bufferedBytes += options[kByteLength];
         this._state = DEFLATING;
         perMessageDeflate.compress(data, options.fin, (_, buf) => {
@@ -29091,7 +29091,7 @@ var require_sender2 = __commonJS({
         }
       }
     };
-    module.exports = Sender2;
+    module.exports = Sender3;
     function callCallbacks(sender, err, cb) {
       if (typeof cb === "function") cb(err);
       for (let i = 0; i < sender._queue.length; i++) {
@@ -29471,11 +29471,11 @@ var require_extension2 = __commonJS({
       return offers;
     }
     function format(extensions) {
-      return Object.keys(extensions).map((extension2) => {
-        let configurations = extensions[extension2];
+      return Object.keys(extensions).map((extension3) => {
+        let configurations = extensions[extension3];
         if (!Array.isArray(configurations)) configurations = [configurations];
         return configurations.map((params) => {
-          return [extension2].concat(
+          return [extension3].concat(
             Object.keys(params).map((k) => {
               let values = params[k];
               if (!Array.isArray(values)) values = [values];
@@ -29498,12 +29498,12 @@ var require_websocket3 = __commonJS({
     var http = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
+    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
-    var PerMessageDeflate2 = require_permessage_deflate2();
-    var Receiver2 = require_receiver2();
-    var Sender2 = require_sender2();
+    var PerMessageDeflate3 = require_permessage_deflate2();
+    var Receiver3 = require_receiver2();
+    var Sender3 = require_sender2();
     var { isBlob } = require_validation2();
     var {
       BINARY_TYPES,
@@ -29525,7 +29525,7 @@ var require_websocket3 = __commonJS({
     var protocolVersions = [8, 13];
     var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
     var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
-    var WebSocket2 = class _WebSocket extends EventEmitter2 {
+    var WebSocket3 = class _WebSocket extends EventEmitter2 {
       /**
        * Create a new `WebSocket`.
        *
@@ -29670,7 +29670,7 @@ var require_websocket3 = __commonJS({
        * @private
        */
       setSocket(socket, head, options) {
-        const receiver = new Receiver2({
+        const receiver = new Receiver3({
           allowSynchronousEvents: options.allowSynchronousEvents,
           binaryType: this.binaryType,
           extensions: this._extensions,
@@ -29680,7 +29680,7 @@ var require_websocket3 = __commonJS({
           maxPayload: options.maxPayload,
           skipUTF8Validation: options.skipUTF8Validation
         });
-        const sender = new Sender2(socket, this._extensions, options.generateMask);
+        const sender = new Sender3(socket, this._extensions, options.generateMask);
         this._receiver = receiver;
         this._sender = sender;
         this._socket = socket;
@@ -29715,8 +29715,8 @@ var require_websocket3 = __commonJS({
           this.emit("close", this._closeCode, this._closeMessage);
           return;
         }
-        if (this._extensions[PerMessageDeflate2.extensionName]) {
-          this._extensions[PerMessageDeflate2.extensionName].cleanup();
+        if (this._extensions[PerMessageDeflate3.extensionName]) {
+          this._extensions[PerMessageDeflate3.extensionName].cleanup();
         }
         this._receiver.removeAllListeners();
         this._readyState = _WebSocket.CLOSED;
@@ -29878,7 +29878,7 @@ var require_websocket3 = __commonJS({
           fin: true,
           ...options
         };
-        if (!this._extensions[PerMessageDeflate2.extensionName]) {
+        if (!this._extensions[PerMessageDeflate3.extensionName]) {
           opts.compress = false;
         }
         this._sender.send(data || EMPTY_BUFFER, opts, cb);
@@ -29901,35 +29901,35 @@ var require_websocket3 = __commonJS({
         }
       }
     };
-    Object.defineProperty(WebSocket2, "CONNECTING", {
+    Object.defineProperty(WebSocket3, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CONNECTING", {
+    Object.defineProperty(WebSocket3.prototype, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2, "OPEN", {
+    Object.defineProperty(WebSocket3, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2.prototype, "OPEN", {
+    Object.defineProperty(WebSocket3.prototype, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2, "CLOSING", {
+    Object.defineProperty(WebSocket3, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSING", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2, "CLOSED", {
+    Object.defineProperty(WebSocket3, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSED", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
@@ -29942,10 +29942,10 @@ var require_websocket3 = __commonJS({
       "readyState",
       "url"
     ].forEach((property) => {
-      Object.defineProperty(WebSocket2.prototype, property, { enumerable: true });
+      Object.defineProperty(WebSocket3.prototype, property, { enumerable: true });
     });
     ["open", "error", "close", "message"].forEach((method) => {
-      Object.defineProperty(WebSocket2.prototype, `on${method}`, {
+      Object.defineProperty(WebSocket3.prototype, `on${method}`, {
         enumerable: true,
         get() {
           for (const listener of this.listeners(method)) {
@@ -29967,9 +29967,9 @@ var require_websocket3 = __commonJS({
         }
       });
     });
-    WebSocket2.prototype.addEventListener = addEventListener2;
-    WebSocket2.prototype.removeEventListener = removeEventListener2;
-    module.exports = WebSocket2;
+    WebSocket3.prototype.addEventListener = addEventListener2;
+    WebSocket3.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket3;
     function initAsClient(websocket, address, protocols, options) {
       const opts = {
         allowSynchronousEvents: true,
@@ -30036,7 +30036,7 @@ var require_websocket3 = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes6(16).toString("base64");
+      const key = randomBytes9(16).toString("base64");
       const request = isSecure ? https.request : http.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
@@ -30054,13 +30054,13 @@ var require_websocket3 = __commonJS({
       opts.path = parsedUrl.pathname + parsedUrl.search;
       opts.timeout = opts.handshakeTimeout;
       if (opts.perMessageDeflate) {
-        perMessageDeflate = new PerMessageDeflate2({
+        perMessageDeflate = new PerMessageDeflate3({
           ...opts.perMessageDeflate,
           isServer: false,
           maxPayload: opts.maxPayload
         });
         opts.headers["Sec-WebSocket-Extensions"] = format({
-          [PerMessageDeflate2.extensionName]: perMessageDeflate.offer()
+          [PerMessageDeflate3.extensionName]: perMessageDeflate.offer()
         });
       }
       if (protocols.length) {
@@ -30159,14 +30159,14 @@ var require_websocket3 = __commonJS({
       });
       req.on("upgrade", (res, socket, head) => {
         websocket.emit("upgrade", res);
-        if (websocket.readyState !== WebSocket2.CONNECTING) return;
+        if (websocket.readyState !== WebSocket3.CONNECTING) return;
         req = websocket._req = null;
         const upgrade = res.headers.upgrade;
         if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -30203,19 +30203,19 @@ var require_websocket3 = __commonJS({
             return;
           }
           const extensionNames = Object.keys(extensions);
-          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate2.extensionName) {
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate3.extensionName) {
             const message = "Server indicated an extension that was not requested";
             abortHandshake(websocket, socket, message);
             return;
           }
           try {
-            perMessageDeflate.accept(extensions[PerMessageDeflate2.extensionName]);
+            perMessageDeflate.accept(extensions[PerMessageDeflate3.extensionName]);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Extensions header";
             abortHandshake(websocket, socket, message);
             return;
           }
-          websocket._extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+          websocket._extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
         }
         websocket.setSocket(socket, head, {
           allowSynchronousEvents: opts.allowSynchronousEvents,
@@ -30233,7 +30233,7 @@ var require_websocket3 = __commonJS({
       }
     }
     function emitErrorAndClose(websocket, err) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._errorEmitted = true;
       websocket.emit("error", err);
       websocket.emitClose();
@@ -30250,7 +30250,7 @@ var require_websocket3 = __commonJS({
       return tls.connect(options);
     }
     function abortHandshake(websocket, stream, message) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       const err = new Error(message);
       Error.captureStackTrace(err, abortHandshake);
       if (stream.setHeader) {
@@ -30325,9 +30325,9 @@ var require_websocket3 = __commonJS({
     }
     function senderOnError(err) {
       const websocket = this[kWebSocket];
-      if (websocket.readyState === WebSocket2.CLOSED) return;
-      if (websocket.readyState === WebSocket2.OPEN) {
-        websocket._readyState = WebSocket2.CLOSING;
+      if (websocket.readyState === WebSocket3.CLOSED) return;
+      if (websocket.readyState === WebSocket3.OPEN) {
+        websocket._readyState = WebSocket3.CLOSING;
         setCloseTimer(websocket);
       }
       this._socket.end();
@@ -30347,7 +30347,7 @@ var require_websocket3 = __commonJS({
       this.removeListener("close", socketOnClose);
       this.removeListener("data", socketOnData);
       this.removeListener("end", socketOnEnd);
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
         const chunk = this.read(this._readableState.length);
         websocket._receiver.write(chunk);
@@ -30369,7 +30369,7 @@ var require_websocket3 = __commonJS({
     }
     function socketOnEnd() {
       const websocket = this[kWebSocket];
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._receiver.end();
       this.end();
     }
@@ -30378,7 +30378,7 @@ var require_websocket3 = __commonJS({
       this.removeListener("error", socketOnError);
       this.on("error", NOOP);
       if (websocket) {
-        websocket._readyState = WebSocket2.CLOSING;
+        websocket._readyState = WebSocket3.CLOSING;
         this.destroy();
       }
     }
@@ -30389,7 +30389,7 @@ var require_websocket3 = __commonJS({
 var require_stream2 = __commonJS({
   "node_modules/engine.io/node_modules/ws/lib/stream.js"(exports, module) {
     "use strict";
-    var WebSocket2 = require_websocket3();
+    var WebSocket3 = require_websocket3();
     var { Duplex } = __require("stream");
     function emitClose(stream) {
       stream.emit("close");
@@ -30406,7 +30406,7 @@ var require_stream2 = __commonJS({
         this.emit("error", err);
       }
     }
-    function createWebSocketStream2(ws, options) {
+    function createWebSocketStream3(ws, options) {
       let terminateOnDestroy = true;
       const duplex = new Duplex({
         ...options,
@@ -30479,7 +30479,7 @@ var require_stream2 = __commonJS({
       duplex.on("error", duplexOnError);
       return duplex;
     }
-    module.exports = createWebSocketStream2;
+    module.exports = createWebSocketStream3;
   }
 });
 
@@ -30535,17 +30535,17 @@ var require_websocket_server2 = __commonJS({
     var EventEmitter2 = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash3 } = __require("crypto");
-    var extension2 = require_extension2();
-    var PerMessageDeflate2 = require_permessage_deflate2();
-    var subprotocol2 = require_subprotocol2();
-    var WebSocket2 = require_websocket3();
+    var { createHash: createHash4 } = __require("crypto");
+    var extension3 = require_extension2();
+    var PerMessageDeflate3 = require_permessage_deflate2();
+    var subprotocol3 = require_subprotocol2();
+    var WebSocket3 = require_websocket3();
     var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants2();
     var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
     var RUNNING = 0;
     var CLOSING = 1;
     var CLOSED = 2;
-    var WebSocketServer2 = class extends EventEmitter2 {
+    var WebSocketServer3 = class extends EventEmitter2 {
       /**
        * Create a `WebSocketServer` instance.
        *
@@ -30605,7 +30605,7 @@ var require_websocket_server2 = __commonJS({
           host: null,
           path: null,
           port: null,
-          WebSocket: WebSocket2,
+          WebSocket: WebSocket3,
           ...options
         };
         if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
@@ -30767,7 +30767,7 @@ var require_websocket_server2 = __commonJS({
         let protocols = /* @__PURE__ */ new Set();
         if (secWebSocketProtocol !== void 0) {
           try {
-            protocols = subprotocol2.parse(secWebSocketProtocol);
+            protocols = subprotocol3.parse(secWebSocketProtocol);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Protocol header";
             abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
@@ -30777,16 +30777,16 @@ var require_websocket_server2 = __commonJS({
         const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
         const extensions = {};
         if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
-          const perMessageDeflate = new PerMessageDeflate2({
+          const perMessageDeflate = new PerMessageDeflate3({
             ...this.options.perMessageDeflate,
             isServer: true,
             maxPayload: this.options.maxPayload
           });
           try {
-            const offers = extension2.parse(secWebSocketExtensions);
-            if (offers[PerMessageDeflate2.extensionName]) {
-              perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
-              extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+            const offers = extension3.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate3.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate3.extensionName]);
+              extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
             }
           } catch (err) {
             const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
@@ -30842,7 +30842,7 @@ var require_websocket_server2 = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -30857,10 +30857,10 @@ var require_websocket_server2 = __commonJS({
             ws._protocol = protocol4;
           }
         }
-        if (extensions[PerMessageDeflate2.extensionName]) {
-          const params = extensions[PerMessageDeflate2.extensionName].params;
-          const value2 = extension2.format({
-            [PerMessageDeflate2.extensionName]: [params]
+        if (extensions[PerMessageDeflate3.extensionName]) {
+          const params = extensions[PerMessageDeflate3.extensionName].params;
+          const value2 = extension3.format({
+            [PerMessageDeflate3.extensionName]: [params]
           });
           headers.push(`Sec-WebSocket-Extensions: ${value2}`);
           ws._extensions = extensions;
@@ -30887,7 +30887,7 @@ var require_websocket_server2 = __commonJS({
         cb(ws, req);
       }
     };
-    module.exports = WebSocketServer2;
+    module.exports = WebSocketServer3;
     function addListeners(server, map2) {
       for (const event of Object.keys(map2)) server.on(event, map2[event]);
       return function removeListeners() {
@@ -30933,24 +30933,24 @@ var require_websocket_server2 = __commonJS({
 var require_ws = __commonJS({
   "node_modules/engine.io/node_modules/ws/index.js"(exports, module) {
     "use strict";
-    var createWebSocketStream2 = require_stream2();
-    var extension2 = require_extension2();
-    var PerMessageDeflate2 = require_permessage_deflate2();
-    var Receiver2 = require_receiver2();
-    var Sender2 = require_sender2();
-    var subprotocol2 = require_subprotocol2();
-    var WebSocket2 = require_websocket3();
-    var WebSocketServer2 = require_websocket_server2();
-    WebSocket2.createWebSocketStream = createWebSocketStream2;
-    WebSocket2.extension = extension2;
-    WebSocket2.PerMessageDeflate = PerMessageDeflate2;
-    WebSocket2.Receiver = Receiver2;
-    WebSocket2.Sender = Sender2;
-    WebSocket2.Server = WebSocketServer2;
-    WebSocket2.subprotocol = subprotocol2;
-    WebSocket2.WebSocket = WebSocket2;
-    WebSocket2.WebSocketServer = WebSocketServer2;
-    module.exports = WebSocket2;
+    var createWebSocketStream3 = require_stream2();
+    var extension3 = require_extension2();
+    var PerMessageDeflate3 = require_permessage_deflate2();
+    var Receiver3 = require_receiver2();
+    var Sender3 = require_sender2();
+    var subprotocol3 = require_subprotocol2();
+    var WebSocket3 = require_websocket3();
+    var WebSocketServer3 = require_websocket_server2();
+    WebSocket3.createWebSocketStream = createWebSocketStream3;
+    WebSocket3.extension = extension3;
+    WebSocket3.PerMessageDeflate = PerMessageDeflate3;
+    WebSocket3.Receiver = Receiver3;
+    WebSocket3.Sender = Sender3;
+    WebSocket3.Server = WebSocketServer3;
+    WebSocket3.subprotocol = subprotocol3;
+    WebSocket3.WebSocket = WebSocket3;
+    WebSocket3.WebSocketServer = WebSocketServer3;
+    module.exports = WebSocket3;
   }
 });
 
@@ -32668,7 +32668,7 @@ var require_websocket4 = __commonJS({
     var transport_1 = require_transport();
     var debug_1 = __importDefault(require_src());
     var debug12 = (0, debug_1.default)("engine:ws");
-    var WebSocket2 = class extends transport_1.Transport {
+    var WebSocket3 = class extends transport_1.Transport {
       /**
        * WebSocket transport
        *
@@ -32731,7 +32731,7 @@ var require_websocket4 = __commonJS({
         this.socket.end();
       }
     };
-    exports.WebSocket = WebSocket2;
+    exports.WebSocket = WebSocket3;
   }
 });
 
@@ -34212,13 +34212,13 @@ var require_broadcast_operator = __commonJS({
        * @return a Promise that will be fulfilled when all clients have acknowledged the event
        */
       emitWithAck(ev, ...args) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve5, reject) => {
           args.push((err, responses) => {
             if (err) {
               err.responses = responses;
               return reject(err);
             } else {
-              return resolve2(responses);
+              return resolve5(responses);
             }
           });
           this.emit(ev, ...args);
@@ -34572,12 +34572,12 @@ var require_socket2 = __commonJS({
        */
       emitWithAck(ev, ...args) {
         const withErr = this.flags.timeout !== void 0;
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve5, reject) => {
           args.push((arg1, arg2) => {
             if (withErr) {
-              return arg1 ? reject(arg1) : resolve2(arg2);
+              return arg1 ? reject(arg1) : resolve5(arg2);
             } else {
-              return resolve2(arg1);
+              return resolve5(arg1);
             }
           });
           this.emit(ev, ...args);
@@ -35643,13 +35643,13 @@ var require_namespace = __commonJS({
        * @return a Promise that will be fulfilled when all servers have acknowledged the event
        */
       serverSideEmitWithAck(ev, ...args) {
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve5, reject) => {
           args.push((err, responses) => {
             if (err) {
               err.responses = responses;
               return reject(err);
             } else {
-              return resolve2(responses);
+              return resolve5(responses);
             }
           });
           this.serverSideEmit(ev, ...args);
@@ -36031,7 +36031,7 @@ var require_permessage_deflate3 = __commonJS({
     var kBuffers = /* @__PURE__ */ Symbol("buffers");
     var kError = /* @__PURE__ */ Symbol("error");
     var zlibLimiter;
-    var PerMessageDeflate2 = class {
+    var PerMessageDeflate3 = class {
       /**
        * Creates a PerMessageDeflate instance.
        *
@@ -36369,7 +36369,7 @@ var require_permessage_deflate3 = __commonJS({
         });
       }
     };
-    module.exports = PerMessageDeflate2;
+    module.exports = PerMessageDeflate3;
     function deflateOnData(chunk) {
       this[kBuffers].push(chunk);
       this[kTotalLength] += chunk.length;
@@ -36604,7 +36604,7 @@ var require_receiver3 = __commonJS({
   "node_modules/socket.io-adapter/node_modules/ws/lib/receiver.js"(exports, module) {
     "use strict";
     var { Writable } = __require("stream");
-    var PerMessageDeflate2 = require_permessage_deflate3();
+    var PerMessageDeflate3 = require_permessage_deflate3();
     var {
       BINARY_TYPES,
       EMPTY_BUFFER,
@@ -36621,7 +36621,7 @@ var require_receiver3 = __commonJS({
     var GET_DATA = 4;
     var INFLATING = 5;
     var DEFER_EVENT = 6;
-    var Receiver2 = class extends Writable {
+    var Receiver3 = class extends Writable {
       /**
        * Creates a Receiver instance.
        *
@@ -36790,7 +36790,7 @@ var require_receiver3 = __commonJS({
           return;
         }
         const compressed = (buf[0] & 64) === 64;
-        if (compressed && !this._extensions[PerMessageDeflate2.extensionName]) {
+        if (compressed && !this._extensions[PerMessageDeflate3.extensionName]) {
           const error62 = this.createError(
             RangeError,
             "RSV1 must be clear",
@@ -37045,7 +37045,7 @@ var require_receiver3 = __commonJS({
        * @private
        */
       decompress(data, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         perMessageDeflate.decompress(data, this._fin, (err, buf) => {
           if (err) return cb(err);
           if (buf.length) {
@@ -37218,7 +37218,7 @@ var require_receiver3 = __commonJS({
         return err;
       }
     };
-    module.exports = Receiver2;
+    module.exports = Receiver3;
   }
 });
 
@@ -37231,7 +37231,7 @@ var require_sender3 = __commonJS({
     var {
       types: { isUint8Array }
     } = __require("util");
-    var PerMessageDeflate2 = require_permessage_deflate3();
+    var PerMessageDeflate3 = require_permessage_deflate3();
     var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants3();
     var { isBlob, isValidStatusCode } = require_validation3();
     var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util3();
@@ -37243,7 +37243,7 @@ var require_sender3 = __commonJS({
     var DEFAULT = 0;
     var DEFLATING = 1;
     var GET_BLOB_DATA = 2;
-    var Sender2 = class _Sender {
+    var Sender3 = class _Sender {
       /**
        * Creates a Sender instance.
        *
@@ -37517,7 +37517,7 @@ var require_sender3 = __commonJS({
        * @public
        */
       send(data, options, cb) {
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         let opcode = options.binary ? 2 : 1;
         let rsv1 = options.compress;
         let byteLength2;
@@ -37641,7 +37641,7 @@ var require_sender3 = __commonJS({
           this.sendFrame(_Sender.frame(data, options), cb);
           return;
         }
-        const perMessageDeflate = this._extensions[PerMessageDeflate2.extensionName];
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
         this._bufferedBytes += options[kByteLength];
         this._state = DEFLATING;
         perMessageDeflate.compress(data, options.fin, (_, buf) => {
@@ -37699,7 +37699,7 @@ var require_sender3 = __commonJS({
         }
       }
     };
-    module.exports = Sender2;
+    module.exports = Sender3;
     function callCallbacks(sender, err, cb) {
       if (typeof cb === "function") cb(err);
       for (let i = 0; i < sender._queue.length; i++) {
@@ -38079,11 +38079,11 @@ var require_extension3 = __commonJS({
       return offers;
     }
     function format(extensions) {
-      return Object.keys(extensions).map((extension2) => {
-        let configurations = extensions[extension2];
+      return Object.keys(extensions).map((extension3) => {
+        let configurations = extensions[extension3];
         if (!Array.isArray(configurations)) configurations = [configurations];
         return configurations.map((params) => {
-          return [extension2].concat(
+          return [extension3].concat(
             Object.keys(params).map((k) => {
               let values = params[k];
               if (!Array.isArray(values)) values = [values];
@@ -38106,12 +38106,12 @@ var require_websocket5 = __commonJS({
     var http = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes6, createHash: createHash3 } = __require("crypto");
+    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
-    var PerMessageDeflate2 = require_permessage_deflate3();
-    var Receiver2 = require_receiver3();
-    var Sender2 = require_sender3();
+    var PerMessageDeflate3 = require_permessage_deflate3();
+    var Receiver3 = require_receiver3();
+    var Sender3 = require_sender3();
     var { isBlob } = require_validation3();
     var {
       BINARY_TYPES,
@@ -38133,7 +38133,7 @@ var require_websocket5 = __commonJS({
     var protocolVersions = [8, 13];
     var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
     var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
-    var WebSocket2 = class _WebSocket extends EventEmitter2 {
+    var WebSocket3 = class _WebSocket extends EventEmitter2 {
       /**
        * Create a new `WebSocket`.
        *
@@ -38278,7 +38278,7 @@ var require_websocket5 = __commonJS({
        * @private
        */
       setSocket(socket, head, options) {
-        const receiver = new Receiver2({
+        const receiver = new Receiver3({
           allowSynchronousEvents: options.allowSynchronousEvents,
           binaryType: this.binaryType,
           extensions: this._extensions,
@@ -38288,7 +38288,7 @@ var require_websocket5 = __commonJS({
           maxPayload: options.maxPayload,
           skipUTF8Validation: options.skipUTF8Validation
         });
-        const sender = new Sender2(socket, this._extensions, options.generateMask);
+        const sender = new Sender3(socket, this._extensions, options.generateMask);
         this._receiver = receiver;
         this._sender = sender;
         this._socket = socket;
@@ -38323,8 +38323,8 @@ var require_websocket5 = __commonJS({
           this.emit("close", this._closeCode, this._closeMessage);
           return;
         }
-        if (this._extensions[PerMessageDeflate2.extensionName]) {
-          this._extensions[PerMessageDeflate2.extensionName].cleanup();
+        if (this._extensions[PerMessageDeflate3.extensionName]) {
+          this._extensions[PerMessageDeflate3.extensionName].cleanup();
         }
         this._receiver.removeAllListeners();
         this._readyState = _WebSocket.CLOSED;
@@ -38486,7 +38486,7 @@ var require_websocket5 = __commonJS({
           fin: true,
           ...options
         };
-        if (!this._extensions[PerMessageDeflate2.extensionName]) {
+        if (!this._extensions[PerMessageDeflate3.extensionName]) {
           opts.compress = false;
         }
         this._sender.send(data || EMPTY_BUFFER, opts, cb);
@@ -38509,35 +38509,35 @@ var require_websocket5 = __commonJS({
         }
       }
     };
-    Object.defineProperty(WebSocket2, "CONNECTING", {
+    Object.defineProperty(WebSocket3, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CONNECTING", {
+    Object.defineProperty(WebSocket3.prototype, "CONNECTING", {
       enumerable: true,
       value: readyStates.indexOf("CONNECTING")
     });
-    Object.defineProperty(WebSocket2, "OPEN", {
+    Object.defineProperty(WebSocket3, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2.prototype, "OPEN", {
+    Object.defineProperty(WebSocket3.prototype, "OPEN", {
       enumerable: true,
       value: readyStates.indexOf("OPEN")
     });
-    Object.defineProperty(WebSocket2, "CLOSING", {
+    Object.defineProperty(WebSocket3, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSING", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSING", {
       enumerable: true,
       value: readyStates.indexOf("CLOSING")
     });
-    Object.defineProperty(WebSocket2, "CLOSED", {
+    Object.defineProperty(WebSocket3, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
-    Object.defineProperty(WebSocket2.prototype, "CLOSED", {
+    Object.defineProperty(WebSocket3.prototype, "CLOSED", {
       enumerable: true,
       value: readyStates.indexOf("CLOSED")
     });
@@ -38550,10 +38550,10 @@ var require_websocket5 = __commonJS({
       "readyState",
       "url"
     ].forEach((property) => {
-      Object.defineProperty(WebSocket2.prototype, property, { enumerable: true });
+      Object.defineProperty(WebSocket3.prototype, property, { enumerable: true });
     });
     ["open", "error", "close", "message"].forEach((method) => {
-      Object.defineProperty(WebSocket2.prototype, `on${method}`, {
+      Object.defineProperty(WebSocket3.prototype, `on${method}`, {
         enumerable: true,
         get() {
           for (const listener of this.listeners(method)) {
@@ -38575,9 +38575,9 @@ var require_websocket5 = __commonJS({
         }
       });
     });
-    WebSocket2.prototype.addEventListener = addEventListener2;
-    WebSocket2.prototype.removeEventListener = removeEventListener2;
-    module.exports = WebSocket2;
+    WebSocket3.prototype.addEventListener = addEventListener2;
+    WebSocket3.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket3;
     function initAsClient(websocket, address, protocols, options) {
       const opts = {
         allowSynchronousEvents: true,
@@ -38644,7 +38644,7 @@ var require_websocket5 = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes6(16).toString("base64");
+      const key = randomBytes9(16).toString("base64");
       const request = isSecure ? https.request : http.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
@@ -38662,13 +38662,13 @@ var require_websocket5 = __commonJS({
       opts.path = parsedUrl.pathname + parsedUrl.search;
       opts.timeout = opts.handshakeTimeout;
       if (opts.perMessageDeflate) {
-        perMessageDeflate = new PerMessageDeflate2({
+        perMessageDeflate = new PerMessageDeflate3({
           ...opts.perMessageDeflate,
           isServer: false,
           maxPayload: opts.maxPayload
         });
         opts.headers["Sec-WebSocket-Extensions"] = format({
-          [PerMessageDeflate2.extensionName]: perMessageDeflate.offer()
+          [PerMessageDeflate3.extensionName]: perMessageDeflate.offer()
         });
       }
       if (protocols.length) {
@@ -38767,14 +38767,14 @@ var require_websocket5 = __commonJS({
       });
       req.on("upgrade", (res, socket, head) => {
         websocket.emit("upgrade", res);
-        if (websocket.readyState !== WebSocket2.CONNECTING) return;
+        if (websocket.readyState !== WebSocket3.CONNECTING) return;
         req = websocket._req = null;
         const upgrade = res.headers.upgrade;
         if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -38811,19 +38811,19 @@ var require_websocket5 = __commonJS({
             return;
           }
           const extensionNames = Object.keys(extensions);
-          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate2.extensionName) {
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate3.extensionName) {
             const message = "Server indicated an extension that was not requested";
             abortHandshake(websocket, socket, message);
             return;
           }
           try {
-            perMessageDeflate.accept(extensions[PerMessageDeflate2.extensionName]);
+            perMessageDeflate.accept(extensions[PerMessageDeflate3.extensionName]);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Extensions header";
             abortHandshake(websocket, socket, message);
             return;
           }
-          websocket._extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+          websocket._extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
         }
         websocket.setSocket(socket, head, {
           allowSynchronousEvents: opts.allowSynchronousEvents,
@@ -38841,7 +38841,7 @@ var require_websocket5 = __commonJS({
       }
     }
     function emitErrorAndClose(websocket, err) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._errorEmitted = true;
       websocket.emit("error", err);
       websocket.emitClose();
@@ -38858,7 +38858,7 @@ var require_websocket5 = __commonJS({
       return tls.connect(options);
     }
     function abortHandshake(websocket, stream, message) {
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       const err = new Error(message);
       Error.captureStackTrace(err, abortHandshake);
       if (stream.setHeader) {
@@ -38933,9 +38933,9 @@ var require_websocket5 = __commonJS({
     }
     function senderOnError(err) {
       const websocket = this[kWebSocket];
-      if (websocket.readyState === WebSocket2.CLOSED) return;
-      if (websocket.readyState === WebSocket2.OPEN) {
-        websocket._readyState = WebSocket2.CLOSING;
+      if (websocket.readyState === WebSocket3.CLOSED) return;
+      if (websocket.readyState === WebSocket3.OPEN) {
+        websocket._readyState = WebSocket3.CLOSING;
         setCloseTimer(websocket);
       }
       this._socket.end();
@@ -38955,7 +38955,7 @@ var require_websocket5 = __commonJS({
       this.removeListener("close", socketOnClose);
       this.removeListener("data", socketOnData);
       this.removeListener("end", socketOnEnd);
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
         const chunk = this.read(this._readableState.length);
         websocket._receiver.write(chunk);
@@ -38977,7 +38977,7 @@ var require_websocket5 = __commonJS({
     }
     function socketOnEnd() {
       const websocket = this[kWebSocket];
-      websocket._readyState = WebSocket2.CLOSING;
+      websocket._readyState = WebSocket3.CLOSING;
       websocket._receiver.end();
       this.end();
     }
@@ -38986,7 +38986,7 @@ var require_websocket5 = __commonJS({
       this.removeListener("error", socketOnError);
       this.on("error", NOOP);
       if (websocket) {
-        websocket._readyState = WebSocket2.CLOSING;
+        websocket._readyState = WebSocket3.CLOSING;
         this.destroy();
       }
     }
@@ -38997,7 +38997,7 @@ var require_websocket5 = __commonJS({
 var require_stream3 = __commonJS({
   "node_modules/socket.io-adapter/node_modules/ws/lib/stream.js"(exports, module) {
     "use strict";
-    var WebSocket2 = require_websocket5();
+    var WebSocket3 = require_websocket5();
     var { Duplex } = __require("stream");
     function emitClose(stream) {
       stream.emit("close");
@@ -39014,7 +39014,7 @@ var require_stream3 = __commonJS({
         this.emit("error", err);
       }
     }
-    function createWebSocketStream2(ws, options) {
+    function createWebSocketStream3(ws, options) {
       let terminateOnDestroy = true;
       const duplex = new Duplex({
         ...options,
@@ -39087,7 +39087,7 @@ var require_stream3 = __commonJS({
       duplex.on("error", duplexOnError);
       return duplex;
     }
-    module.exports = createWebSocketStream2;
+    module.exports = createWebSocketStream3;
   }
 });
 
@@ -39143,17 +39143,17 @@ var require_websocket_server3 = __commonJS({
     var EventEmitter2 = __require("events");
     var http = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash3 } = __require("crypto");
-    var extension2 = require_extension3();
-    var PerMessageDeflate2 = require_permessage_deflate3();
-    var subprotocol2 = require_subprotocol3();
-    var WebSocket2 = require_websocket5();
+    var { createHash: createHash4 } = __require("crypto");
+    var extension3 = require_extension3();
+    var PerMessageDeflate3 = require_permessage_deflate3();
+    var subprotocol3 = require_subprotocol3();
+    var WebSocket3 = require_websocket5();
     var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants3();
     var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
     var RUNNING = 0;
     var CLOSING = 1;
     var CLOSED = 2;
-    var WebSocketServer2 = class extends EventEmitter2 {
+    var WebSocketServer3 = class extends EventEmitter2 {
       /**
        * Create a `WebSocketServer` instance.
        *
@@ -39213,7 +39213,7 @@ var require_websocket_server3 = __commonJS({
           host: null,
           path: null,
           port: null,
-          WebSocket: WebSocket2,
+          WebSocket: WebSocket3,
           ...options
         };
         if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
@@ -39375,7 +39375,7 @@ var require_websocket_server3 = __commonJS({
         let protocols = /* @__PURE__ */ new Set();
         if (secWebSocketProtocol !== void 0) {
           try {
-            protocols = subprotocol2.parse(secWebSocketProtocol);
+            protocols = subprotocol3.parse(secWebSocketProtocol);
           } catch (err) {
             const message = "Invalid Sec-WebSocket-Protocol header";
             abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
@@ -39385,16 +39385,16 @@ var require_websocket_server3 = __commonJS({
         const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
         const extensions = {};
         if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
-          const perMessageDeflate = new PerMessageDeflate2({
+          const perMessageDeflate = new PerMessageDeflate3({
             ...this.options.perMessageDeflate,
             isServer: true,
             maxPayload: this.options.maxPayload
           });
           try {
-            const offers = extension2.parse(secWebSocketExtensions);
-            if (offers[PerMessageDeflate2.extensionName]) {
-              perMessageDeflate.accept(offers[PerMessageDeflate2.extensionName]);
-              extensions[PerMessageDeflate2.extensionName] = perMessageDeflate;
+            const offers = extension3.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate3.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate3.extensionName]);
+              extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
             }
           } catch (err) {
             const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
@@ -39450,7 +39450,7 @@ var require_websocket_server3 = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash3("sha1").update(key + GUID).digest("base64");
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -39465,10 +39465,10 @@ var require_websocket_server3 = __commonJS({
             ws._protocol = protocol4;
           }
         }
-        if (extensions[PerMessageDeflate2.extensionName]) {
-          const params = extensions[PerMessageDeflate2.extensionName].params;
-          const value2 = extension2.format({
-            [PerMessageDeflate2.extensionName]: [params]
+        if (extensions[PerMessageDeflate3.extensionName]) {
+          const params = extensions[PerMessageDeflate3.extensionName].params;
+          const value2 = extension3.format({
+            [PerMessageDeflate3.extensionName]: [params]
           });
           headers.push(`Sec-WebSocket-Extensions: ${value2}`);
           ws._extensions = extensions;
@@ -39495,7 +39495,7 @@ var require_websocket_server3 = __commonJS({
         cb(ws, req);
       }
     };
-    module.exports = WebSocketServer2;
+    module.exports = WebSocketServer3;
     function addListeners(server, map2) {
       for (const event of Object.keys(map2)) server.on(event, map2[event]);
       return function removeListeners() {
@@ -39541,24 +39541,24 @@ var require_websocket_server3 = __commonJS({
 var require_ws2 = __commonJS({
   "node_modules/socket.io-adapter/node_modules/ws/index.js"(exports, module) {
     "use strict";
-    var createWebSocketStream2 = require_stream3();
-    var extension2 = require_extension3();
-    var PerMessageDeflate2 = require_permessage_deflate3();
-    var Receiver2 = require_receiver3();
-    var Sender2 = require_sender3();
-    var subprotocol2 = require_subprotocol3();
-    var WebSocket2 = require_websocket5();
-    var WebSocketServer2 = require_websocket_server3();
-    WebSocket2.createWebSocketStream = createWebSocketStream2;
-    WebSocket2.extension = extension2;
-    WebSocket2.PerMessageDeflate = PerMessageDeflate2;
-    WebSocket2.Receiver = Receiver2;
-    WebSocket2.Sender = Sender2;
-    WebSocket2.Server = WebSocketServer2;
-    WebSocket2.subprotocol = subprotocol2;
-    WebSocket2.WebSocket = WebSocket2;
-    WebSocket2.WebSocketServer = WebSocketServer2;
-    module.exports = WebSocket2;
+    var createWebSocketStream3 = require_stream3();
+    var extension3 = require_extension3();
+    var PerMessageDeflate3 = require_permessage_deflate3();
+    var Receiver3 = require_receiver3();
+    var Sender3 = require_sender3();
+    var subprotocol3 = require_subprotocol3();
+    var WebSocket3 = require_websocket5();
+    var WebSocketServer3 = require_websocket_server3();
+    WebSocket3.createWebSocketStream = createWebSocketStream3;
+    WebSocket3.extension = extension3;
+    WebSocket3.PerMessageDeflate = PerMessageDeflate3;
+    WebSocket3.Receiver = Receiver3;
+    WebSocket3.Sender = Sender3;
+    WebSocket3.Server = WebSocketServer3;
+    WebSocket3.subprotocol = subprotocol3;
+    WebSocket3.WebSocket = WebSocket3;
+    WebSocket3.WebSocketServer = WebSocketServer3;
+    module.exports = WebSocket3;
   }
 });
 
@@ -39571,8 +39571,8 @@ var require_in_memory_adapter = __commonJS({
     exports.SessionAwareAdapter = exports.Adapter = void 0;
     var events_1 = __require("events");
     var yeast_1 = require_yeast();
-    var WebSocket2 = require_ws2();
-    var canPreComputeFrame = typeof ((_a3 = WebSocket2 === null || WebSocket2 === void 0 ? void 0 : WebSocket2.Sender) === null || _a3 === void 0 ? void 0 : _a3.frame) === "function";
+    var WebSocket3 = require_ws2();
+    var canPreComputeFrame = typeof ((_a3 = WebSocket3 === null || WebSocket3 === void 0 ? void 0 : WebSocket3.Sender) === null || _a3 === void 0 ? void 0 : _a3.frame) === "function";
     var Adapter = class extends events_1.EventEmitter {
       /**
        * In-memory adapter constructor.
@@ -39733,7 +39733,7 @@ var require_in_memory_adapter = __commonJS({
         const encodedPackets = this.encoder.encode(packet);
         if (canPreComputeFrame && encodedPackets.length === 1 && typeof encodedPackets[0] === "string") {
           const data = Buffer.from("4" + encodedPackets[0]);
-          packetOpts.wsPreEncodedFrame = WebSocket2.Sender.frame(data, {
+          packetOpts.wsPreEncodedFrame = WebSocket3.Sender.frame(data, {
             readOnly: false,
             mask: false,
             rsv1: false,
@@ -40305,7 +40305,7 @@ var require_cluster_adapter = __commonJS({
           return localSockets;
         }
         const requestId = randomId();
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve5, reject) => {
           const timeout = setTimeout(() => {
             const storedRequest2 = this.requests.get(requestId);
             if (storedRequest2) {
@@ -40315,7 +40315,7 @@ var require_cluster_adapter = __commonJS({
           }, opts.flags.timeout || DEFAULT_TIMEOUT);
           const storedRequest = {
             type: MessageType.FETCH_SOCKETS,
-            resolve: resolve2,
+            resolve: resolve5,
             timeout,
             current: 0,
             expected: expectedResponseCount,
@@ -40526,7 +40526,7 @@ var require_cluster_adapter = __commonJS({
           return localSockets;
         }
         const requestId = randomId();
-        return new Promise((resolve2, reject) => {
+        return new Promise((resolve5, reject) => {
           const timeout = setTimeout(() => {
             const storedRequest2 = this.customRequests.get(requestId);
             if (storedRequest2) {
@@ -40536,7 +40536,7 @@ var require_cluster_adapter = __commonJS({
           }, opts.flags.timeout || DEFAULT_TIMEOUT);
           const storedRequest = {
             type: MessageType.FETCH_SOCKETS,
-            resolve: resolve2,
+            resolve: resolve5,
             timeout,
             missingUids: /* @__PURE__ */ new Set([...this.nodesMap.keys()]),
             responses: localSockets
@@ -41390,13 +41390,13 @@ var require_dist3 = __commonJS({
         this.engine.close();
         (0, uws_1.restoreAdapter)();
         if (this.httpServer) {
-          return new Promise((resolve2) => {
+          return new Promise((resolve5) => {
             this.httpServer.close((err) => {
               fn && fn(err);
               if (err) {
                 debug12("server was not running");
               }
-              resolve2();
+              resolve5();
             });
           });
         } else {
@@ -41701,6 +41701,5884 @@ var require_dist3 = __commonJS({
     module.exports.Server = Server2;
     module.exports.Namespace = namespace_1.Namespace;
     module.exports.Socket = socket_1.Socket;
+  }
+});
+
+// node_modules/ws/lib/constants.js
+var require_constants4 = __commonJS({
+  "node_modules/ws/lib/constants.js"(exports, module) {
+    "use strict";
+    var BINARY_TYPES = ["nodebuffer", "arraybuffer", "fragments"];
+    var hasBlob = typeof Blob !== "undefined";
+    if (hasBlob) BINARY_TYPES.push("blob");
+    module.exports = {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT: 3e4,
+      EMPTY_BUFFER: Buffer.alloc(0),
+      GUID: "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+      hasBlob,
+      kForOnEventAttribute: /* @__PURE__ */ Symbol("kIsForOnEventAttribute"),
+      kListener: /* @__PURE__ */ Symbol("kListener"),
+      kStatusCode: /* @__PURE__ */ Symbol("status-code"),
+      kWebSocket: /* @__PURE__ */ Symbol("websocket"),
+      NOOP: () => {
+      }
+    };
+  }
+});
+
+// node_modules/ws/lib/buffer-util.js
+var require_buffer_util4 = __commonJS({
+  "node_modules/ws/lib/buffer-util.js"(exports, module) {
+    "use strict";
+    var { websocketMask, websocketUnmask } = __require("http");
+    var { EMPTY_BUFFER } = require_constants4();
+    var FastBuffer = Buffer[Symbol.species];
+    function concat(list, totalLength2) {
+      if (list.length === 0) return EMPTY_BUFFER;
+      if (list.length === 1) return list[0];
+      const target = Buffer.allocUnsafe(totalLength2);
+      let offset = 0;
+      for (let i = 0; i < list.length; i++) {
+        const buf = list[i];
+        target.set(buf, offset);
+        offset += buf.length;
+      }
+      if (offset < totalLength2) {
+        return new FastBuffer(target.buffer, target.byteOffset, offset);
+      }
+      return target;
+    }
+    function _mask(source, mask, output2, offset, length) {
+      for (let i = 0; i < length; i++) {
+        output2[offset + i] = source[i] ^ mask[i & 3];
+      }
+    }
+    function _unmask(buffer, mask) {
+      for (let i = 0; i < buffer.length; i++) {
+        buffer[i] ^= mask[i & 3];
+      }
+    }
+    function toArrayBuffer(buf) {
+      if (buf.length === buf.buffer.byteLength) {
+        return buf.buffer;
+      }
+      return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
+    }
+    function toBuffer2(data) {
+      toBuffer2.readOnly = true;
+      if (Buffer.isBuffer(data)) return data;
+      let buf;
+      if (data instanceof ArrayBuffer) {
+        buf = new FastBuffer(data);
+      } else if (ArrayBuffer.isView(data)) {
+        buf = new FastBuffer(data.buffer, data.byteOffset, data.byteLength);
+      } else {
+        buf = Buffer.from(data);
+        toBuffer2.readOnly = false;
+      }
+      return buf;
+    }
+    module.exports = {
+      concat,
+      mask: _mask,
+      toArrayBuffer,
+      toBuffer: toBuffer2,
+      unmask: _unmask
+    };
+    if (websocketMask) {
+      module.exports.mask = function(source, mask, output2, offset, length) {
+        if (length < 24) _mask(source, mask, output2, offset, length);
+        else websocketMask(source, mask, output2, offset, length);
+      };
+      module.exports.unmask = function(buffer, mask) {
+        if (buffer.length < 24) _unmask(buffer, mask);
+        else websocketUnmask(buffer, mask);
+      };
+    } else if (!process.env.WS_NO_BUFFER_UTIL) {
+      try {
+        const bufferUtil = __require("bufferutil");
+        module.exports.mask = function(source, mask, output2, offset, length) {
+          if (length < 48) _mask(source, mask, output2, offset, length);
+          else bufferUtil.mask(source, mask, output2, offset, length);
+        };
+        module.exports.unmask = function(buffer, mask) {
+          if (buffer.length < 32) _unmask(buffer, mask);
+          else bufferUtil.unmask(buffer, mask);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/ws/lib/limiter.js
+var require_limiter4 = __commonJS({
+  "node_modules/ws/lib/limiter.js"(exports, module) {
+    "use strict";
+    var kDone = /* @__PURE__ */ Symbol("kDone");
+    var kRun = /* @__PURE__ */ Symbol("kRun");
+    var Limiter = class {
+      /**
+       * Creates a new `Limiter`.
+       *
+       * @param {Number} [concurrency=Infinity] The maximum number of jobs allowed
+       *     to run concurrently
+       */
+      constructor(concurrency) {
+        this[kDone] = () => {
+          this.pending--;
+          this[kRun]();
+        };
+        this.concurrency = concurrency || Infinity;
+        this.jobs = [];
+        this.pending = 0;
+      }
+      /**
+       * Adds a job to the queue.
+       *
+       * @param {Function} job The job to run
+       * @public
+       */
+      add(job) {
+        this.jobs.push(job);
+        this[kRun]();
+      }
+      /**
+       * Removes a job from the queue and runs it if possible.
+       *
+       * @private
+       */
+      [kRun]() {
+        if (this.pending === this.concurrency) return;
+        if (this.jobs.length) {
+          const job = this.jobs.shift();
+          this.pending++;
+          job(this[kDone]);
+        }
+      }
+    };
+    module.exports = Limiter;
+  }
+});
+
+// node_modules/ws/lib/permessage-deflate.js
+var require_permessage_deflate4 = __commonJS({
+  "node_modules/ws/lib/permessage-deflate.js"(exports, module) {
+    "use strict";
+    var zlib = __require("zlib");
+    var bufferUtil = require_buffer_util4();
+    var Limiter = require_limiter4();
+    var { kStatusCode } = require_constants4();
+    var FastBuffer = Buffer[Symbol.species];
+    var TRAILER = Buffer.from([0, 0, 255, 255]);
+    var kPerMessageDeflate = /* @__PURE__ */ Symbol("permessage-deflate");
+    var kTotalLength = /* @__PURE__ */ Symbol("total-length");
+    var kCallback = /* @__PURE__ */ Symbol("callback");
+    var kBuffers = /* @__PURE__ */ Symbol("buffers");
+    var kError = /* @__PURE__ */ Symbol("error");
+    var zlibLimiter;
+    var PerMessageDeflate3 = class {
+      /**
+       * Creates a PerMessageDeflate instance.
+       *
+       * @param {Object} [options] Configuration options
+       * @param {(Boolean|Number)} [options.clientMaxWindowBits] Advertise support
+       *     for, or request, a custom client window size
+       * @param {Boolean} [options.clientNoContextTakeover=false] Advertise/
+       *     acknowledge disabling of client context takeover
+       * @param {Number} [options.concurrencyLimit=10] The number of concurrent
+       *     calls to zlib
+       * @param {Boolean} [options.isServer=false] Create the instance in either
+       *     server or client mode
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {(Boolean|Number)} [options.serverMaxWindowBits] Request/confirm the
+       *     use of a custom server window size
+       * @param {Boolean} [options.serverNoContextTakeover=false] Request/accept
+       *     disabling of server context takeover
+       * @param {Number} [options.threshold=1024] Size (in bytes) below which
+       *     messages should not be compressed if context takeover is disabled
+       * @param {Object} [options.zlibDeflateOptions] Options to pass to zlib on
+       *     deflate
+       * @param {Object} [options.zlibInflateOptions] Options to pass to zlib on
+       *     inflate
+       */
+      constructor(options) {
+        this._options = options || {};
+        this._threshold = this._options.threshold !== void 0 ? this._options.threshold : 1024;
+        this._maxPayload = this._options.maxPayload | 0;
+        this._isServer = !!this._options.isServer;
+        this._deflate = null;
+        this._inflate = null;
+        this.params = null;
+        if (!zlibLimiter) {
+          const concurrency = this._options.concurrencyLimit !== void 0 ? this._options.concurrencyLimit : 10;
+          zlibLimiter = new Limiter(concurrency);
+        }
+      }
+      /**
+       * @type {String}
+       */
+      static get extensionName() {
+        return "permessage-deflate";
+      }
+      /**
+       * Create an extension negotiation offer.
+       *
+       * @return {Object} Extension parameters
+       * @public
+       */
+      offer() {
+        const params = {};
+        if (this._options.serverNoContextTakeover) {
+          params.server_no_context_takeover = true;
+        }
+        if (this._options.clientNoContextTakeover) {
+          params.client_no_context_takeover = true;
+        }
+        if (this._options.serverMaxWindowBits) {
+          params.server_max_window_bits = this._options.serverMaxWindowBits;
+        }
+        if (this._options.clientMaxWindowBits) {
+          params.client_max_window_bits = this._options.clientMaxWindowBits;
+        } else if (this._options.clientMaxWindowBits == null) {
+          params.client_max_window_bits = true;
+        }
+        return params;
+      }
+      /**
+       * Accept an extension negotiation offer/response.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Object} Accepted configuration
+       * @public
+       */
+      accept(configurations) {
+        configurations = this.normalizeParams(configurations);
+        this.params = this._isServer ? this.acceptAsServer(configurations) : this.acceptAsClient(configurations);
+        return this.params;
+      }
+      /**
+       * Releases all resources used by the extension.
+       *
+       * @public
+       */
+      cleanup() {
+        if (this._inflate) {
+          this._inflate.close();
+          this._inflate = null;
+        }
+        if (this._deflate) {
+          const callback = this._deflate[kCallback];
+          this._deflate.close();
+          this._deflate = null;
+          if (callback) {
+            callback(
+              new Error(
+                "The deflate stream was closed while data was being processed"
+              )
+            );
+          }
+        }
+      }
+      /**
+       *  Accept an extension negotiation offer.
+       *
+       * @param {Array} offers The extension negotiation offers
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsServer(offers) {
+        const opts = this._options;
+        const accepted = offers.find((params) => {
+          if (opts.serverNoContextTakeover === false && params.server_no_context_takeover || params.server_max_window_bits && (opts.serverMaxWindowBits === false || typeof opts.serverMaxWindowBits === "number" && opts.serverMaxWindowBits > params.server_max_window_bits) || typeof opts.clientMaxWindowBits === "number" && (typeof params.client_max_window_bits === "number" ? opts.clientMaxWindowBits > params.client_max_window_bits : !params.client_max_window_bits)) {
+            return false;
+          }
+          return true;
+        });
+        if (!accepted) {
+          throw new Error("None of the extension offers can be accepted");
+        }
+        if (opts.serverNoContextTakeover) {
+          accepted.server_no_context_takeover = true;
+        }
+        if (opts.clientNoContextTakeover) {
+          accepted.client_no_context_takeover = true;
+        }
+        if (typeof opts.serverMaxWindowBits === "number") {
+          accepted.server_max_window_bits = opts.serverMaxWindowBits;
+        }
+        if (typeof opts.clientMaxWindowBits === "number") {
+          accepted.client_max_window_bits = opts.clientMaxWindowBits;
+        } else if (accepted.client_max_window_bits === true || opts.clientMaxWindowBits === false) {
+          delete accepted.client_max_window_bits;
+        }
+        return accepted;
+      }
+      /**
+       * Accept the extension negotiation response.
+       *
+       * @param {Array} response The extension negotiation response
+       * @return {Object} Accepted configuration
+       * @private
+       */
+      acceptAsClient(response) {
+        const params = response[0];
+        if (this._options.clientNoContextTakeover === false && params.client_no_context_takeover) {
+          throw new Error('Unexpected parameter "client_no_context_takeover"');
+        }
+        if (!params.client_max_window_bits) {
+          if (typeof this._options.clientMaxWindowBits === "number") {
+            params.client_max_window_bits = this._options.clientMaxWindowBits;
+          }
+        } else if (this._options.clientMaxWindowBits === false || typeof this._options.clientMaxWindowBits === "number" && params.client_max_window_bits > this._options.clientMaxWindowBits) {
+          throw new Error(
+            'Unexpected or invalid parameter "client_max_window_bits"'
+          );
+        }
+        return params;
+      }
+      /**
+       * Normalize parameters.
+       *
+       * @param {Array} configurations The extension negotiation offers/reponse
+       * @return {Array} The offers/response with normalized parameters
+       * @private
+       */
+      normalizeParams(configurations) {
+        configurations.forEach((params) => {
+          Object.keys(params).forEach((key) => {
+            let value2 = params[key];
+            if (value2.length > 1) {
+              throw new Error(`Parameter "${key}" must have only a single value`);
+            }
+            value2 = value2[0];
+            if (key === "client_max_window_bits") {
+              if (value2 !== true) {
+                const num = +value2;
+                if (!Number.isInteger(num) || num < 8 || num > 15) {
+                  throw new TypeError(
+                    `Invalid value for parameter "${key}": ${value2}`
+                  );
+                }
+                value2 = num;
+              } else if (!this._isServer) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else if (key === "server_max_window_bits") {
+              const num = +value2;
+              if (!Number.isInteger(num) || num < 8 || num > 15) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+              value2 = num;
+            } else if (key === "client_no_context_takeover" || key === "server_no_context_takeover") {
+              if (value2 !== true) {
+                throw new TypeError(
+                  `Invalid value for parameter "${key}": ${value2}`
+                );
+              }
+            } else {
+              throw new Error(`Unknown parameter "${key}"`);
+            }
+            params[key] = value2;
+          });
+        });
+        return configurations;
+      }
+      /**
+       * Decompress data. Concurrency limited.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      decompress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._decompress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Compress data. Concurrency limited.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @public
+       */
+      compress(data, fin, callback) {
+        zlibLimiter.add((done) => {
+          this._compress(data, fin, (err, result) => {
+            done();
+            callback(err, result);
+          });
+        });
+      }
+      /**
+       * Decompress data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _decompress(data, fin, callback) {
+        const endpoint = this._isServer ? "client" : "server";
+        if (!this._inflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._inflate = zlib.createInflateRaw({
+            ...this._options.zlibInflateOptions,
+            windowBits
+          });
+          this._inflate[kPerMessageDeflate] = this;
+          this._inflate[kTotalLength] = 0;
+          this._inflate[kBuffers] = [];
+          this._inflate.on("error", inflateOnError);
+          this._inflate.on("data", inflateOnData);
+        }
+        this._inflate[kCallback] = callback;
+        this._inflate.write(data);
+        if (fin) this._inflate.write(TRAILER);
+        this._inflate.flush(() => {
+          const err = this._inflate[kError];
+          if (err) {
+            this._inflate.close();
+            this._inflate = null;
+            callback(err);
+            return;
+          }
+          const data2 = bufferUtil.concat(
+            this._inflate[kBuffers],
+            this._inflate[kTotalLength]
+          );
+          if (this._inflate._readableState.endEmitted) {
+            this._inflate.close();
+            this._inflate = null;
+          } else {
+            this._inflate[kTotalLength] = 0;
+            this._inflate[kBuffers] = [];
+            if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+              this._inflate.reset();
+            }
+          }
+          callback(null, data2);
+        });
+      }
+      /**
+       * Compress data.
+       *
+       * @param {(Buffer|String)} data Data to compress
+       * @param {Boolean} fin Specifies whether or not this is the last fragment
+       * @param {Function} callback Callback
+       * @private
+       */
+      _compress(data, fin, callback) {
+        const endpoint = this._isServer ? "server" : "client";
+        if (!this._deflate) {
+          const key = `${endpoint}_max_window_bits`;
+          const windowBits = typeof this.params[key] !== "number" ? zlib.Z_DEFAULT_WINDOWBITS : this.params[key];
+          this._deflate = zlib.createDeflateRaw({
+            ...this._options.zlibDeflateOptions,
+            windowBits
+          });
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          this._deflate.on("data", deflateOnData);
+        }
+        this._deflate[kCallback] = callback;
+        this._deflate.write(data);
+        this._deflate.flush(zlib.Z_SYNC_FLUSH, () => {
+          if (!this._deflate) {
+            return;
+          }
+          let data2 = bufferUtil.concat(
+            this._deflate[kBuffers],
+            this._deflate[kTotalLength]
+          );
+          if (fin) {
+            data2 = new FastBuffer(data2.buffer, data2.byteOffset, data2.length - 4);
+          }
+          this._deflate[kCallback] = null;
+          this._deflate[kTotalLength] = 0;
+          this._deflate[kBuffers] = [];
+          if (fin && this.params[`${endpoint}_no_context_takeover`]) {
+            this._deflate.reset();
+          }
+          callback(null, data2);
+        });
+      }
+    };
+    module.exports = PerMessageDeflate3;
+    function deflateOnData(chunk) {
+      this[kBuffers].push(chunk);
+      this[kTotalLength] += chunk.length;
+    }
+    function inflateOnData(chunk) {
+      this[kTotalLength] += chunk.length;
+      if (this[kPerMessageDeflate]._maxPayload < 1 || this[kTotalLength] <= this[kPerMessageDeflate]._maxPayload) {
+        this[kBuffers].push(chunk);
+        return;
+      }
+      this[kError] = new RangeError("Max payload size exceeded");
+      this[kError].code = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+      this[kError][kStatusCode] = 1009;
+      this.removeListener("data", inflateOnData);
+      this.reset();
+    }
+    function inflateOnError(err) {
+      this[kPerMessageDeflate]._inflate = null;
+      if (this[kError]) {
+        this[kCallback](this[kError]);
+        return;
+      }
+      err[kStatusCode] = 1007;
+      this[kCallback](err);
+    }
+  }
+});
+
+// node_modules/ws/lib/validation.js
+var require_validation4 = __commonJS({
+  "node_modules/ws/lib/validation.js"(exports, module) {
+    "use strict";
+    var { isUtf8 } = __require("buffer");
+    var { hasBlob } = require_constants4();
+    var tokenChars = [
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 0 - 15
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 16 - 31
+      0,
+      1,
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+      0,
+      1,
+      1,
+      0,
+      // 32 - 47
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      // 48 - 63
+      0,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 64 - 79
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      0,
+      0,
+      1,
+      1,
+      // 80 - 95
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      // 96 - 111
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      1,
+      0,
+      1,
+      0,
+      1,
+      0
+      // 112 - 127
+    ];
+    function isValidStatusCode(code) {
+      return code >= 1e3 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006 || code >= 3e3 && code <= 4999;
+    }
+    function _isValidUTF8(buf) {
+      const len = buf.length;
+      let i = 0;
+      while (i < len) {
+        if ((buf[i] & 128) === 0) {
+          i++;
+        } else if ((buf[i] & 224) === 192) {
+          if (i + 1 === len || (buf[i + 1] & 192) !== 128 || (buf[i] & 254) === 192) {
+            return false;
+          }
+          i += 2;
+        } else if ((buf[i] & 240) === 224) {
+          if (i + 2 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || buf[i] === 224 && (buf[i + 1] & 224) === 128 || // Overlong
+          buf[i] === 237 && (buf[i + 1] & 224) === 160) {
+            return false;
+          }
+          i += 3;
+        } else if ((buf[i] & 248) === 240) {
+          if (i + 3 >= len || (buf[i + 1] & 192) !== 128 || (buf[i + 2] & 192) !== 128 || (buf[i + 3] & 192) !== 128 || buf[i] === 240 && (buf[i + 1] & 240) === 128 || // Overlong
+          buf[i] === 244 && buf[i + 1] > 143 || buf[i] > 244) {
+            return false;
+          }
+          i += 4;
+        } else {
+          return false;
+        }
+      }
+      return true;
+    }
+    function isBlob(value2) {
+      return hasBlob && typeof value2 === "object" && typeof value2.arrayBuffer === "function" && typeof value2.type === "string" && typeof value2.stream === "function" && (value2[Symbol.toStringTag] === "Blob" || value2[Symbol.toStringTag] === "File");
+    }
+    module.exports = {
+      isBlob,
+      isValidStatusCode,
+      isValidUTF8: _isValidUTF8,
+      tokenChars
+    };
+    if (isUtf8) {
+      module.exports.isValidUTF8 = function(buf) {
+        return buf.length < 24 ? _isValidUTF8(buf) : isUtf8(buf);
+      };
+    } else if (!process.env.WS_NO_UTF_8_VALIDATE) {
+      try {
+        const isValidUTF8 = __require("utf-8-validate");
+        module.exports.isValidUTF8 = function(buf) {
+          return buf.length < 32 ? _isValidUTF8(buf) : isValidUTF8(buf);
+        };
+      } catch (e) {
+      }
+    }
+  }
+});
+
+// node_modules/ws/lib/receiver.js
+var require_receiver4 = __commonJS({
+  "node_modules/ws/lib/receiver.js"(exports, module) {
+    "use strict";
+    var { Writable } = __require("stream");
+    var PerMessageDeflate3 = require_permessage_deflate4();
+    var {
+      BINARY_TYPES,
+      EMPTY_BUFFER,
+      kStatusCode,
+      kWebSocket
+    } = require_constants4();
+    var { concat, toArrayBuffer, unmask } = require_buffer_util4();
+    var { isValidStatusCode, isValidUTF8 } = require_validation4();
+    var FastBuffer = Buffer[Symbol.species];
+    var GET_INFO = 0;
+    var GET_PAYLOAD_LENGTH_16 = 1;
+    var GET_PAYLOAD_LENGTH_64 = 2;
+    var GET_MASK = 3;
+    var GET_DATA = 4;
+    var INFLATING = 5;
+    var DEFER_EVENT = 6;
+    var Receiver3 = class extends Writable {
+      /**
+       * Creates a Receiver instance.
+       *
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {String} [options.binaryType=nodebuffer] The type for binary data
+       * @param {Object} [options.extensions] An object containing the negotiated
+       *     extensions
+       * @param {Boolean} [options.isServer=false] Specifies whether to operate in
+       *     client or server mode
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message length
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       */
+      constructor(options = {}) {
+        super();
+        this._allowSynchronousEvents = options.allowSynchronousEvents !== void 0 ? options.allowSynchronousEvents : true;
+        this._binaryType = options.binaryType || BINARY_TYPES[0];
+        this._extensions = options.extensions || {};
+        this._isServer = !!options.isServer;
+        this._maxBufferedChunks = options.maxBufferedChunks | 0;
+        this._maxFragments = options.maxFragments | 0;
+        this._maxPayload = options.maxPayload | 0;
+        this._skipUTF8Validation = !!options.skipUTF8Validation;
+        this[kWebSocket] = void 0;
+        this._bufferedBytes = 0;
+        this._buffers = [];
+        this._compressed = false;
+        this._payloadLength = 0;
+        this._mask = void 0;
+        this._fragmented = 0;
+        this._masked = false;
+        this._fin = false;
+        this._opcode = 0;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        this._errored = false;
+        this._loop = false;
+        this._state = GET_INFO;
+      }
+      /**
+       * Implements `Writable.prototype._write()`.
+       *
+       * @param {Buffer} chunk The chunk of data to write
+       * @param {String} encoding The character encoding of `chunk`
+       * @param {Function} cb Callback
+       * @private
+       */
+      _write(chunk, encoding, cb) {
+        if (this._opcode === 8 && this._state == GET_INFO) return cb();
+        if (this._maxBufferedChunks > 0 && this._buffers.length >= this._maxBufferedChunks) {
+          cb(
+            this.createError(
+              RangeError,
+              "Too many buffered chunks",
+              false,
+              1008,
+              "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+            )
+          );
+          return;
+        }
+        this._bufferedBytes += chunk.length;
+        this._buffers.push(chunk);
+        this.startLoop(cb);
+      }
+      /**
+       * Consumes `n` bytes from the buffered data.
+       *
+       * @param {Number} n The number of bytes to consume
+       * @return {Buffer} The consumed bytes
+       * @private
+       */
+      consume(n) {
+        this._bufferedBytes -= n;
+        if (n === this._buffers[0].length) return this._buffers.shift();
+        if (n < this._buffers[0].length) {
+          const buf = this._buffers[0];
+          this._buffers[0] = new FastBuffer(
+            buf.buffer,
+            buf.byteOffset + n,
+            buf.length - n
+          );
+          return new FastBuffer(buf.buffer, buf.byteOffset, n);
+        }
+        const dst = Buffer.allocUnsafe(n);
+        do {
+          const buf = this._buffers[0];
+          const offset = dst.length - n;
+          if (n >= buf.length) {
+            dst.set(this._buffers.shift(), offset);
+          } else {
+            dst.set(new Uint8Array(buf.buffer, buf.byteOffset, n), offset);
+            this._buffers[0] = new FastBuffer(
+              buf.buffer,
+              buf.byteOffset + n,
+              buf.length - n
+            );
+          }
+          n -= buf.length;
+        } while (n > 0);
+        return dst;
+      }
+      /**
+       * Starts the parsing loop.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      startLoop(cb) {
+        this._loop = true;
+        do {
+          switch (this._state) {
+            case GET_INFO:
+              this.getInfo(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_16:
+              this.getPayloadLength16(cb);
+              break;
+            case GET_PAYLOAD_LENGTH_64:
+              this.getPayloadLength64(cb);
+              break;
+            case GET_MASK:
+              this.getMask();
+              break;
+            case GET_DATA:
+              this.getData(cb);
+              break;
+            case INFLATING:
+            case DEFER_EVENT:
+              this._loop = false;
+              return;
+          }
+        } while (this._loop);
+        if (!this._errored) cb();
+      }
+      /**
+       * Reads the first two bytes of a frame.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getInfo(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(2);
+        if ((buf[0] & 48) !== 0) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV2 and RSV3 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_2_3"
+          );
+          cb(error62);
+          return;
+        }
+        const compressed = (buf[0] & 64) === 64;
+        if (compressed && !this._extensions[PerMessageDeflate3.extensionName]) {
+          const error62 = this.createError(
+            RangeError,
+            "RSV1 must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_RSV_1"
+          );
+          cb(error62);
+          return;
+        }
+        this._fin = (buf[0] & 128) === 128;
+        this._opcode = buf[0] & 15;
+        this._payloadLength = buf[1] & 127;
+        if (this._opcode === 0) {
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (!this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              "invalid opcode 0",
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._opcode = this._fragmented;
+        } else if (this._opcode === 1 || this._opcode === 2) {
+          if (this._fragmented) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid opcode ${this._opcode}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_OPCODE"
+            );
+            cb(error62);
+            return;
+          }
+          this._compressed = compressed;
+        } else if (this._opcode > 7 && this._opcode < 11) {
+          if (!this._fin) {
+            const error62 = this.createError(
+              RangeError,
+              "FIN must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_FIN"
+            );
+            cb(error62);
+            return;
+          }
+          if (compressed) {
+            const error62 = this.createError(
+              RangeError,
+              "RSV1 must be clear",
+              true,
+              1002,
+              "WS_ERR_UNEXPECTED_RSV_1"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._payloadLength > 125 || this._opcode === 8 && this._payloadLength === 1) {
+            const error62 = this.createError(
+              RangeError,
+              `invalid payload length ${this._payloadLength}`,
+              true,
+              1002,
+              "WS_ERR_INVALID_CONTROL_PAYLOAD_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        } else {
+          const error62 = this.createError(
+            RangeError,
+            `invalid opcode ${this._opcode}`,
+            true,
+            1002,
+            "WS_ERR_INVALID_OPCODE"
+          );
+          cb(error62);
+          return;
+        }
+        if (!this._fin && !this._fragmented) this._fragmented = this._opcode;
+        this._masked = (buf[1] & 128) === 128;
+        if (this._isServer) {
+          if (!this._masked) {
+            const error62 = this.createError(
+              RangeError,
+              "MASK must be set",
+              true,
+              1002,
+              "WS_ERR_EXPECTED_MASK"
+            );
+            cb(error62);
+            return;
+          }
+        } else if (this._masked) {
+          const error62 = this.createError(
+            RangeError,
+            "MASK must be clear",
+            true,
+            1002,
+            "WS_ERR_UNEXPECTED_MASK"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._payloadLength === 126) this._state = GET_PAYLOAD_LENGTH_16;
+        else if (this._payloadLength === 127) this._state = GET_PAYLOAD_LENGTH_64;
+        else this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+16).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength16(cb) {
+        if (this._bufferedBytes < 2) {
+          this._loop = false;
+          return;
+        }
+        this._payloadLength = this.consume(2).readUInt16BE(0);
+        this.haveLength(cb);
+      }
+      /**
+       * Gets extended payload length (7+64).
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getPayloadLength64(cb) {
+        if (this._bufferedBytes < 8) {
+          this._loop = false;
+          return;
+        }
+        const buf = this.consume(8);
+        const num = buf.readUInt32BE(0);
+        if (num > Math.pow(2, 53 - 32) - 1) {
+          const error62 = this.createError(
+            RangeError,
+            "Unsupported WebSocket frame: payload length > 2^53 - 1",
+            false,
+            1009,
+            "WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH"
+          );
+          cb(error62);
+          return;
+        }
+        this._payloadLength = num * Math.pow(2, 32) + buf.readUInt32BE(4);
+        this.haveLength(cb);
+      }
+      /**
+       * Payload length has been read.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      haveLength(cb) {
+        if (this._payloadLength && this._opcode < 8) {
+          this._totalPayloadLength += this._payloadLength;
+          if (this._totalPayloadLength > this._maxPayload && this._maxPayload > 0) {
+            const error62 = this.createError(
+              RangeError,
+              "Max payload size exceeded",
+              false,
+              1009,
+              "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+            );
+            cb(error62);
+            return;
+          }
+        }
+        if (this._masked) this._state = GET_MASK;
+        else this._state = GET_DATA;
+      }
+      /**
+       * Reads mask bytes.
+       *
+       * @private
+       */
+      getMask() {
+        if (this._bufferedBytes < 4) {
+          this._loop = false;
+          return;
+        }
+        this._mask = this.consume(4);
+        this._state = GET_DATA;
+      }
+      /**
+       * Reads data bytes.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      getData(cb) {
+        let data = EMPTY_BUFFER;
+        if (this._payloadLength) {
+          if (this._bufferedBytes < this._payloadLength) {
+            this._loop = false;
+            return;
+          }
+          data = this.consume(this._payloadLength);
+          if (this._masked && (this._mask[0] | this._mask[1] | this._mask[2] | this._mask[3]) !== 0) {
+            unmask(data, this._mask);
+          }
+        }
+        this._mask = void 0;
+        if (this._opcode > 7) {
+          this.controlMessage(data, cb);
+          return;
+        }
+        if (this._maxFragments > 0 && ++this._numFragments > this._maxFragments) {
+          const error62 = this.createError(
+            RangeError,
+            "Too many message fragments",
+            false,
+            1008,
+            "WS_ERR_TOO_MANY_BUFFERED_PARTS"
+          );
+          cb(error62);
+          return;
+        }
+        if (this._compressed) {
+          this._state = INFLATING;
+          this.decompress(data, cb);
+          return;
+        }
+        if (data.length) {
+          this._messageLength = this._totalPayloadLength;
+          this._fragments.push(data);
+        }
+        this.dataMessage(cb);
+      }
+      /**
+       * Decompresses data.
+       *
+       * @param {Buffer} data Compressed data
+       * @param {Function} cb Callback
+       * @private
+       */
+      decompress(data, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
+        perMessageDeflate.decompress(data, this._fin, (err, buf) => {
+          if (err) return cb(err);
+          if (buf.length) {
+            this._messageLength += buf.length;
+            if (this._messageLength > this._maxPayload && this._maxPayload > 0) {
+              const error62 = this.createError(
+                RangeError,
+                "Max payload size exceeded",
+                false,
+                1009,
+                "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH"
+              );
+              cb(error62);
+              return;
+            }
+            this._fragments.push(buf);
+          }
+          this.dataMessage(cb);
+          if (this._state === GET_INFO) this.startLoop(cb);
+        });
+      }
+      /**
+       * Handles a data message.
+       *
+       * @param {Function} cb Callback
+       * @private
+       */
+      dataMessage(cb) {
+        if (!this._fin) {
+          this._state = GET_INFO;
+          return;
+        }
+        const messageLength = this._messageLength;
+        const fragments = this._fragments;
+        this._totalPayloadLength = 0;
+        this._messageLength = 0;
+        this._fragmented = 0;
+        this._numFragments = 0;
+        this._fragments = [];
+        if (this._opcode === 2) {
+          let data;
+          if (this._binaryType === "nodebuffer") {
+            data = concat(fragments, messageLength);
+          } else if (this._binaryType === "arraybuffer") {
+            data = toArrayBuffer(concat(fragments, messageLength));
+          } else if (this._binaryType === "blob") {
+            data = new Blob(fragments);
+          } else {
+            data = fragments;
+          }
+          if (this._allowSynchronousEvents) {
+            this.emit("message", data, true);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", data, true);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        } else {
+          const buf = concat(fragments, messageLength);
+          if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+            const error62 = this.createError(
+              Error,
+              "invalid UTF-8 sequence",
+              true,
+              1007,
+              "WS_ERR_INVALID_UTF8"
+            );
+            cb(error62);
+            return;
+          }
+          if (this._state === INFLATING || this._allowSynchronousEvents) {
+            this.emit("message", buf, false);
+            this._state = GET_INFO;
+          } else {
+            this._state = DEFER_EVENT;
+            setImmediate(() => {
+              this.emit("message", buf, false);
+              this._state = GET_INFO;
+              this.startLoop(cb);
+            });
+          }
+        }
+      }
+      /**
+       * Handles a control message.
+       *
+       * @param {Buffer} data Data to handle
+       * @return {(Error|RangeError|undefined)} A possible error
+       * @private
+       */
+      controlMessage(data, cb) {
+        if (this._opcode === 8) {
+          if (data.length === 0) {
+            this._loop = false;
+            this.emit("conclude", 1005, EMPTY_BUFFER);
+            this.end();
+          } else {
+            const code = data.readUInt16BE(0);
+            if (!isValidStatusCode(code)) {
+              const error62 = this.createError(
+                RangeError,
+                `invalid status code ${code}`,
+                true,
+                1002,
+                "WS_ERR_INVALID_CLOSE_CODE"
+              );
+              cb(error62);
+              return;
+            }
+            const buf = new FastBuffer(
+              data.buffer,
+              data.byteOffset + 2,
+              data.length - 2
+            );
+            if (!this._skipUTF8Validation && !isValidUTF8(buf)) {
+              const error62 = this.createError(
+                Error,
+                "invalid UTF-8 sequence",
+                true,
+                1007,
+                "WS_ERR_INVALID_UTF8"
+              );
+              cb(error62);
+              return;
+            }
+            this._loop = false;
+            this.emit("conclude", code, buf);
+            this.end();
+          }
+          this._state = GET_INFO;
+          return;
+        }
+        if (this._allowSynchronousEvents) {
+          this.emit(this._opcode === 9 ? "ping" : "pong", data);
+          this._state = GET_INFO;
+        } else {
+          this._state = DEFER_EVENT;
+          setImmediate(() => {
+            this.emit(this._opcode === 9 ? "ping" : "pong", data);
+            this._state = GET_INFO;
+            this.startLoop(cb);
+          });
+        }
+      }
+      /**
+       * Builds an error object.
+       *
+       * @param {function(new:Error|RangeError)} ErrorCtor The error constructor
+       * @param {String} message The error message
+       * @param {Boolean} prefix Specifies whether or not to add a default prefix to
+       *     `message`
+       * @param {Number} statusCode The status code
+       * @param {String} errorCode The exposed error code
+       * @return {(Error|RangeError)} The error
+       * @private
+       */
+      createError(ErrorCtor, message, prefix, statusCode, errorCode) {
+        this._loop = false;
+        this._errored = true;
+        const err = new ErrorCtor(
+          prefix ? `Invalid WebSocket frame: ${message}` : message
+        );
+        Error.captureStackTrace(err, this.createError);
+        err.code = errorCode;
+        err[kStatusCode] = statusCode;
+        return err;
+      }
+    };
+    module.exports = Receiver3;
+  }
+});
+
+// node_modules/ws/lib/sender.js
+var require_sender4 = __commonJS({
+  "node_modules/ws/lib/sender.js"(exports, module) {
+    "use strict";
+    var { Duplex } = __require("stream");
+    var { randomFillSync } = __require("crypto");
+    var {
+      types: { isUint8Array }
+    } = __require("util");
+    var PerMessageDeflate3 = require_permessage_deflate4();
+    var { EMPTY_BUFFER, kWebSocket, NOOP } = require_constants4();
+    var { isBlob, isValidStatusCode } = require_validation4();
+    var { mask: applyMask, toBuffer: toBuffer2 } = require_buffer_util4();
+    var kByteLength = /* @__PURE__ */ Symbol("kByteLength");
+    var maskBuffer = Buffer.alloc(4);
+    var RANDOM_POOL_SIZE = 8 * 1024;
+    var randomPool;
+    var randomPoolPointer = RANDOM_POOL_SIZE;
+    var DEFAULT = 0;
+    var DEFLATING = 1;
+    var GET_BLOB_DATA = 2;
+    var Sender3 = class _Sender {
+      /**
+       * Creates a Sender instance.
+       *
+       * @param {Duplex} socket The connection socket
+       * @param {Object} [extensions] An object containing the negotiated extensions
+       * @param {Function} [generateMask] The function used to generate the masking
+       *     key
+       */
+      constructor(socket, extensions, generateMask) {
+        this._extensions = extensions || {};
+        if (generateMask) {
+          this._generateMask = generateMask;
+          this._maskBuffer = Buffer.alloc(4);
+        }
+        this._socket = socket;
+        this._firstFragment = true;
+        this._compress = false;
+        this._bufferedBytes = 0;
+        this._queue = [];
+        this._state = DEFAULT;
+        this.onerror = NOOP;
+        this[kWebSocket] = void 0;
+      }
+      /**
+       * Frames a piece of data according to the HyBi WebSocket protocol.
+       *
+       * @param {(Buffer|String)} data The data to frame
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @return {(Buffer|String)[]} The framed data
+       * @public
+       */
+      static frame(data, options) {
+        let mask;
+        let merge2 = false;
+        let offset = 2;
+        let skipMasking = false;
+        if (options.mask) {
+          mask = options.maskBuffer || maskBuffer;
+          if (options.generateMask) {
+            options.generateMask(mask);
+          } else {
+            if (randomPoolPointer === RANDOM_POOL_SIZE) {
+              if (randomPool === void 0) {
+                randomPool = Buffer.alloc(RANDOM_POOL_SIZE);
+              }
+              randomFillSync(randomPool, 0, RANDOM_POOL_SIZE);
+              randomPoolPointer = 0;
+            }
+            mask[0] = randomPool[randomPoolPointer++];
+            mask[1] = randomPool[randomPoolPointer++];
+            mask[2] = randomPool[randomPoolPointer++];
+            mask[3] = randomPool[randomPoolPointer++];
+          }
+          skipMasking = (mask[0] | mask[1] | mask[2] | mask[3]) === 0;
+          offset = 6;
+        }
+        let dataLength;
+        if (typeof data === "string") {
+          if ((!options.mask || skipMasking) && options[kByteLength] !== void 0) {
+            dataLength = options[kByteLength];
+          } else {
+            data = Buffer.from(data);
+            dataLength = data.length;
+          }
+        } else {
+          dataLength = data.length;
+          merge2 = options.mask && options.readOnly && !skipMasking;
+        }
+        let payloadLength = dataLength;
+        if (dataLength >= 65536) {
+          offset += 8;
+          payloadLength = 127;
+        } else if (dataLength > 125) {
+          offset += 2;
+          payloadLength = 126;
+        }
+        const target = Buffer.allocUnsafe(merge2 ? dataLength + offset : offset);
+        target[0] = options.fin ? options.opcode | 128 : options.opcode;
+        if (options.rsv1) target[0] |= 64;
+        target[1] = payloadLength;
+        if (payloadLength === 126) {
+          target.writeUInt16BE(dataLength, 2);
+        } else if (payloadLength === 127) {
+          target[2] = target[3] = 0;
+          target.writeUIntBE(dataLength, 4, 6);
+        }
+        if (!options.mask) {
+          return dataLength ? [target, data] : [target];
+        }
+        target[1] |= 128;
+        target[offset - 4] = mask[0];
+        target[offset - 3] = mask[1];
+        target[offset - 2] = mask[2];
+        target[offset - 1] = mask[3];
+        if (!dataLength) return [target];
+        if (skipMasking) return [target, data];
+        if (merge2) {
+          applyMask(data, mask, target, offset, dataLength);
+          return [target];
+        }
+        applyMask(data, mask, data, 0, dataLength);
+        return [target, data];
+      }
+      /**
+       * Sends a close message to the other peer.
+       *
+       * @param {Number} [code] The status code component of the body
+       * @param {(String|Buffer)} [data] The message component of the body
+       * @param {Boolean} [mask=false] Specifies whether or not to mask the message
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      close(code, data, mask, cb) {
+        let buf;
+        if (code === void 0) {
+          buf = EMPTY_BUFFER;
+        } else if (typeof code !== "number" || !isValidStatusCode(code)) {
+          throw new TypeError("First argument must be a valid error code number");
+        } else if (data === void 0 || !data.length) {
+          buf = Buffer.allocUnsafe(2);
+          buf.writeUInt16BE(code, 0);
+        } else {
+          const length = Buffer.byteLength(data);
+          if (length > 123) {
+            throw new RangeError("The message must not be greater than 123 bytes");
+          }
+          buf = Buffer.allocUnsafe(2 + length);
+          buf.writeUInt16BE(code, 0);
+          if (typeof data === "string") {
+            buf.write(data, 2);
+          } else if (isUint8Array(data)) {
+            buf.set(data, 2);
+          } else {
+            throw new TypeError("Second argument must be a string or a Uint8Array");
+          }
+        }
+        const options = {
+          [kByteLength]: buf.length,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 8,
+          readOnly: false,
+          rsv1: false
+        };
+        if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, buf, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(buf, options), cb);
+        }
+      }
+      /**
+       * Sends a ping message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      ping(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 9,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a pong message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Boolean} [mask=false] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      pong(data, mask, cb) {
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (byteLength2 > 125) {
+          throw new RangeError("The data size must not be greater than 125 bytes");
+        }
+        const options = {
+          [kByteLength]: byteLength2,
+          fin: true,
+          generateMask: this._generateMask,
+          mask,
+          maskBuffer: this._maskBuffer,
+          opcode: 10,
+          readOnly,
+          rsv1: false
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, false, options, cb]);
+          } else {
+            this.getBlobData(data, false, options, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, false, options, cb]);
+        } else {
+          this.sendFrame(_Sender.frame(data, options), cb);
+        }
+      }
+      /**
+       * Sends a data message to the other peer.
+       *
+       * @param {*} data The message to send
+       * @param {Object} options Options object
+       * @param {Boolean} [options.binary=false] Specifies whether `data` is binary
+       *     or text
+       * @param {Boolean} [options.compress=false] Specifies whether or not to
+       *     compress `data`
+       * @param {Boolean} [options.fin=false] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Function} [cb] Callback
+       * @public
+       */
+      send(data, options, cb) {
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
+        let opcode = options.binary ? 2 : 1;
+        let rsv1 = options.compress;
+        let byteLength2;
+        let readOnly;
+        if (typeof data === "string") {
+          byteLength2 = Buffer.byteLength(data);
+          readOnly = false;
+        } else if (isBlob(data)) {
+          byteLength2 = data.size;
+          readOnly = false;
+        } else {
+          data = toBuffer2(data);
+          byteLength2 = data.length;
+          readOnly = toBuffer2.readOnly;
+        }
+        if (this._firstFragment) {
+          this._firstFragment = false;
+          if (rsv1 && perMessageDeflate && perMessageDeflate.params[perMessageDeflate._isServer ? "server_no_context_takeover" : "client_no_context_takeover"]) {
+            rsv1 = byteLength2 >= perMessageDeflate._threshold;
+          }
+          this._compress = rsv1;
+        } else {
+          rsv1 = false;
+          opcode = 0;
+        }
+        if (options.fin) this._firstFragment = true;
+        const opts = {
+          [kByteLength]: byteLength2,
+          fin: options.fin,
+          generateMask: this._generateMask,
+          mask: options.mask,
+          maskBuffer: this._maskBuffer,
+          opcode,
+          readOnly,
+          rsv1
+        };
+        if (isBlob(data)) {
+          if (this._state !== DEFAULT) {
+            this.enqueue([this.getBlobData, data, this._compress, opts, cb]);
+          } else {
+            this.getBlobData(data, this._compress, opts, cb);
+          }
+        } else if (this._state !== DEFAULT) {
+          this.enqueue([this.dispatch, data, this._compress, opts, cb]);
+        } else {
+          this.dispatch(data, this._compress, opts, cb);
+        }
+      }
+      /**
+       * Gets the contents of a blob as binary data.
+       *
+       * @param {Blob} blob The blob
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     the data
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      getBlobData(blob, compress, options, cb) {
+        this._bufferedBytes += options[kByteLength];
+        this._state = GET_BLOB_DATA;
+        blob.arrayBuffer().then((arrayBuffer) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while the blob was being read"
+            );
+            process.nextTick(callCallbacks, this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          const data = toBuffer2(arrayBuffer);
+          if (!compress) {
+            this._state = DEFAULT;
+            this.sendFrame(_Sender.frame(data, options), cb);
+            this.dequeue();
+          } else {
+            this.dispatch(data, compress, options, cb);
+          }
+        }).catch((err) => {
+          process.nextTick(onError, this, err, cb);
+        });
+      }
+      /**
+       * Dispatches a message.
+       *
+       * @param {(Buffer|String)} data The message to send
+       * @param {Boolean} [compress=false] Specifies whether or not to compress
+       *     `data`
+       * @param {Object} options Options object
+       * @param {Boolean} [options.fin=false] Specifies whether or not to set the
+       *     FIN bit
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Boolean} [options.mask=false] Specifies whether or not to mask
+       *     `data`
+       * @param {Buffer} [options.maskBuffer] The buffer used to store the masking
+       *     key
+       * @param {Number} options.opcode The opcode
+       * @param {Boolean} [options.readOnly=false] Specifies whether `data` can be
+       *     modified
+       * @param {Boolean} [options.rsv1=false] Specifies whether or not to set the
+       *     RSV1 bit
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      dispatch(data, compress, options, cb) {
+        if (!compress) {
+          this.sendFrame(_Sender.frame(data, options), cb);
+          return;
+        }
+        const perMessageDeflate = this._extensions[PerMessageDeflate3.extensionName];
+        this._bufferedBytes += options[kByteLength];
+        this._state = DEFLATING;
+        perMessageDeflate.compress(data, options.fin, (_, buf) => {
+          if (this._socket.destroyed) {
+            const err = new Error(
+              "The socket was closed while data was being compressed"
+            );
+            callCallbacks(this, err, cb);
+            return;
+          }
+          this._bufferedBytes -= options[kByteLength];
+          this._state = DEFAULT;
+          options.readOnly = false;
+          this.sendFrame(_Sender.frame(buf, options), cb);
+          this.dequeue();
+        });
+      }
+      /**
+       * Executes queued send operations.
+       *
+       * @private
+       */
+      dequeue() {
+        while (this._state === DEFAULT && this._queue.length) {
+          const params = this._queue.shift();
+          this._bufferedBytes -= params[3][kByteLength];
+          Reflect.apply(params[0], this, params.slice(1));
+        }
+      }
+      /**
+       * Enqueues a send operation.
+       *
+       * @param {Array} params Send operation parameters.
+       * @private
+       */
+      enqueue(params) {
+        this._bufferedBytes += params[3][kByteLength];
+        this._queue.push(params);
+      }
+      /**
+       * Sends a frame.
+       *
+       * @param {(Buffer | String)[]} list The frame to send
+       * @param {Function} [cb] Callback
+       * @private
+       */
+      sendFrame(list, cb) {
+        if (list.length === 2) {
+          this._socket.cork();
+          this._socket.write(list[0]);
+          this._socket.write(list[1], cb);
+          this._socket.uncork();
+        } else {
+          this._socket.write(list[0], cb);
+        }
+      }
+    };
+    module.exports = Sender3;
+    function callCallbacks(sender, err, cb) {
+      if (typeof cb === "function") cb(err);
+      for (let i = 0; i < sender._queue.length; i++) {
+        const params = sender._queue[i];
+        const callback = params[params.length - 1];
+        if (typeof callback === "function") callback(err);
+      }
+    }
+    function onError(sender, err, cb) {
+      callCallbacks(sender, err, cb);
+      sender.onerror(err);
+    }
+  }
+});
+
+// node_modules/ws/lib/event-target.js
+var require_event_target4 = __commonJS({
+  "node_modules/ws/lib/event-target.js"(exports, module) {
+    "use strict";
+    var { kForOnEventAttribute, kListener } = require_constants4();
+    var kCode = /* @__PURE__ */ Symbol("kCode");
+    var kData = /* @__PURE__ */ Symbol("kData");
+    var kError = /* @__PURE__ */ Symbol("kError");
+    var kMessage = /* @__PURE__ */ Symbol("kMessage");
+    var kReason = /* @__PURE__ */ Symbol("kReason");
+    var kTarget = /* @__PURE__ */ Symbol("kTarget");
+    var kType = /* @__PURE__ */ Symbol("kType");
+    var kWasClean = /* @__PURE__ */ Symbol("kWasClean");
+    var Event = class {
+      /**
+       * Create a new `Event`.
+       *
+       * @param {String} type The name of the event
+       * @throws {TypeError} If the `type` argument is not specified
+       */
+      constructor(type) {
+        this[kTarget] = null;
+        this[kType] = type;
+      }
+      /**
+       * @type {*}
+       */
+      get target() {
+        return this[kTarget];
+      }
+      /**
+       * @type {String}
+       */
+      get type() {
+        return this[kType];
+      }
+    };
+    Object.defineProperty(Event.prototype, "target", { enumerable: true });
+    Object.defineProperty(Event.prototype, "type", { enumerable: true });
+    var CloseEvent = class extends Event {
+      /**
+       * Create a new `CloseEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {Number} [options.code=0] The status code explaining why the
+       *     connection was closed
+       * @param {String} [options.reason=''] A human-readable string explaining why
+       *     the connection was closed
+       * @param {Boolean} [options.wasClean=false] Indicates whether or not the
+       *     connection was cleanly closed
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kCode] = options.code === void 0 ? 0 : options.code;
+        this[kReason] = options.reason === void 0 ? "" : options.reason;
+        this[kWasClean] = options.wasClean === void 0 ? false : options.wasClean;
+      }
+      /**
+       * @type {Number}
+       */
+      get code() {
+        return this[kCode];
+      }
+      /**
+       * @type {String}
+       */
+      get reason() {
+        return this[kReason];
+      }
+      /**
+       * @type {Boolean}
+       */
+      get wasClean() {
+        return this[kWasClean];
+      }
+    };
+    Object.defineProperty(CloseEvent.prototype, "code", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "reason", { enumerable: true });
+    Object.defineProperty(CloseEvent.prototype, "wasClean", { enumerable: true });
+    var ErrorEvent = class extends Event {
+      /**
+       * Create a new `ErrorEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.error=null] The error that generated this event
+       * @param {String} [options.message=''] The error message
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kError] = options.error === void 0 ? null : options.error;
+        this[kMessage] = options.message === void 0 ? "" : options.message;
+      }
+      /**
+       * @type {*}
+       */
+      get error() {
+        return this[kError];
+      }
+      /**
+       * @type {String}
+       */
+      get message() {
+        return this[kMessage];
+      }
+    };
+    Object.defineProperty(ErrorEvent.prototype, "error", { enumerable: true });
+    Object.defineProperty(ErrorEvent.prototype, "message", { enumerable: true });
+    var MessageEvent = class extends Event {
+      /**
+       * Create a new `MessageEvent`.
+       *
+       * @param {String} type The name of the event
+       * @param {Object} [options] A dictionary object that allows for setting
+       *     attributes via object members of the same name
+       * @param {*} [options.data=null] The message content
+       */
+      constructor(type, options = {}) {
+        super(type);
+        this[kData] = options.data === void 0 ? null : options.data;
+      }
+      /**
+       * @type {*}
+       */
+      get data() {
+        return this[kData];
+      }
+    };
+    Object.defineProperty(MessageEvent.prototype, "data", { enumerable: true });
+    var EventTarget = {
+      /**
+       * Register an event listener.
+       *
+       * @param {String} type A string representing the event type to listen for
+       * @param {(Function|Object)} handler The listener to add
+       * @param {Object} [options] An options object specifies characteristics about
+       *     the event listener
+       * @param {Boolean} [options.once=false] A `Boolean` indicating that the
+       *     listener should be invoked at most once after being added. If `true`,
+       *     the listener would be automatically removed when invoked.
+       * @public
+       */
+      addEventListener(type, handler, options = {}) {
+        for (const listener of this.listeners(type)) {
+          if (!options[kForOnEventAttribute] && listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            return;
+          }
+        }
+        let wrapper;
+        if (type === "message") {
+          wrapper = function onMessage(data, isBinary2) {
+            const event = new MessageEvent("message", {
+              data: isBinary2 ? data : data.toString()
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "close") {
+          wrapper = function onClose(code, message) {
+            const event = new CloseEvent("close", {
+              code,
+              reason: message.toString(),
+              wasClean: this._closeFrameReceived && this._closeFrameSent
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "error") {
+          wrapper = function onError(error62) {
+            const event = new ErrorEvent("error", {
+              error: error62,
+              message: error62.message
+            });
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else if (type === "open") {
+          wrapper = function onOpen() {
+            const event = new Event("open");
+            event[kTarget] = this;
+            callListener(handler, this, event);
+          };
+        } else {
+          return;
+        }
+        wrapper[kForOnEventAttribute] = !!options[kForOnEventAttribute];
+        wrapper[kListener] = handler;
+        if (options.once) {
+          this.once(type, wrapper);
+        } else {
+          this.on(type, wrapper);
+        }
+      },
+      /**
+       * Remove an event listener.
+       *
+       * @param {String} type A string representing the event type to remove
+       * @param {(Function|Object)} handler The listener to remove
+       * @public
+       */
+      removeEventListener(type, handler) {
+        for (const listener of this.listeners(type)) {
+          if (listener[kListener] === handler && !listener[kForOnEventAttribute]) {
+            this.removeListener(type, listener);
+            break;
+          }
+        }
+      }
+    };
+    module.exports = {
+      CloseEvent,
+      ErrorEvent,
+      Event,
+      EventTarget,
+      MessageEvent
+    };
+    function callListener(listener, thisArg, event) {
+      if (typeof listener === "object" && listener.handleEvent) {
+        listener.handleEvent.call(listener, event);
+      } else {
+        listener.call(thisArg, event);
+      }
+    }
+  }
+});
+
+// node_modules/ws/lib/extension.js
+var require_extension4 = __commonJS({
+  "node_modules/ws/lib/extension.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation4();
+    function push(dest, name, elem) {
+      if (dest[name] === void 0) dest[name] = [elem];
+      else dest[name].push(elem);
+    }
+    function parse5(header) {
+      const offers = /* @__PURE__ */ Object.create(null);
+      let params = /* @__PURE__ */ Object.create(null);
+      let mustUnescape = false;
+      let isEscaping = false;
+      let inQuotes = false;
+      let extensionName;
+      let paramName;
+      let start = -1;
+      let code = -1;
+      let end = -1;
+      let i = 0;
+      for (; i < header.length; i++) {
+        code = header.charCodeAt(i);
+        if (extensionName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (i !== 0 && (code === 32 || code === 9)) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            const name = header.slice(start, end);
+            if (code === 44) {
+              push(offers, name, params);
+              params = /* @__PURE__ */ Object.create(null);
+            } else {
+              extensionName = name;
+            }
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else if (paramName === void 0) {
+          if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (code === 32 || code === 9) {
+            if (end === -1 && start !== -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            push(params, header.slice(start, end), true);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            start = end = -1;
+          } else if (code === 61 && start !== -1 && end === -1) {
+            paramName = header.slice(start, i);
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        } else {
+          if (isEscaping) {
+            if (tokenChars[code] !== 1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (start === -1) start = i;
+            else if (!mustUnescape) mustUnescape = true;
+            isEscaping = false;
+          } else if (inQuotes) {
+            if (tokenChars[code] === 1) {
+              if (start === -1) start = i;
+            } else if (code === 34 && start !== -1) {
+              inQuotes = false;
+              end = i;
+            } else if (code === 92) {
+              isEscaping = true;
+            } else {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+          } else if (code === 34 && header.charCodeAt(i - 1) === 61) {
+            inQuotes = true;
+          } else if (end === -1 && tokenChars[code] === 1) {
+            if (start === -1) start = i;
+          } else if (start !== -1 && (code === 32 || code === 9)) {
+            if (end === -1) end = i;
+          } else if (code === 59 || code === 44) {
+            if (start === -1) {
+              throw new SyntaxError(`Unexpected character at index ${i}`);
+            }
+            if (end === -1) end = i;
+            let value2 = header.slice(start, end);
+            if (mustUnescape) {
+              value2 = value2.replace(/\\/g, "");
+              mustUnescape = false;
+            }
+            push(params, paramName, value2);
+            if (code === 44) {
+              push(offers, extensionName, params);
+              params = /* @__PURE__ */ Object.create(null);
+              extensionName = void 0;
+            }
+            paramName = void 0;
+            start = end = -1;
+          } else {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+        }
+      }
+      if (start === -1 || inQuotes || code === 32 || code === 9) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      if (end === -1) end = i;
+      const token = header.slice(start, end);
+      if (extensionName === void 0) {
+        push(offers, token, params);
+      } else {
+        if (paramName === void 0) {
+          push(params, token, true);
+        } else if (mustUnescape) {
+          push(params, paramName, token.replace(/\\/g, ""));
+        } else {
+          push(params, paramName, token);
+        }
+        push(offers, extensionName, params);
+      }
+      return offers;
+    }
+    function format(extensions) {
+      return Object.keys(extensions).map((extension3) => {
+        let configurations = extensions[extension3];
+        if (!Array.isArray(configurations)) configurations = [configurations];
+        return configurations.map((params) => {
+          return [extension3].concat(
+            Object.keys(params).map((k) => {
+              let values = params[k];
+              if (!Array.isArray(values)) values = [values];
+              return values.map((v) => v === true ? k : `${k}=${v}`).join("; ");
+            })
+          ).join("; ");
+        }).join(", ");
+      }).join(", ");
+    }
+    module.exports = { format, parse: parse5 };
+  }
+});
+
+// node_modules/ws/lib/websocket.js
+var require_websocket6 = __commonJS({
+  "node_modules/ws/lib/websocket.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var https = __require("https");
+    var http = __require("http");
+    var net = __require("net");
+    var querystring = __require("querystring");
+    var tls = __require("tls");
+    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
+    var { Duplex, Readable } = __require("stream");
+    var { URL: URL2 } = __require("url");
+    var PerMessageDeflate3 = require_permessage_deflate4();
+    var Receiver3 = require_receiver4();
+    var Sender3 = require_sender4();
+    var { isBlob } = require_validation4();
+    var {
+      BINARY_TYPES,
+      CLOSE_TIMEOUT,
+      EMPTY_BUFFER,
+      GUID,
+      kForOnEventAttribute,
+      kListener,
+      kStatusCode,
+      kWebSocket,
+      NOOP
+    } = require_constants4();
+    var {
+      EventTarget: { addEventListener: addEventListener2, removeEventListener: removeEventListener2 }
+    } = require_event_target4();
+    var { format, parse: parse5 } = require_extension4();
+    var { toBuffer: toBuffer2 } = require_buffer_util4();
+    var kAborted = /* @__PURE__ */ Symbol("kAborted");
+    var protocolVersions = [8, 13];
+    var readyStates = ["CONNECTING", "OPEN", "CLOSING", "CLOSED"];
+    var subprotocolRegex = /^[!#$%&'*+\-.0-9A-Z^_`|a-z~]+$/;
+    var WebSocket3 = class _WebSocket extends EventEmitter2 {
+      /**
+       * Create a new `WebSocket`.
+       *
+       * @param {(String|URL)} address The URL to which to connect
+       * @param {(String|String[])} [protocols] The subprotocols
+       * @param {Object} [options] Connection options
+       */
+      constructor(address, protocols, options) {
+        super();
+        this._binaryType = BINARY_TYPES[0];
+        this._closeCode = 1006;
+        this._closeFrameReceived = false;
+        this._closeFrameSent = false;
+        this._closeMessage = EMPTY_BUFFER;
+        this._closeTimer = null;
+        this._errorEmitted = false;
+        this._extensions = {};
+        this._paused = false;
+        this._protocol = "";
+        this._readyState = _WebSocket.CONNECTING;
+        this._receiver = null;
+        this._sender = null;
+        this._socket = null;
+        if (address !== null) {
+          this._bufferedAmount = 0;
+          this._isServer = false;
+          this._redirects = 0;
+          if (protocols === void 0) {
+            if (!options || options.protocols === void 0) {
+              protocols = [];
+            } else if (Array.isArray(options.protocols)) {
+              protocols = options.protocols;
+            } else {
+              protocols = [options.protocols];
+            }
+          } else if (!Array.isArray(protocols)) {
+            if (typeof protocols === "object" && protocols !== null) {
+              options = protocols;
+              if (options.protocols === void 0) {
+                protocols = [];
+              } else if (Array.isArray(options.protocols)) {
+                protocols = options.protocols;
+              } else {
+                protocols = [options.protocols];
+              }
+            } else {
+              protocols = [protocols];
+            }
+          }
+          options = initAsClient(this, address, protocols, options);
+        } else {
+          this._isServer = true;
+        }
+        if (options.autoPong) {
+          this._autoPong = true;
+          this._autoPongComplete = () => autoPongComplete(this);
+          this._pendingAutoPongs = 0;
+          this._maxPendingAutoPongs = options.maxPendingAutoPongs | 0;
+        }
+        this._closeTimeout = options.closeTimeout;
+      }
+      /**
+       * For historical reasons, the custom "nodebuffer" type is used by the default
+       * instead of "blob".
+       *
+       * @type {String}
+       */
+      get binaryType() {
+        return this._binaryType;
+      }
+      set binaryType(type) {
+        if (!BINARY_TYPES.includes(type)) return;
+        this._binaryType = type;
+        if (this._receiver) this._receiver._binaryType = type;
+      }
+      /**
+       * @type {Number}
+       */
+      get bufferedAmount() {
+        if (!this._socket) return this._bufferedAmount;
+        return this._socket._writableState.length + this._sender._bufferedBytes;
+      }
+      /**
+       * @type {String}
+       */
+      get extensions() {
+        return Object.keys(this._extensions).join();
+      }
+      /**
+       * @type {Boolean}
+       */
+      get isPaused() {
+        return this._paused;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onclose() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onerror() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onopen() {
+        return null;
+      }
+      /**
+       * @type {Function}
+       */
+      /* istanbul ignore next */
+      get onmessage() {
+        return null;
+      }
+      /**
+       * @type {String}
+       */
+      get protocol() {
+        return this._protocol;
+      }
+      /**
+       * @type {Number}
+       */
+      get readyState() {
+        return this._readyState;
+      }
+      /**
+       * @type {String}
+       */
+      get url() {
+        return this._url;
+      }
+      /**
+       * Set up the socket and the internal resources.
+       *
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Object} options Options object
+       * @param {Boolean} [options.allowSynchronousEvents=false] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Function} [options.generateMask] The function used to generate the
+       *     masking key
+       * @param {Number} [options.maxBufferedChunks=0] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=0] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=0] The maximum allowed message size
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @private
+       */
+      setSocket(socket, head, options) {
+        const receiver = new Receiver3({
+          allowSynchronousEvents: options.allowSynchronousEvents,
+          binaryType: this.binaryType,
+          extensions: this._extensions,
+          isServer: this._isServer,
+          maxBufferedChunks: options.maxBufferedChunks,
+          maxFragments: options.maxFragments,
+          maxPayload: options.maxPayload,
+          skipUTF8Validation: options.skipUTF8Validation
+        });
+        const sender = new Sender3(socket, this._extensions, options.generateMask);
+        this._receiver = receiver;
+        this._sender = sender;
+        this._socket = socket;
+        receiver[kWebSocket] = this;
+        sender[kWebSocket] = this;
+        socket[kWebSocket] = this;
+        receiver.on("conclude", receiverOnConclude);
+        receiver.on("drain", receiverOnDrain);
+        receiver.on("error", receiverOnError);
+        receiver.on("message", receiverOnMessage);
+        receiver.on("ping", receiverOnPing);
+        receiver.on("pong", receiverOnPong);
+        sender.onerror = senderOnError;
+        if (socket.setTimeout) socket.setTimeout(0);
+        if (socket.setNoDelay) socket.setNoDelay();
+        if (head.length > 0) socket.unshift(head);
+        socket.on("close", socketOnClose);
+        socket.on("data", socketOnData);
+        socket.on("end", socketOnEnd);
+        socket.on("error", socketOnError);
+        this._readyState = _WebSocket.OPEN;
+        this.emit("open");
+      }
+      /**
+       * Emit the `'close'` event.
+       *
+       * @private
+       */
+      emitClose() {
+        if (!this._socket) {
+          this._readyState = _WebSocket.CLOSED;
+          this.emit("close", this._closeCode, this._closeMessage);
+          return;
+        }
+        if (this._extensions[PerMessageDeflate3.extensionName]) {
+          this._extensions[PerMessageDeflate3.extensionName].cleanup();
+        }
+        this._receiver.removeAllListeners();
+        this._readyState = _WebSocket.CLOSED;
+        this.emit("close", this._closeCode, this._closeMessage);
+      }
+      /**
+       * Start a closing handshake.
+       *
+       *          +----------+   +-----------+   +----------+
+       *     - - -|ws.close()|-->|close frame|-->|ws.close()|- - -
+       *    |     +----------+   +-----------+   +----------+     |
+       *          +----------+   +-----------+         |
+       * CLOSING  |ws.close()|<--|close frame|<--+-----+       CLOSING
+       *          +----------+   +-----------+   |
+       *    |           |                        |   +---+        |
+       *                +------------------------+-->|fin| - - - -
+       *    |         +---+                      |   +---+
+       *     - - - - -|fin|<---------------------+
+       *              +---+
+       *
+       * @param {Number} [code] Status code explaining why the connection is closing
+       * @param {(String|Buffer)} [data] The reason why the connection is
+       *     closing
+       * @public
+       */
+      close(code, data) {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this.readyState === _WebSocket.CLOSING) {
+          if (this._closeFrameSent && (this._closeFrameReceived || this._receiver._writableState.errorEmitted)) {
+            this._socket.end();
+          }
+          return;
+        }
+        this._sender.close(code, data, !this._isServer, (err) => {
+          if (err) return;
+          this._closeFrameSent = true;
+          if (this._closeFrameReceived || this._receiver._writableState.errorEmitted) {
+            this._socket.end();
+          }
+        });
+        this._readyState = _WebSocket.CLOSING;
+        setCloseTimer(this);
+      }
+      /**
+       * Pause the socket.
+       *
+       * @public
+       */
+      pause() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = true;
+        this._socket.pause();
+      }
+      /**
+       * Send a ping.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the ping is sent
+       * @public
+       */
+      ping(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.ping(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Send a pong.
+       *
+       * @param {*} [data] The data to send
+       * @param {Boolean} [mask] Indicates whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when the pong is sent
+       * @public
+       */
+      pong(data, mask, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof data === "function") {
+          cb = data;
+          data = mask = void 0;
+        } else if (typeof mask === "function") {
+          cb = mask;
+          mask = void 0;
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        if (mask === void 0) mask = !this._isServer;
+        this._sender.pong(data || EMPTY_BUFFER, mask, cb);
+      }
+      /**
+       * Resume the socket.
+       *
+       * @public
+       */
+      resume() {
+        if (this.readyState === _WebSocket.CONNECTING || this.readyState === _WebSocket.CLOSED) {
+          return;
+        }
+        this._paused = false;
+        if (!this._receiver._writableState.needDrain) this._socket.resume();
+      }
+      /**
+       * Send a data message.
+       *
+       * @param {*} data The message to send
+       * @param {Object} [options] Options object
+       * @param {Boolean} [options.binary] Specifies whether `data` is binary or
+       *     text
+       * @param {Boolean} [options.compress] Specifies whether or not to compress
+       *     `data`
+       * @param {Boolean} [options.fin=true] Specifies whether the fragment is the
+       *     last one
+       * @param {Boolean} [options.mask] Specifies whether or not to mask `data`
+       * @param {Function} [cb] Callback which is executed when data is written out
+       * @public
+       */
+      send(data, options, cb) {
+        if (this.readyState === _WebSocket.CONNECTING) {
+          throw new Error("WebSocket is not open: readyState 0 (CONNECTING)");
+        }
+        if (typeof options === "function") {
+          cb = options;
+          options = {};
+        }
+        if (typeof data === "number") data = data.toString();
+        if (this.readyState !== _WebSocket.OPEN) {
+          sendAfterClose(this, data, cb);
+          return;
+        }
+        const opts = {
+          binary: typeof data !== "string",
+          mask: !this._isServer,
+          compress: true,
+          fin: true,
+          ...options
+        };
+        if (!this._extensions[PerMessageDeflate3.extensionName]) {
+          opts.compress = false;
+        }
+        this._sender.send(data || EMPTY_BUFFER, opts, cb);
+      }
+      /**
+       * Forcibly close the connection.
+       *
+       * @public
+       */
+      terminate() {
+        if (this.readyState === _WebSocket.CLOSED) return;
+        if (this.readyState === _WebSocket.CONNECTING) {
+          const msg = "WebSocket was closed before the connection was established";
+          abortHandshake(this, this._req, msg);
+          return;
+        }
+        if (this._socket) {
+          this._readyState = _WebSocket.CLOSING;
+          this._socket.destroy();
+        }
+      }
+    };
+    Object.defineProperty(WebSocket3, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket3.prototype, "CONNECTING", {
+      enumerable: true,
+      value: readyStates.indexOf("CONNECTING")
+    });
+    Object.defineProperty(WebSocket3, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket3.prototype, "OPEN", {
+      enumerable: true,
+      value: readyStates.indexOf("OPEN")
+    });
+    Object.defineProperty(WebSocket3, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket3.prototype, "CLOSING", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSING")
+    });
+    Object.defineProperty(WebSocket3, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    Object.defineProperty(WebSocket3.prototype, "CLOSED", {
+      enumerable: true,
+      value: readyStates.indexOf("CLOSED")
+    });
+    [
+      "binaryType",
+      "bufferedAmount",
+      "extensions",
+      "isPaused",
+      "protocol",
+      "readyState",
+      "url"
+    ].forEach((property) => {
+      Object.defineProperty(WebSocket3.prototype, property, { enumerable: true });
+    });
+    ["open", "error", "close", "message"].forEach((method) => {
+      Object.defineProperty(WebSocket3.prototype, `on${method}`, {
+        enumerable: true,
+        get() {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) return listener[kListener];
+          }
+          return null;
+        },
+        set(handler) {
+          for (const listener of this.listeners(method)) {
+            if (listener[kForOnEventAttribute]) {
+              this.removeListener(method, listener);
+              break;
+            }
+          }
+          if (typeof handler !== "function") return;
+          this.addEventListener(method, handler, {
+            [kForOnEventAttribute]: true
+          });
+        }
+      });
+    });
+    WebSocket3.prototype.addEventListener = addEventListener2;
+    WebSocket3.prototype.removeEventListener = removeEventListener2;
+    module.exports = WebSocket3;
+    function initAsClient(websocket, address, protocols, options) {
+      const opts = {
+        allowSynchronousEvents: true,
+        autoPong: true,
+        closeTimeout: CLOSE_TIMEOUT,
+        protocolVersion: protocolVersions[1],
+        maxBufferedChunks: 256 * 1024,
+        maxFragments: 16 * 1024,
+        maxPayload: 100 * 1024 * 1024,
+        maxPendingAutoPongs: 60,
+        skipUTF8Validation: false,
+        perMessageDeflate: true,
+        followRedirects: false,
+        maxRedirects: 10,
+        ...options,
+        socketPath: void 0,
+        hostname: void 0,
+        protocol: void 0,
+        protocols: void 0,
+        timeout: void 0,
+        method: "GET",
+        host: void 0,
+        path: void 0,
+        port: void 0
+      };
+      if (!protocolVersions.includes(opts.protocolVersion)) {
+        throw new RangeError(
+          `Unsupported protocol version: ${opts.protocolVersion} (supported versions: ${protocolVersions.join(", ")})`
+        );
+      }
+      let parsedUrl;
+      if (address instanceof URL2) {
+        parsedUrl = address;
+      } else {
+        try {
+          parsedUrl = new URL2(address);
+        } catch {
+          throw new SyntaxError(`Invalid URL: ${address}`);
+        }
+      }
+      if (parsedUrl.protocol === "http:" || parsedUrl.protocol === "https:") {
+        parsedUrl = new URL2(parsedUrl);
+        parsedUrl.protocol = parsedUrl.protocol === "http:" ? "ws:" : "wss:";
+      }
+      websocket._url = parsedUrl.href;
+      const isSecure = parsedUrl.protocol === "wss:";
+      const isIpcUrl = parsedUrl.protocol === "ws+unix:";
+      let invalidUrlMessage;
+      if (parsedUrl.protocol !== "ws:" && !isSecure && !isIpcUrl) {
+        invalidUrlMessage = `The URL's protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"`;
+      } else if (isIpcUrl && !parsedUrl.pathname) {
+        invalidUrlMessage = "The URL's pathname is empty";
+      } else if (parsedUrl.hash) {
+        invalidUrlMessage = "The URL contains a fragment identifier";
+      }
+      if (invalidUrlMessage) {
+        const err = new SyntaxError(invalidUrlMessage);
+        if (websocket._redirects === 0) {
+          throw err;
+        } else {
+          emitErrorAndClose(websocket, err);
+          return;
+        }
+      }
+      const defaultPort = isSecure ? 443 : 80;
+      const key = randomBytes9(16).toString("base64");
+      const request = isSecure ? https.request : http.request;
+      const protocolSet = /* @__PURE__ */ new Set();
+      let perMessageDeflate;
+      opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
+      opts.defaultPort = opts.defaultPort || defaultPort;
+      opts.port = parsedUrl.port || defaultPort;
+      opts.host = parsedUrl.hostname.startsWith("[") ? parsedUrl.hostname.slice(1, -1) : parsedUrl.hostname;
+      opts.headers = {
+        ...opts.headers,
+        "Sec-WebSocket-Version": opts.protocolVersion,
+        "Sec-WebSocket-Key": key,
+        Connection: "Upgrade",
+        Upgrade: "websocket"
+      };
+      opts.path = parsedUrl.pathname + parsedUrl.search;
+      opts.timeout = opts.handshakeTimeout;
+      if (opts.perMessageDeflate) {
+        perMessageDeflate = new PerMessageDeflate3({
+          ...opts.perMessageDeflate,
+          isServer: false,
+          maxPayload: opts.maxPayload
+        });
+        opts.headers["Sec-WebSocket-Extensions"] = format({
+          [PerMessageDeflate3.extensionName]: perMessageDeflate.offer()
+        });
+      }
+      if (protocols.length) {
+        for (const protocol4 of protocols) {
+          if (typeof protocol4 !== "string" || !subprotocolRegex.test(protocol4) || protocolSet.has(protocol4)) {
+            throw new SyntaxError(
+              "An invalid or duplicated subprotocol was specified"
+            );
+          }
+          protocolSet.add(protocol4);
+        }
+        opts.headers["Sec-WebSocket-Protocol"] = protocols.join(",");
+      }
+      if (opts.origin) {
+        if (opts.protocolVersion < 13) {
+          opts.headers["Sec-WebSocket-Origin"] = opts.origin;
+        } else {
+          opts.headers.Origin = opts.origin;
+        }
+      }
+      if (parsedUrl.username || parsedUrl.password) {
+        const username = querystring.unescape(parsedUrl.username);
+        const password = querystring.unescape(parsedUrl.password);
+        opts.auth = `${username}:${password}`;
+      }
+      if (isIpcUrl) {
+        const i = opts.path.indexOf(":");
+        if (i === -1) {
+          opts.socketPath = opts.path;
+          opts.path = "";
+        } else {
+          opts.socketPath = opts.path.slice(0, i);
+          opts.path = opts.path.slice(i + 1);
+        }
+      }
+      let req;
+      if (opts.followRedirects) {
+        if (websocket._redirects === 0) {
+          websocket._originalIpc = isIpcUrl;
+          websocket._originalSecure = isSecure;
+          websocket._originalHostOrSocketPath = isIpcUrl ? opts.socketPath : parsedUrl.host;
+          const headers = options && options.headers;
+          options = { ...options, headers: {} };
+          if (headers) {
+            for (const [key2, value2] of Object.entries(headers)) {
+              options.headers[key2.toLowerCase()] = value2;
+            }
+          }
+        } else if (websocket.listenerCount("redirect") === 0) {
+          const isSameHost = isIpcUrl ? websocket._originalIpc ? opts.socketPath === websocket._originalHostOrSocketPath : false : websocket._originalIpc ? false : parsedUrl.host === websocket._originalHostOrSocketPath;
+          if (!isSameHost || websocket._originalSecure && !isSecure) {
+            delete opts.headers.authorization;
+            delete opts.headers.cookie;
+            if (!isSameHost) delete opts.headers.host;
+            opts.auth = void 0;
+          }
+        }
+        if (opts.auth && !options.headers.authorization) {
+          options.headers.authorization = "Basic " + Buffer.from(opts.auth).toString("base64");
+        }
+        req = websocket._req = request(opts);
+        if (websocket._redirects) {
+          websocket.emit("redirect", websocket.url, req);
+        }
+      } else {
+        req = websocket._req = request(opts);
+      }
+      if (opts.timeout) {
+        req.on("timeout", () => {
+          abortHandshake(websocket, req, "Opening handshake has timed out");
+        });
+      }
+      req.on("error", (err) => {
+        if (req === null || req[kAborted]) return;
+        req = websocket._req = null;
+        emitErrorAndClose(websocket, err);
+      });
+      req.on("response", (res) => {
+        const location2 = res.headers.location;
+        const statusCode = res.statusCode;
+        if (location2 && opts.followRedirects && statusCode >= 300 && statusCode < 400) {
+          if (++websocket._redirects > opts.maxRedirects) {
+            abortHandshake(websocket, req, "Maximum redirects exceeded");
+            return;
+          }
+          req.abort();
+          let addr;
+          try {
+            addr = new URL2(location2, address);
+          } catch (e) {
+            const err = new SyntaxError(`Invalid URL: ${location2}`);
+            emitErrorAndClose(websocket, err);
+            return;
+          }
+          initAsClient(websocket, addr, protocols, options);
+        } else if (!websocket.emit("unexpected-response", req, res)) {
+          abortHandshake(
+            websocket,
+            req,
+            `Unexpected server response: ${res.statusCode}`
+          );
+        }
+      });
+      req.on("upgrade", (res, socket, head) => {
+        websocket.emit("upgrade", res);
+        if (websocket.readyState !== WebSocket3.CONNECTING) return;
+        req = websocket._req = null;
+        const upgrade = res.headers.upgrade;
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          abortHandshake(websocket, socket, "Invalid Upgrade header");
+          return;
+        }
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        if (res.headers["sec-websocket-accept"] !== digest) {
+          abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
+          return;
+        }
+        const serverProt = res.headers["sec-websocket-protocol"];
+        let protError;
+        if (serverProt !== void 0) {
+          if (!protocolSet.size) {
+            protError = "Server sent a subprotocol but none was requested";
+          } else if (!protocolSet.has(serverProt)) {
+            protError = "Server sent an invalid subprotocol";
+          }
+        } else if (protocolSet.size) {
+          protError = "Server sent no subprotocol";
+        }
+        if (protError) {
+          abortHandshake(websocket, socket, protError);
+          return;
+        }
+        if (serverProt) websocket._protocol = serverProt;
+        const secWebSocketExtensions = res.headers["sec-websocket-extensions"];
+        if (secWebSocketExtensions !== void 0) {
+          if (!perMessageDeflate) {
+            const message = "Server sent a Sec-WebSocket-Extensions header but no extension was requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          let extensions;
+          try {
+            extensions = parse5(secWebSocketExtensions);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          const extensionNames = Object.keys(extensions);
+          if (extensionNames.length !== 1 || extensionNames[0] !== PerMessageDeflate3.extensionName) {
+            const message = "Server indicated an extension that was not requested";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          try {
+            perMessageDeflate.accept(extensions[PerMessageDeflate3.extensionName]);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Extensions header";
+            abortHandshake(websocket, socket, message);
+            return;
+          }
+          websocket._extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
+        }
+        websocket.setSocket(socket, head, {
+          allowSynchronousEvents: opts.allowSynchronousEvents,
+          generateMask: opts.generateMask,
+          maxBufferedChunks: opts.maxBufferedChunks,
+          maxFragments: opts.maxFragments,
+          maxPayload: opts.maxPayload,
+          skipUTF8Validation: opts.skipUTF8Validation
+        });
+      });
+      if (opts.finishRequest) {
+        opts.finishRequest(req, websocket);
+      } else {
+        req.end();
+      }
+      return opts;
+    }
+    function emitErrorAndClose(websocket, err) {
+      websocket._readyState = WebSocket3.CLOSING;
+      websocket._errorEmitted = true;
+      websocket.emit("error", err);
+      websocket.emitClose();
+    }
+    function netConnect(options) {
+      options.path = options.socketPath;
+      return net.connect(options);
+    }
+    function tlsConnect(options) {
+      options.path = void 0;
+      if (!options.servername && options.servername !== "") {
+        options.servername = net.isIP(options.host) ? "" : options.host;
+      }
+      return tls.connect(options);
+    }
+    function abortHandshake(websocket, stream, message) {
+      websocket._readyState = WebSocket3.CLOSING;
+      const err = new Error(message);
+      Error.captureStackTrace(err, abortHandshake);
+      if (stream.setHeader) {
+        stream[kAborted] = true;
+        stream.abort();
+        if (stream.socket && !stream.socket.destroyed) {
+          stream.socket.destroy();
+        }
+        process.nextTick(emitErrorAndClose, websocket, err);
+      } else {
+        stream.destroy(err);
+        stream.once("error", websocket.emit.bind(websocket, "error"));
+        stream.once("close", websocket.emitClose.bind(websocket));
+      }
+    }
+    function sendAfterClose(websocket, data, cb) {
+      if (data) {
+        const length = isBlob(data) ? data.size : toBuffer2(data).length;
+        if (websocket._socket) websocket._sender._bufferedBytes += length;
+        else websocket._bufferedAmount += length;
+      }
+      if (cb) {
+        const err = new Error(
+          `WebSocket is not open: readyState ${websocket.readyState} (${readyStates[websocket.readyState]})`
+        );
+        process.nextTick(cb, err);
+      }
+    }
+    function receiverOnConclude(code, reason) {
+      const websocket = this[kWebSocket];
+      websocket._closeFrameReceived = true;
+      websocket._closeCode = code;
+      if (reason.length === 0) {
+        websocket._closeMessage = EMPTY_BUFFER;
+      } else {
+        websocket._closeMessage = Buffer.allocUnsafeSlow(reason.length);
+        websocket._closeMessage.set(reason);
+      }
+      if (websocket._socket[kWebSocket] === void 0) return;
+      websocket._socket.removeListener("data", socketOnData);
+      process.nextTick(resume, websocket._socket);
+      if (code === 1005) websocket.close();
+      else websocket.close(code, reason);
+    }
+    function receiverOnDrain() {
+      const websocket = this[kWebSocket];
+      if (!websocket.isPaused) websocket._socket.resume();
+    }
+    function receiverOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket._socket[kWebSocket] !== void 0) {
+        websocket._socket.removeListener("data", socketOnData);
+        process.nextTick(resume, websocket._socket);
+        websocket.close(err[kStatusCode]);
+      }
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function receiverOnFinish() {
+      this[kWebSocket].emitClose();
+    }
+    function receiverOnMessage(data, isBinary2) {
+      this[kWebSocket].emit("message", data, isBinary2);
+    }
+    function receiverOnPing(data) {
+      const websocket = this[kWebSocket];
+      if (websocket._autoPong && websocket.readyState === WebSocket3.OPEN) {
+        if (websocket._maxPendingAutoPongs > 0 && websocket._pendingAutoPongs >= websocket._maxPendingAutoPongs) {
+          websocket.terminate();
+        } else {
+          websocket._pendingAutoPongs++;
+          websocket.pong(data, !this._isServer, websocket._autoPongComplete);
+        }
+      }
+      websocket.emit("ping", data);
+    }
+    function autoPongComplete(websocket) {
+      websocket._pendingAutoPongs--;
+    }
+    function receiverOnPong(data) {
+      this[kWebSocket].emit("pong", data);
+    }
+    function resume(stream) {
+      stream.resume();
+    }
+    function senderOnError(err) {
+      const websocket = this[kWebSocket];
+      if (websocket.readyState === WebSocket3.CLOSED) return;
+      if (websocket.readyState === WebSocket3.OPEN) {
+        websocket._readyState = WebSocket3.CLOSING;
+        setCloseTimer(websocket);
+      }
+      this._socket.end();
+      if (!websocket._errorEmitted) {
+        websocket._errorEmitted = true;
+        websocket.emit("error", err);
+      }
+    }
+    function setCloseTimer(websocket) {
+      websocket._closeTimer = setTimeout(
+        websocket._socket.destroy.bind(websocket._socket),
+        websocket._closeTimeout
+      );
+    }
+    function socketOnClose() {
+      const websocket = this[kWebSocket];
+      this.removeListener("close", socketOnClose);
+      this.removeListener("data", socketOnData);
+      this.removeListener("end", socketOnEnd);
+      websocket._readyState = WebSocket3.CLOSING;
+      if (!this._readableState.endEmitted && !websocket._closeFrameReceived && !websocket._receiver._writableState.errorEmitted && this._readableState.length !== 0) {
+        const chunk = this.read(this._readableState.length);
+        websocket._receiver.write(chunk);
+      }
+      websocket._receiver.end();
+      this[kWebSocket] = void 0;
+      clearTimeout(websocket._closeTimer);
+      if (websocket._receiver._writableState.finished || websocket._receiver._writableState.errorEmitted) {
+        websocket.emitClose();
+      } else {
+        websocket._receiver.on("error", receiverOnFinish);
+        websocket._receiver.on("finish", receiverOnFinish);
+      }
+    }
+    function socketOnData(chunk) {
+      if (!this[kWebSocket]._receiver.write(chunk)) {
+        this.pause();
+      }
+    }
+    function socketOnEnd() {
+      const websocket = this[kWebSocket];
+      websocket._readyState = WebSocket3.CLOSING;
+      websocket._receiver.end();
+      this.end();
+    }
+    function socketOnError() {
+      const websocket = this[kWebSocket];
+      this.removeListener("error", socketOnError);
+      this.on("error", NOOP);
+      if (websocket) {
+        websocket._readyState = WebSocket3.CLOSING;
+        this.destroy();
+      }
+    }
+  }
+});
+
+// node_modules/ws/lib/stream.js
+var require_stream4 = __commonJS({
+  "node_modules/ws/lib/stream.js"(exports, module) {
+    "use strict";
+    var WebSocket3 = require_websocket6();
+    var { Duplex } = __require("stream");
+    function emitClose(stream) {
+      stream.emit("close");
+    }
+    function duplexOnEnd() {
+      if (!this.destroyed && this._writableState.finished) {
+        this.destroy();
+      }
+    }
+    function duplexOnError(err) {
+      this.removeListener("error", duplexOnError);
+      this.destroy();
+      if (this.listenerCount("error") === 0) {
+        this.emit("error", err);
+      }
+    }
+    function createWebSocketStream3(ws, options) {
+      let terminateOnDestroy = true;
+      const duplex = new Duplex({
+        ...options,
+        autoDestroy: false,
+        emitClose: false,
+        objectMode: false,
+        writableObjectMode: false
+      });
+      ws.on("message", function message(msg, isBinary2) {
+        const data = !isBinary2 && duplex._readableState.objectMode ? msg.toString() : msg;
+        if (!duplex.push(data)) ws.pause();
+      });
+      ws.once("error", function error62(err) {
+        if (duplex.destroyed) return;
+        terminateOnDestroy = false;
+        duplex.destroy(err);
+      });
+      ws.once("close", function close() {
+        if (duplex.destroyed) return;
+        duplex.push(null);
+      });
+      duplex._destroy = function(err, callback) {
+        if (ws.readyState === ws.CLOSED) {
+          callback(err);
+          process.nextTick(emitClose, duplex);
+          return;
+        }
+        let called = false;
+        ws.once("error", function error62(err2) {
+          called = true;
+          callback(err2);
+        });
+        ws.once("close", function close() {
+          if (!called) callback(err);
+          process.nextTick(emitClose, duplex);
+        });
+        if (terminateOnDestroy) ws.terminate();
+      };
+      duplex._final = function(callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._final(callback);
+          });
+          return;
+        }
+        if (ws._socket === null) return;
+        if (ws._socket._writableState.finished) {
+          callback();
+          if (duplex._readableState.endEmitted) duplex.destroy();
+        } else {
+          ws._socket.once("finish", function finish() {
+            callback();
+          });
+          ws.close();
+        }
+      };
+      duplex._read = function() {
+        if (ws.isPaused) ws.resume();
+      };
+      duplex._write = function(chunk, encoding, callback) {
+        if (ws.readyState === ws.CONNECTING) {
+          ws.once("open", function open2() {
+            duplex._write(chunk, encoding, callback);
+          });
+          return;
+        }
+        ws.send(chunk, callback);
+      };
+      duplex.on("end", duplexOnEnd);
+      duplex.on("error", duplexOnError);
+      return duplex;
+    }
+    module.exports = createWebSocketStream3;
+  }
+});
+
+// node_modules/ws/lib/subprotocol.js
+var require_subprotocol4 = __commonJS({
+  "node_modules/ws/lib/subprotocol.js"(exports, module) {
+    "use strict";
+    var { tokenChars } = require_validation4();
+    function parse5(header) {
+      const protocols = /* @__PURE__ */ new Set();
+      let start = -1;
+      let end = -1;
+      let i = 0;
+      for (i; i < header.length; i++) {
+        const code = header.charCodeAt(i);
+        if (end === -1 && tokenChars[code] === 1) {
+          if (start === -1) start = i;
+        } else if (i !== 0 && (code === 32 || code === 9)) {
+          if (end === -1 && start !== -1) end = i;
+        } else if (code === 44) {
+          if (start === -1) {
+            throw new SyntaxError(`Unexpected character at index ${i}`);
+          }
+          if (end === -1) end = i;
+          const protocol5 = header.slice(start, end);
+          if (protocols.has(protocol5)) {
+            throw new SyntaxError(`The "${protocol5}" subprotocol is duplicated`);
+          }
+          protocols.add(protocol5);
+          start = end = -1;
+        } else {
+          throw new SyntaxError(`Unexpected character at index ${i}`);
+        }
+      }
+      if (start === -1 || end !== -1) {
+        throw new SyntaxError("Unexpected end of input");
+      }
+      const protocol4 = header.slice(start, i);
+      if (protocols.has(protocol4)) {
+        throw new SyntaxError(`The "${protocol4}" subprotocol is duplicated`);
+      }
+      protocols.add(protocol4);
+      return protocols;
+    }
+    module.exports = { parse: parse5 };
+  }
+});
+
+// node_modules/ws/lib/websocket-server.js
+var require_websocket_server4 = __commonJS({
+  "node_modules/ws/lib/websocket-server.js"(exports, module) {
+    "use strict";
+    var EventEmitter2 = __require("events");
+    var http = __require("http");
+    var { Duplex } = __require("stream");
+    var { createHash: createHash4 } = __require("crypto");
+    var extension3 = require_extension4();
+    var PerMessageDeflate3 = require_permessage_deflate4();
+    var subprotocol3 = require_subprotocol4();
+    var WebSocket3 = require_websocket6();
+    var { CLOSE_TIMEOUT, GUID, kWebSocket } = require_constants4();
+    var keyRegex = /^[+/0-9A-Za-z]{22}==$/;
+    var RUNNING = 0;
+    var CLOSING = 1;
+    var CLOSED = 2;
+    var WebSocketServer3 = class extends EventEmitter2 {
+      /**
+       * Create a `WebSocketServer` instance.
+       *
+       * @param {Object} options Configuration options
+       * @param {Boolean} [options.allowSynchronousEvents=true] Specifies whether
+       *     any of the `'message'`, `'ping'`, and `'pong'` events can be emitted
+       *     multiple times in the same tick
+       * @param {Boolean} [options.autoPong=true] Specifies whether or not to
+       *     automatically send a pong in response to a ping
+       * @param {Number} [options.backlog=511] The maximum length of the queue of
+       *     pending connections
+       * @param {Boolean} [options.clientTracking=true] Specifies whether or not to
+       *     track clients
+       * @param {Number} [options.closeTimeout=30000] Duration in milliseconds to
+       *     wait for the closing handshake to finish after `websocket.close()` is
+       *     called
+       * @param {Function} [options.handleProtocols] A hook to handle protocols
+       * @param {String} [options.host] The hostname where to bind the server
+       * @param {Number} [options.maxBufferedChunks=262144] The maximum number of
+       *     buffered data chunks
+       * @param {Number} [options.maxFragments=16384] The maximum number of message
+       *     fragments
+       * @param {Number} [options.maxPayload=104857600] The maximum allowed message
+       *     size
+       * @param {Number} [options.maxPendingAutoPongs=60] The maximum number of
+       *     pending automatic pongs
+       * @param {Boolean} [options.noServer=false] Enable no server mode
+       * @param {String} [options.path] Accept only connections matching this path
+       * @param {(Boolean|Object)} [options.perMessageDeflate=false] Enable/disable
+       *     permessage-deflate
+       * @param {Number} [options.port] The port where to bind the server
+       * @param {(http.Server|https.Server)} [options.server] A pre-created HTTP/S
+       *     server to use
+       * @param {Boolean} [options.skipUTF8Validation=false] Specifies whether or
+       *     not to skip UTF-8 validation for text and close messages
+       * @param {Function} [options.verifyClient] A hook to reject connections
+       * @param {Function} [options.WebSocket=WebSocket] Specifies the `WebSocket`
+       *     class to use. It must be the `WebSocket` class or class that extends it
+       * @param {Function} [callback] A listener for the `listening` event
+       */
+      constructor(options, callback) {
+        super();
+        options = {
+          allowSynchronousEvents: true,
+          autoPong: true,
+          maxBufferedChunks: 256 * 1024,
+          maxFragments: 16 * 1024,
+          maxPayload: 100 * 1024 * 1024,
+          maxPendingAutoPongs: 60,
+          skipUTF8Validation: false,
+          perMessageDeflate: false,
+          handleProtocols: null,
+          clientTracking: true,
+          closeTimeout: CLOSE_TIMEOUT,
+          verifyClient: null,
+          noServer: false,
+          backlog: null,
+          // use default (511 as implemented in net.js)
+          server: null,
+          host: null,
+          path: null,
+          port: null,
+          WebSocket: WebSocket3,
+          ...options
+        };
+        if (options.port == null && !options.server && !options.noServer || options.port != null && (options.server || options.noServer) || options.server && options.noServer) {
+          throw new TypeError(
+            'One and only one of the "port", "server", or "noServer" options must be specified'
+          );
+        }
+        if (options.port != null) {
+          this._server = http.createServer((req, res) => {
+            const body2 = http.STATUS_CODES[426];
+            res.writeHead(426, {
+              "Content-Length": body2.length,
+              "Content-Type": "text/plain"
+            });
+            res.end(body2);
+          });
+          this._server.listen(
+            options.port,
+            options.host,
+            options.backlog,
+            callback
+          );
+        } else if (options.server) {
+          this._server = options.server;
+        }
+        if (this._server) {
+          const emitConnection = this.emit.bind(this, "connection");
+          this._removeListeners = addListeners(this._server, {
+            listening: this.emit.bind(this, "listening"),
+            error: this.emit.bind(this, "error"),
+            upgrade: (req, socket, head) => {
+              this.handleUpgrade(req, socket, head, emitConnection);
+            }
+          });
+        }
+        if (options.perMessageDeflate === true) options.perMessageDeflate = {};
+        if (options.clientTracking) {
+          this.clients = /* @__PURE__ */ new Set();
+          this._shouldEmitClose = false;
+        }
+        this.options = options;
+        this._state = RUNNING;
+      }
+      /**
+       * Returns the bound address, the address family name, and port of the server
+       * as reported by the operating system if listening on an IP socket.
+       * If the server is listening on a pipe or UNIX domain socket, the name is
+       * returned as a string.
+       *
+       * @return {(Object|String|null)} The address of the server
+       * @public
+       */
+      address() {
+        if (this.options.noServer) {
+          throw new Error('The server is operating in "noServer" mode');
+        }
+        if (!this._server) return null;
+        return this._server.address();
+      }
+      /**
+       * Stop the server from accepting new connections and emit the `'close'` event
+       * when all existing connections are closed.
+       *
+       * @param {Function} [cb] A one-time listener for the `'close'` event
+       * @public
+       */
+      close(cb) {
+        if (this._state === CLOSED) {
+          if (cb) {
+            this.once("close", () => {
+              cb(new Error("The server is not running"));
+            });
+          }
+          process.nextTick(emitClose, this);
+          return;
+        }
+        if (cb) this.once("close", cb);
+        if (this._state === CLOSING) return;
+        this._state = CLOSING;
+        if (this.options.noServer || this.options.server) {
+          if (this._server) {
+            this._removeListeners();
+            this._removeListeners = this._server = null;
+          }
+          if (this.clients) {
+            if (!this.clients.size) {
+              process.nextTick(emitClose, this);
+            } else {
+              this._shouldEmitClose = true;
+            }
+          } else {
+            process.nextTick(emitClose, this);
+          }
+        } else {
+          const server = this._server;
+          this._removeListeners();
+          this._removeListeners = this._server = null;
+          server.close(() => {
+            emitClose(this);
+          });
+        }
+      }
+      /**
+       * See if a given request should be handled by this server instance.
+       *
+       * @param {http.IncomingMessage} req Request object to inspect
+       * @return {Boolean} `true` if the request is valid, else `false`
+       * @public
+       */
+      shouldHandle(req) {
+        if (this.options.path) {
+          const index = req.url.indexOf("?");
+          const pathname = index !== -1 ? req.url.slice(0, index) : req.url;
+          if (pathname !== this.options.path) return false;
+        }
+        return true;
+      }
+      /**
+       * Handle a HTTP Upgrade request.
+       *
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @public
+       */
+      handleUpgrade(req, socket, head, cb) {
+        socket.on("error", socketOnError);
+        const key = req.headers["sec-websocket-key"];
+        const upgrade = req.headers.upgrade;
+        const version2 = +req.headers["sec-websocket-version"];
+        if (req.method !== "GET") {
+          const message = "Invalid HTTP method";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 405, message);
+          return;
+        }
+        if (upgrade === void 0 || upgrade.toLowerCase() !== "websocket") {
+          const message = "Invalid Upgrade header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (key === void 0 || !keyRegex.test(key)) {
+          const message = "Missing or invalid Sec-WebSocket-Key header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+          return;
+        }
+        if (version2 !== 13 && version2 !== 8) {
+          const message = "Missing or invalid Sec-WebSocket-Version header";
+          abortHandshakeOrEmitwsClientError(this, req, socket, 400, message, {
+            "Sec-WebSocket-Version": "13, 8"
+          });
+          return;
+        }
+        if (!this.shouldHandle(req)) {
+          abortHandshake(socket, 400);
+          return;
+        }
+        const secWebSocketProtocol = req.headers["sec-websocket-protocol"];
+        let protocols = /* @__PURE__ */ new Set();
+        if (secWebSocketProtocol !== void 0) {
+          try {
+            protocols = subprotocol3.parse(secWebSocketProtocol);
+          } catch (err) {
+            const message = "Invalid Sec-WebSocket-Protocol header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        const secWebSocketExtensions = req.headers["sec-websocket-extensions"];
+        const extensions = {};
+        if (this.options.perMessageDeflate && secWebSocketExtensions !== void 0) {
+          const perMessageDeflate = new PerMessageDeflate3({
+            ...this.options.perMessageDeflate,
+            isServer: true,
+            maxPayload: this.options.maxPayload
+          });
+          try {
+            const offers = extension3.parse(secWebSocketExtensions);
+            if (offers[PerMessageDeflate3.extensionName]) {
+              perMessageDeflate.accept(offers[PerMessageDeflate3.extensionName]);
+              extensions[PerMessageDeflate3.extensionName] = perMessageDeflate;
+            }
+          } catch (err) {
+            const message = "Invalid or unacceptable Sec-WebSocket-Extensions header";
+            abortHandshakeOrEmitwsClientError(this, req, socket, 400, message);
+            return;
+          }
+        }
+        if (this.options.verifyClient) {
+          const info = {
+            origin: req.headers[`${version2 === 8 ? "sec-websocket-origin" : "origin"}`],
+            secure: !!(req.socket.authorized || req.socket.encrypted),
+            req
+          };
+          if (this.options.verifyClient.length === 2) {
+            this.options.verifyClient(info, (verified, code, message, headers) => {
+              if (!verified) {
+                return abortHandshake(socket, code || 401, message, headers);
+              }
+              this.completeUpgrade(
+                extensions,
+                key,
+                protocols,
+                req,
+                socket,
+                head,
+                cb
+              );
+            });
+            return;
+          }
+          if (!this.options.verifyClient(info)) return abortHandshake(socket, 401);
+        }
+        this.completeUpgrade(extensions, key, protocols, req, socket, head, cb);
+      }
+      /**
+       * Upgrade the connection to WebSocket.
+       *
+       * @param {Object} extensions The accepted extensions
+       * @param {String} key The value of the `Sec-WebSocket-Key` header
+       * @param {Set} protocols The subprotocols
+       * @param {http.IncomingMessage} req The request object
+       * @param {Duplex} socket The network socket between the server and client
+       * @param {Buffer} head The first packet of the upgraded stream
+       * @param {Function} cb Callback
+       * @throws {Error} If called more than once with the same socket
+       * @private
+       */
+      completeUpgrade(extensions, key, protocols, req, socket, head, cb) {
+        if (!socket.readable || !socket.writable) return socket.destroy();
+        if (socket[kWebSocket]) {
+          throw new Error(
+            "server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration"
+          );
+        }
+        if (this._state > RUNNING) return abortHandshake(socket, 503);
+        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const headers = [
+          "HTTP/1.1 101 Switching Protocols",
+          "Upgrade: websocket",
+          "Connection: Upgrade",
+          `Sec-WebSocket-Accept: ${digest}`
+        ];
+        const ws = new this.options.WebSocket(null, void 0, this.options);
+        if (protocols.size) {
+          const protocol4 = this.options.handleProtocols ? this.options.handleProtocols(protocols, req) : protocols.values().next().value;
+          if (protocol4) {
+            headers.push(`Sec-WebSocket-Protocol: ${protocol4}`);
+            ws._protocol = protocol4;
+          }
+        }
+        if (extensions[PerMessageDeflate3.extensionName]) {
+          const params = extensions[PerMessageDeflate3.extensionName].params;
+          const value2 = extension3.format({
+            [PerMessageDeflate3.extensionName]: [params]
+          });
+          headers.push(`Sec-WebSocket-Extensions: ${value2}`);
+          ws._extensions = extensions;
+        }
+        this.emit("headers", headers, req);
+        socket.write(headers.concat("\r\n").join("\r\n"));
+        socket.removeListener("error", socketOnError);
+        ws.setSocket(socket, head, {
+          allowSynchronousEvents: this.options.allowSynchronousEvents,
+          maxBufferedChunks: this.options.maxBufferedChunks,
+          maxFragments: this.options.maxFragments,
+          maxPayload: this.options.maxPayload,
+          skipUTF8Validation: this.options.skipUTF8Validation
+        });
+        if (this.clients) {
+          this.clients.add(ws);
+          ws.on("close", () => {
+            this.clients.delete(ws);
+            if (this._shouldEmitClose && !this.clients.size) {
+              process.nextTick(emitClose, this);
+            }
+          });
+        }
+        cb(ws, req);
+      }
+    };
+    module.exports = WebSocketServer3;
+    function addListeners(server, map2) {
+      for (const event of Object.keys(map2)) server.on(event, map2[event]);
+      return function removeListeners() {
+        for (const event of Object.keys(map2)) {
+          server.removeListener(event, map2[event]);
+        }
+      };
+    }
+    function emitClose(server) {
+      server._state = CLOSED;
+      server.emit("close");
+    }
+    function socketOnError() {
+      this.destroy();
+    }
+    function abortHandshake(socket, code, message, headers) {
+      message = message || http.STATUS_CODES[code];
+      headers = {
+        Connection: "close",
+        "Content-Type": "text/html",
+        "Content-Length": Buffer.byteLength(message),
+        ...headers
+      };
+      socket.once("finish", socket.destroy);
+      socket.end(
+        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
+      );
+    }
+    function abortHandshakeOrEmitwsClientError(server, req, socket, code, message, headers) {
+      if (server.listenerCount("wsClientError")) {
+        const err = new Error(message);
+        Error.captureStackTrace(err, abortHandshakeOrEmitwsClientError);
+        server.emit("wsClientError", err, socket, req);
+      } else {
+        abortHandshake(socket, code, message, headers);
+      }
+    }
+  }
+});
+
+// node_modules/jpeg-js/lib/encoder.js
+var require_encoder = __commonJS({
+  "node_modules/jpeg-js/lib/encoder.js"(exports, module) {
+    var btoa2 = btoa2 || function(buf) {
+      return Buffer.from(buf).toString("base64");
+    };
+    function JPEGEncoder(quality) {
+      var self = this;
+      var fround = Math.round;
+      var ffloor = Math.floor;
+      var YTable = new Array(64);
+      var UVTable = new Array(64);
+      var fdtbl_Y = new Array(64);
+      var fdtbl_UV = new Array(64);
+      var YDC_HT;
+      var UVDC_HT;
+      var YAC_HT;
+      var UVAC_HT;
+      var bitcode = new Array(65535);
+      var category = new Array(65535);
+      var outputfDCTQuant = new Array(64);
+      var DU = new Array(64);
+      var byteout = [];
+      var bytenew = 0;
+      var bytepos = 7;
+      var YDU = new Array(64);
+      var UDU = new Array(64);
+      var VDU = new Array(64);
+      var clt = new Array(256);
+      var RGB_YUV_TABLE = new Array(2048);
+      var currentQuality;
+      var ZigZag = [
+        0,
+        1,
+        5,
+        6,
+        14,
+        15,
+        27,
+        28,
+        2,
+        4,
+        7,
+        13,
+        16,
+        26,
+        29,
+        42,
+        3,
+        8,
+        12,
+        17,
+        25,
+        30,
+        41,
+        43,
+        9,
+        11,
+        18,
+        24,
+        31,
+        40,
+        44,
+        53,
+        10,
+        19,
+        23,
+        32,
+        39,
+        45,
+        52,
+        54,
+        20,
+        22,
+        33,
+        38,
+        46,
+        51,
+        55,
+        60,
+        21,
+        34,
+        37,
+        47,
+        50,
+        56,
+        59,
+        61,
+        35,
+        36,
+        48,
+        49,
+        57,
+        58,
+        62,
+        63
+      ];
+      var std_dc_luminance_nrcodes = [0, 0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0];
+      var std_dc_luminance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      var std_ac_luminance_nrcodes = [0, 0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125];
+      var std_ac_luminance_values = [
+        1,
+        2,
+        3,
+        0,
+        4,
+        17,
+        5,
+        18,
+        33,
+        49,
+        65,
+        6,
+        19,
+        81,
+        97,
+        7,
+        34,
+        113,
+        20,
+        50,
+        129,
+        145,
+        161,
+        8,
+        35,
+        66,
+        177,
+        193,
+        21,
+        82,
+        209,
+        240,
+        36,
+        51,
+        98,
+        114,
+        130,
+        9,
+        10,
+        22,
+        23,
+        24,
+        25,
+        26,
+        37,
+        38,
+        39,
+        40,
+        41,
+        42,
+        52,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        67,
+        68,
+        69,
+        70,
+        71,
+        72,
+        73,
+        74,
+        83,
+        84,
+        85,
+        86,
+        87,
+        88,
+        89,
+        90,
+        99,
+        100,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        115,
+        116,
+        117,
+        118,
+        119,
+        120,
+        121,
+        122,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        146,
+        147,
+        148,
+        149,
+        150,
+        151,
+        152,
+        153,
+        154,
+        162,
+        163,
+        164,
+        165,
+        166,
+        167,
+        168,
+        169,
+        170,
+        178,
+        179,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        194,
+        195,
+        196,
+        197,
+        198,
+        199,
+        200,
+        201,
+        202,
+        210,
+        211,
+        212,
+        213,
+        214,
+        215,
+        216,
+        217,
+        218,
+        225,
+        226,
+        227,
+        228,
+        229,
+        230,
+        231,
+        232,
+        233,
+        234,
+        241,
+        242,
+        243,
+        244,
+        245,
+        246,
+        247,
+        248,
+        249,
+        250
+      ];
+      var std_dc_chrominance_nrcodes = [0, 0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0];
+      var std_dc_chrominance_values = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+      var std_ac_chrominance_nrcodes = [0, 0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119];
+      var std_ac_chrominance_values = [
+        0,
+        1,
+        2,
+        3,
+        17,
+        4,
+        5,
+        33,
+        49,
+        6,
+        18,
+        65,
+        81,
+        7,
+        97,
+        113,
+        19,
+        34,
+        50,
+        129,
+        8,
+        20,
+        66,
+        145,
+        161,
+        177,
+        193,
+        9,
+        35,
+        51,
+        82,
+        240,
+        21,
+        98,
+        114,
+        209,
+        10,
+        22,
+        36,
+        52,
+        225,
+        37,
+        241,
+        23,
+        24,
+        25,
+        26,
+        38,
+        39,
+        40,
+        41,
+        42,
+        53,
+        54,
+        55,
+        56,
+        57,
+        58,
+        67,
+        68,
+        69,
+        70,
+        71,
+        72,
+        73,
+        74,
+        83,
+        84,
+        85,
+        86,
+        87,
+        88,
+        89,
+        90,
+        99,
+        100,
+        101,
+        102,
+        103,
+        104,
+        105,
+        106,
+        115,
+        116,
+        117,
+        118,
+        119,
+        120,
+        121,
+        122,
+        130,
+        131,
+        132,
+        133,
+        134,
+        135,
+        136,
+        137,
+        138,
+        146,
+        147,
+        148,
+        149,
+        150,
+        151,
+        152,
+        153,
+        154,
+        162,
+        163,
+        164,
+        165,
+        166,
+        167,
+        168,
+        169,
+        170,
+        178,
+        179,
+        180,
+        181,
+        182,
+        183,
+        184,
+        185,
+        186,
+        194,
+        195,
+        196,
+        197,
+        198,
+        199,
+        200,
+        201,
+        202,
+        210,
+        211,
+        212,
+        213,
+        214,
+        215,
+        216,
+        217,
+        218,
+        226,
+        227,
+        228,
+        229,
+        230,
+        231,
+        232,
+        233,
+        234,
+        242,
+        243,
+        244,
+        245,
+        246,
+        247,
+        248,
+        249,
+        250
+      ];
+      function initQuantTables(sf) {
+        var YQT = [
+          16,
+          11,
+          10,
+          16,
+          24,
+          40,
+          51,
+          61,
+          12,
+          12,
+          14,
+          19,
+          26,
+          58,
+          60,
+          55,
+          14,
+          13,
+          16,
+          24,
+          40,
+          57,
+          69,
+          56,
+          14,
+          17,
+          22,
+          29,
+          51,
+          87,
+          80,
+          62,
+          18,
+          22,
+          37,
+          56,
+          68,
+          109,
+          103,
+          77,
+          24,
+          35,
+          55,
+          64,
+          81,
+          104,
+          113,
+          92,
+          49,
+          64,
+          78,
+          87,
+          103,
+          121,
+          120,
+          101,
+          72,
+          92,
+          95,
+          98,
+          112,
+          100,
+          103,
+          99
+        ];
+        for (var i = 0; i < 64; i++) {
+          var t = ffloor((YQT[i] * sf + 50) / 100);
+          if (t < 1) {
+            t = 1;
+          } else if (t > 255) {
+            t = 255;
+          }
+          YTable[ZigZag[i]] = t;
+        }
+        var UVQT = [
+          17,
+          18,
+          24,
+          47,
+          99,
+          99,
+          99,
+          99,
+          18,
+          21,
+          26,
+          66,
+          99,
+          99,
+          99,
+          99,
+          24,
+          26,
+          56,
+          99,
+          99,
+          99,
+          99,
+          99,
+          47,
+          66,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99,
+          99
+        ];
+        for (var j = 0; j < 64; j++) {
+          var u = ffloor((UVQT[j] * sf + 50) / 100);
+          if (u < 1) {
+            u = 1;
+          } else if (u > 255) {
+            u = 255;
+          }
+          UVTable[ZigZag[j]] = u;
+        }
+        var aasf = [
+          1,
+          1.387039845,
+          1.306562965,
+          1.175875602,
+          1,
+          0.785694958,
+          0.5411961,
+          0.275899379
+        ];
+        var k = 0;
+        for (var row = 0; row < 8; row++) {
+          for (var col = 0; col < 8; col++) {
+            fdtbl_Y[k] = 1 / (YTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
+            fdtbl_UV[k] = 1 / (UVTable[ZigZag[k]] * aasf[row] * aasf[col] * 8);
+            k++;
+          }
+        }
+      }
+      function computeHuffmanTbl(nrcodes, std_table) {
+        var codevalue = 0;
+        var pos_in_table = 0;
+        var HT = new Array();
+        for (var k = 1; k <= 16; k++) {
+          for (var j = 1; j <= nrcodes[k]; j++) {
+            HT[std_table[pos_in_table]] = [];
+            HT[std_table[pos_in_table]][0] = codevalue;
+            HT[std_table[pos_in_table]][1] = k;
+            pos_in_table++;
+            codevalue++;
+          }
+          codevalue *= 2;
+        }
+        return HT;
+      }
+      function initHuffmanTbl() {
+        YDC_HT = computeHuffmanTbl(std_dc_luminance_nrcodes, std_dc_luminance_values);
+        UVDC_HT = computeHuffmanTbl(std_dc_chrominance_nrcodes, std_dc_chrominance_values);
+        YAC_HT = computeHuffmanTbl(std_ac_luminance_nrcodes, std_ac_luminance_values);
+        UVAC_HT = computeHuffmanTbl(std_ac_chrominance_nrcodes, std_ac_chrominance_values);
+      }
+      function initCategoryNumber() {
+        var nrlower = 1;
+        var nrupper = 2;
+        for (var cat = 1; cat <= 15; cat++) {
+          for (var nr = nrlower; nr < nrupper; nr++) {
+            category[32767 + nr] = cat;
+            bitcode[32767 + nr] = [];
+            bitcode[32767 + nr][1] = cat;
+            bitcode[32767 + nr][0] = nr;
+          }
+          for (var nrneg = -(nrupper - 1); nrneg <= -nrlower; nrneg++) {
+            category[32767 + nrneg] = cat;
+            bitcode[32767 + nrneg] = [];
+            bitcode[32767 + nrneg][1] = cat;
+            bitcode[32767 + nrneg][0] = nrupper - 1 + nrneg;
+          }
+          nrlower <<= 1;
+          nrupper <<= 1;
+        }
+      }
+      function initRGBYUVTable() {
+        for (var i = 0; i < 256; i++) {
+          RGB_YUV_TABLE[i] = 19595 * i;
+          RGB_YUV_TABLE[i + 256 >> 0] = 38470 * i;
+          RGB_YUV_TABLE[i + 512 >> 0] = 7471 * i + 32768;
+          RGB_YUV_TABLE[i + 768 >> 0] = -11059 * i;
+          RGB_YUV_TABLE[i + 1024 >> 0] = -21709 * i;
+          RGB_YUV_TABLE[i + 1280 >> 0] = 32768 * i + 8421375;
+          RGB_YUV_TABLE[i + 1536 >> 0] = -27439 * i;
+          RGB_YUV_TABLE[i + 1792 >> 0] = -5329 * i;
+        }
+      }
+      function writeBits(bs) {
+        var value2 = bs[0];
+        var posval = bs[1] - 1;
+        while (posval >= 0) {
+          if (value2 & 1 << posval) {
+            bytenew |= 1 << bytepos;
+          }
+          posval--;
+          bytepos--;
+          if (bytepos < 0) {
+            if (bytenew == 255) {
+              writeByte(255);
+              writeByte(0);
+            } else {
+              writeByte(bytenew);
+            }
+            bytepos = 7;
+            bytenew = 0;
+          }
+        }
+      }
+      function writeByte(value2) {
+        byteout.push(value2);
+      }
+      function writeWord(value2) {
+        writeByte(value2 >> 8 & 255);
+        writeByte(value2 & 255);
+      }
+      function fDCTQuant(data, fdtbl) {
+        var d0, d1, d2, d3, d4, d5, d6, d7;
+        var dataOff = 0;
+        var i;
+        var I8 = 8;
+        var I64 = 64;
+        for (i = 0; i < I8; ++i) {
+          d0 = data[dataOff];
+          d1 = data[dataOff + 1];
+          d2 = data[dataOff + 2];
+          d3 = data[dataOff + 3];
+          d4 = data[dataOff + 4];
+          d5 = data[dataOff + 5];
+          d6 = data[dataOff + 6];
+          d7 = data[dataOff + 7];
+          var tmp0 = d0 + d7;
+          var tmp7 = d0 - d7;
+          var tmp1 = d1 + d6;
+          var tmp6 = d1 - d6;
+          var tmp2 = d2 + d5;
+          var tmp5 = d2 - d5;
+          var tmp3 = d3 + d4;
+          var tmp4 = d3 - d4;
+          var tmp10 = tmp0 + tmp3;
+          var tmp13 = tmp0 - tmp3;
+          var tmp11 = tmp1 + tmp2;
+          var tmp12 = tmp1 - tmp2;
+          data[dataOff] = tmp10 + tmp11;
+          data[dataOff + 4] = tmp10 - tmp11;
+          var z1 = (tmp12 + tmp13) * 0.707106781;
+          data[dataOff + 2] = tmp13 + z1;
+          data[dataOff + 6] = tmp13 - z1;
+          tmp10 = tmp4 + tmp5;
+          tmp11 = tmp5 + tmp6;
+          tmp12 = tmp6 + tmp7;
+          var z5 = (tmp10 - tmp12) * 0.382683433;
+          var z2 = 0.5411961 * tmp10 + z5;
+          var z4 = 1.306562965 * tmp12 + z5;
+          var z3 = tmp11 * 0.707106781;
+          var z11 = tmp7 + z3;
+          var z13 = tmp7 - z3;
+          data[dataOff + 5] = z13 + z2;
+          data[dataOff + 3] = z13 - z2;
+          data[dataOff + 1] = z11 + z4;
+          data[dataOff + 7] = z11 - z4;
+          dataOff += 8;
+        }
+        dataOff = 0;
+        for (i = 0; i < I8; ++i) {
+          d0 = data[dataOff];
+          d1 = data[dataOff + 8];
+          d2 = data[dataOff + 16];
+          d3 = data[dataOff + 24];
+          d4 = data[dataOff + 32];
+          d5 = data[dataOff + 40];
+          d6 = data[dataOff + 48];
+          d7 = data[dataOff + 56];
+          var tmp0p2 = d0 + d7;
+          var tmp7p2 = d0 - d7;
+          var tmp1p2 = d1 + d6;
+          var tmp6p2 = d1 - d6;
+          var tmp2p2 = d2 + d5;
+          var tmp5p2 = d2 - d5;
+          var tmp3p2 = d3 + d4;
+          var tmp4p2 = d3 - d4;
+          var tmp10p2 = tmp0p2 + tmp3p2;
+          var tmp13p2 = tmp0p2 - tmp3p2;
+          var tmp11p2 = tmp1p2 + tmp2p2;
+          var tmp12p2 = tmp1p2 - tmp2p2;
+          data[dataOff] = tmp10p2 + tmp11p2;
+          data[dataOff + 32] = tmp10p2 - tmp11p2;
+          var z1p2 = (tmp12p2 + tmp13p2) * 0.707106781;
+          data[dataOff + 16] = tmp13p2 + z1p2;
+          data[dataOff + 48] = tmp13p2 - z1p2;
+          tmp10p2 = tmp4p2 + tmp5p2;
+          tmp11p2 = tmp5p2 + tmp6p2;
+          tmp12p2 = tmp6p2 + tmp7p2;
+          var z5p2 = (tmp10p2 - tmp12p2) * 0.382683433;
+          var z2p2 = 0.5411961 * tmp10p2 + z5p2;
+          var z4p2 = 1.306562965 * tmp12p2 + z5p2;
+          var z3p2 = tmp11p2 * 0.707106781;
+          var z11p2 = tmp7p2 + z3p2;
+          var z13p2 = tmp7p2 - z3p2;
+          data[dataOff + 40] = z13p2 + z2p2;
+          data[dataOff + 24] = z13p2 - z2p2;
+          data[dataOff + 8] = z11p2 + z4p2;
+          data[dataOff + 56] = z11p2 - z4p2;
+          dataOff++;
+        }
+        var fDCTQuant2;
+        for (i = 0; i < I64; ++i) {
+          fDCTQuant2 = data[i] * fdtbl[i];
+          outputfDCTQuant[i] = fDCTQuant2 > 0 ? fDCTQuant2 + 0.5 | 0 : fDCTQuant2 - 0.5 | 0;
+        }
+        return outputfDCTQuant;
+      }
+      function writeAPP0() {
+        writeWord(65504);
+        writeWord(16);
+        writeByte(74);
+        writeByte(70);
+        writeByte(73);
+        writeByte(70);
+        writeByte(0);
+        writeByte(1);
+        writeByte(1);
+        writeByte(0);
+        writeWord(1);
+        writeWord(1);
+        writeByte(0);
+        writeByte(0);
+      }
+      function writeAPP1(exifBuffer) {
+        if (!exifBuffer) return;
+        writeWord(65505);
+        if (exifBuffer[0] === 69 && exifBuffer[1] === 120 && exifBuffer[2] === 105 && exifBuffer[3] === 102) {
+          writeWord(exifBuffer.length + 2);
+        } else {
+          writeWord(exifBuffer.length + 5 + 2);
+          writeByte(69);
+          writeByte(120);
+          writeByte(105);
+          writeByte(102);
+          writeByte(0);
+        }
+        for (var i = 0; i < exifBuffer.length; i++) {
+          writeByte(exifBuffer[i]);
+        }
+      }
+      function writeSOF0(width, height) {
+        writeWord(65472);
+        writeWord(17);
+        writeByte(8);
+        writeWord(height);
+        writeWord(width);
+        writeByte(3);
+        writeByte(1);
+        writeByte(17);
+        writeByte(0);
+        writeByte(2);
+        writeByte(17);
+        writeByte(1);
+        writeByte(3);
+        writeByte(17);
+        writeByte(1);
+      }
+      function writeDQT() {
+        writeWord(65499);
+        writeWord(132);
+        writeByte(0);
+        for (var i = 0; i < 64; i++) {
+          writeByte(YTable[i]);
+        }
+        writeByte(1);
+        for (var j = 0; j < 64; j++) {
+          writeByte(UVTable[j]);
+        }
+      }
+      function writeDHT() {
+        writeWord(65476);
+        writeWord(418);
+        writeByte(0);
+        for (var i = 0; i < 16; i++) {
+          writeByte(std_dc_luminance_nrcodes[i + 1]);
+        }
+        for (var j = 0; j <= 11; j++) {
+          writeByte(std_dc_luminance_values[j]);
+        }
+        writeByte(16);
+        for (var k = 0; k < 16; k++) {
+          writeByte(std_ac_luminance_nrcodes[k + 1]);
+        }
+        for (var l = 0; l <= 161; l++) {
+          writeByte(std_ac_luminance_values[l]);
+        }
+        writeByte(1);
+        for (var m = 0; m < 16; m++) {
+          writeByte(std_dc_chrominance_nrcodes[m + 1]);
+        }
+        for (var n = 0; n <= 11; n++) {
+          writeByte(std_dc_chrominance_values[n]);
+        }
+        writeByte(17);
+        for (var o = 0; o < 16; o++) {
+          writeByte(std_ac_chrominance_nrcodes[o + 1]);
+        }
+        for (var p = 0; p <= 161; p++) {
+          writeByte(std_ac_chrominance_values[p]);
+        }
+      }
+      function writeCOM(comments) {
+        if (typeof comments === "undefined" || comments.constructor !== Array) return;
+        comments.forEach((e) => {
+          if (typeof e !== "string") return;
+          writeWord(65534);
+          var l = e.length;
+          writeWord(l + 2);
+          var i;
+          for (i = 0; i < l; i++)
+            writeByte(e.charCodeAt(i));
+        });
+      }
+      function writeSOS() {
+        writeWord(65498);
+        writeWord(12);
+        writeByte(3);
+        writeByte(1);
+        writeByte(0);
+        writeByte(2);
+        writeByte(17);
+        writeByte(3);
+        writeByte(17);
+        writeByte(0);
+        writeByte(63);
+        writeByte(0);
+      }
+      function processDU(CDU, fdtbl, DC, HTDC, HTAC) {
+        var EOB = HTAC[0];
+        var M16zeroes = HTAC[240];
+        var pos;
+        var I16 = 16;
+        var I63 = 63;
+        var I64 = 64;
+        var DU_DCT = fDCTQuant(CDU, fdtbl);
+        for (var j = 0; j < I64; ++j) {
+          DU[ZigZag[j]] = DU_DCT[j];
+        }
+        var Diff = DU[0] - DC;
+        DC = DU[0];
+        if (Diff == 0) {
+          writeBits(HTDC[0]);
+        } else {
+          pos = 32767 + Diff;
+          writeBits(HTDC[category[pos]]);
+          writeBits(bitcode[pos]);
+        }
+        var end0pos = 63;
+        for (; end0pos > 0 && DU[end0pos] == 0; end0pos--) {
+        }
+        ;
+        if (end0pos == 0) {
+          writeBits(EOB);
+          return DC;
+        }
+        var i = 1;
+        var lng;
+        while (i <= end0pos) {
+          var startpos = i;
+          for (; DU[i] == 0 && i <= end0pos; ++i) {
+          }
+          var nrzeroes = i - startpos;
+          if (nrzeroes >= I16) {
+            lng = nrzeroes >> 4;
+            for (var nrmarker = 1; nrmarker <= lng; ++nrmarker)
+              writeBits(M16zeroes);
+            nrzeroes = nrzeroes & 15;
+          }
+          pos = 32767 + DU[i];
+          writeBits(HTAC[(nrzeroes << 4) + category[pos]]);
+          writeBits(bitcode[pos]);
+          i++;
+        }
+        if (end0pos != I63) {
+          writeBits(EOB);
+        }
+        return DC;
+      }
+      function initCharLookupTable() {
+        var sfcc = String.fromCharCode;
+        for (var i = 0; i < 256; i++) {
+          clt[i] = sfcc(i);
+        }
+      }
+      this.encode = function(image, quality2) {
+        var time_start = (/* @__PURE__ */ new Date()).getTime();
+        if (quality2) setQuality(quality2);
+        byteout = new Array();
+        bytenew = 0;
+        bytepos = 7;
+        writeWord(65496);
+        writeAPP0();
+        writeCOM(image.comments);
+        writeAPP1(image.exifBuffer);
+        writeDQT();
+        writeSOF0(image.width, image.height);
+        writeDHT();
+        writeSOS();
+        var DCY = 0;
+        var DCU = 0;
+        var DCV = 0;
+        bytenew = 0;
+        bytepos = 7;
+        this.encode.displayName = "_encode_";
+        var imageData = image.data;
+        var width = image.width;
+        var height = image.height;
+        var quadWidth = width * 4;
+        var tripleWidth = width * 3;
+        var x, y = 0;
+        var r, g, b;
+        var start, p, col, row, pos;
+        while (y < height) {
+          x = 0;
+          while (x < quadWidth) {
+            start = quadWidth * y + x;
+            p = start;
+            col = -1;
+            row = 0;
+            for (pos = 0; pos < 64; pos++) {
+              row = pos >> 3;
+              col = (pos & 7) * 4;
+              p = start + row * quadWidth + col;
+              if (y + row >= height) {
+                p -= quadWidth * (y + 1 + row - height);
+              }
+              if (x + col >= quadWidth) {
+                p -= x + col - quadWidth + 4;
+              }
+              r = imageData[p++];
+              g = imageData[p++];
+              b = imageData[p++];
+              YDU[pos] = (RGB_YUV_TABLE[r] + RGB_YUV_TABLE[g + 256 >> 0] + RGB_YUV_TABLE[b + 512 >> 0] >> 16) - 128;
+              UDU[pos] = (RGB_YUV_TABLE[r + 768 >> 0] + RGB_YUV_TABLE[g + 1024 >> 0] + RGB_YUV_TABLE[b + 1280 >> 0] >> 16) - 128;
+              VDU[pos] = (RGB_YUV_TABLE[r + 1280 >> 0] + RGB_YUV_TABLE[g + 1536 >> 0] + RGB_YUV_TABLE[b + 1792 >> 0] >> 16) - 128;
+            }
+            DCY = processDU(YDU, fdtbl_Y, DCY, YDC_HT, YAC_HT);
+            DCU = processDU(UDU, fdtbl_UV, DCU, UVDC_HT, UVAC_HT);
+            DCV = processDU(VDU, fdtbl_UV, DCV, UVDC_HT, UVAC_HT);
+            x += 32;
+          }
+          y += 8;
+        }
+        if (bytepos >= 0) {
+          var fillbits = [];
+          fillbits[1] = bytepos + 1;
+          fillbits[0] = (1 << bytepos + 1) - 1;
+          writeBits(fillbits);
+        }
+        writeWord(65497);
+        if (typeof module === "undefined") return new Uint8Array(byteout);
+        return Buffer.from(byteout);
+        var jpegDataUri = "data:image/jpeg;base64," + btoa2(byteout.join(""));
+        byteout = [];
+        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+        return jpegDataUri;
+      };
+      function setQuality(quality2) {
+        if (quality2 <= 0) {
+          quality2 = 1;
+        }
+        if (quality2 > 100) {
+          quality2 = 100;
+        }
+        if (currentQuality == quality2) return;
+        var sf = 0;
+        if (quality2 < 50) {
+          sf = Math.floor(5e3 / quality2);
+        } else {
+          sf = Math.floor(200 - quality2 * 2);
+        }
+        initQuantTables(sf);
+        currentQuality = quality2;
+      }
+      function init() {
+        var time_start = (/* @__PURE__ */ new Date()).getTime();
+        if (!quality) quality = 50;
+        initCharLookupTable();
+        initHuffmanTbl();
+        initCategoryNumber();
+        initRGBYUVTable();
+        setQuality(quality);
+        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+      }
+      init();
+    }
+    if (typeof module !== "undefined") {
+      module.exports = encode4;
+    } else if (typeof window !== "undefined") {
+      window["jpeg-js"] = window["jpeg-js"] || {};
+      window["jpeg-js"].encode = encode4;
+    }
+    function encode4(imgData, qu) {
+      if (typeof qu === "undefined") qu = 50;
+      var encoder = new JPEGEncoder(qu);
+      var data = encoder.encode(imgData, qu);
+      return {
+        data,
+        width: imgData.width,
+        height: imgData.height
+      };
+    }
+  }
+});
+
+// node_modules/jpeg-js/lib/decoder.js
+var require_decoder = __commonJS({
+  "node_modules/jpeg-js/lib/decoder.js"(exports, module) {
+    var JpegImage = (function jpegImage() {
+      "use strict";
+      var dctZigZag = new Int32Array([
+        0,
+        1,
+        8,
+        16,
+        9,
+        2,
+        3,
+        10,
+        17,
+        24,
+        32,
+        25,
+        18,
+        11,
+        4,
+        5,
+        12,
+        19,
+        26,
+        33,
+        40,
+        48,
+        41,
+        34,
+        27,
+        20,
+        13,
+        6,
+        7,
+        14,
+        21,
+        28,
+        35,
+        42,
+        49,
+        56,
+        57,
+        50,
+        43,
+        36,
+        29,
+        22,
+        15,
+        23,
+        30,
+        37,
+        44,
+        51,
+        58,
+        59,
+        52,
+        45,
+        38,
+        31,
+        39,
+        46,
+        53,
+        60,
+        61,
+        54,
+        47,
+        55,
+        62,
+        63
+      ]);
+      var dctCos1 = 4017;
+      var dctSin1 = 799;
+      var dctCos3 = 3406;
+      var dctSin3 = 2276;
+      var dctCos6 = 1567;
+      var dctSin6 = 3784;
+      var dctSqrt2 = 5793;
+      var dctSqrt1d2 = 2896;
+      function constructor() {
+      }
+      function buildHuffmanTable(codeLengths, values) {
+        var k = 0, code = [], i, j, length = 16;
+        while (length > 0 && !codeLengths[length - 1])
+          length--;
+        code.push({ children: [], index: 0 });
+        var p = code[0], q;
+        for (i = 0; i < length; i++) {
+          for (j = 0; j < codeLengths[i]; j++) {
+            p = code.pop();
+            p.children[p.index] = values[k];
+            while (p.index > 0) {
+              if (code.length === 0)
+                throw new Error("Could not recreate Huffman Table");
+              p = code.pop();
+            }
+            p.index++;
+            code.push(p);
+            while (code.length <= i) {
+              code.push(q = { children: [], index: 0 });
+              p.children[p.index] = q.children;
+              p = q;
+            }
+            k++;
+          }
+          if (i + 1 < length) {
+            code.push(q = { children: [], index: 0 });
+            p.children[p.index] = q.children;
+            p = q;
+          }
+        }
+        return code[0].children;
+      }
+      function decodeScan(data, offset, frame, components, resetInterval, spectralStart, spectralEnd, successivePrev, successive, opts) {
+        var precision = frame.precision;
+        var samplesPerLine = frame.samplesPerLine;
+        var scanLines = frame.scanLines;
+        var mcusPerLine = frame.mcusPerLine;
+        var progressive = frame.progressive;
+        var maxH = frame.maxH, maxV = frame.maxV;
+        var startOffset = offset, bitsData = 0, bitsCount = 0;
+        function readBit() {
+          if (bitsCount > 0) {
+            bitsCount--;
+            return bitsData >> bitsCount & 1;
+          }
+          bitsData = data[offset++];
+          if (bitsData == 255) {
+            var nextByte = data[offset++];
+            if (nextByte) {
+              throw new Error("unexpected marker: " + (bitsData << 8 | nextByte).toString(16));
+            }
+          }
+          bitsCount = 7;
+          return bitsData >>> 7;
+        }
+        function decodeHuffman(tree) {
+          var node2 = tree, bit;
+          while ((bit = readBit()) !== null) {
+            node2 = node2[bit];
+            if (typeof node2 === "number")
+              return node2;
+            if (typeof node2 !== "object")
+              throw new Error("invalid huffman sequence");
+          }
+          return null;
+        }
+        function receive2(length) {
+          var n2 = 0;
+          while (length > 0) {
+            var bit = readBit();
+            if (bit === null) return;
+            n2 = n2 << 1 | bit;
+            length--;
+          }
+          return n2;
+        }
+        function receiveAndExtend(length) {
+          var n2 = receive2(length);
+          if (n2 >= 1 << length - 1)
+            return n2;
+          return n2 + (-1 << length) + 1;
+        }
+        function decodeBaseline(component2, zz) {
+          var t = decodeHuffman(component2.huffmanTableDC);
+          var diff = t === 0 ? 0 : receiveAndExtend(t);
+          zz[0] = component2.pred += diff;
+          var k2 = 1;
+          while (k2 < 64) {
+            var rs = decodeHuffman(component2.huffmanTableAC);
+            var s = rs & 15, r = rs >> 4;
+            if (s === 0) {
+              if (r < 15)
+                break;
+              k2 += 16;
+              continue;
+            }
+            k2 += r;
+            var z2 = dctZigZag[k2];
+            zz[z2] = receiveAndExtend(s);
+            k2++;
+          }
+        }
+        function decodeDCFirst(component2, zz) {
+          var t = decodeHuffman(component2.huffmanTableDC);
+          var diff = t === 0 ? 0 : receiveAndExtend(t) << successive;
+          zz[0] = component2.pred += diff;
+        }
+        function decodeDCSuccessive(component2, zz) {
+          zz[0] |= readBit() << successive;
+        }
+        var eobrun = 0;
+        function decodeACFirst(component2, zz) {
+          if (eobrun > 0) {
+            eobrun--;
+            return;
+          }
+          var k2 = spectralStart, e = spectralEnd;
+          while (k2 <= e) {
+            var rs = decodeHuffman(component2.huffmanTableAC);
+            var s = rs & 15, r = rs >> 4;
+            if (s === 0) {
+              if (r < 15) {
+                eobrun = receive2(r) + (1 << r) - 1;
+                break;
+              }
+              k2 += 16;
+              continue;
+            }
+            k2 += r;
+            var z2 = dctZigZag[k2];
+            zz[z2] = receiveAndExtend(s) * (1 << successive);
+            k2++;
+          }
+        }
+        var successiveACState = 0, successiveACNextValue;
+        function decodeACSuccessive(component2, zz) {
+          var k2 = spectralStart, e = spectralEnd, r = 0;
+          while (k2 <= e) {
+            var z2 = dctZigZag[k2];
+            var direction = zz[z2] < 0 ? -1 : 1;
+            switch (successiveACState) {
+              case 0:
+                var rs = decodeHuffman(component2.huffmanTableAC);
+                var s = rs & 15, r = rs >> 4;
+                if (s === 0) {
+                  if (r < 15) {
+                    eobrun = receive2(r) + (1 << r);
+                    successiveACState = 4;
+                  } else {
+                    r = 16;
+                    successiveACState = 1;
+                  }
+                } else {
+                  if (s !== 1)
+                    throw new Error("invalid ACn encoding");
+                  successiveACNextValue = receiveAndExtend(s);
+                  successiveACState = r ? 2 : 3;
+                }
+                continue;
+              case 1:
+              // skipping r zero items
+              case 2:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                else {
+                  r--;
+                  if (r === 0)
+                    successiveACState = successiveACState == 2 ? 3 : 0;
+                }
+                break;
+              case 3:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                else {
+                  zz[z2] = successiveACNextValue << successive;
+                  successiveACState = 0;
+                }
+                break;
+              case 4:
+                if (zz[z2])
+                  zz[z2] += (readBit() << successive) * direction;
+                break;
+            }
+            k2++;
+          }
+          if (successiveACState === 4) {
+            eobrun--;
+            if (eobrun === 0)
+              successiveACState = 0;
+          }
+        }
+        function decodeMcu(component2, decode5, mcu2, row, col) {
+          var mcuRow = mcu2 / mcusPerLine | 0;
+          var mcuCol = mcu2 % mcusPerLine;
+          var blockRow = mcuRow * component2.v + row;
+          var blockCol = mcuCol * component2.h + col;
+          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
+            return;
+          decode5(component2, component2.blocks[blockRow][blockCol]);
+        }
+        function decodeBlock(component2, decode5, mcu2) {
+          var blockRow = mcu2 / component2.blocksPerLine | 0;
+          var blockCol = mcu2 % component2.blocksPerLine;
+          if (component2.blocks[blockRow] === void 0 && opts.tolerantDecoding)
+            return;
+          decode5(component2, component2.blocks[blockRow][blockCol]);
+        }
+        var componentsLength = components.length;
+        var component, i, j, k, n;
+        var decodeFn;
+        if (progressive) {
+          if (spectralStart === 0)
+            decodeFn = successivePrev === 0 ? decodeDCFirst : decodeDCSuccessive;
+          else
+            decodeFn = successivePrev === 0 ? decodeACFirst : decodeACSuccessive;
+        } else {
+          decodeFn = decodeBaseline;
+        }
+        var mcu = 0, marker;
+        var mcuExpected;
+        if (componentsLength == 1) {
+          mcuExpected = components[0].blocksPerLine * components[0].blocksPerColumn;
+        } else {
+          mcuExpected = mcusPerLine * frame.mcusPerColumn;
+        }
+        if (!resetInterval) resetInterval = mcuExpected;
+        var h, v;
+        while (mcu < mcuExpected) {
+          for (i = 0; i < componentsLength; i++)
+            components[i].pred = 0;
+          eobrun = 0;
+          if (componentsLength == 1) {
+            component = components[0];
+            for (n = 0; n < resetInterval; n++) {
+              decodeBlock(component, decodeFn, mcu);
+              mcu++;
+            }
+          } else {
+            for (n = 0; n < resetInterval; n++) {
+              for (i = 0; i < componentsLength; i++) {
+                component = components[i];
+                h = component.h;
+                v = component.v;
+                for (j = 0; j < v; j++) {
+                  for (k = 0; k < h; k++) {
+                    decodeMcu(component, decodeFn, mcu, j, k);
+                  }
+                }
+              }
+              mcu++;
+              if (mcu === mcuExpected) break;
+            }
+          }
+          if (mcu === mcuExpected) {
+            do {
+              if (data[offset] === 255) {
+                if (data[offset + 1] !== 0) {
+                  break;
+                }
+              }
+              offset += 1;
+            } while (offset < data.length - 2);
+          }
+          bitsCount = 0;
+          marker = data[offset] << 8 | data[offset + 1];
+          if (marker < 65280) {
+            throw new Error("marker was not found");
+          }
+          if (marker >= 65488 && marker <= 65495) {
+            offset += 2;
+          } else
+            break;
+        }
+        return offset - startOffset;
+      }
+      function buildComponentData(frame, component) {
+        var lines = [];
+        var blocksPerLine = component.blocksPerLine;
+        var blocksPerColumn = component.blocksPerColumn;
+        var samplesPerLine = blocksPerLine << 3;
+        var R = new Int32Array(64), r = new Uint8Array(64);
+        function quantizeAndInverse(zz, dataOut, dataIn) {
+          var qt = component.quantizationTable;
+          var v0, v1, v2, v3, v4, v5, v6, v7, t;
+          var p = dataIn;
+          var i2;
+          for (i2 = 0; i2 < 64; i2++)
+            p[i2] = zz[i2] * qt[i2];
+          for (i2 = 0; i2 < 8; ++i2) {
+            var row = 8 * i2;
+            if (p[1 + row] == 0 && p[2 + row] == 0 && p[3 + row] == 0 && p[4 + row] == 0 && p[5 + row] == 0 && p[6 + row] == 0 && p[7 + row] == 0) {
+              t = dctSqrt2 * p[0 + row] + 512 >> 10;
+              p[0 + row] = t;
+              p[1 + row] = t;
+              p[2 + row] = t;
+              p[3 + row] = t;
+              p[4 + row] = t;
+              p[5 + row] = t;
+              p[6 + row] = t;
+              p[7 + row] = t;
+              continue;
+            }
+            v0 = dctSqrt2 * p[0 + row] + 128 >> 8;
+            v1 = dctSqrt2 * p[4 + row] + 128 >> 8;
+            v2 = p[2 + row];
+            v3 = p[6 + row];
+            v4 = dctSqrt1d2 * (p[1 + row] - p[7 + row]) + 128 >> 8;
+            v7 = dctSqrt1d2 * (p[1 + row] + p[7 + row]) + 128 >> 8;
+            v5 = p[3 + row] << 4;
+            v6 = p[5 + row] << 4;
+            t = v0 - v1 + 1 >> 1;
+            v0 = v0 + v1 + 1 >> 1;
+            v1 = t;
+            t = v2 * dctSin6 + v3 * dctCos6 + 128 >> 8;
+            v2 = v2 * dctCos6 - v3 * dctSin6 + 128 >> 8;
+            v3 = t;
+            t = v4 - v6 + 1 >> 1;
+            v4 = v4 + v6 + 1 >> 1;
+            v6 = t;
+            t = v7 + v5 + 1 >> 1;
+            v5 = v7 - v5 + 1 >> 1;
+            v7 = t;
+            t = v0 - v3 + 1 >> 1;
+            v0 = v0 + v3 + 1 >> 1;
+            v3 = t;
+            t = v1 - v2 + 1 >> 1;
+            v1 = v1 + v2 + 1 >> 1;
+            v2 = t;
+            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
+            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
+            v7 = t;
+            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
+            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
+            v6 = t;
+            p[0 + row] = v0 + v7;
+            p[7 + row] = v0 - v7;
+            p[1 + row] = v1 + v6;
+            p[6 + row] = v1 - v6;
+            p[2 + row] = v2 + v5;
+            p[5 + row] = v2 - v5;
+            p[3 + row] = v3 + v4;
+            p[4 + row] = v3 - v4;
+          }
+          for (i2 = 0; i2 < 8; ++i2) {
+            var col = i2;
+            if (p[1 * 8 + col] == 0 && p[2 * 8 + col] == 0 && p[3 * 8 + col] == 0 && p[4 * 8 + col] == 0 && p[5 * 8 + col] == 0 && p[6 * 8 + col] == 0 && p[7 * 8 + col] == 0) {
+              t = dctSqrt2 * dataIn[i2 + 0] + 8192 >> 14;
+              p[0 * 8 + col] = t;
+              p[1 * 8 + col] = t;
+              p[2 * 8 + col] = t;
+              p[3 * 8 + col] = t;
+              p[4 * 8 + col] = t;
+              p[5 * 8 + col] = t;
+              p[6 * 8 + col] = t;
+              p[7 * 8 + col] = t;
+              continue;
+            }
+            v0 = dctSqrt2 * p[0 * 8 + col] + 2048 >> 12;
+            v1 = dctSqrt2 * p[4 * 8 + col] + 2048 >> 12;
+            v2 = p[2 * 8 + col];
+            v3 = p[6 * 8 + col];
+            v4 = dctSqrt1d2 * (p[1 * 8 + col] - p[7 * 8 + col]) + 2048 >> 12;
+            v7 = dctSqrt1d2 * (p[1 * 8 + col] + p[7 * 8 + col]) + 2048 >> 12;
+            v5 = p[3 * 8 + col];
+            v6 = p[5 * 8 + col];
+            t = v0 - v1 + 1 >> 1;
+            v0 = v0 + v1 + 1 >> 1;
+            v1 = t;
+            t = v2 * dctSin6 + v3 * dctCos6 + 2048 >> 12;
+            v2 = v2 * dctCos6 - v3 * dctSin6 + 2048 >> 12;
+            v3 = t;
+            t = v4 - v6 + 1 >> 1;
+            v4 = v4 + v6 + 1 >> 1;
+            v6 = t;
+            t = v7 + v5 + 1 >> 1;
+            v5 = v7 - v5 + 1 >> 1;
+            v7 = t;
+            t = v0 - v3 + 1 >> 1;
+            v0 = v0 + v3 + 1 >> 1;
+            v3 = t;
+            t = v1 - v2 + 1 >> 1;
+            v1 = v1 + v2 + 1 >> 1;
+            v2 = t;
+            t = v4 * dctSin3 + v7 * dctCos3 + 2048 >> 12;
+            v4 = v4 * dctCos3 - v7 * dctSin3 + 2048 >> 12;
+            v7 = t;
+            t = v5 * dctSin1 + v6 * dctCos1 + 2048 >> 12;
+            v5 = v5 * dctCos1 - v6 * dctSin1 + 2048 >> 12;
+            v6 = t;
+            p[0 * 8 + col] = v0 + v7;
+            p[7 * 8 + col] = v0 - v7;
+            p[1 * 8 + col] = v1 + v6;
+            p[6 * 8 + col] = v1 - v6;
+            p[2 * 8 + col] = v2 + v5;
+            p[5 * 8 + col] = v2 - v5;
+            p[3 * 8 + col] = v3 + v4;
+            p[4 * 8 + col] = v3 - v4;
+          }
+          for (i2 = 0; i2 < 64; ++i2) {
+            var sample2 = 128 + (p[i2] + 8 >> 4);
+            dataOut[i2] = sample2 < 0 ? 0 : sample2 > 255 ? 255 : sample2;
+          }
+        }
+        requestMemoryAllocation(samplesPerLine * blocksPerColumn * 8);
+        var i, j;
+        for (var blockRow = 0; blockRow < blocksPerColumn; blockRow++) {
+          var scanLine = blockRow << 3;
+          for (i = 0; i < 8; i++)
+            lines.push(new Uint8Array(samplesPerLine));
+          for (var blockCol = 0; blockCol < blocksPerLine; blockCol++) {
+            quantizeAndInverse(component.blocks[blockRow][blockCol], r, R);
+            var offset = 0, sample = blockCol << 3;
+            for (j = 0; j < 8; j++) {
+              var line = lines[scanLine + j];
+              for (i = 0; i < 8; i++)
+                line[sample + i] = r[offset++];
+            }
+          }
+        }
+        return lines;
+      }
+      function clampTo8bit(a) {
+        return a < 0 ? 0 : a > 255 ? 255 : a;
+      }
+      constructor.prototype = {
+        load: function load(path) {
+          var xhr = new XMLHttpRequest();
+          xhr.open("GET", path, true);
+          xhr.responseType = "arraybuffer";
+          xhr.onload = (function() {
+            var data = new Uint8Array(xhr.response || xhr.mozResponseArrayBuffer);
+            this.parse(data);
+            if (this.onload)
+              this.onload();
+          }).bind(this);
+          xhr.send(null);
+        },
+        parse: function parse5(data) {
+          var maxResolutionInPixels = this.opts.maxResolutionInMP * 1e3 * 1e3;
+          var offset = 0, length = data.length;
+          function readUint16() {
+            var value2 = data[offset] << 8 | data[offset + 1];
+            offset += 2;
+            return value2;
+          }
+          function readDataBlock() {
+            var length2 = readUint16();
+            var array2 = data.subarray(offset, offset + length2 - 2);
+            offset += array2.length;
+            return array2;
+          }
+          function prepareComponents(frame2) {
+            var maxH2 = 1, maxV2 = 1;
+            var component2, componentId2;
+            for (componentId2 in frame2.components) {
+              if (frame2.components.hasOwnProperty(componentId2)) {
+                component2 = frame2.components[componentId2];
+                if (maxH2 < component2.h) maxH2 = component2.h;
+                if (maxV2 < component2.v) maxV2 = component2.v;
+              }
+            }
+            var mcusPerLine = Math.ceil(frame2.samplesPerLine / 8 / maxH2);
+            var mcusPerColumn = Math.ceil(frame2.scanLines / 8 / maxV2);
+            for (componentId2 in frame2.components) {
+              if (frame2.components.hasOwnProperty(componentId2)) {
+                component2 = frame2.components[componentId2];
+                var blocksPerLine = Math.ceil(Math.ceil(frame2.samplesPerLine / 8) * component2.h / maxH2);
+                var blocksPerColumn = Math.ceil(Math.ceil(frame2.scanLines / 8) * component2.v / maxV2);
+                var blocksPerLineForMcu = mcusPerLine * component2.h;
+                var blocksPerColumnForMcu = mcusPerColumn * component2.v;
+                var blocksToAllocate = blocksPerColumnForMcu * blocksPerLineForMcu;
+                var blocks = [];
+                requestMemoryAllocation(blocksToAllocate * 256);
+                for (var i2 = 0; i2 < blocksPerColumnForMcu; i2++) {
+                  var row = [];
+                  for (var j2 = 0; j2 < blocksPerLineForMcu; j2++)
+                    row.push(new Int32Array(64));
+                  blocks.push(row);
+                }
+                component2.blocksPerLine = blocksPerLine;
+                component2.blocksPerColumn = blocksPerColumn;
+                component2.blocks = blocks;
+              }
+            }
+            frame2.maxH = maxH2;
+            frame2.maxV = maxV2;
+            frame2.mcusPerLine = mcusPerLine;
+            frame2.mcusPerColumn = mcusPerColumn;
+          }
+          var jfif = null;
+          var adobe = null;
+          var pixels = null;
+          var frame, resetInterval;
+          var quantizationTables = [], frames = [];
+          var huffmanTablesAC = [], huffmanTablesDC = [];
+          var fileMarker = readUint16();
+          var malformedDataOffset = -1;
+          this.comments = [];
+          if (fileMarker != 65496) {
+            throw new Error("SOI not found");
+          }
+          fileMarker = readUint16();
+          while (fileMarker != 65497) {
+            var i, j, l;
+            switch (fileMarker) {
+              case 65280:
+                break;
+              case 65504:
+              // APP0 (Application Specific)
+              case 65505:
+              // APP1
+              case 65506:
+              // APP2
+              case 65507:
+              // APP3
+              case 65508:
+              // APP4
+              case 65509:
+              // APP5
+              case 65510:
+              // APP6
+              case 65511:
+              // APP7
+              case 65512:
+              // APP8
+              case 65513:
+              // APP9
+              case 65514:
+              // APP10
+              case 65515:
+              // APP11
+              case 65516:
+              // APP12
+              case 65517:
+              // APP13
+              case 65518:
+              // APP14
+              case 65519:
+              // APP15
+              case 65534:
+                var appData = readDataBlock();
+                if (fileMarker === 65534) {
+                  var comment = String.fromCharCode.apply(null, appData);
+                  this.comments.push(comment);
+                }
+                if (fileMarker === 65504) {
+                  if (appData[0] === 74 && appData[1] === 70 && appData[2] === 73 && appData[3] === 70 && appData[4] === 0) {
+                    jfif = {
+                      version: { major: appData[5], minor: appData[6] },
+                      densityUnits: appData[7],
+                      xDensity: appData[8] << 8 | appData[9],
+                      yDensity: appData[10] << 8 | appData[11],
+                      thumbWidth: appData[12],
+                      thumbHeight: appData[13],
+                      thumbData: appData.subarray(14, 14 + 3 * appData[12] * appData[13])
+                    };
+                  }
+                }
+                if (fileMarker === 65505) {
+                  if (appData[0] === 69 && appData[1] === 120 && appData[2] === 105 && appData[3] === 102 && appData[4] === 0) {
+                    this.exifBuffer = appData.subarray(5, appData.length);
+                  }
+                }
+                if (fileMarker === 65518) {
+                  if (appData[0] === 65 && appData[1] === 100 && appData[2] === 111 && appData[3] === 98 && appData[4] === 101 && appData[5] === 0) {
+                    adobe = {
+                      version: appData[6],
+                      flags0: appData[7] << 8 | appData[8],
+                      flags1: appData[9] << 8 | appData[10],
+                      transformCode: appData[11]
+                    };
+                  }
+                }
+                break;
+              case 65499:
+                var quantizationTablesLength = readUint16();
+                var quantizationTablesEnd = quantizationTablesLength + offset - 2;
+                while (offset < quantizationTablesEnd) {
+                  var quantizationTableSpec = data[offset++];
+                  requestMemoryAllocation(64 * 4);
+                  var tableData = new Int32Array(64);
+                  if (quantizationTableSpec >> 4 === 0) {
+                    for (j = 0; j < 64; j++) {
+                      var z2 = dctZigZag[j];
+                      tableData[z2] = data[offset++];
+                    }
+                  } else if (quantizationTableSpec >> 4 === 1) {
+                    for (j = 0; j < 64; j++) {
+                      var z2 = dctZigZag[j];
+                      tableData[z2] = readUint16();
+                    }
+                  } else
+                    throw new Error("DQT: invalid table spec");
+                  quantizationTables[quantizationTableSpec & 15] = tableData;
+                }
+                break;
+              case 65472:
+              // SOF0 (Start of Frame, Baseline DCT)
+              case 65473:
+              // SOF1 (Start of Frame, Extended DCT)
+              case 65474:
+                readUint16();
+                frame = {};
+                frame.extended = fileMarker === 65473;
+                frame.progressive = fileMarker === 65474;
+                frame.precision = data[offset++];
+                frame.scanLines = readUint16();
+                frame.samplesPerLine = readUint16();
+                frame.components = {};
+                frame.componentsOrder = [];
+                var pixelsInFrame = frame.scanLines * frame.samplesPerLine;
+                if (pixelsInFrame > maxResolutionInPixels) {
+                  var exceededAmount = Math.ceil((pixelsInFrame - maxResolutionInPixels) / 1e6);
+                  throw new Error(`maxResolutionInMP limit exceeded by ${exceededAmount}MP`);
+                }
+                var componentsCount = data[offset++], componentId;
+                var maxH = 0, maxV = 0;
+                for (i = 0; i < componentsCount; i++) {
+                  componentId = data[offset];
+                  var h = data[offset + 1] >> 4;
+                  var v = data[offset + 1] & 15;
+                  var qId = data[offset + 2];
+                  if (h <= 0 || v <= 0) {
+                    throw new Error("Invalid sampling factor, expected values above 0");
+                  }
+                  frame.componentsOrder.push(componentId);
+                  frame.components[componentId] = {
+                    h,
+                    v,
+                    quantizationIdx: qId
+                  };
+                  offset += 3;
+                }
+                prepareComponents(frame);
+                frames.push(frame);
+                break;
+              case 65476:
+                var huffmanLength = readUint16();
+                for (i = 2; i < huffmanLength; ) {
+                  var huffmanTableSpec = data[offset++];
+                  var codeLengths = new Uint8Array(16);
+                  var codeLengthSum = 0;
+                  for (j = 0; j < 16; j++, offset++) {
+                    codeLengthSum += codeLengths[j] = data[offset];
+                  }
+                  requestMemoryAllocation(16 + codeLengthSum);
+                  var huffmanValues = new Uint8Array(codeLengthSum);
+                  for (j = 0; j < codeLengthSum; j++, offset++)
+                    huffmanValues[j] = data[offset];
+                  i += 17 + codeLengthSum;
+                  (huffmanTableSpec >> 4 === 0 ? huffmanTablesDC : huffmanTablesAC)[huffmanTableSpec & 15] = buildHuffmanTable(codeLengths, huffmanValues);
+                }
+                break;
+              case 65501:
+                readUint16();
+                resetInterval = readUint16();
+                break;
+              case 65500:
+                readUint16();
+                readUint16();
+                break;
+              case 65498:
+                var scanLength = readUint16();
+                var selectorsCount = data[offset++];
+                var components = [], component;
+                for (i = 0; i < selectorsCount; i++) {
+                  component = frame.components[data[offset++]];
+                  var tableSpec = data[offset++];
+                  component.huffmanTableDC = huffmanTablesDC[tableSpec >> 4];
+                  component.huffmanTableAC = huffmanTablesAC[tableSpec & 15];
+                  components.push(component);
+                }
+                var spectralStart = data[offset++];
+                var spectralEnd = data[offset++];
+                var successiveApproximation = data[offset++];
+                var processed = decodeScan(
+                  data,
+                  offset,
+                  frame,
+                  components,
+                  resetInterval,
+                  spectralStart,
+                  spectralEnd,
+                  successiveApproximation >> 4,
+                  successiveApproximation & 15,
+                  this.opts
+                );
+                offset += processed;
+                break;
+              case 65535:
+                if (data[offset] !== 255) {
+                  offset--;
+                }
+                break;
+              default:
+                if (data[offset - 3] == 255 && data[offset - 2] >= 192 && data[offset - 2] <= 254) {
+                  offset -= 3;
+                  break;
+                } else if (fileMarker === 224 || fileMarker == 225) {
+                  if (malformedDataOffset !== -1) {
+                    throw new Error(`first unknown JPEG marker at offset ${malformedDataOffset.toString(16)}, second unknown JPEG marker ${fileMarker.toString(16)} at offset ${(offset - 1).toString(16)}`);
+                  }
+                  malformedDataOffset = offset - 1;
+                  const nextOffset = readUint16();
+                  if (data[offset + nextOffset - 2] === 255) {
+                    offset += nextOffset - 2;
+                    break;
+                  }
+                }
+                throw new Error("unknown JPEG marker " + fileMarker.toString(16));
+            }
+            fileMarker = readUint16();
+          }
+          if (frames.length != 1)
+            throw new Error("only single frame JPEGs supported");
+          for (var i = 0; i < frames.length; i++) {
+            var cp = frames[i].components;
+            for (var j in cp) {
+              cp[j].quantizationTable = quantizationTables[cp[j].quantizationIdx];
+              delete cp[j].quantizationIdx;
+            }
+          }
+          this.width = frame.samplesPerLine;
+          this.height = frame.scanLines;
+          this.jfif = jfif;
+          this.adobe = adobe;
+          this.components = [];
+          for (var i = 0; i < frame.componentsOrder.length; i++) {
+            var component = frame.components[frame.componentsOrder[i]];
+            this.components.push({
+              lines: buildComponentData(frame, component),
+              scaleX: component.h / frame.maxH,
+              scaleY: component.v / frame.maxV
+            });
+          }
+        },
+        getData: function getData(width, height) {
+          var scaleX = this.width / width, scaleY = this.height / height;
+          var component1, component2, component3, component4;
+          var component1Line, component2Line, component3Line, component4Line;
+          var x, y;
+          var offset = 0;
+          var Y, Cb, Cr, K, C, M, Ye, R, G, B;
+          var colorTransform;
+          var dataLength = width * height * this.components.length;
+          requestMemoryAllocation(dataLength);
+          var data = new Uint8Array(dataLength);
+          switch (this.components.length) {
+            case 1:
+              component1 = this.components[0];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  Y = component1Line[0 | x * component1.scaleX * scaleX];
+                  data[offset++] = Y;
+                }
+              }
+              break;
+            case 2:
+              component1 = this.components[0];
+              component2 = this.components[1];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  Y = component1Line[0 | x * component1.scaleX * scaleX];
+                  data[offset++] = Y;
+                  Y = component2Line[0 | x * component2.scaleX * scaleX];
+                  data[offset++] = Y;
+                }
+              }
+              break;
+            case 3:
+              colorTransform = true;
+              if (this.adobe && this.adobe.transformCode)
+                colorTransform = true;
+              else if (typeof this.opts.colorTransform !== "undefined")
+                colorTransform = !!this.opts.colorTransform;
+              component1 = this.components[0];
+              component2 = this.components[1];
+              component3 = this.components[2];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  if (!colorTransform) {
+                    R = component1Line[0 | x * component1.scaleX * scaleX];
+                    G = component2Line[0 | x * component2.scaleX * scaleX];
+                    B = component3Line[0 | x * component3.scaleX * scaleX];
+                  } else {
+                    Y = component1Line[0 | x * component1.scaleX * scaleX];
+                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
+                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
+                    R = clampTo8bit(Y + 1.402 * (Cr - 128));
+                    G = clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
+                    B = clampTo8bit(Y + 1.772 * (Cb - 128));
+                  }
+                  data[offset++] = R;
+                  data[offset++] = G;
+                  data[offset++] = B;
+                }
+              }
+              break;
+            case 4:
+              if (!this.adobe)
+                throw new Error("Unsupported color mode (4 components)");
+              colorTransform = false;
+              if (this.adobe && this.adobe.transformCode)
+                colorTransform = true;
+              else if (typeof this.opts.colorTransform !== "undefined")
+                colorTransform = !!this.opts.colorTransform;
+              component1 = this.components[0];
+              component2 = this.components[1];
+              component3 = this.components[2];
+              component4 = this.components[3];
+              for (y = 0; y < height; y++) {
+                component1Line = component1.lines[0 | y * component1.scaleY * scaleY];
+                component2Line = component2.lines[0 | y * component2.scaleY * scaleY];
+                component3Line = component3.lines[0 | y * component3.scaleY * scaleY];
+                component4Line = component4.lines[0 | y * component4.scaleY * scaleY];
+                for (x = 0; x < width; x++) {
+                  if (!colorTransform) {
+                    C = component1Line[0 | x * component1.scaleX * scaleX];
+                    M = component2Line[0 | x * component2.scaleX * scaleX];
+                    Ye = component3Line[0 | x * component3.scaleX * scaleX];
+                    K = component4Line[0 | x * component4.scaleX * scaleX];
+                  } else {
+                    Y = component1Line[0 | x * component1.scaleX * scaleX];
+                    Cb = component2Line[0 | x * component2.scaleX * scaleX];
+                    Cr = component3Line[0 | x * component3.scaleX * scaleX];
+                    K = component4Line[0 | x * component4.scaleX * scaleX];
+                    C = 255 - clampTo8bit(Y + 1.402 * (Cr - 128));
+                    M = 255 - clampTo8bit(Y - 0.3441363 * (Cb - 128) - 0.71413636 * (Cr - 128));
+                    Ye = 255 - clampTo8bit(Y + 1.772 * (Cb - 128));
+                  }
+                  data[offset++] = 255 - C;
+                  data[offset++] = 255 - M;
+                  data[offset++] = 255 - Ye;
+                  data[offset++] = 255 - K;
+                }
+              }
+              break;
+            default:
+              throw new Error("Unsupported color mode");
+          }
+          return data;
+        },
+        copyToImageData: function copyToImageData(imageData, formatAsRGBA) {
+          var width = imageData.width, height = imageData.height;
+          var imageDataArray = imageData.data;
+          var data = this.getData(width, height);
+          var i = 0, j = 0, x, y;
+          var Y, K, C, M, R, G, B;
+          switch (this.components.length) {
+            case 1:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  Y = data[i++];
+                  imageDataArray[j++] = Y;
+                  imageDataArray[j++] = Y;
+                  imageDataArray[j++] = Y;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            case 3:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  R = data[i++];
+                  G = data[i++];
+                  B = data[i++];
+                  imageDataArray[j++] = R;
+                  imageDataArray[j++] = G;
+                  imageDataArray[j++] = B;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            case 4:
+              for (y = 0; y < height; y++) {
+                for (x = 0; x < width; x++) {
+                  C = data[i++];
+                  M = data[i++];
+                  Y = data[i++];
+                  K = data[i++];
+                  R = 255 - clampTo8bit(C * (1 - K / 255) + K);
+                  G = 255 - clampTo8bit(M * (1 - K / 255) + K);
+                  B = 255 - clampTo8bit(Y * (1 - K / 255) + K);
+                  imageDataArray[j++] = R;
+                  imageDataArray[j++] = G;
+                  imageDataArray[j++] = B;
+                  if (formatAsRGBA) {
+                    imageDataArray[j++] = 255;
+                  }
+                }
+              }
+              break;
+            default:
+              throw new Error("Unsupported color mode");
+          }
+        }
+      };
+      var totalBytesAllocated = 0;
+      var maxMemoryUsageBytes = 0;
+      function requestMemoryAllocation(increaseAmount = 0) {
+        var totalMemoryImpactBytes = totalBytesAllocated + increaseAmount;
+        if (totalMemoryImpactBytes > maxMemoryUsageBytes) {
+          var exceededAmount = Math.ceil((totalMemoryImpactBytes - maxMemoryUsageBytes) / 1024 / 1024);
+          throw new Error(`maxMemoryUsageInMB limit exceeded by at least ${exceededAmount}MB`);
+        }
+        totalBytesAllocated = totalMemoryImpactBytes;
+      }
+      constructor.resetMaxMemoryUsage = function(maxMemoryUsageBytes_) {
+        totalBytesAllocated = 0;
+        maxMemoryUsageBytes = maxMemoryUsageBytes_;
+      };
+      constructor.getBytesAllocated = function() {
+        return totalBytesAllocated;
+      };
+      constructor.requestMemoryAllocation = requestMemoryAllocation;
+      return constructor;
+    })();
+    if (typeof module !== "undefined") {
+      module.exports = decode4;
+    } else if (typeof window !== "undefined") {
+      window["jpeg-js"] = window["jpeg-js"] || {};
+      window["jpeg-js"].decode = decode4;
+    }
+    function decode4(jpegData, userOpts = {}) {
+      var defaultOpts = {
+        // "undefined" means "Choose whether to transform colors based on the image’s color model."
+        colorTransform: void 0,
+        useTArray: false,
+        formatAsRGBA: true,
+        tolerantDecoding: true,
+        maxResolutionInMP: 100,
+        // Don't decode more than 100 megapixels
+        maxMemoryUsageInMB: 512
+        // Don't decode if memory footprint is more than 512MB
+      };
+      var opts = { ...defaultOpts, ...userOpts };
+      var arr = new Uint8Array(jpegData);
+      var decoder = new JpegImage();
+      decoder.opts = opts;
+      JpegImage.resetMaxMemoryUsage(opts.maxMemoryUsageInMB * 1024 * 1024);
+      decoder.parse(arr);
+      var channels = opts.formatAsRGBA ? 4 : 3;
+      var bytesNeeded = decoder.width * decoder.height * channels;
+      try {
+        JpegImage.requestMemoryAllocation(bytesNeeded);
+        var image = {
+          width: decoder.width,
+          height: decoder.height,
+          exifBuffer: decoder.exifBuffer,
+          data: opts.useTArray ? new Uint8Array(bytesNeeded) : Buffer.alloc(bytesNeeded)
+        };
+        if (decoder.comments.length > 0) {
+          image["comments"] = decoder.comments;
+        }
+      } catch (err) {
+        if (err instanceof RangeError) {
+          throw new Error("Could not allocate enough memory for the image. Required: " + bytesNeeded);
+        }
+        if (err instanceof ReferenceError) {
+          if (err.message === "Buffer is not defined") {
+            throw new Error("Buffer is not globally defined in this environment. Consider setting useTArray to true");
+          }
+        }
+        throw err;
+      }
+      decoder.copyToImageData(image, opts.formatAsRGBA);
+      return image;
+    }
+  }
+});
+
+// node_modules/jpeg-js/index.js
+var require_jpeg_js = __commonJS({
+  "node_modules/jpeg-js/index.js"(exports, module) {
+    var encode4 = require_encoder();
+    var decode4 = require_decoder();
+    module.exports = {
+      encode: encode4,
+      decode: decode4
+    };
   }
 });
 
@@ -42642,8 +48520,8 @@ var allowsEval = /* @__PURE__ */ cached(() => {
     return false;
   }
   try {
-    const F = Function;
-    new F("");
+    const F2 = Function;
+    new F2("");
     return true;
   } catch (_) {
     return false;
@@ -42959,9 +48837,9 @@ function sizeCaps(defChecks) {
     const d = ch._zod.def;
     if (!/_(length|size)$|_equals$/.test(d.check))
       break;
-    const max = d.maximum ?? d.length ?? d.size;
-    if (max >= 0)
-      caps.push([max, ch]);
+    const max2 = d.maximum ?? d.length ?? d.size;
+    if (max2 >= 0)
+      caps.push([max2, ch]);
   }
   return caps;
 }
@@ -44372,9 +50250,9 @@ var Doc = class {
     }
   }
   compile() {
-    const F = Function;
+    const F2 = Function;
     const content2 = this?.content ?? [``];
-    const factory = new F(...Object.keys(this.closed), `return function (${this.args.join(", ")}) {
+    const factory = new F2(...Object.keys(this.closed), `return function (${this.args.join(", ")}) {
 ${content2.join("\n")}
 };`);
     return factory(...Object.values(this.closed));
@@ -44411,7 +50289,7 @@ var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
     const runChecks = (payload, checks2, ctx) => {
       if (payload.memo)
         return payload;
-      let isAborted = aborted(payload);
+      let isAborted2 = aborted(payload);
       let asyncResult;
       for (const ch of checks2) {
         if (ch._zod.def.when) {
@@ -44420,7 +50298,7 @@ var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
           const shouldRun = ch._zod.def.when(payload);
           if (!shouldRun)
             continue;
-        } else if (isAborted) {
+        } else if (isAborted2) {
           continue;
         }
         const currLen = payload.issues.length;
@@ -44435,16 +50313,16 @@ var $ZodType = /* @__PURE__ */ $constructor("$ZodType", (inst, def) => {
             if (nextLen === currLen)
               return;
             attachSchema(payload.issues, currLen, inst);
-            if (!isAborted)
-              isAborted = aborted(payload, currLen);
+            if (!isAborted2)
+              isAborted2 = aborted(payload, currLen);
           });
         } else {
           const nextLen = payload.issues.length;
           if (nextLen === currLen)
             continue;
           attachSchema(payload.issues, currLen, inst);
-          if (!isAborted)
-            isAborted = aborted(payload, currLen);
+          if (!isAborted2)
+            isAborted2 = aborted(payload, currLen);
         }
       }
       if (asyncResult) {
@@ -44608,9 +50486,9 @@ var asciiTabOrNewline = /[\t\n\r]/g;
 function stripTabAndNewline(value2) {
   return value2.replace(asciiTabOrNewline, "");
 }
-function urlHostnameOk(url4, hostname3) {
-  hostname3.lastIndex = 0;
-  return hostname3.test(url4.hostname);
+function urlHostnameOk(url4, hostname4) {
+  hostname4.lastIndex = 0;
+  return hostname4.test(url4.hostname);
 }
 function urlProtocolOk(url4, protocol4) {
   protocol4.lastIndex = 0;
@@ -45150,8 +51028,8 @@ function capSize(inst, size) {
   inst._zod.parse = (payload, ctx) => {
     const n = size(payload.value);
     if (n > cap && !ctx?.skipChecks && ctx?.direction !== "backward") {
-      for (const [max, ch] of sizeCaps(inst._zod.def.checks)) {
-        if (n > max && ch._zod.def.when(payload)) {
+      for (const [max2, ch] of sizeCaps(inst._zod.def.checks)) {
+        if (n > max2 && ch._zod.def.when(payload)) {
           const start = payload.issues.length;
           ch._zod.check(payload);
           payload.issues[start].continue = false;
@@ -46745,9 +52623,9 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
     return payload;
   };
   inst.input = (...args) => {
-    const F = inst.constructor;
+    const F2 = inst.constructor;
     if (Array.isArray(args[0])) {
-      return new F({
+      return new F2({
         type: "function",
         input: new $ZodTuple({
           type: "tuple",
@@ -46757,15 +52635,15 @@ var $ZodFunction = /* @__PURE__ */ $constructor("$ZodFunction", (inst, def) => {
         output: inst._def.output
       });
     }
-    return new F({
+    return new F2({
       type: "function",
       input: args[0],
       output: inst._def.output
     });
   };
   inst.output = (output2) => {
-    const F = inst.constructor;
-    return new F({
+    const F2 = inst.constructor;
+    return new F2({
       type: "function",
       input: inst._def.input,
       output: output2
@@ -46849,7 +52727,7 @@ var recursive = /* @__PURE__ */ new WeakMap();
 var NONE = 0;
 var ASSUMED = 1;
 var PROVEN = 2;
-function isRecursive(inst, stack, resolve2) {
+function isRecursive(inst, stack, resolve5) {
   const cached2 = recursive.get(inst);
   if (cached2 !== void 0)
     return cached2 ? PROVEN : NONE;
@@ -46859,7 +52737,7 @@ function isRecursive(inst, stack, resolve2) {
   let result = NONE;
   const check2 = (child) => {
     if (result !== PROVEN && child?._zod) {
-      const answer = isRecursive(child, stack, resolve2);
+      const answer = isRecursive(child, stack, resolve5);
       if (answer > result)
         result = answer;
     }
@@ -46870,7 +52748,7 @@ function isRecursive(inst, stack, resolve2) {
       const desc = Object.getOwnPropertyDescriptor(sh, key);
       if (spread && !desc.enumerable)
         continue;
-      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve2) : NONE;
+      const child = desc.get ? ASSUMED : desc.value?._zod ? isRecursive(desc.value, stack, resolve5) : NONE;
       if (child > answer)
         answer = child;
     }
@@ -46934,7 +52812,7 @@ function isRecursive(inst, stack, resolve2) {
       break;
     // `$ZodLazy` caches its inner on the def, so a resolved edge is followed exactly
     case "lazy": {
-      const inner = def._cachedInner ?? (resolve2 ? inst._zod.innerType : void 0);
+      const inner = def._cachedInner ?? (resolve5 ? inst._zod.innerType : void 0);
       merge2(inner ? isRecursive(inner, stack, false) : ASSUMED);
       break;
     }
@@ -51755,11 +57633,11 @@ var error37 = () => {
       case "too_small": {
         const adj = issue2.inclusive ? ">=" : ">";
         const sizing = getSizing(issue2.origin);
-        const shortName = issue2.origin === "date" ? "vroeg" : issue2.origin === "string" ? "kort" : "klein";
+        const shortName2 = issue2.origin === "date" ? "vroeg" : issue2.origin === "string" ? "kort" : "klein";
         if (sizing) {
-          return `Te ${shortName}: verwacht dat ${issue2.origin} ${adj}${issue2.minimum.toString()} ${sizing.unit} ${sizing.verb}`;
+          return `Te ${shortName2}: verwacht dat ${issue2.origin} ${adj}${issue2.minimum.toString()} ${sizing.unit} ${sizing.verb}`;
         }
-        return `Te ${shortName}: verwacht dat ${issue2.origin} ${adj}${issue2.minimum.toString()} is`;
+        return `Te ${shortName2}: verwacht dat ${issue2.origin} ${adj}${issue2.minimum.toString()} is`;
       }
       case "invalid_format": {
         const _issue = issue2;
@@ -54837,13 +60715,13 @@ function compileFn(schema, options) {
   const code = doc.content.join("\n");
   const fullCode = options?.debug ? constantNames.length > 0 ? `// Constants: ${constantNames.join(", ")}
 ${code}` : code : "";
-  const F = Function;
+  const F2 = Function;
   const factoryCode = `return (input) => {
 ${code}
 }`;
   let fn;
   try {
-    const factory = new F(...constantNames, factoryCode);
+    const factory = new F2(...constantNames, factoryCode);
     fn = factory(...constantValues);
   } catch (err) {
     throw new ZodCompileUnsupportedError(`this schema (generated code failed to evaluate: ${err.message})`);
@@ -54939,15 +60817,15 @@ function generateChecks(doc, ctx, schema, accessor) {
         generateNumberFormatCheck(doc, def, currentAccessor);
         break;
       case "min_length": {
-        const min = numericOperand(def.minimum, "min_length");
-        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length >= ${min} && ${currentAccessor}.length < ${def.minimum * 2}`);
-        doc.write(`if (${len} < ${min}) return INVALID;`);
+        const min2 = numericOperand(def.minimum, "min_length");
+        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length >= ${min2} && ${currentAccessor}.length < ${def.minimum * 2}`);
+        doc.write(`if (${len} < ${min2}) return INVALID;`);
         break;
       }
       case "max_length": {
-        const max = numericOperand(def.maximum, "max_length");
-        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length > ${max}`);
-        doc.write(`if (${len} > ${max}) return INVALID;`);
+        const max2 = numericOperand(def.maximum, "max_length");
+        const len = codePointLengthVar(doc, ctx, currentAccessor, `${currentAccessor}.length > ${max2}`);
+        doc.write(`if (${len} > ${max2}) return INVALID;`);
         break;
       }
       case "length_equals": {
@@ -55765,8 +61643,8 @@ function generateNullableCheck(doc, ctx, schema, accessor, buildsValue = true) {
   return outputVar;
 }
 function generateSizeGate(doc, schema, size) {
-  for (const [max, check2] of sizeCaps(schema._zod.def.checks)) {
-    doc.write(`if (${size} > ${numericOperand(max, check2._zod.def.check)}) return INVALID;`);
+  for (const [max2, check2] of sizeCaps(schema._zod.def.checks)) {
+    doc.write(`if (${size} > ${numericOperand(max2, check2._zod.def.check)}) return INVALID;`);
   }
 }
 function generateArrayCheck(doc, ctx, schema, accessor, buildsValue = true) {
@@ -61659,11 +67537,11 @@ function makeLogger(level) {
   return Logger.create(["error", "warn", "info", "debug", "trace"].includes(lv) ? lv : "info");
 }
 function untilSignal() {
-  return new Promise((resolve2) => {
+  return new Promise((resolve5) => {
     const on2 = (sig) => {
       process.off("SIGINT", on2);
       process.off("SIGTERM", on2);
-      resolve2(sig);
+      resolve5(sig);
     };
     process.on("SIGINT", on2);
     process.on("SIGTERM", on2);
@@ -62035,11 +67913,11 @@ var TypedEmitter = class {
   }
   /** Resolves with the next payload of `event` (rejects after timeoutMs if given). */
   next(event, timeoutMs) {
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve5, reject) => {
       let timer;
       const off = this.once(event, (p) => {
         if (timer) clearTimeout(timer);
-        resolve2(p);
+        resolve5(p);
       });
       if (timeoutMs !== void 0) {
         timer = setTimeout(() => {
@@ -62404,7 +68282,7 @@ var PolarConnection = class {
   }
   /** Resolves with the next valid `name` message (matching `accept`), rejects on timeout or close. */
   next(name, timeoutMs, accept = () => true) {
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve5, reject) => {
       if (this.isClosed) {
         reject(new ConnectionClosedError(this.closeReason));
         return;
@@ -62417,7 +68295,7 @@ var PolarConnection = class {
       const offMsg = this.messages.on(name, (m) => {
         if (!accept(m)) return;
         cleanup();
-        resolve2(m);
+        resolve5(m);
       });
       const offClose = this.events.on("close", ({ reason }) => {
         cleanup();
@@ -62630,10 +68508,10 @@ var PolarClient = class {
     } else if (!this.helloFailed) {
       this.failures.failure(reason);
     }
-    let delay = this.backoff.next();
-    if (this.helloFailed) delay = Math.max(delay, this.o.failedHelloDelayMs ?? 3e4);
-    this.setState("backoff", `reconnecting in ${Math.round(delay / 1e3)} s`);
-    this.timer = this.o.clock.setTimeout(() => this.connect(), delay);
+    let delay2 = this.backoff.next();
+    if (this.helloFailed) delay2 = Math.max(delay2, this.o.failedHelloDelayMs ?? 3e4);
+    this.setState("backoff", `reconnecting in ${Math.round(delay2 / 1e3)} s`);
+    this.timer = this.o.clock.setTimeout(() => this.connect(), delay2);
   }
   async forgetSerial(state, detail) {
     this.serial = void 0;
@@ -63360,8 +69238,8 @@ var Transport = class extends import_component_emitter.Emitter {
     return schema + "://" + this._hostname() + this._port() + this.opts.path + this._query(query);
   }
   _hostname() {
-    const hostname3 = this.opts.hostname;
-    return hostname3.indexOf(":") === -1 ? hostname3 : "[" + hostname3 + "]";
+    const hostname4 = this.opts.hostname;
+    return hostname4.indexOf(":") === -1 ? hostname4 : "[" + hostname4 + "]";
   }
   _port() {
     if (this.opts.port && (this.opts.secure && Number(this.opts.port) !== 443 || !this.opts.secure && Number(this.opts.port) !== 80)) {
@@ -64380,11 +70258,11 @@ var Socket = class _Socket extends import_component_emitter3.Emitter {
    */
   _resetPingTimeout() {
     this.clearTimeoutFn(this._pingTimeoutTimer);
-    const delay = this._pingInterval + this._pingTimeout;
-    this._pingTimeoutTime = Date.now() + delay;
+    const delay2 = this._pingInterval + this._pingTimeout;
+    this._pingTimeoutTime = Date.now() + delay2;
     this._pingTimeoutTimer = this.setTimeoutFn(() => {
       this._onClose("ping timeout");
-    }, delay);
+    }, delay2);
     if (this.opts.autoUnref) {
       this._pingTimeoutTimer.unref();
     }
@@ -65323,9 +71201,9 @@ var Socket2 = class extends import_component_emitter5.Emitter {
    * @return a Promise that will be fulfilled when the server acknowledges the event
    */
   emitWithAck(ev, ...args) {
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve5, reject) => {
       const fn = (arg1, arg2) => {
-        return arg1 ? reject(arg1) : resolve2(arg2);
+        return arg1 ? reject(arg1) : resolve5(arg2);
       };
       fn.withError = true;
       args.push(fn);
@@ -65905,11 +71783,11 @@ Backoff2.prototype.duration = function() {
 Backoff2.prototype.reset = function() {
   this.attempts = 0;
 };
-Backoff2.prototype.setMin = function(min) {
-  this.ms = min;
+Backoff2.prototype.setMin = function(min2) {
+  this.ms = min2;
 };
-Backoff2.prototype.setMax = function(max) {
-  this.max = max;
+Backoff2.prototype.setMax = function(max2) {
+  this.max = max2;
 };
 Backoff2.prototype.setJitter = function(jitter) {
   this.jitter = jitter;
@@ -66242,8 +72120,8 @@ var Manager = class extends import_component_emitter6.Emitter {
       this.emitReserved("reconnect_failed");
       this._reconnecting = false;
     } else {
-      const delay = this.backoff.duration();
-      debug10("will wait %dms before reconnect attempt", delay);
+      const delay2 = this.backoff.duration();
+      debug10("will wait %dms before reconnect attempt", delay2);
       this._reconnecting = true;
       const timer = this.setTimeoutFn(() => {
         if (self.skipReconnect)
@@ -66263,7 +72141,7 @@ var Manager = class extends import_component_emitter6.Emitter {
             self.onreconnect();
           }
         });
-      }, delay);
+      }, delay2);
       if (this.opts.autoUnref) {
         timer.unref();
       }
@@ -66378,13 +72256,13 @@ function controllerFor(config2, log) {
   return new Controller({ config: config2, log, clock: systemClock, transportFactory: socketIoTransportFactory });
 }
 async function waitForHello(c, timeoutMs) {
-  return new Promise((resolve2) => {
+  return new Promise((resolve5) => {
     const check2 = () => {
       const s = c.polar.state;
       if (s === "online" || s === "deleted" || s === "unregistered") {
         off();
         clearTimeout(t);
-        resolve2(s);
+        resolve5(s);
         return true;
       }
       return false;
@@ -66392,7 +72270,7 @@ async function waitForHello(c, timeoutMs) {
     const off = c.polar.events.on("state", () => void check2());
     const t = setTimeout(() => {
       off();
-      resolve2("timeout");
+      resolve5("timeout");
     }, timeoutMs);
     check2();
   });
@@ -66540,11 +72418,11 @@ var EventLog = class {
   waitFor(predicate, timeoutMs = 5e3, since = 0) {
     const past = this.list.find((e) => e.seq > since && safeMatch(predicate, e));
     if (past) return Promise.resolve(past);
-    return new Promise((resolve2, reject) => {
+    return new Promise((resolve5, reject) => {
       const waiter = {
         predicate,
         since,
-        resolve: resolve2,
+        resolve: resolve5,
         reject,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
@@ -66988,7 +72866,7 @@ function verifyChallenge2(publicKeyPem, challenge, signatureB64) {
   }
 }
 function makeRsaKeyPair(bits = MIN_RSA_BITS) {
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve5, reject) => {
     generateKeyPair2(
       "rsa",
       {
@@ -66996,7 +72874,7 @@ function makeRsaKeyPair(bits = MIN_RSA_BITS) {
         publicKeyEncoding: { type: "pkcs1", format: "pem" },
         privateKeyEncoding: { type: "pkcs1", format: "pem" }
       },
-      (err, publicKey, privateKey) => err ? reject(err) : resolve2({ public: publicKey, private: privateKey })
+      (err, publicKey, privateKey) => err ? reject(err) : resolve5({ public: publicKey, private: privateKey })
     );
   });
 }
@@ -67135,7 +73013,7 @@ function sendS3Error(res, status, code, message, extra, headers = {}) {
   res.end(body2);
 }
 function readBody(req, limit) {
-  return new Promise((resolve2, reject) => {
+  return new Promise((resolve5, reject) => {
     const chunks = [];
     let size = 0;
     req.on("data", (c) => {
@@ -67147,7 +73025,7 @@ function readBody(req, limit) {
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve2(Buffer.concat(chunks)));
+    req.on("end", () => resolve5(Buffer.concat(chunks)));
     req.on("error", reject);
   });
 }
@@ -67412,11 +73290,11 @@ function etag(entry) {
   return `"${createHash("md5").update(entry.content).digest("hex")}"`;
 }
 function writable(res) {
-  return new Promise((resolve2) => {
+  return new Promise((resolve5) => {
     const done = () => {
       res.off("drain", done);
       res.off("close", done);
-      resolve2();
+      resolve5();
     };
     res.on("drain", done);
     res.on("close", done);
@@ -67479,7 +73357,7 @@ async function sendBody(res, chunks, fault) {
   }
   if (res.destroyed) return { bytes, complete: false };
   if (fault?.kind === "stall") {
-    await new Promise((resolve2) => res.once("close", resolve2));
+    await new Promise((resolve5) => res.once("close", resolve5));
     return { bytes, complete: false };
   }
   if (fault?.kind === "truncate") {
@@ -67696,7 +73574,7 @@ function handleS3Post(ctx, req, res, bucket) {
       stream.resume();
       return;
     }
-    const hash2 = createHash2("sha256");
+    const hash3 = createHash2("sha256");
     const kept = [];
     let size = 0;
     stream.on("data", (chunk) => {
@@ -67705,7 +73583,7 @@ function handleS3Post(ctx, req, res, bucket) {
         stream.resume();
         return stop(failure2(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", { ProposedSize: String(size), MaxSizeAllowed: String(verified.maxSize) }));
       }
-      hash2.update(chunk);
+      hash3.update(chunk);
       if (size <= MAX_KEPT_BODY) kept.push(chunk);
     });
     stream.on("limit", () => stop(failure2(400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")));
@@ -67713,7 +73591,7 @@ function handleS3Post(ctx, req, res, bucket) {
       if (settled) return;
       upload = {
         size,
-        sha256: hash2.digest("hex"),
+        sha256: hash3.digest("hex"),
         body: size <= MAX_KEPT_BODY ? Buffer.concat(kept) : void 0,
         contentType: fieldType ?? info.mimeType,
         minSize: verified.minSize
@@ -68213,11 +74091,11 @@ async function startPolarEmulator(opts = {}) {
   });
   hub.attach(server, { path: opts.path ?? "/socket.io", pingInterval: opts.pingInterval, pingTimeout: opts.pingTimeout });
   const host = opts.host ?? "127.0.0.1";
-  await new Promise((resolve2, reject) => {
+  await new Promise((resolve5, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, host, () => {
       server.off("error", reject);
-      resolve2();
+      resolve5();
     });
   });
   const address = server.address();
@@ -68242,16 +74120,4423 @@ async function startPolarEmulator(opts = {}) {
   return { url: url4, port, control, stop };
 }
 
+// src/simulator/simulator.ts
+import { promises as fs7 } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as join6 } from "node:path";
+
+// src/simulator/auth.ts
+import { randomBytes as randomBytes6 } from "node:crypto";
+var ONESHOT_TTL_MS = 5e3;
+var BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+var OneshotTokens = class {
+  constructor(now) {
+    this.now = now;
+  }
+  now;
+  tokens = /* @__PURE__ */ new Map();
+  issue() {
+    const bytes = randomBytes6(20);
+    let token = "";
+    for (let i = 0; i < 32; i++) token += BASE32[(bytes[Math.floor(i * 5 / 8)] ?? 0) % 32];
+    this.tokens.set(token, this.now() + ONESHOT_TTL_MS);
+    return token;
+  }
+  /** Valid once, within 5 s of issue. */
+  consume(token) {
+    const exp = this.tokens.get(token);
+    this.tokens.delete(token);
+    return exp !== void 0 && exp >= this.now();
+  }
+  clear() {
+    this.tokens.clear();
+  }
+};
+function isAuthorizedRequest(ctx, req) {
+  const key = ctx.settings.apiKey;
+  if (key === null) return true;
+  const header = req.headers["x-api-key"];
+  if (typeof header === "string" && header === key) return true;
+  const url4 = new URL(req.url ?? "/", "http://localhost");
+  const token = url4.searchParams.get("token");
+  return token !== null && ctx.oneshot.consume(token);
+}
+
+// src/simulator/context.ts
+function delay(ctx, ms) {
+  return new Promise((resolve5) => ctx.clock.setTimeout(resolve5, ms));
+}
+
+// src/simulator/errors.ts
+var MoonrakerError = class extends Error {
+  constructor(message, status = 400) {
+    super(message);
+    this.status = status;
+    this.name = "MoonrakerError";
+  }
+  status;
+};
+var CommandError = class extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "CommandError";
+  }
+};
+function errorMessage(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// src/simulator/params.ts
+var MISSING = /* @__PURE__ */ Symbol("missing");
+var Params = class {
+  constructor(args) {
+    this.args = args;
+  }
+  args;
+  has(key) {
+    return Object.prototype.hasOwnProperty.call(this.args, key) && this.args[key] !== void 0;
+  }
+  raw(key) {
+    if (!this.has(key)) throw new MoonrakerError(`No data for argument: ${key}`);
+    return this.args[key];
+  }
+  convError(key, type, val) {
+    return new MoonrakerError(`Unable to convert argument [${key}] to <class '${type}'>: value received: ${String(val)}`);
+  }
+  str(key, def = MISSING) {
+    if (!this.has(key)) {
+      if (def === MISSING) return String(this.raw(key));
+      return def;
+    }
+    const v = this.args[key];
+    if (typeof v === "string") return v;
+    if (typeof v === "number" || typeof v === "boolean") return String(v);
+    throw this.convError(key, "str", JSON.stringify(v));
+  }
+  optStr(key) {
+    return this.has(key) && this.args[key] !== null ? this.str(key) : void 0;
+  }
+  float(key, def = MISSING) {
+    if (!this.has(key)) {
+      if (def === MISSING) this.raw(key);
+      return def;
+    }
+    const v = this.args[key];
+    const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+    if (!Number.isFinite(n)) throw this.convError(key, "float", v);
+    return n;
+  }
+  int(key, def = MISSING) {
+    const n = this.float(key, def);
+    if (!Number.isInteger(n)) throw this.convError(key, "int", this.args[key]);
+    return n;
+  }
+  bool(key, def = MISSING) {
+    if (!this.has(key)) {
+      if (def === MISSING) this.raw(key);
+      return def;
+    }
+    const v = this.args[key];
+    if (typeof v === "boolean") return v;
+    if (typeof v === "string" && (v.toLowerCase() === "true" || v.toLowerCase() === "false")) return v.toLowerCase() === "true";
+    throw this.convError(key, "bool", v);
+  }
+  /** A list of strings: a JSON array, or a comma separated string (HTTP query form). */
+  list(key, def = MISSING) {
+    if (!this.has(key)) {
+      if (def === MISSING) this.raw(key);
+      return def;
+    }
+    const v = this.args[key];
+    if (typeof v === "string") return v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    if (Array.isArray(v) && v.every((x) => typeof x === "string")) return v;
+    throw new MoonrakerError(`Invalid list format received for argument '${key}', parsing failed.`);
+  }
+  object(key) {
+    const v = this.raw(key);
+    if (v === null || typeof v !== "object" || Array.isArray(v)) {
+      throw new MoonrakerError(`Invalid argument type for '${key}': expected an object`);
+    }
+    return v;
+  }
+};
+function isRecord2(v) {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+// src/simulator/jsonrpc-router.ts
+var RpcRouter = class _RpcRouter {
+  methods = /* @__PURE__ */ new Map();
+  routes = /* @__PURE__ */ new Map();
+  register(name, handler, opts = {}) {
+    this.methods.set(name, { handler, opts });
+    if (opts.http) this.routes.set(`${opts.http[0]} ${opts.http[1]}`, name);
+  }
+  /** An extra HTTP route for an existing method (e.g. GET and POST /printer/objects/query). */
+  addRoute(verb, path, method) {
+    this.routes.set(`${verb} ${path}`, method);
+  }
+  /** JSON-RPC method name for an HTTP route, if registered. */
+  methodForRoute(verb, path) {
+    return this.routes.get(`${verb} ${path}`);
+  }
+  authRequired(name) {
+    return !this.methods.get(name)?.opts.noAuth;
+  }
+  has(name) {
+    return this.methods.has(name);
+  }
+  /** Calls a method; throws MoonrakerError. */
+  async call(name, args, ctx) {
+    const def = this.methods.get(name);
+    if (!def) throw new MoonrakerError("Method not found", 404);
+    if (def.opts.websocketOnly && ctx.transport !== "websocket") {
+      throw new MoonrakerError(`Method not found for transport ${ctx.transport.toUpperCase()}`, 404);
+    }
+    return await def.handler(new Params(args), ctx);
+  }
+  /** Validates one JSON-RPC object; returns an error response or the request. */
+  static parseRequest(obj) {
+    const id = isRecord2(obj) ? obj["id"] ?? null : null;
+    if (!isRecord2(obj) || obj["jsonrpc"] !== "2.0") return { error: _RpcRouter.errorObject(-32600, "Invalid Request", id) };
+    if (!("method" in obj)) return { response: true };
+    const method = obj["method"];
+    if (typeof method !== "string") return { error: _RpcRouter.errorObject(-32600, "Invalid Request", id) };
+    let params = {};
+    if ("params" in obj) {
+      if (!isRecord2(obj["params"])) return { error: _RpcRouter.errorObject(-32602, "Invalid params:", id) };
+      params = obj["params"];
+    }
+    return { request: { method, params, id } };
+  }
+  /** Executes a parsed request; null for notifications (no id). */
+  async execute(req, ctx, guard) {
+    if (!this.methods.has(req.method)) return _RpcRouter.errorObject(-32601, "Method not found", req.id);
+    const def = this.methods.get(req.method);
+    if (def.opts.websocketOnly && ctx.transport !== "websocket") {
+      return _RpcRouter.errorObject(-32601, `Method not found for transport ${ctx.transport.toUpperCase()}`, req.id);
+    }
+    let result;
+    try {
+      guard?.(req.method);
+      result = await this.call(req.method, req.params, ctx);
+    } catch (err) {
+      if (err instanceof MoonrakerError) {
+        const code = err.status === 404 ? -32601 : err.status === 401 ? -32602 : err.status;
+        return _RpcRouter.errorObject(code, err.message, req.id);
+      }
+      return _RpcRouter.errorObject(500, errorMessage(err), req.id);
+    }
+    if (req.id === null || req.id === void 0) return null;
+    return { jsonrpc: "2.0", result: result === void 0 ? null : result, id: req.id };
+  }
+  static errorObject(code, message, id) {
+    return { jsonrpc: "2.0", error: { code, message }, id: id === void 0 ? null : id };
+  }
+};
+
+// src/simulator/printer-status.ts
+var MACROS = ["CANCEL_PRINT", "PAUSE", "RESUME", "M600"];
+var EARLY_OBJECTS = ["webhooks", "configfile", "gcode"];
+function objectNames(p) {
+  if (p.state === "startup" || p.state === "error") return [...EARLY_OBJECTS];
+  const heaterNames = p.heaters.map((h) => h.name);
+  return [
+    "webhooks",
+    "configfile",
+    "mcu",
+    "gcode_move",
+    "print_stats",
+    "virtual_sdcard",
+    "pause_resume",
+    "display_status",
+    "exclude_object",
+    ...MACROS.map((m) => `gcode_macro ${m}`),
+    "heaters",
+    ...heaterNames.filter((n) => n.startsWith("heater_")),
+    "fan",
+    "idle_timeout",
+    "system_stats",
+    "motion_report",
+    "stepper_enable",
+    "toolhead",
+    ...heaterNames.filter((n) => n.startsWith("extruder")),
+    "gcode"
+  ];
+}
+function round(v, digits = 6) {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+function vec(v) {
+  return v.map((x) => round(x));
+}
+function objectStatus(p, name) {
+  if (!objectNames(p).includes(name)) return void 0;
+  const now = p.sim.now();
+  const heater = p.heater(name);
+  if (heater) {
+    if (!name.startsWith("extruder")) return heater.baseStatus();
+    return {
+      ...heater.baseStatus(),
+      can_extrude: heater.canExtrude,
+      pressure_advance: 0.04,
+      smooth_time: 0.04,
+      motion_queue: null
+    };
+  }
+  if (name.startsWith("gcode_macro ")) return {};
+  const th = p.toolhead;
+  const gm = p.gcodeMove;
+  switch (name) {
+    case "webhooks":
+      return { state: p.state, state_message: p.stateMessage };
+    case "configfile":
+      return configfileStatus(p);
+    case "mcu":
+      return {
+        mcu_version: "v0.12.0-400-gsimulated",
+        mcu_build_versions: "gcc: (GCC) 12.2.0 binutils: (GNU Binutils) 2.40",
+        mcu_constants: { CLOCK_FREQ: 72e6, MCU: "stm32f103xe", ADC_MAX: 4095, PWM_MAX: 255 },
+        last_stats: { mcu_awake: 2e-3, mcu_task_avg: 1e-5, mcu_task_stddev: 1e-5, bytes_write: 0, bytes_read: 0, freq: 72e6 }
+      };
+    case "gcode_move":
+      return {
+        speed_factor: gm.speedFactor,
+        speed: round(gm.speed * 60),
+        extrude_factor: gm.extrudeFactor,
+        absolute_coordinates: gm.absoluteCoord,
+        absolute_extrude: gm.absoluteExtrude,
+        homing_origin: vec(gm.homingPosition),
+        position: vec(gm.lastPosition),
+        gcode_position: vec(gm.gcodePosition())
+      };
+    case "toolhead":
+      return {
+        homed_axes: th.homedAxes,
+        axis_minimum: [...th.axisMinimum],
+        axis_maximum: [...th.axisMaximum],
+        print_time: round(th.printTime, 3),
+        stalls: th.stalls,
+        estimated_print_time: round(Math.min(th.printTime, now), 3),
+        extruder: th.activeExtruder,
+        position: vec(th.position),
+        max_velocity: th.maxVelocity,
+        max_accel: th.maxAccel,
+        minimum_cruise_ratio: th.minimumCruiseRatio,
+        square_corner_velocity: th.squareCornerVelocity
+      };
+    case "print_stats":
+      return { ...p.printStats.snapshot() };
+    case "virtual_sdcard":
+      return { ...p.vsdStatus() };
+    case "pause_resume":
+      return { is_paused: p.isPaused };
+    case "display_status": {
+      let progress = p.m73Progress;
+      if (progress !== null && now > p.m73Expire && p.idleState !== "Printing") {
+        p.m73Progress = progress = null;
+      }
+      return { progress: progress ?? p.vsdStatus().progress, message: p.displayMessage };
+    }
+    case "heaters":
+      return {
+        available_heaters: p.heaters.map((h) => h.name),
+        available_sensors: p.heaters.map((h) => h.name),
+        available_monitors: []
+      };
+    case "fan":
+      return { speed: p.fanSpeed, rpm: null };
+    case "idle_timeout":
+      return p.idleStatus(now);
+    case "system_stats":
+      return { sysload: 0.2, cputime: round(process.cpuUsage().user / 1e6, 3), memavail: 35e5 };
+    case "motion_report": {
+      const moving = th.busyUntil > now;
+      return {
+        live_position: vec(th.position),
+        live_velocity: moving ? round(gm.speed) : 0,
+        live_extruder_velocity: 0,
+        steppers: ["extruder", "stepper_x", "stepper_y", "stepper_z"],
+        trapq: ["extruder", "toolhead"]
+      };
+    }
+    case "stepper_enable": {
+      const on2 = th.homed.size > 0;
+      return { steppers: { stepper_x: on2, stepper_y: on2, stepper_z: on2, extruder: on2 } };
+    }
+    case "exclude_object":
+      return { objects: [], excluded_objects: [], current_object: null };
+    case "gcode":
+      return { commands: {} };
+    default:
+      return void 0;
+  }
+}
+function heaterSettings(p, name) {
+  const h = p.heater(name);
+  if (!h) return void 0;
+  const base = {
+    sensor_type: "EPCOS 100K B57560G104F",
+    pullup_resistor: 4700,
+    inline_resistor: 0,
+    min_temp: h.cfg.minTemp,
+    max_temp: h.cfg.maxTemp,
+    max_power: 1,
+    smooth_time: 1,
+    control: "pid",
+    pid_kp: 22.2,
+    pid_ki: 1.08,
+    pid_kd: 114,
+    pwm_cycle_time: 0.1
+  };
+  if (name.startsWith("extruder")) {
+    Object.assign(base, {
+      min_extrude_temp: h.cfg.minExtrudeTemp ?? 170,
+      nozzle_diameter: 0.4,
+      filament_diameter: 1.75,
+      max_extrude_only_distance: 50,
+      max_extrude_cross_section: 0.64,
+      pressure_advance: 0.04,
+      pressure_advance_smooth_time: 0.04,
+      rotation_distance: 22.68,
+      microsteps: 16
+    });
+  }
+  if (name.startsWith("heater_generic")) base["gcode_id"] = h.cfg.gcodeId;
+  return base;
+}
+function configfileStatus(p) {
+  const settings = {
+    mcu: { serial: "/dev/serial/by-id/usb-Klipper_simulated", baud: 25e4, max_stepper_error: 25e-6 },
+    printer: {
+      kinematics: "cartesian",
+      max_velocity: p.toolhead.maxVelocity,
+      max_accel: p.toolhead.maxAccel,
+      minimum_cruise_ratio: 0.5,
+      square_corner_velocity: 5,
+      max_z_velocity: 15,
+      max_z_accel: 100
+    },
+    stepper_x: { position_endstop: 0, position_min: 0, position_max: 235, homing_speed: 50 },
+    stepper_y: { position_endstop: 0, position_min: 0, position_max: 235, homing_speed: 50 },
+    stepper_z: { position_endstop: 0, position_min: 0, position_max: 250, homing_speed: 5 },
+    virtual_sdcard: { path: p.opts.gcodesDir, on_error_gcode: "\n{% if 'heaters' in printer %}\n   TURN_OFF_HEATERS\n{% endif %}\n" },
+    pause_resume: { recover_velocity: 50 },
+    display_status: {},
+    respond: { default_type: "echo", default_prefix: "echo:" },
+    idle_timeout: { timeout: p.idleTimeout, gcode: "\n{% if 'heaters' in printer %}\n   TURN_OFF_HEATERS\n{% endif %}\nM84\n" },
+    fan: { max_power: 1, kick_start_time: 0.1, off_below: 0, cycle_time: 0.01, hardware_pwm: false, shutdown_speed: 0 }
+  };
+  for (const h of p.heaters) settings[h.name] = heaterSettings(p, h.name);
+  for (const m of MACROS) settings[`gcode_macro ${m.toLowerCase()}`] = { description: "G-Code macro" };
+  const config2 = {};
+  for (const [section, opts] of Object.entries(settings)) {
+    const raw = {};
+    if (opts && typeof opts === "object") {
+      for (const [k, v] of Object.entries(opts)) raw[k] = String(v);
+    }
+    config2[section.replace(/^gcode_macro (.*)$/, (_m, n) => `gcode_macro ${n.toUpperCase()}`)] = raw;
+  }
+  return { config: config2, settings, warnings: [], save_config_pending: false, save_config_pending_items: {} };
+}
+
+// src/simulator/connections.ts
+var CLIENT_TYPES = ["web", "mobile", "desktop", "display", "bot", "agent", "other"];
+var FLUSH_MS = 250;
+function queryObjects(ctx, objects) {
+  const status = {};
+  for (const [name, fields] of Object.entries(objects)) {
+    const full = objectStatus(ctx.printer, name);
+    if (!full) continue;
+    if (fields === null) {
+      status[name] = full;
+      continue;
+    }
+    const picked = {};
+    for (const f of fields) if (f in full) picked[f] = full[f];
+    status[name] = picked;
+  }
+  return status;
+}
+var Connections = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  clients = /* @__PURE__ */ new Map();
+  flushTimer;
+  running = false;
+  start() {
+    this.running = true;
+    this.scheduleFlush();
+  }
+  stop() {
+    this.running = false;
+    this.ctx.clock.clearTimeout(this.flushTimer);
+    this.clients.clear();
+  }
+  get count() {
+    return this.clients.size;
+  }
+  checkUpgrade(req) {
+    const path = (req.url ?? "").split("?")[0];
+    return path === "/websocket" ? null : 404;
+  }
+  onOpen(conn, req) {
+    this.clients.set(conn.id, {
+      conn,
+      needAuth: !isAuthorizedRequest(this.ctx, req),
+      identified: false,
+      client: { name: "unknown", version: "", type: "", url: "" },
+      subscription: null,
+      lastSent: /* @__PURE__ */ new Map(),
+      remoteMethods: /* @__PURE__ */ new Set()
+    });
+  }
+  onClose(conn) {
+    this.clients.delete(conn.id);
+  }
+  onMessage(conn, text) {
+    void this.handleMessage(conn, text).catch((err) => this.ctx.log.warn(`websocket message: ${String(err)}`));
+  }
+  async handleMessage(conn, text) {
+    let parsed;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      await this.reply(conn, RpcRouter.errorObject(-32700, "Parse error", null));
+      return;
+    }
+    if (Array.isArray(parsed)) {
+      const out = [];
+      for (const item of parsed) {
+        const r2 = await this.handleOne(conn, item);
+        if (r2) out.push(r2);
+      }
+      if (out.length) await this.reply(conn, out);
+      return;
+    }
+    const r = await this.handleOne(conn, parsed);
+    if (r) await this.reply(conn, r);
+  }
+  async handleOne(conn, obj) {
+    const p = RpcRouter.parseRequest(obj);
+    if ("error" in p) return p.error;
+    if ("response" in p) return null;
+    const req = p.request;
+    this.ctx.rpcLog.push({ time: this.ctx.clock.now(), method: req.method, transport: "websocket" });
+    const guard = (method) => {
+      const state = this.clients.get(conn.id);
+      if (state?.needAuth && this.ctx.router.authRequired(method)) throw new MoonrakerError("Unauthorized", 401);
+    };
+    return this.ctx.router.execute(req, { transport: "websocket", connectionId: conn.id }, guard);
+  }
+  async reply(conn, msg) {
+    if (this.ctx.settings.replyDelayMs > 0) await delay(this.ctx, this.ctx.settings.replyDelayMs);
+    conn.send(JSON.stringify(msg));
+  }
+  /** Broadcasts a notification to every authenticated client. */
+  notify(method, params) {
+    const msg = { jsonrpc: "2.0", method };
+    if (params && params.length) msg["params"] = params;
+    const text = JSON.stringify(msg);
+    for (const c of this.clients.values()) if (!c.needAuth) c.conn.send(text);
+  }
+  state(id) {
+    const c = id === void 0 ? void 0 : this.clients.get(id);
+    if (!c) throw new MoonrakerError("No connection associated with request");
+    return c;
+  }
+  /** server.connection.identify */
+  identify(id, p) {
+    const c = this.state(id);
+    if (c.identified) throw new MoonrakerError(`Connection already identified: ${JSON.stringify(c.client)}`);
+    const name = p.str("client_name");
+    const version2 = p.str("version");
+    const type = p.str("type").toLowerCase();
+    const url4 = p.str("url");
+    const apiKey = p.optStr("api_key");
+    if (c.needAuth && this.ctx.settings.apiKey !== null) {
+      if (apiKey === void 0) throw new MoonrakerError("Unauthorized", 401);
+      if (apiKey !== this.ctx.settings.apiKey) throw new MoonrakerError("Invalid API Key", 401);
+      c.needAuth = false;
+    }
+    if (!CLIENT_TYPES.includes(type)) throw new MoonrakerError(`Invalid Client Type: ${type}`);
+    if (type === "agent") {
+      for (const other of this.clients.values()) {
+        if (other !== c && other.identified && other.client.type === "agent" && other.client.name === name) {
+          throw new MoonrakerError(`Agent '${name}' already registered and connected'`);
+        }
+      }
+    }
+    c.client = { name, version: version2, type, url: url4 };
+    c.identified = true;
+    return { connection_id: c.conn.id };
+  }
+  /** connection.register_remote_method (agents only). */
+  registerRemoteMethod(id, name) {
+    const c = this.state(id);
+    if (c.client.type !== "agent") throw new MoonrakerError("Only connections of the 'agent' type can register methods");
+    for (const other of this.clients.values()) {
+      if (other.remoteMethods.has(name)) throw new MoonrakerError(`Remote method (${name}) already registered`);
+    }
+    c.remoteMethods.add(name);
+  }
+  /** Klipper calls a remote method (action_call_remote_method): the agent gets a notification. */
+  callRemoteMethod(name, params) {
+    for (const c of this.clients.values()) {
+      if (!c.remoteMethods.has(name)) continue;
+      const msg = { jsonrpc: "2.0", method: name };
+      if (params && Object.keys(params).length) msg["params"] = params;
+      c.conn.send(JSON.stringify(msg));
+      return true;
+    }
+    return false;
+  }
+  remoteMethods() {
+    return [...this.clients.values()].flatMap((c) => [...c.remoteMethods]);
+  }
+  /** printer.objects.subscribe: replaces the connection's subscription. */
+  subscribe(id, objects) {
+    const c = this.state(id);
+    const status = queryObjects(this.ctx, objects);
+    c.subscription = Object.keys(objects).length ? objects : null;
+    c.lastSent = /* @__PURE__ */ new Map();
+    for (const [name, fields] of Object.entries(status)) {
+      c.lastSent.set(name, new Map(Object.entries(fields).map(([k, v]) => [k, JSON.stringify(v)])));
+    }
+    return { eventtime: this.ctx.sim.now(), status };
+  }
+  /** Moonraker drops every subscription when Klippy disconnects. */
+  onKlippyDisconnect() {
+    for (const c of this.clients.values()) {
+      c.subscription = null;
+      c.lastSent = /* @__PURE__ */ new Map();
+    }
+  }
+  scheduleFlush() {
+    if (!this.running) return;
+    this.flushTimer = this.ctx.clock.setTimeout(() => {
+      try {
+        this.flush();
+      } finally {
+        this.scheduleFlush();
+      }
+    }, FLUSH_MS);
+  }
+  /** Sends each subscriber the fields that changed since its last update. */
+  flush() {
+    if (!this.ctx.klippy.connected) return;
+    const eventtime = this.ctx.sim.now();
+    for (const c of this.clients.values()) {
+      if (!c.subscription || c.needAuth) continue;
+      const status = queryObjects(this.ctx, c.subscription);
+      const changes = {};
+      for (const [name, fields] of Object.entries(status)) {
+        let sent = c.lastSent.get(name);
+        if (!sent) c.lastSent.set(name, sent = /* @__PURE__ */ new Map());
+        for (const [k, v] of Object.entries(fields)) {
+          const enc = JSON.stringify(v);
+          if (sent.get(k) === enc) continue;
+          sent.set(k, enc);
+          (changes[name] ??= {})[k] = v;
+        }
+      }
+      if (Object.keys(changes).length) {
+        c.conn.send(JSON.stringify({ jsonrpc: "2.0", method: "notify_status_update", params: [changes, eventtime] }));
+      }
+    }
+  }
+};
+
+// src/simulator/control-api.ts
+function createControl2(ctx, host) {
+  return {
+    dropWebsockets: () => ctx.server.dropWebsockets(),
+    restartMoonraker: (downMs) => host.restartMoonraker(downMs),
+    klippyShutdown: (message) => ctx.klippy.shutdown(message),
+    klippyError: async (message) => {
+      await ctx.klippy.disconnect();
+      await ctx.klippy.startHost(message);
+    },
+    klippyDisconnect: () => ctx.klippy.disconnect(),
+    klippyReady: async () => {
+      if (ctx.klippy.hostRunning && ctx.printer.state === "ready") return;
+      await ctx.klippy.disconnect();
+      await ctx.klippy.startHost();
+    },
+    setReplyDelay: (ms) => {
+      ctx.settings.replyDelayMs = Math.max(0, ms);
+    },
+    refuseUploads: (status) => {
+      ctx.settings.refuseUploads = status;
+    },
+    requireApiKey: (key) => {
+      ctx.settings.apiKey = key;
+    },
+    startLocalPrint: async (filename) => {
+      ctx.history.noteJobRequested("_TRUSTED_USER_");
+      await ctx.router.call("printer.print.start", { filename }, { transport: "http" });
+    },
+    addFile: async (relPath, content2) => {
+      await ctx.files.addFile(relPath, content2);
+    },
+    setSpeedFactor: (n) => ctx.sim.setSpeedFactor(n),
+    setWebcams: (list) => void ctx.webcams.set(list),
+    printerObjects: () => queryObjects(ctx, Object.fromEntries(objectNames(ctx.printer).map((n) => [n, null]))),
+    gcodeLog: () => ctx.runner.scriptLog.map((s) => s.script),
+    rpcLog: () => ctx.rpcLog.map((e) => ({ ...e })),
+    reset: () => host.reset(),
+    callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
+    setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
+    setHeaterTemperature: (name, celsius) => {
+      const h = ctx.printer.heater(name);
+      if (!h) throw new Error(`unknown heater ${name}`);
+      h.temperature = celsius;
+    },
+    waitForPrintState: (state, timeoutMs = 1e4) => new Promise((resolve5, reject) => {
+      if (ctx.printer.printStats.state === state) return resolve5();
+      const timer = ctx.clock.setTimeout(() => {
+        off();
+        reject(new Error(`timed out waiting for print_stats.state ${state} (now ${ctx.printer.printStats.state})`));
+      }, timeoutMs);
+      const off = ctx.printer.on("printState", ({ next }) => {
+        if (next.state !== state) return;
+        off();
+        ctx.clock.clearTimeout(timer);
+        resolve5();
+      });
+    })
+  };
+}
+var normalize = (name) => name.replace(/[_-]/g, "").toLowerCase();
+async function handleControlHttp(control, req, res, url4, body2) {
+  const send = (status, payload) => {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const name = normalize(url4.pathname.slice("/_sim/".length));
+  try {
+    const p = new Params(req.method === "GET" ? Object.fromEntries(url4.searchParams) : await body2());
+    const later = (fn) => {
+      send(200, { result: "ok" });
+      setTimeout(() => void Promise.resolve().then(fn).catch(() => void 0), 10);
+    };
+    switch (name) {
+      case "printerobjects":
+        return send(200, { result: control.printerObjects() });
+      case "gcodelog":
+        return send(200, { result: control.gcodeLog() });
+      case "rpclog":
+        return send(200, { result: control.rpcLog() });
+      case "dropwebsockets":
+        return later(() => control.dropWebsockets());
+      case "restartmoonraker":
+        return later(() => control.restartMoonraker(p.int("down_ms", p.int("downMs", 1e3))));
+      case "klippyshutdown":
+        await control.klippyShutdown(p.str("message", "Simulated shutdown"));
+        break;
+      case "klippyerror":
+        await control.klippyError(p.str("message", "Simulated config error"));
+        break;
+      case "klippydisconnect":
+        await control.klippyDisconnect();
+        break;
+      case "klippyready":
+        await control.klippyReady();
+        break;
+      case "setreplydelay":
+        control.setReplyDelay(p.int("ms"));
+        break;
+      case "refuseuploads":
+        control.refuseUploads(p.has("status") && p.args["status"] !== null ? p.int("status") : null);
+        break;
+      case "requireapikey":
+        control.requireApiKey(p.has("key") && p.args["key"] !== null ? p.str("key") : null);
+        break;
+      case "startlocalprint":
+        await control.startLocalPrint(p.str("filename"));
+        break;
+      case "addfile": {
+        const content2 = p.has("content_base64") ? Buffer.from(p.str("content_base64"), "base64") : p.str("content");
+        await control.addFile(p.str("path"), content2);
+        break;
+      }
+      case "setspeedfactor":
+        control.setSpeedFactor(p.float("factor"));
+        break;
+      case "setwebcams": {
+        const list = p.args["webcams"];
+        if (!Array.isArray(list)) throw new MoonrakerError("webcams must be a list");
+        control.setWebcams(list);
+        break;
+      }
+      case "reset":
+        await control.reset();
+        break;
+      case "callremotemethod": {
+        const params = p.has("params") ? p.object("params") : void 0;
+        return send(200, { result: control.callRemoteMethod(p.str("method"), params) });
+      }
+      case "setupdateavailable":
+        control.setUpdateAvailable(p.str("name"), p.str("remote_version"));
+        break;
+      case "setheatertemperature":
+        control.setHeaterTemperature(p.str("name"), p.float("celsius"));
+        break;
+      default:
+        throw new MoonrakerError(`Unknown control '${name}'`, 404);
+    }
+    send(200, { result: "ok" });
+  } catch (err) {
+    const status = err instanceof MoonrakerError ? err.status : 500;
+    send(status, { error: { code: status, message: errorMessage(err) } });
+  }
+}
+
+// src/simulator/file-api.ts
+function registerFileApi(ctx) {
+  const r = ctx.router;
+  const fm = ctx.files;
+  r.register("server.files.list", (p) => fm.listFiles(p.str("root", "gcodes")), { http: ["GET", "/server/files/list"] });
+  r.register("server.files.roots", () => Object.entries(fm.roots()).map(([name, path]) => ({ name, path, permissions: name === "logs" ? "r" : "rw" })), {
+    http: ["GET", "/server/files/roots"]
+  });
+  r.register("server.files.get_directory", (p) => fm.directory(p.str("path", "gcodes"), p.bool("extended", false)), {
+    http: ["GET", "/server/files/directory"]
+  });
+  r.register("server.files.post_directory", (p) => fm.makeDirectory(p.str("path")), { http: ["POST", "/server/files/directory"] });
+  r.register("server.files.delete_directory", (p) => fm.removeDirectory(p.str("path"), p.bool("force", false)), {
+    http: ["DELETE", "/server/files/directory"]
+  });
+  r.register("server.files.metadata", (p) => {
+    const filename = p.str("filename");
+    const md = fm.getMetadata(filename);
+    if (!md) throw new MoonrakerError(`Metadata not available for <${filename}>`, 404);
+    return { ...md, filename };
+  }, { http: ["GET", "/server/files/metadata"] });
+  r.register("server.files.metascan", async (p) => {
+    const filename = p.str("filename");
+    if (!await fm.fileExists(filename)) throw new MoonrakerError(`File '${filename}' does not exist`, 404);
+    return { ...await fm.scanMetadata(filename), filename };
+  }, { http: ["POST", "/server/files/metascan"] });
+  r.register("server.files.thumbnails", () => [], { http: ["GET", "/server/files/thumbnails"] });
+  r.register("server.files.delete_file", (p) => fm.deleteFile(p.str("path")));
+  r.register("server.files.move", (p) => fm.moveOrCopy(p.str("source"), p.str("dest"), false), { http: ["POST", "/server/files/move"] });
+  r.register("server.files.copy", (p) => fm.moveOrCopy(p.str("source"), p.str("dest"), true), { http: ["POST", "/server/files/copy"] });
+}
+
+// src/simulator/file-manager.ts
+import { promises as fs3 } from "node:fs";
+import { dirname as dirname3, join as join3, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
+
+// src/simulator/metadata.ts
+import { promises as fs2 } from "node:fs";
+import { randomUUID } from "node:crypto";
+var READ_SIZE = 1024 * 1024;
+var F = "([0-9]*\\.?[0-9]+)";
+var D = "([0-9]+)";
+function pat(p) {
+  return new RegExp(p.replace(/\(%F\)/g, F).replace(/\(%D\)/g, D).replace(/\(%S\)/g, "(.*)"));
+}
+function findFloat(p, data) {
+  const m = pat(p).exec(data);
+  return m ? Number(m[1]) : void 0;
+}
+function findFloats(p, data) {
+  const re2 = new RegExp(pat(p).source, "g");
+  return [...data.matchAll(re2)].map((m) => Number(m[1])).filter((n) => Number.isFinite(n));
+}
+function findInt(p, data) {
+  const m = pat(p).exec(data);
+  return m ? parseInt(m[1], 10) : void 0;
+}
+function findString(p, data) {
+  const m = pat(p).exec(data);
+  return m ? m[1].replace(/^"+|"+$/g, "") : void 0;
+}
+function findStrings(p, seps, data) {
+  const m = pat(p).exec(data);
+  if (!m || !m[1]) return [];
+  const esc2 = seps.replace(/[-\\^$*+?.()|[\]{}]/g, "\\$&");
+  const item = new RegExp(`\\s*(")(?:\\\\"|[^"])*"\\s*|[^${esc2}]+`, "g");
+  const out = [];
+  for (const im of m[1].matchAll(item)) {
+    let val = im[0].trim();
+    if (im[1]) val = val.slice(1, -1).replace(/\\"/g, '"').trim();
+    if (val) out.push(val);
+  }
+  return out;
+}
+var max = (xs) => xs.length ? Math.max(...xs) : void 0;
+var min = (xs) => xs.length ? Math.min(...xs) : void 0;
+var joinList = (xs) => xs.length > 1 ? JSON.stringify(xs) : xs[0];
+var ints = (xs) => xs.every((x) => /^-?\d+$/.test(x)) ? xs.map(Number) : void 0;
+function baseFields(header, footer, size) {
+  const out = {};
+  const start = /\n[MG]\d+\s.*\n/.exec(header);
+  if (start) out["gcode_start_byte"] = Buffer.byteLength(header.slice(0, start.index));
+  const rev = [...footer].reverse().join("");
+  const end = /\n.*\s\d+[MG]\n/.exec(rev);
+  if (end) out["gcode_end_byte"] = size - Buffer.byteLength(rev.slice(0, end.index));
+  return out;
+}
+function prusaFields(footer) {
+  const c = footer;
+  const layerHeight = findFloat("; layer_height = (%F)", c);
+  const pct = findFloat("; first_layer_height = (%F)%", c);
+  const firstLayer = pct !== void 0 ? layerHeight === void 0 ? void 0 : Math.round(pct / 100 * layerHeight * 1e6) / 1e6 : findFloat("; first_layer_height = (%F)", c);
+  const heights = [...footer.matchAll(/;BEFORE_LAYER_CHANGE\n(?:.*\n)?;(\d+\.?\d*)/g)].map((m) => Number(m[1]));
+  let estimated;
+  const tm = /;\sestimated\sprinting\stime.*/.exec(c);
+  if (tm) {
+    estimated = 0;
+    for (const [re2, mult] of [[/(\d+)d/, 86400], [/(\d+)h/, 3600], [/(\d+)m/, 60], [/(\d+)s/, 1]]) {
+      const t = re2.exec(tm[0]);
+      if (t) estimated += parseInt(t[1], 10) * mult;
+    }
+  }
+  const filamentLine = findString("filament\\sused\\s\\[mm\\]\\s=\\s(%S)\\n", c);
+  const weightLine = findString("filament\\sused\\s\\[g\\]\\s=\\s(%S)\\n", c);
+  const filament = filamentLine ? findFloats("(%F)", filamentLine) : [];
+  const weights = weightLine ? findFloats("(%F)", weightLine) : [];
+  return {
+    layer_count: findInt("; total layers count = (%D)", c),
+    object_height: max(heights) ?? max(findFloats("G1\\sZ(%F)\\sF", footer)),
+    estimated_time: estimated,
+    nozzle_diameter: findFloat(";\\snozzle_diameter\\s=\\s(%F)", c),
+    layer_height: layerHeight,
+    first_layer_height: firstLayer,
+    first_layer_extr_temp: findFloat("; first_layer_temperature = (%F)", c),
+    first_layer_bed_temp: findFloat("; first_layer_bed_temperature = (%F)", c),
+    chamber_temp: findFloat("; chamber_temperature = (%F)", c),
+    filament_name: joinList(findStrings(";\\sfilament_settings_id\\s=\\s(%S)", ",;", c)),
+    filament_type: joinList(findStrings(";\\sfilament_type\\s=\\s(%S)", ",;", c)),
+    filament_colors: findStrings(";\\sfilament_colour\\s=\\s(%S)", ",;", c),
+    filament_change_count: findInt("; total toolchanges = (%D)", c) ?? findInt("; total filament change = (%D)", c),
+    extruder_colors: findStrings(";\\sextruder_colour\\s=\\s(%S)", ",;", c),
+    filament_temps: ints(findStrings(";\\s(?:nozzle_)?temperature\\s=\\s(%S)", ",;", c)),
+    referenced_tools: ints(findStrings(";\\sreferenced_tools\\s=\\s(%S)", ",;", c)),
+    mmu_print: findInt(";\\ssingle_extruder_multi_material\\s=\\s(%D)", c),
+    filament_total: filament.length ? filament.reduce((a, b) => a + b, 0) : void 0,
+    filament_weight_total: findFloat("total\\sfilament\\sused\\s\\[g\\]\\s=\\s(%F)", c),
+    filament_weights: weights.length ? weights : void 0,
+    printer_vendor: findString("; printer_vendor = (%S)", footer),
+    printer_model: findString("; printer_model = (%S)", footer),
+    printer_variant: findString("; printer_variant = (%S)", footer),
+    profile_version: findString("; profile_version = (%S)", footer)
+  };
+}
+function curaFields(header) {
+  const filamentLine = findString(";Filament\\sused:\\s(%S)\\n", header);
+  const filament = filamentLine ? findFloats("(%F)", filamentLine) : [];
+  const weightLine = findString(";Filament\\sweight\\s=\\s\\[(%S)\\]", header);
+  const weights = weightLine ? findFloats("(%F)", weightLine) : [];
+  return {
+    layer_count: findInt(";LAYER_COUNT\\:(%D)", header),
+    object_height: findFloat(";MAXZ:(%F)", header),
+    estimated_time: max(findFloats(";TIME:(%F)", header)),
+    nozzle_diameter: findFloat(";Nozzle\\sdiameter\\s=\\s(%F)", header),
+    layer_height: findFloat(";Layer\\sheight:\\s(%F)", header),
+    first_layer_height: findFloat(";MINZ:(%F)", header),
+    first_layer_extr_temp: findFloat("M109 S(%F)", header),
+    first_layer_bed_temp: findFloat("M190 S(%F)", header),
+    chamber_temp: findFloat("M191 S(%F)", header),
+    filament_name: findString(";Filament\\sname\\s=\\s(%S)", header),
+    filament_type: findString(";Filament\\stype\\s=\\s(%S)", header),
+    filament_total: filament.length ? filament.reduce((a, b) => a + b * 1e3, 0) : void 0,
+    filament_weight_total: weights.length ? weights.reduce((a, b) => a + b, 0) : void 0,
+    filament_weights: weights.length ? weights : void 0
+  };
+}
+function unknownFields(header, footer) {
+  return {
+    object_height: max(findFloats("G1\\sZ(%F)\\s", footer)),
+    first_layer_height: min(findFloats("G1\\sZ(%F)\\s", header)),
+    first_layer_extr_temp: findFloat("M109 S(%F)", header),
+    first_layer_bed_temp: findFloat("M190 S(%F)", header),
+    chamber_temp: findFloat("M191 S(%F)", header)
+  };
+}
+function identify(header) {
+  const gen = /; generated by (.+?) on \d{4}-\d{2}-\d{2} at \d{2}:\d{2}:\d{2}/.exec(header);
+  if (gen) {
+    const full = gen[1];
+    const cut = full.lastIndexOf(" ");
+    const name = cut >= 0 ? full.slice(0, cut) : "";
+    if (!/^(slic3r|slic3r prusa edition|bambustudio)$/i.test(name)) {
+      return { slicer: name, version: cut >= 0 ? full.slice(cut + 1) : full, kind: "prusa" };
+    }
+  }
+  const alias = /(PrusaSlicer|SuperSlicer|OrcaSlicer|MomentSlicer|SliCR-3D|A3dp-Slicer|QIDISlicer)\s(.*)\son/.exec(header);
+  if (alias) return { slicer: alias[1], version: alias[2], kind: "prusa" };
+  const cura = /Cura_SteamEngine\s(.*)/.exec(header);
+  if (cura) return { slicer: "Cura", version: cura[1], kind: "cura" };
+  return { slicer: "Unknown", version: "?", kind: "unknown" };
+}
+async function extractMetadata(path) {
+  const fh = await fs2.open(path, "r");
+  let header = "";
+  let tail = "";
+  let size = 0;
+  let mtime = 0;
+  try {
+    const st = await fh.stat();
+    size = st.size;
+    mtime = st.mtimeMs / 1e3;
+    const buf = Buffer.alloc(Math.min(READ_SIZE, size));
+    await fh.read(buf, 0, buf.length, 0);
+    header = buf.toString("utf8");
+    if (size > READ_SIZE) {
+      const from = size > READ_SIZE * 2 ? size - READ_SIZE : READ_SIZE;
+      const tbuf = Buffer.alloc(size - from);
+      await fh.read(tbuf, 0, tbuf.length, from);
+      tail = tbuf.toString("utf8");
+    }
+  } finally {
+    await fh.close();
+  }
+  const data = header + tail;
+  const footer = data.slice(-READ_SIZE);
+  const id = identify(header);
+  const fields = {
+    ...baseFields(header, footer, size),
+    ...id.kind === "prusa" ? prusaFields(footer) : id.kind === "cura" ? curaFields(header) : unknownFields(header, footer)
+  };
+  const out = {
+    size,
+    modified: mtime,
+    uuid: randomUUID(),
+    file_processors: [],
+    slicer: id.slicer,
+    slicer_version: id.version
+  };
+  for (const [k, v] of Object.entries(fields)) if (v !== void 0) out[k] = v;
+  return out;
+}
+
+// src/simulator/file-manager.ts
+var VALID_GCODE_EXTS = [".gcode", ".g", ".gco", ".ufp", ".nc"];
+var WRITABLE = /* @__PURE__ */ new Set(["gcodes", "config"]);
+async function pathInfo(full, root) {
+  const st = await fs3.stat(full);
+  return { modified: st.mtimeMs / 1e3, size: st.size, permissions: WRITABLE.has(root) ? "rw" : "r" };
+}
+var FileManager = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  metadata = /* @__PURE__ */ new Map();
+  roots() {
+    return { config: join3(this.ctx.dataDir, "config"), logs: join3(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
+  }
+  async start() {
+    const roots = this.roots();
+    for (const dir of Object.values(roots)) await fs3.mkdir(dir, { recursive: true });
+    const cfg = join3(roots.config, "printer.cfg");
+    if (!await fs3.stat(cfg).catch(() => null)) {
+      await fs3.writeFile(cfg, "# Simulated printer\n[virtual_sdcard]\npath: ~/printer_data/gcodes\n[pause_resume]\n[display_status]\n");
+    }
+    await fs3.writeFile(join3(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
+    for (const f of await this.listFiles("gcodes")) await this.scanMetadata(f.path).catch(() => void 0);
+  }
+  /** Splits "root/rel/path" and resolves it on disk (Moonraker's _convert_request_path). */
+  resolvePath(requestPath) {
+    const parts2 = requestPath.replace(/^\/+|\/+$/g, "").split("/");
+    const root = parts2.shift() ?? "";
+    const base = this.roots()[root];
+    if (!root || base === void 0) throw new MoonrakerError(`Invalid root path (${root})`);
+    const full = resolve2(base, parts2.join("/"));
+    if (full !== resolve2(base) && !full.startsWith(resolve2(base) + sep2)) {
+      throw new MoonrakerError(`Invalid path request, '${requestPath}'' is outside root '${root}'`);
+    }
+    return { root, full, rel: relative(resolve2(base), full).split(sep2).join("/") };
+  }
+  gcodePath(rel) {
+    return this.resolvePath(`gcodes/${rel}`).full;
+  }
+  async itemInfo(root, full) {
+    const rel = relative(resolve2(this.roots()[root]), full).split(sep2).join("/");
+    const info = await pathInfo(full, root).catch(() => ({ modified: 0, size: 0, permissions: "" }));
+    return { path: rel, root, ...info };
+  }
+  /** Queues notify_filelist_changed shortly after the change, like Moonraker's file observer. */
+  notifyChanged(action, item, source) {
+    const info = source ? { action, item, source_item: source } : { action, item };
+    this.ctx.clock.setTimeout(() => this.ctx.connections.notify("notify_filelist_changed", [info]), 10);
+    return info;
+  }
+  async listFiles(root) {
+    const base = this.roots()[root];
+    if (base === void 0) throw new MoonrakerError(`Root ${root} not available`);
+    const out = [];
+    const walk = async (dir) => {
+      for (const ent of await fs3.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        if (ent.name.startsWith(".")) continue;
+        const full = join3(dir, ent.name);
+        if (ent.isDirectory()) await walk(full);
+        else if (ent.isFile() && (root !== "gcodes" || VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase()))) {
+          out.push({ path: relative(base, full).split(sep2).join("/"), ...await pathInfo(full, root) });
+        }
+      }
+    };
+    await walk(base);
+    return out;
+  }
+  async directory(path, extended2) {
+    const { root, full } = this.resolvePath(path);
+    const st = await fs3.stat(full).catch(() => null);
+    if (!st?.isDirectory()) throw new MoonrakerError(`Directory does not exist (${full})`);
+    const dirs = [];
+    const files = [];
+    for (const ent of await fs3.readdir(full, { withFileTypes: true })) {
+      if (ent.name.startsWith(".")) continue;
+      const child = join3(full, ent.name);
+      const info = await pathInfo(child, root).catch(() => null);
+      if (!info) continue;
+      if (ent.isDirectory()) dirs.push({ ...info, dirname: ent.name });
+      else if (ent.isFile()) {
+        const entry = { ...info, filename: ent.name };
+        if (extended2 && root === "gcodes" && VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase())) {
+          const md = this.metadata.get(relative(this.ctx.gcodesDir, child).split(sep2).join("/"));
+          if (md) Object.assign(entry, md, { filename: ent.name });
+        }
+        files.push(entry);
+      }
+    }
+    return { dirs, files, disk_usage: await this.diskUsage(full), root_info: { name: root, permissions: WRITABLE.has(root) ? "rw" : "r" } };
+  }
+  async diskUsage(path) {
+    try {
+      const s = await fs3.statfs(path);
+      const total = s.blocks * s.bsize;
+      const free = s.bavail * s.bsize;
+      return { total, used: total - s.bfree * s.bsize, free };
+    } catch {
+      return { total: 32e9, used: 8e9, free: 24e9 };
+    }
+  }
+  // ---- metadata ----
+  async scanMetadata(rel) {
+    const md = { ...await extractMetadata(this.gcodePath(rel)), print_start_time: null, job_id: null };
+    this.metadata.set(rel, md);
+    return md;
+  }
+  getMetadata(rel) {
+    const md = this.metadata.get(rel.replace(/^\/+/, ""));
+    return md ? { ...md } : void 0;
+  }
+  setJobInfo(rel, jobId, startTime) {
+    const md = this.metadata.get(rel);
+    if (md) Object.assign(md, { print_start_time: startTime, job_id: jobId });
+  }
+  async fileExists(rel, mtime) {
+    const st = await fs3.stat(this.gcodePath(rel)).catch(() => null);
+    if (!st?.isFile()) return false;
+    return mtime === void 0 || Math.abs(st.mtimeMs / 1e3 - mtime) < 1e-3;
+  }
+  /** Moonraker's _handle_operation_check: the file loaded for a print in progress is locked. */
+  checkNotInUse(full) {
+    const ps = this.ctx.printer.printStats.snapshot();
+    const printing = this.ctx.klippy.connected && this.ctx.printer.isReady && (ps.state === "printing" || ps.state === "paused");
+    if (ps.filename && printing) {
+      const loaded = resolve2(this.ctx.gcodesDir, ps.filename);
+      if (loaded === full || loaded.startsWith(full + sep2)) throw new MoonrakerError("File currently in use", 403);
+    }
+    return !printing;
+  }
+  // ---- mutations ----
+  /** Writes a file into gcodes (control.addFile); returns the change notification info. */
+  async addFile(rel, content2) {
+    const full = this.gcodePath(rel);
+    const existed = !!await fs3.stat(full).catch(() => null);
+    await fs3.mkdir(dirname3(full), { recursive: true });
+    await fs3.writeFile(full, content2);
+    await this.scanMetadata(this.resolvePath(`gcodes/${rel}`).rel);
+    const item = await this.itemInfo("gcodes", full);
+    this.notifyChanged(existed ? "modify_file" : "create_file", item);
+    return item;
+  }
+  async deleteFile(path) {
+    const { root, full, rel } = this.resolvePath(path);
+    if (!WRITABLE.has(root)) throw new MoonrakerError(`Path not available for DELETE: ${path}`, 405);
+    const st = await fs3.stat(full).catch(() => null);
+    if (!st?.isFile()) throw new MoonrakerError(`Invalid file path: ${path}`);
+    this.checkNotInUse(full);
+    await fs3.rm(full);
+    if (root === "gcodes") this.metadata.delete(rel);
+    const item = { path: rel, root, size: 0, modified: 0, permissions: "" };
+    return this.notifyChanged("delete_file", item);
+  }
+  async makeDirectory(path) {
+    const { root, full } = this.resolvePath(path);
+    if (!WRITABLE.has(root)) throw new MoonrakerError(`Path not available for POST: ${path}`, 405);
+    try {
+      await fs3.mkdir(full);
+    } catch (err) {
+      throw new MoonrakerError(err instanceof Error ? err.message : String(err));
+    }
+    return this.notifyChanged("create_dir", await this.itemInfo(root, full));
+  }
+  async removeDirectory(path, force) {
+    const { root, full, rel } = this.resolvePath(path);
+    if (!WRITABLE.has(root)) throw new MoonrakerError(`Path not available for DELETE: ${path}`, 405);
+    if (!rel) throw new MoonrakerError("Cannot delete root directory");
+    const st = await fs3.stat(full).catch(() => null);
+    if (!st?.isDirectory()) throw new MoonrakerError(`Directory does not exist (${path})`);
+    if (force) {
+      this.checkNotInUse(full);
+      await fs3.rm(full, { recursive: true });
+      for (const key of [...this.metadata.keys()]) if (root === "gcodes" && key.startsWith(rel + "/")) this.metadata.delete(key);
+    } else {
+      try {
+        await fs3.rmdir(full);
+      } catch (err) {
+        throw new MoonrakerError(err instanceof Error ? err.message : String(err));
+      }
+    }
+    return this.notifyChanged("delete_dir", { path: rel, root, modified: 0, size: 0, permissions: "" });
+  }
+  async moveOrCopy(source, dest, copy) {
+    const src = this.resolvePath(source);
+    const dst = this.resolvePath(dest);
+    if (!WRITABLE.has(dst.root)) throw new MoonrakerError(`Destination path is read-only: ${dst.root}`);
+    const st = await fs3.stat(src.full).catch(() => null);
+    if (!st) throw new MoonrakerError(`File ${src.full} does not exist`);
+    if (!copy) this.checkNotInUse(src.full);
+    this.checkNotInUse(dst.full);
+    const existed = !!await fs3.stat(dst.full).catch(() => null);
+    await fs3.mkdir(dirname3(dst.full), { recursive: true });
+    if (copy) await fs3.cp(src.full, dst.full, { recursive: true });
+    else await fs3.rename(src.full, dst.full);
+    if (dst.root === "gcodes" && !st.isDirectory()) await this.scanMetadata(dst.rel).catch(() => void 0);
+    if (!copy && src.root === "gcodes") this.metadata.delete(src.rel);
+    const item = await this.itemInfo(dst.root, dst.full);
+    if (copy) return this.notifyChanged(st.isDirectory() ? "create_dir" : existed ? "modify_file" : "create_file", item);
+    return this.notifyChanged(st.isDirectory() ? "move_dir" : "move_file", item, { path: src.rel, root: src.root });
+  }
+};
+
+// src/simulator/gcode-command.ts
+var ARGS_SPLIT = /([A-Z_]+|[A-Z*])/;
+function parseLine(origline) {
+  const commandline = origline.trim();
+  let line = commandline;
+  const cpos = line.indexOf(";");
+  if (cpos >= 0) line = line.slice(0, cpos);
+  const parts2 = line.toUpperCase().split(ARGS_SPLIT);
+  let command;
+  if (parts2.slice(0, 2).join("") === "N") command = parts2.slice(3, 5).join("").trim();
+  else command = parts2.slice(0, 3).join("").trim();
+  const params = {};
+  for (let i = 1; i < parts2.length; i += 2) params[parts2[i] ?? ""] = (parts2[i + 1] ?? "").trim();
+  if (!command && !commandline) return null;
+  return { command, commandline, params };
+}
+function isTraditional(cmd) {
+  const head = cmd.split(/\s/)[0] ?? "";
+  return /^[A-Z]\d/.test(head) && Number.isFinite(Number(head.slice(1)));
+}
+function shlexSplit(s) {
+  const out = [];
+  let cur = "";
+  let inWord = false;
+  let quote = null;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === "\\" && quote === '"' && i + 1 < s.length) cur += s[++i];
+      else cur += c;
+      continue;
+    }
+    if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === "#" || c === ";") {
+      break;
+    } else if (/\s/.test(c)) {
+      if (inWord) out.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) return null;
+  if (inWord) out.push(cur);
+  return out;
+}
+var GCodeCommand = class {
+  constructor(command, commandline, params) {
+    this.command = command;
+    this.commandline = commandline;
+    this.params = params;
+  }
+  command;
+  commandline;
+  params;
+  /** Text after the command name (M117/M118/M23 use it verbatim). */
+  rawParams() {
+    const cmd = this.command;
+    const origline = this.commandline;
+    let start = cmd.length;
+    let end = origline.length;
+    if (origline.slice(0, start).toUpperCase() !== cmd) {
+      start += origline.toUpperCase().indexOf(cmd);
+      const star = origline.lastIndexOf("*");
+      if (star >= 0 && /^\d+$/.test(origline.slice(star + 1))) end = star;
+    }
+    if (/\s/.test(origline.slice(start, start + 1))) start += 1;
+    return origline.slice(start, end);
+  }
+  /** Re-parses parameters as Klipper does for extended commands (KEY=value, shell quoting). */
+  useExtendedParams() {
+    const words = shlexSplit(this.rawParams());
+    if (words === null || words.some((w) => !w.includes("="))) {
+      throw new CommandError(`Malformed command '${this.commandline}'`);
+    }
+    const params = {};
+    for (const w of words) {
+      const eq = w.indexOf("=");
+      params[w.slice(0, eq).toUpperCase()] = w.slice(eq + 1);
+    }
+    this.params = params;
+  }
+  has(name) {
+    return this.params[name] !== void 0;
+  }
+  get(name, def) {
+    const v = this.params[name];
+    if (v === void 0) {
+      if (def === void 0) throw new CommandError(`Error on '${this.commandline}': missing ${name}`);
+      return def;
+    }
+    return v;
+  }
+  getOpt(name) {
+    return this.params[name] ?? null;
+  }
+  getFloat(name, def, limits = {}) {
+    const v = this.params[name];
+    if (v === void 0) {
+      if (def === void 0) throw new CommandError(`Error on '${this.commandline}': missing ${name}`);
+      return def;
+    }
+    const n = v.trim() === "" ? NaN : Number(v);
+    if (!Number.isFinite(n)) throw new CommandError(`Error on '${this.commandline}': unable to parse ${v}`);
+    const { minval, maxval, above, below } = limits;
+    if (minval !== void 0 && n < minval) throw new CommandError(`Error on '${this.commandline}': ${name} must have minimum of ${minval}`);
+    if (maxval !== void 0 && n > maxval) throw new CommandError(`Error on '${this.commandline}': ${name} must have maximum of ${maxval}`);
+    if (above !== void 0 && n <= above) throw new CommandError(`Error on '${this.commandline}': ${name} must be above ${above}`);
+    if (below !== void 0 && n >= below) throw new CommandError(`Error on '${this.commandline}': ${name} must be below ${below}`);
+    return n;
+  }
+  getOptFloat(name, limits = {}) {
+    return this.has(name) ? this.getFloat(name, void 0, limits) : null;
+  }
+  getOptInt(name, limits = {}) {
+    return this.has(name) ? this.getInt(name, void 0, limits) : null;
+  }
+  getInt(name, def, limits = {}) {
+    const v = this.params[name];
+    if (v !== void 0 && !/^\s*[-+]?\d+\s*$/.test(v)) throw new CommandError(`Error on '${this.commandline}': unable to parse ${v}`);
+    return this.getFloat(name, def, limits);
+  }
+};
+
+// src/simulator/gcode-motion.ts
+var AXES = ["X", "Y", "Z", "E"];
+var MAX_EXTRUDE_ONLY_DISTANCE = 50;
+var MAX_EXTRUDE_ONLY_VELOCITY = 40;
+var HOMING_SPEED = { x: 50, y: 50, z: 5 };
+function fmtPos(p) {
+  return `${p[0].toFixed(3)} ${p[1].toFixed(3)} ${p[2].toFixed(3)} [${p[3].toFixed(3)}]`;
+}
+function queueMove(p, end, speed) {
+  const th = p.toolhead;
+  const start = th.position;
+  const d = end.map((v, i) => v - (start[i] ?? 0));
+  const names = ["x", "y", "z"];
+  for (let i = 0; i < 3; i++) {
+    if (!d[i]) continue;
+    const axis = names[i];
+    const pos = end[i];
+    if (!th.homed.has(axis)) throw new CommandError(`Must home axis first: ${fmtPos(end)}`);
+    if (pos < th.axisMinimum[i] || pos > th.axisMaximum[i]) {
+      throw new CommandError(`Move out of range: ${fmtPos(end)}`);
+    }
+  }
+  const dist = Math.hypot(d[0] ?? 0, d[1] ?? 0, d[2] ?? 0);
+  const de = d[3] ?? 0;
+  if (de) {
+    const heater = p.heater(th.activeExtruder);
+    if (heater && !heater.canExtrude) {
+      throw new CommandError("Extrude below minimum temp\nSee the 'min_extrude_temp' config option for details");
+    }
+    if (!dist && Math.abs(de) > MAX_EXTRUDE_ONLY_DISTANCE) {
+      throw new CommandError(
+        `Extrude only move too long (${Math.abs(de).toFixed(3)}mm vs ${MAX_EXTRUDE_ONLY_DISTANCE.toFixed(3)}mm)
+See the 'max_extrude_only_distance' config option for details`
+      );
+    }
+  }
+  let duration3 = 0;
+  if (dist > 0) {
+    let v = Math.min(speed, th.maxVelocity);
+    const dz = Math.abs(d[2] ?? 0);
+    if (dz) v = Math.min(v, th.maxZVelocity * dist / dz);
+    duration3 = dist / v + v / th.maxAccel;
+  } else if (de) {
+    const v = Math.min(speed, MAX_EXTRUDE_ONLY_VELOCITY);
+    duration3 = Math.abs(de) / v + v / th.maxAccel;
+  }
+  th.position = [...end];
+  p.gcodeMove.lastPosition = [...end];
+  schedule(p, duration3);
+}
+function schedule(p, seconds) {
+  if (seconds <= 0) return;
+  const th = p.toolhead;
+  const now = p.sim.now();
+  th.busyUntil = Math.max(th.busyUntil, now) + seconds;
+  th.printTime = Math.max(th.printTime, now) + seconds;
+}
+async function waitMoves(p) {
+  await p.sim.sleepUntil(p.toolhead.busyUntil, () => !p.isReady);
+}
+function cmdG1(p, g) {
+  const gm = p.gcodeMove;
+  const end = [...gm.lastPosition];
+  AXES.forEach((axis, i) => {
+    const raw = g.params[axis];
+    if (raw === void 0) return;
+    let v = raw.trim() === "" ? NaN : Number(raw);
+    if (!Number.isFinite(v)) throw new CommandError(`Unable to parse move '${g.commandline}'`);
+    let absolute = gm.absoluteCoord;
+    if (axis === "E") {
+      v *= gm.extrudeFactor;
+      if (!gm.absoluteExtrude) absolute = false;
+    }
+    end[i] = absolute ? v + gm.basePosition[i] : end[i] + v;
+  });
+  if (g.params["F"] !== void 0) {
+    const f = Number(g.params["F"]);
+    if (!(f > 0)) throw new CommandError(`Invalid speed in '${g.commandline}'`);
+    gm.speed = f / 60;
+  }
+  queueMove(p, end, gm.speed * gm.speedFactor);
+}
+async function cmdG28(p, g) {
+  const th = p.toolhead;
+  let axes = ["x", "y", "z"].filter((a) => g.params[a.toUpperCase()] !== void 0);
+  if (!axes.length) axes = ["x", "y", "z"];
+  await waitMoves(p);
+  let seconds = 0;
+  for (const a of axes) {
+    const i = a === "x" ? 0 : a === "y" ? 1 : 2;
+    seconds += Math.abs(th.homed.has(a) ? th.position[i] : 100) / HOMING_SPEED[a] + 0.5;
+  }
+  const start = p.sim.now();
+  await p.sim.sleepUntil(start + seconds, () => !p.isReady);
+  if (!p.isReady) throw new CommandError(p.stateMessage);
+  for (const a of axes) {
+    const i = a === "x" ? 0 : a === "y" ? 1 : 2;
+    th.homed.add(a);
+    th.position[i] = 0;
+    p.gcodeMove.lastPosition[i] = 0;
+  }
+  th.printTime = Math.max(th.printTime, p.sim.now());
+}
+function cmdG92(p, g) {
+  const gm = p.gcodeMove;
+  const offsets = AXES.map((a) => g.getOptFloat(a));
+  if (offsets.every((o) => o === null)) {
+    gm.basePosition = [...gm.lastPosition];
+    return;
+  }
+  offsets.forEach((o, i) => {
+    if (o === null) return;
+    const off = i === 3 ? o * gm.extrudeFactor : o;
+    gm.basePosition[i] = gm.lastPosition[i] - off;
+  });
+}
+function cmdSetGcodeOffset(p, g) {
+  const gm = p.gcodeMove;
+  AXES.forEach((a, i) => {
+    let offset = g.getOptFloat(a);
+    if (offset === null) {
+      const adjust = g.getOptFloat(`${a}_ADJUST`);
+      if (adjust === null) return;
+      offset = gm.homingPosition[i] + adjust;
+    }
+    const delta = offset - gm.homingPosition[i];
+    gm.basePosition[i] = gm.basePosition[i] + delta;
+    gm.homingPosition[i] = offset;
+  });
+}
+function registerMotionCommands(gi) {
+  const p = gi.printer;
+  gi.register("G1", (g) => cmdG1(p, g));
+  gi.register("G0", (g) => cmdG1(p, g));
+  gi.register("G28", (g) => cmdG28(p, g));
+  gi.register("G90", () => void (p.gcodeMove.absoluteCoord = true));
+  gi.register("G91", () => void (p.gcodeMove.absoluteCoord = false));
+  gi.register("M82", () => void (p.gcodeMove.absoluteExtrude = true));
+  gi.register("M83", () => void (p.gcodeMove.absoluteExtrude = false));
+  gi.register("G92", (g) => cmdG92(p, g));
+  gi.register("G4", (g) => schedule(p, g.getFloat("P", 0, { minval: 0 }) / 1e3));
+  gi.register("M400", () => waitMoves(p));
+  gi.register("M114", () => {
+    const pos = p.gcodeMove.gcodePosition();
+    p.respond(`X:${pos[0].toFixed(3)} Y:${pos[1].toFixed(3)} Z:${pos[2].toFixed(3)} E:${pos[3].toFixed(3)}`);
+  });
+  gi.register("GET_POSITION", () => {
+    const th = p.toolhead.position;
+    const gp = p.gcodeMove.gcodePosition();
+    const f = (v) => v.map((x, i) => `${"XYZE"[i]}:${x.toFixed(6)}`).join(" ");
+    p.respondInfo(`toolhead: ${f(th)}
+gcode: ${f(p.gcodeMove.lastPosition)}
+gcode base: ${f(p.gcodeMove.basePosition)}
+gcode homing: ${f(p.gcodeMove.homingPosition)}
+gcode position: ${f(gp)}`);
+  }, { help: "Return information on the current location of the toolhead" });
+  gi.register("M220", (g) => void (p.gcodeMove.speedFactor = g.getFloat("S", 100, { above: 0 }) / 100));
+  gi.register("M221", (g) => {
+    const gm = p.gcodeMove;
+    const factor = g.getFloat("S", 100, { above: 0 }) / 100;
+    const lastE = gm.lastPosition[3];
+    const eValue = (lastE - gm.basePosition[3]) / gm.extrudeFactor;
+    gm.basePosition[3] = lastE - eValue * factor;
+    gm.extrudeFactor = factor;
+  });
+  const motorsOff = () => p.toolhead.homed.clear();
+  gi.register("M84", motorsOff);
+  gi.register("M18", motorsOff);
+  gi.register("SET_GCODE_OFFSET", (g) => cmdSetGcodeOffset(p, g), { help: "Set a virtual offset to g-code positions" });
+  gi.register("SAVE_GCODE_STATE", (g) => {
+    const gm = p.gcodeMove;
+    gm.saved.set(g.get("NAME", "default"), {
+      absoluteCoord: gm.absoluteCoord,
+      absoluteExtrude: gm.absoluteExtrude,
+      base: [...gm.basePosition],
+      last: [...gm.lastPosition],
+      speed: gm.speed
+    });
+  }, { help: "Save G-Code coordinate state" });
+  gi.register("RESTORE_GCODE_STATE", (g) => {
+    const gm = p.gcodeMove;
+    const name = g.get("NAME", "default");
+    const s = gm.saved.get(name);
+    if (!s) throw new CommandError(`Unknown g-code state: ${name}`);
+    gm.absoluteCoord = s.absoluteCoord;
+    gm.absoluteExtrude = s.absoluteExtrude;
+    gm.speed = s.speed;
+    gm.basePosition = [...s.base];
+    gm.basePosition[3] = s.base[3] + (gm.lastPosition[3] - s.last[3]);
+    if (g.getInt("MOVE", 0) && p.toolhead.homed.size === 3) {
+      const end = [s.last[0], s.last[1], s.last[2], gm.lastPosition[3]];
+      queueMove(p, end, g.getFloat("MOVE_SPEED", gm.speed, { above: 0 }));
+    }
+  }, { help: "Restore a previously saved G-Code state" });
+  gi.register("SET_VELOCITY_LIMIT", (g) => {
+    const th = p.toolhead;
+    th.maxVelocity = g.getFloat("VELOCITY", th.maxVelocity, { above: 0 });
+    th.maxAccel = g.getFloat("ACCEL", th.maxAccel, { above: 0 });
+    th.squareCornerVelocity = g.getFloat("SQUARE_CORNER_VELOCITY", th.squareCornerVelocity, { minval: 0 });
+    th.minimumCruiseRatio = g.getFloat("MINIMUM_CRUISE_RATIO", th.minimumCruiseRatio, { minval: 0, below: 1 });
+    if (!Object.keys(g.params).length) {
+      p.respondInfo(`max_velocity: ${th.maxVelocity.toFixed(6)}
+max_accel: ${th.maxAccel.toFixed(6)}
+minimum_cruise_ratio: ${th.minimumCruiseRatio.toFixed(6)}
+square_corner_velocity: ${th.squareCornerVelocity.toFixed(6)}`);
+    }
+  }, { help: "Set printer velocity limits" });
+  gi.register("ACTIVATE_EXTRUDER", (g) => {
+    const name = g.get("EXTRUDER");
+    if (!name.startsWith("extruder") || !p.heater(name)) throw new CommandError(`'${name}' is not a valid extruder.`);
+    if (p.toolhead.activeExtruder === name) {
+      p.respondInfo(`Extruder ${name} already active`);
+      return;
+    }
+    p.respondInfo(`Activating extruder ${name}`);
+    p.toolhead.activeExtruder = name;
+  }, { help: "Change the active extruder" });
+  if (p.heater("extruder1")) {
+    gi.register("T0", () => gi.runScriptFromCommand("ACTIVATE_EXTRUDER EXTRUDER=extruder", { fromSd: false }));
+    gi.register("T1", () => gi.runScriptFromCommand("ACTIVATE_EXTRUDER EXTRUDER=extruder1", { fromSd: false }));
+  }
+}
+
+// src/simulator/gcode-temperature.ts
+var REPORT_EVERY_MS = 1e3;
+async function waitFor(p, done) {
+  let lastReport = -Infinity;
+  while (p.isReady && !done()) {
+    const now = p.sim.real.now();
+    if (now - lastReport >= REPORT_EVERY_MS) {
+      p.respond(p.temperatureReport());
+      lastReport = now;
+    }
+    await p.sim.sleepReal(25);
+    if (p.sim.isClosed) return;
+  }
+}
+async function setTemperature(p, heater, temp, wait) {
+  heater.setTarget(temp);
+  if (wait && temp) await waitFor(p, () => !heater.isBusy());
+}
+function extruderFor(p, g) {
+  const index = g.getOptInt("T", { minval: 0 });
+  const name = index === null ? p.toolhead.activeExtruder : index === 0 ? "extruder" : `extruder${index}`;
+  const heater = p.heater(name);
+  if (!heater) throw new CommandError("Extruder not configured");
+  return heater;
+}
+function shortName(h) {
+  return h.name.split(" ").pop();
+}
+function registerTemperatureCommands(gi) {
+  const p = gi.printer;
+  const bed = () => {
+    const h = p.heater("heater_bed");
+    if (!h) throw new CommandError("Heater bed not configured");
+    return h;
+  };
+  gi.register("M104", (g) => setTemperature(p, extruderFor(p, g), g.getFloat("S", 0), false));
+  gi.register("M109", (g) => setTemperature(p, extruderFor(p, g), g.getFloat("S", 0), true));
+  gi.register("M140", (g) => setTemperature(p, bed(), g.getFloat("S", 0), false));
+  gi.register("M190", (g) => setTemperature(p, bed(), g.getFloat("S", 0), true));
+  gi.register("M105", () => p.respond(p.temperatureReport()));
+  gi.register("SET_HEATER_TEMPERATURE", (g) => {
+    const names = p.heaters.map(shortName);
+    const key = g.get("HEATER");
+    const heater = p.heaters.find((h) => shortName(h) === key);
+    if (!heater) {
+      const guess = names.find((n) => key.length > 0 && n.includes(key));
+      const hint = guess ? `. Did you mean '${guess}'?` : `. Options: ${names.map((n) => `'${n}'`).join(", ")}`;
+      throw new CommandError(`The value '${key}' is not valid for HEATER${hint}`);
+    }
+    return setTemperature(p, heater, g.getFloat("TARGET", 0), false);
+  }, { help: "Sets a heater temperature" });
+  gi.register("TEMPERATURE_WAIT", async (g) => {
+    const sensor = g.get("SENSOR");
+    const min2 = g.getOptFloat("MINIMUM");
+    const max2 = g.getOptFloat("MAXIMUM");
+    if (min2 === null && max2 === null) throw new CommandError("Error on 'TEMPERATURE_WAIT': missing MINIMUM or MAXIMUM.");
+    const heater = p.heater(sensor);
+    if (!heater) throw new CommandError(`Unknown sensor '${sensor}'`);
+    await waitFor(p, () => heater.temperature >= (min2 ?? -Infinity) && heater.temperature <= (max2 ?? Infinity));
+  }, { help: "Wait for a temperature on a sensor" });
+  gi.register("TURN_OFF_HEATERS", () => {
+    for (const h of p.heaters) h.target = 0;
+  }, { help: "Turn off all heaters" });
+  gi.register("M106", (g) => {
+    p.fanSpeed = Math.min(1, Math.max(0, g.getFloat("S", 255, { minval: 0 }) / 255));
+  });
+  gi.register("M107", () => void (p.fanSpeed = 0));
+}
+
+// src/simulator/gcode-print-commands.ts
+var RESPOND_TYPES = { echo: "echo:", command: "//", error: "!!" };
+function registerPrintCommands(gi) {
+  const p = gi.printer;
+  const sd = gi.hooks.sd;
+  let sdPaused = false;
+  const run2 = (script, ctx) => gi.runScriptFromCommand(script, ctx);
+  gi.register("BASE_PAUSE", async (_g, ctx) => {
+    if (p.isPaused) {
+      p.respondInfo("Print already paused");
+      return;
+    }
+    if (sd.isActive) {
+      sdPaused = true;
+      await sd.pause();
+    } else {
+      sdPaused = false;
+      p.respondInfo("action:paused");
+    }
+    await run2("SAVE_GCODE_STATE NAME=PAUSE_STATE", ctx);
+    p.isPaused = true;
+  }, { help: "Renamed builtin of 'PAUSE'" });
+  gi.register("BASE_RESUME", async (g, ctx) => {
+    if (!p.isPaused) {
+      p.respondInfo("Print is not paused, resume aborted");
+      return;
+    }
+    const velocity = g.getFloat("VELOCITY", 50);
+    await run2(`RESTORE_GCODE_STATE NAME=PAUSE_STATE MOVE=1 MOVE_SPEED=${velocity.toFixed(4)}`, ctx);
+    if (sdPaused) {
+      sd.resume();
+      sdPaused = false;
+    } else {
+      p.respondInfo("action:resumed");
+    }
+    p.isPaused = false;
+  }, { help: "Renamed builtin of 'RESUME'" });
+  gi.register("CLEAR_PAUSE", () => {
+    p.isPaused = false;
+  }, { help: "Clears the current paused state without resuming the print" });
+  gi.register("BASE_CANCEL_PRINT", async () => {
+    if (sd.isActive || sdPaused) await sd.cancel();
+    else p.respondInfo("action:cancel");
+    p.isPaused = false;
+    sdPaused = false;
+  }, { help: "Renamed builtin of 'CANCEL_PRINT'" });
+  gi.register("PAUSE", (_g, ctx) => run2("BASE_PAUSE", ctx), { help: "G-Code macro" });
+  gi.register("RESUME", (g, ctx) => run2(g.has("VELOCITY") ? `BASE_RESUME VELOCITY=${g.get("VELOCITY")}` : "BASE_RESUME", ctx), { help: "G-Code macro" });
+  gi.register("CANCEL_PRINT", (_g, ctx) => run2("TURN_OFF_HEATERS\nM106 S0\nBASE_CANCEL_PRINT", ctx), { help: "G-Code macro" });
+  gi.register("M600", (_g, ctx) => run2('RESPOND MSG="Filament change requested"\nPAUSE', ctx), { help: "G-Code macro" });
+  gi.register("SDCARD_PRINT_FILE", (g) => sd.printFile(g.get("FILENAME")), {
+    help: "Loads a SD file and starts the print.  May include files in subdirectories."
+  });
+  gi.register("SDCARD_RESET_FILE", () => {
+    if (sd.cmdFromSd) throw new CommandError("SDCARD_RESET_FILE cannot be run from the sdcard");
+    return sd.resetFile();
+  }, { help: "Clears a loaded SD File. Stops the print if necessary" });
+  gi.register("M21", () => p.respond("SD card ok"));
+  gi.register("M27", () => p.respond(sd.positionReport() ?? "Not SD printing."));
+  gi.register("M24", () => {
+    if (sd.isActive) throw new CommandError("SD busy");
+    sd.resume();
+  });
+  gi.register("M25", () => sd.pause());
+  gi.register("SET_PRINT_STATS_INFO", (g) => {
+    p.printStats.setInfo(
+      g.has("TOTAL_LAYER") ? g.getInt("TOTAL_LAYER", 0, { minval: 0 }) : void 0,
+      g.has("CURRENT_LAYER") ? g.getInt("CURRENT_LAYER", 0, { minval: 0 }) : void 0
+    );
+  }, { help: "Pass slicer info like layer act and total to klipper" });
+  gi.register("M73", (g) => {
+    const progress = g.getOptFloat("P");
+    if (progress === null) return;
+    p.m73Progress = Math.min(1, Math.max(0, progress / 100));
+    p.m73Expire = p.sim.now() + 5;
+  });
+  gi.register("M117", (g) => {
+    p.displayMessage = g.rawParams() || null;
+  });
+  gi.register("SET_DISPLAY_TEXT", (g) => {
+    p.displayMessage = g.params["MSG"] ?? null;
+  }, { help: "Set or clear the display message" });
+  gi.register("EXCLUDE_OBJECT_DEFINE", () => void 0, { help: "Provides a summary of an object" });
+  gi.register("EXCLUDE_OBJECT_START", () => void 0, { help: "Marks the beginning the current object as labeled" });
+  gi.register("EXCLUDE_OBJECT_END", () => void 0, { help: "Marks the end the current object" });
+  gi.register("EXCLUDE_OBJECT", () => void 0, { help: "Cancel moves inside a specified objects" });
+  gi.register("SET_IDLE_TIMEOUT", (g) => {
+    p.idleTimeout = g.getFloat("TIMEOUT", p.idleTimeout, { above: 0 });
+    p.respondInfo(`idle_timeout: Timeout set to ${p.idleTimeout.toFixed(2)} s`);
+  }, { help: "Set the idle timeout in seconds" });
+  gi.register("M118", (g) => p.respond(`echo: ${g.rawParams()}`), { whenNotReady: true });
+  gi.register("RESPOND", (g) => {
+    let prefix = "echo:";
+    const type = g.getOpt("TYPE");
+    let noSpace = false;
+    if (type !== null) {
+      const t = type.toLowerCase();
+      if (t === "echo_no_space") {
+        noSpace = true;
+      } else if (RESPOND_TYPES[t] !== void 0) {
+        prefix = RESPOND_TYPES[t];
+      } else {
+        throw new CommandError(`RESPOND TYPE '${t}' is invalid. Must be one of 'echo', 'command', or 'error'`);
+      }
+    }
+    prefix = g.get("PREFIX", prefix);
+    const msg = g.get("MSG", "");
+    p.respond(noSpace ? `${prefix}${msg}` : `${prefix} ${msg}`);
+  }, { whenNotReady: true, help: "Echo the message prepended with a prefix" });
+  gi.register("M110", () => void 0, { whenNotReady: true });
+  gi.register("M112", () => gi.hooks.shutdown("Shutdown due to M112 command"), { whenNotReady: true });
+  gi.register("M115", () => p.respondInfo(`FIRMWARE_NAME:Klipper FIRMWARE_VERSION:${gi.hooks.softwareVersion}`), { whenNotReady: true });
+  gi.register("ECHO", (g) => p.respondInfo(g.commandline), { whenNotReady: true });
+  gi.register("STATUS", () => {
+    if (p.isReady) {
+      p.respondInfo("Klipper state: Ready");
+      return;
+    }
+    throw new CommandError(`${p.stateMessage.trimEnd()}
+Klipper state: Not ready`);
+  }, { whenNotReady: true, help: "Report the printer status" });
+  gi.register("HELP", () => {
+    const help2 = gi.help();
+    const lines = p.isReady ? [] : ["Printer is not ready - not all commands available."];
+    lines.push("Available extended commands:");
+    for (const name of gi.available()) if (help2[name] !== void 0) lines.push(`${name.padEnd(10)}: ${help2[name]}`);
+    p.respondInfo(lines.join("\n"));
+  }, { whenNotReady: true, help: "Report the list of available extended G-Code commands" });
+  const restart = (kind) => async () => {
+    if (p.isReady) await waitMoves(p);
+    gi.hooks.restart(kind);
+    throw new MoonrakerError("Klippy Disconnected", 503);
+  };
+  gi.register("RESTART", restart("RESTART"), { whenNotReady: true, help: "Reload config file and restart host software" });
+  gi.register("FIRMWARE_RESTART", restart("FIRMWARE_RESTART"), { whenNotReady: true, help: "Restart firmware, host, and reload config" });
+}
+
+// src/simulator/gcode-interpreter.ts
+var GcodeInterpreter = class {
+  constructor(printer, hooks) {
+    this.printer = printer;
+    this.hooks = hooks;
+    registerMotionCommands(this);
+    registerTemperatureCommands(this);
+    registerPrintCommands(this);
+  }
+  printer;
+  hooks;
+  commands = /* @__PURE__ */ new Map();
+  register(name, handler, opts = {}) {
+    this.commands.set(name, { handler, whenNotReady: opts.whenNotReady ?? false, help: opts.help });
+  }
+  /** printer.gcode.help: registered commands that have a description. */
+  help() {
+    const out = {};
+    for (const [name, def] of this.commands) if (def.help !== void 0) out[name] = def.help;
+    return out;
+  }
+  /** Names available in the current state (HELP output). */
+  available() {
+    const ready = this.printer.isReady;
+    return [...this.commands.entries()].filter(([, d]) => ready || d.whenNotReady).map(([n]) => n).sort();
+  }
+  /** Runs one line; errors are reported as "!! ..." and rethrown as CommandError. */
+  async runLine(origline, ctx) {
+    const parsed = parseLine(origline);
+    if (!parsed) return;
+    const g = new GCodeCommand(parsed.command, parsed.commandline, parsed.params);
+    try {
+      await this.dispatch(g, ctx);
+    } catch (err) {
+      if (err instanceof CommandError) this.printer.respondError(err.message);
+      throw err;
+    }
+  }
+  /** Runs a script from inside a command (Klipper's run_script_from_command). */
+  async runScriptFromCommand(script, ctx) {
+    for (const line of script.split("\n")) {
+      const parsed = parseLine(line);
+      if (!parsed) continue;
+      await this.dispatch(new GCodeCommand(parsed.command, parsed.commandline, parsed.params), ctx);
+    }
+  }
+  async dispatch(g, ctx) {
+    const def = this.commands.get(g.command);
+    const usable = def && (this.printer.isReady || def.whenNotReady);
+    if (!usable) {
+      this.unknown(g);
+      return;
+    }
+    if (!isTraditional(g.command)) g.useExtendedParams();
+    await def.handler(g, ctx);
+  }
+  /** Klipper's cmd_default. */
+  unknown(g) {
+    const cmd = g.command;
+    if (cmd === "M105") {
+      this.printer.respond("T:0");
+      return;
+    }
+    if (cmd === "M21") return;
+    if (!this.printer.isReady) throw new CommandError(this.printer.stateMessage);
+    if (!cmd) return;
+    if ((cmd === "M140" || cmd === "M104") && !Number(g.params["S"] ?? 0)) return;
+    if (cmd === "M107" || cmd === "M106" && !Number(g.params["S"] ?? 1)) return;
+    this.printer.respondInfo(`Unknown command:"${cmd}"`);
+  }
+};
+
+// src/simulator/gcode-runner.ts
+var GcodeMutex = class {
+  held = false;
+  waiters = [];
+  get isLocked() {
+    return this.held;
+  }
+  tryAcquire() {
+    if (this.held) return false;
+    this.held = true;
+    return true;
+  }
+  acquire() {
+    if (this.tryAcquire()) return Promise.resolve();
+    return new Promise((resolve5) => this.waiters.push(resolve5));
+  }
+  /** Hands the mutex straight to the next waiter, if any. */
+  release() {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.held = false;
+  }
+};
+var GcodeRunner = class {
+  constructor(interp, now = Date.now) {
+    this.interp = interp;
+    this.now = now;
+  }
+  interp;
+  now;
+  mutex = new GcodeMutex();
+  /** Every script received through the API, in order (for test assertions). */
+  scriptLog = [];
+  /** Observer for each API script (Moonraker's gcode_store records them). */
+  onScript = null;
+  /**
+   * Runs a script as Klipper's gcode/script endpoint does: lines in order,
+   * stopping at the first error, which is rethrown with Klipper's text (400).
+   */
+  async runScript(script, generation) {
+    this.scriptLog.push({ time: this.now(), script });
+    this.onScript?.(script);
+    return this.runInternal(script, generation);
+  }
+  /** Runs a script Klipper issues itself (idle timeout): not logged as received. */
+  async runInternal(script, generation) {
+    const gen = generation();
+    await this.mutex.acquire();
+    try {
+      for (const line of script.split("\n")) {
+        if (generation() !== gen) throw new MoonrakerError("Klippy Disconnected", 503);
+        await this.interp.runLine(line, { fromSd: false });
+      }
+    } catch (err) {
+      if (err instanceof CommandError) throw new MoonrakerError(err.message, 400);
+      throw err;
+    } finally {
+      this.mutex.release();
+    }
+  }
+};
+
+// src/simulator/history.ts
+var BASE_TOTALS = { total_jobs: 0, total_time: 0, total_print_time: 0, total_filament_used: 0, longest_job: 0, longest_print: 0 };
+var History = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  jobs = [];
+  nextId = 1;
+  current = null;
+  jobUser = "No User";
+  totals = { ...BASE_TOTALS };
+  /** Who asked for the next job (Moonraker's klippy_apis:job_start_complete). */
+  noteJobRequested(user) {
+    this.jobUser = user;
+    if (this.current) this.current.user = user;
+  }
+  metadataFor(filename) {
+    const md = this.ctx.files.getMetadata(filename) ?? {};
+    delete md["print_start_time"];
+    delete md["job_id"];
+    return md;
+  }
+  onJobEvent(event, prev, next) {
+    if (event === "started") {
+      if (this.current) this.finish("cancelled", prev);
+      this.add(next);
+    } else if (event === "complete") this.finish("completed", next);
+    else if (event === "error") this.finish("error", next);
+    else if (event === "cancelled" || event === "standby") this.finish("cancelled", prev);
+  }
+  add(ps) {
+    const job = {
+      end_time: null,
+      filament_used: ps.filament_used,
+      filename: ps.filename,
+      metadata: this.metadataFor(ps.filename),
+      print_duration: ps.print_duration,
+      status: "in_progress",
+      start_time: this.ctx.clock.now() / 1e3,
+      total_duration: ps.total_duration,
+      auxiliary_data: [],
+      user: this.jobUser,
+      job_id: (this.nextId++).toString(16).toUpperCase().padStart(6, "0")
+    };
+    this.jobs.push(job);
+    this.current = job;
+    this.ctx.files.setJobInfo(job.filename, job.job_id, job.start_time);
+    this.send("added", job);
+  }
+  /** Finishes the job in progress (if any) with `status`, taking durations from the latest print_stats. */
+  finishCurrent(status) {
+    this.finish(status, this.ctx.printer.printStats.snapshot());
+  }
+  finish(status, ps) {
+    const job = this.current;
+    if (!job) {
+      this.jobUser = "No User";
+      return;
+    }
+    job.end_time = this.ctx.clock.now() / 1e3;
+    job.status = status;
+    if (ps.filename === job.filename && ps.total_duration >= job.total_duration) {
+      job.filament_used = ps.filament_used;
+      job.print_duration = ps.print_duration;
+      job.total_duration = ps.total_duration;
+    }
+    const md = this.metadataFor(job.filename);
+    if (Object.keys(md).length) job.metadata = md;
+    const t = this.totals;
+    t.total_jobs += 1;
+    t.total_time += job.total_duration;
+    t.total_print_time += job.print_duration;
+    t.total_filament_used += job.filament_used;
+    t.longest_job = Math.max(t.longest_job, job.total_duration);
+    t.longest_print = Math.max(t.longest_print, job.print_duration);
+    this.send("finished", job);
+    this.current = null;
+    this.jobUser = "No User";
+  }
+  /** Notifications go out in order, each with the job as it was when the event happened. */
+  send(action, job) {
+    const entry = this.prep(job);
+    this.sendChain = this.sendChain.then(() => entry).then((e) => this.ctx.connections.notify("notify_history_changed", [{ action, job: e }])).catch(() => void 0);
+  }
+  sendChain = Promise.resolve();
+  /** The API shape: stored fields plus `exists` and `job_id` last, as Moonraker's _prep_requested_job. */
+  async prep(job) {
+    const { job_id, ...rest } = structuredClone(job);
+    const mtime = typeof rest.metadata["modified"] === "number" ? rest.metadata["modified"] : void 0;
+    const exists = await this.ctx.files.fileExists(rest.filename, mtime).catch(() => false);
+    return { ...rest, exists, job_id };
+  }
+  /** control.reset: forget every job and the totals. */
+  clear() {
+    this.jobs.length = 0;
+    this.current = null;
+    this.nextId = 1;
+    this.totals = { ...BASE_TOTALS };
+    this.jobUser = "No User";
+  }
+  get currentJob() {
+    return this.current;
+  }
+  allJobs() {
+    return this.jobs;
+  }
+  register() {
+    const r = this.ctx.router;
+    r.register("server.history.list", async (p) => {
+      const limit = p.int("limit", 50);
+      const start = p.int("start", 0);
+      const before = p.float("before", -1);
+      const since = p.float("since", -1);
+      const order = p.str("order", "desc").toUpperCase();
+      if (order !== "ASC" && order !== "DESC") throw new MoonrakerError(`Invalid \`order\` value: ${order}`, 400);
+      let jobs = this.jobs.filter((j) => (before === -1 || j.end_time !== null && j.end_time < before) && (since === -1 || j.start_time > since));
+      if (order === "DESC") jobs = [...jobs].reverse();
+      if (limit > 0) jobs = jobs.slice(start, start + limit);
+      const out = await Promise.all(jobs.map((j) => this.prep(j)));
+      return { count: out.length, jobs: out };
+    }, { http: ["GET", "/server/history/list"] });
+    r.register("server.history.get_job", async (p) => {
+      const uid = p.str("uid");
+      const job = this.jobs.find((j) => parseInt(j.job_id, 16) === parseInt(uid, 16));
+      if (!job) throw new MoonrakerError(`Invalid job uid: ${uid}`, 404);
+      return { job: await this.prep(job) };
+    }, { http: ["GET", "/server/history/job"] });
+    r.register("server.history.delete_job", (p) => {
+      if (p.bool("all", false)) {
+        const ids = this.jobs.map((j) => j.job_id);
+        this.jobs.length = 0;
+        return { deleted_jobs: ids };
+      }
+      const uid = p.str("uid");
+      const idx = this.jobs.findIndex((j) => parseInt(j.job_id, 16) === parseInt(uid, 16));
+      if (idx < 0) throw new MoonrakerError(`Invalid job uid: ${uid}`, 404);
+      this.jobs.splice(idx, 1);
+      return { deleted_jobs: [uid] };
+    }, { http: ["DELETE", "/server/history/job"] });
+    r.register("server.history.totals", () => ({ job_totals: { ...this.totals }, auxiliary_totals: [] }), {
+      http: ["GET", "/server/history/totals"]
+    });
+    r.register("server.history.reset_totals", () => {
+      if (this.current) throw new MoonrakerError("Job in progress, cannot reset totals");
+      const last = this.totals;
+      this.totals = { ...BASE_TOTALS };
+      return { last_totals: last, last_auxiliary_totals: [] };
+    }, { http: ["POST", "/server/history/reset_totals"] });
+  }
+};
+
+// src/simulator/http-routes.ts
+import { createReadStream, promises as fs5 } from "node:fs";
+import { basename as basename2 } from "node:path";
+
+// src/simulator/upload.ts
+var import_busboy2 = __toESM(require_lib(), 1);
+import { STATUS_CODES } from "node:http";
+import { createWriteStream, promises as fs4 } from "node:fs";
+import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
+import { dirname as dirname4, extname as extname2, join as join4, resolve as resolve3, sep as sep3 } from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+var Sha256 = class extends Transform {
+  hash = createHash3("sha256");
+  _transform(chunk, _enc, cb) {
+    this.hash.update(chunk);
+    cb(null, chunk);
+  }
+  digest() {
+    return this.hash.digest("hex");
+  }
+};
+async function receive(ctx, req) {
+  const tmpPath = join4(ctx.dataDir, "tmp", `upload-${randomBytes7(6).toString("hex")}.mru`);
+  await fs4.mkdir(dirname4(tmpPath), { recursive: true });
+  const fields = {};
+  let filename = null;
+  let hasher = null;
+  let writing = Promise.resolve();
+  let bb;
+  try {
+    bb = (0, import_busboy2.default)({ headers: req.headers, defParamCharset: "utf8" });
+  } catch {
+    req.resume();
+    throw new MoonrakerError("Bad Request", 400);
+  }
+  const done = new Promise((resolveDone, reject) => {
+    bb.on("field", (name, value2) => {
+      fields[name] = value2;
+    });
+    bb.on("file", (name, stream, info) => {
+      if (name !== "file" || hasher) {
+        stream.resume();
+        return;
+      }
+      filename = info.filename ?? null;
+      hasher = new Sha256();
+      writing = pipeline(stream, hasher, createWriteStream(tmpPath));
+      writing.catch(reject);
+    });
+    bb.on("close", () => resolveDone());
+    bb.on("error", reject);
+  });
+  req.pipe(bb);
+  try {
+    await done;
+    await writing;
+  } catch (err) {
+    await fs4.rm(tmpPath, { force: true });
+    throw new MoonrakerError(`File Upload Parsing Failed: ${err instanceof Error ? err.message : String(err)}`, 500);
+  }
+  const h = hasher;
+  return { fields, filename, tmpPath, sha256: h ? h.digest() : createHash3("sha256").digest("hex") };
+}
+async function moveInto(tmp, dest) {
+  await fs4.mkdir(dirname4(dest), { recursive: true });
+  try {
+    await fs4.rename(tmp, dest);
+  } catch {
+    await fs4.copyFile(tmp, dest);
+    await fs4.rm(tmp, { force: true });
+  }
+}
+function userFor(ctx) {
+  return ctx.settings.apiKey === null ? "_TRUSTED_USER_" : "_API_KEY_USER_";
+}
+async function finalize2(ctx, got) {
+  if (!got.filename || !got.filename.trim()) throw new MoonrakerError("Multipart filename omitted", 400);
+  const root = (got.fields["root"] ?? "gcodes").toLowerCase();
+  const roots = ctx.files.roots();
+  const rootPath = roots[root];
+  if (rootPath === void 0) throw new MoonrakerError(`Root ${root} not available`);
+  if (root !== "gcodes" && root !== "config") throw new MoonrakerError(`Invalid root request: ${root}`);
+  const dirPath = (got.fields["path"] ?? "").replace(/^\/+/, "");
+  let rel = got.filename.trim().replace(/^\/+/, "");
+  if (dirPath) rel = `${dirPath.replace(/\/+$/, "")}/${rel}`;
+  const dest = resolve3(rootPath, rel);
+  if (!dest.startsWith(resolve3(rootPath) + sep3)) throw new MoonrakerError(`Cannot write to path: ${dest}`);
+  const item = async () => {
+    const info = await ctx.files.itemInfo(root, dest);
+    ctx.files.notifyChanged("create_file", info);
+    return { ...info };
+  };
+  if (root !== "gcodes" || !VALID_GCODE_EXTS.includes(extname2(dest).toLowerCase())) {
+    await moveInto(got.tmpPath, dest);
+    return { item: await item(), action: "create_file" };
+  }
+  let canStart = false;
+  try {
+    canStart = ctx.files.checkNotInUse(dest);
+  } catch (err) {
+    if (err instanceof MoonrakerError && err.status === 403) throw new MoonrakerError("File is loaded, upload not permitted", 403);
+    throw err;
+  }
+  await moveInto(got.tmpPath, dest);
+  const relPath = ctx.files.resolvePath(`gcodes/${rel}`).rel;
+  await ctx.files.scanMetadata(relPath).catch(() => void 0);
+  let started = false;
+  let queued = false;
+  if (got.fields["print"] === "true") {
+    if (canStart) {
+      try {
+        ctx.history.noteJobRequested(userFor(ctx));
+        await ctx.klippy.request(() => ctx.runner.runScript(`SDCARD_PRINT_FILE FILENAME="${relPath.replace(/"/g, '\\"')}"`, () => ctx.klippy.generation));
+        started = true;
+      } catch {
+      }
+    }
+    if (ctx.settings.queueGcodeUploads && !started) {
+      await ctx.queue.add([relPath], false, userFor(ctx));
+      queued = true;
+    }
+  }
+  return { item: await item(), print_started: started, print_queued: queued, action: "create_file" };
+}
+function sendError(res, status, message) {
+  const body2 = JSON.stringify({ error: { code: status, message } });
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(body2) });
+  res.end(body2);
+}
+async function handleUpload(ctx, req, res) {
+  const refuse = ctx.settings.refuseUploads;
+  if (refuse !== null) {
+    req.resume();
+    sendError(res, refuse, refuse === 403 ? "File is loaded, upload not permitted" : STATUS_CODES[refuse] ?? "Error");
+    return;
+  }
+  let got = null;
+  try {
+    got = await receive(ctx, req);
+    const checksum = got.fields["checksum"];
+    if (checksum && checksum.toLowerCase() !== got.sha256) {
+      throw new MoonrakerError(`File checksum mismatch: expected ${checksum.toLowerCase()}, calculated ${got.sha256}`, 422);
+    }
+    const result = await finalize2(ctx, got);
+    const item = result["item"];
+    const location2 = `http://${req.headers.host ?? new URL(ctx.baseUrl()).host}/server/files/${item.root}/${item.path.split("/").map(encodeURIComponent).join("/")}`;
+    const body2 = JSON.stringify(result);
+    res.writeHead(201, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(body2), Location: location2 });
+    res.end(body2);
+  } catch (err) {
+    if (got) await fs4.rm(got.tmpPath, { force: true }).catch(() => void 0);
+    if (err instanceof MoonrakerError) sendError(res, err.status, err.message);
+    else sendError(res, 500, err instanceof Error ? err.message : String(err));
+  }
+}
+
+// src/simulator/http-routes.ts
+var MAX_BODY = 4 * 1024 * 1024;
+function sendJson2(res, status, payload) {
+  const body2 = JSON.stringify(payload);
+  res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(body2) });
+  res.end(body2);
+}
+async function readBody2(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk;
+    size += b.length;
+    if (size > MAX_BODY) throw new MoonrakerError("Request body too large", 413);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+function queryArgs(url4) {
+  const args = {};
+  for (const [rawKey, value2] of url4.searchParams) {
+    const [key, hint] = rawKey.split(":", 2);
+    if (key === "token") continue;
+    let v = value2;
+    if (hint === "int" || hint === "float") v = Number(value2);
+    else if (hint === "bool") v = value2.toLowerCase() === "true";
+    else if (hint === "json") {
+      try {
+        v = JSON.parse(value2);
+      } catch {
+        throw new MoonrakerError(`Invalid json value for argument '${key}'`);
+      }
+    }
+    args[key] = v;
+  }
+  return args;
+}
+async function bodyArgs(req) {
+  const raw = await readBody2(req);
+  if (!raw.length) return {};
+  const type = req.headers["content-type"] ?? "";
+  if (type.startsWith("application/x-www-form-urlencoded")) return Object.fromEntries(new URLSearchParams(raw.toString("utf8")));
+  try {
+    const parsed = JSON.parse(raw.toString("utf8"));
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) return parsed;
+  } catch {
+  }
+  if (type.startsWith("application/json")) throw new MoonrakerError("Invalid JSON body");
+  return {};
+}
+var HttpRoutes = class {
+  constructor(ctx, control) {
+    this.ctx = ctx;
+    this.control = control;
+  }
+  ctx;
+  control;
+  handle(req, res) {
+    void this.route(req, res).catch((err) => {
+      if (err instanceof MoonrakerError) sendError(res, err.status, err.message);
+      else sendError(res, 500, errorMessage(err));
+    });
+  }
+  async route(req, res) {
+    const url4 = new URL(req.url ?? "/", "http://localhost");
+    const path = decodeURIComponent(url4.pathname);
+    const verb = req.method === "HEAD" ? "GET" : req.method ?? "GET";
+    if (path.startsWith("/_sim/")) return this.control(req, res, url4, () => bodyArgs(req));
+    if (this.ctx.webcams.serve(req, res, url4)) return;
+    if (verb === "OPTIONS") {
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    const method = this.ctx.router.methodForRoute(verb, path);
+    const open2 = method !== void 0 && !this.ctx.router.authRequired(method);
+    if (!open2 && !isAuthorizedRequest(this.ctx, req)) {
+      req.resume();
+      throw new MoonrakerError("Unauthorized", 401);
+    }
+    if (this.ctx.settings.replyDelayMs > 0) await delay(this.ctx, this.ctx.settings.replyDelayMs);
+    if (verb === "POST" && path === "/server/files/upload") {
+      this.log("server.files.upload");
+      return handleUpload(this.ctx, req, res);
+    }
+    if (verb === "POST" && path === "/server/jsonrpc") return this.jsonRpc(req, res);
+    if (method === void 0) {
+      const file2 = /^\/server\/files\/([^/]+)\/(.+)$/.exec(path);
+      if (file2 && this.ctx.files.roots()[file2[1]] !== void 0) {
+        if (verb === "GET") return this.download(req, res, `${file2[1]}/${file2[2]}`);
+        if (verb === "DELETE") {
+          this.log("server.files.delete_file");
+          const result2 = await this.ctx.files.deleteFile(`${file2[1]}/${file2[2]}`);
+          return sendJson2(res, 200, { result: result2 });
+        }
+      }
+      req.resume();
+      throw new MoonrakerError("Not Found", 404);
+    }
+    this.log(method);
+    let args = queryArgs(url4);
+    if (method === "printer.objects.query" && verb === "GET") {
+      const objects = {};
+      for (const [k, v] of Object.entries(args)) objects[k] = typeof v === "string" && v ? v.split(",") : null;
+      args = { objects };
+    }
+    if (verb !== "GET") args = { ...args, ...await bodyArgs(req) };
+    else req.resume();
+    const result = await this.ctx.router.call(method, args, { transport: "http" });
+    sendJson2(res, 200, { result: result === void 0 ? null : result });
+  }
+  log(method) {
+    this.ctx.rpcLog.push({ time: this.ctx.clock.now(), method, transport: "http" });
+  }
+  async jsonRpc(req, res) {
+    if (!(req.headers["content-type"] ?? "").startsWith("application/json")) {
+      req.resume();
+      throw new MoonrakerError("Invalid content type, application/json required", 400);
+    }
+    let parsed;
+    try {
+      parsed = JSON.parse((await readBody2(req)).toString("utf8"));
+    } catch {
+      return sendJson2(res, 200, RpcRouter.errorObject(-32700, "Parse error", null));
+    }
+    const one = async (obj) => {
+      const p = RpcRouter.parseRequest(obj);
+      if ("error" in p) return p.error;
+      if ("response" in p) return null;
+      this.log(p.request.method);
+      return this.ctx.router.execute(p.request, { transport: "http" });
+    };
+    const out = Array.isArray(parsed) ? (await Promise.all(parsed.map(one))).filter((x) => x !== null) : await one(parsed);
+    if (out === null || Array.isArray(out) && !out.length) {
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    sendJson2(res, 200, out);
+  }
+  /** GET /server/files/{root}/{path}: streams the file (single byte ranges supported). */
+  async download(req, res, requestPath) {
+    const { full } = this.ctx.files.resolvePath(requestPath);
+    const st = await fs5.stat(full).catch(() => null);
+    if (!st?.isFile()) throw new MoonrakerError("Not Found", 404);
+    const name = basename2(full);
+    const headers = {
+      "Content-Type": "application/octet-stream",
+      "Last-Modified": st.mtime.toUTCString(),
+      "Accept-Ranges": "bytes",
+      "Content-Disposition": `attachment; filename="${name.replace(/[^\x20-\x7e]|"/g, "_")}"; filename*=UTF-8''${encodeURIComponent(name)}`
+    };
+    let start = 0;
+    let end = st.size - 1;
+    let status = 200;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? "");
+    if (range && (range[1] || range[2])) {
+      if (range[1]) start = Number(range[1]);
+      if (range[2]) end = range[1] ? Math.min(Number(range[2]), st.size - 1) : st.size - 1;
+      if (!range[1] && range[2]) start = Math.max(0, st.size - Number(range[2]));
+      if (start > end || start >= st.size) {
+        res.writeHead(416, { "Content-Range": `bytes */${st.size}` });
+        res.end();
+        return;
+      }
+      status = 206;
+      headers["Content-Range"] = `bytes ${start}-${end}/${st.size}`;
+    }
+    headers["Content-Length"] = st.size ? end - start + 1 : 0;
+    res.writeHead(status, headers);
+    if (req.method === "HEAD" || st.size === 0) {
+      res.end();
+      return;
+    }
+    createReadStream(full, { start, end }).pipe(res);
+  }
+};
+
+// src/simulator/job-state.ts
+var IDLE = /* @__PURE__ */ new Set(["standby", "complete", "cancelled", "error"]);
+function isAborted(e) {
+  return e === "error" || e === "cancelled";
+}
+var JobState = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  last = null;
+  lastEvent = "standby";
+  start() {
+    this.ctx.printer.on("printState", ({ next }) => this.onStatus(next));
+  }
+  /** Moonraker (re)connected: take the current stats as the baseline, no events. */
+  resync() {
+    this.last = this.ctx.printer.printStats.snapshot();
+  }
+  onKlippyDisconnect() {
+    if (this.last && (this.last.state === "printing" || this.last.state === "paused")) {
+      this.last = { ...this.last, state: "error" };
+      this.lastEvent = "error";
+    }
+  }
+  onStatus(next) {
+    if (!this.ctx.klippy.tracking) return;
+    const prev = this.last ?? { ...next, state: "standby" };
+    this.last = next;
+    const oldState = prev.state;
+    const newState = next.state;
+    if (oldState === newState) return;
+    if (IDLE.has(oldState)) {
+      if (newState === "printing") {
+        this.send("started", prev, next);
+        return;
+      }
+      if (newState !== "standby") this.send("started", prev, next);
+      this.send(newState, prev, next);
+      return;
+    }
+    if (newState === "printing") {
+      const resumed = oldState === "paused" && prev.filename === next.filename;
+      this.send(resumed ? "resumed" : "started", prev, next);
+      return;
+    }
+    this.send(newState, prev, next);
+  }
+  send(event, prev, next) {
+    this.lastEvent = event;
+    this.ctx.history.onJobEvent(event, prev, next);
+    this.ctx.queue.onJobEvent(event);
+  }
+};
+
+// src/simulator/job-queue.ts
+var TRANSITION_DELAY_MS = 10;
+var READY_LOAD_DELAY_MS = 1e3;
+var JobQueue = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  jobs = [];
+  state = "paused";
+  pauseRequested = false;
+  popTimer;
+  idSeq = Math.floor(Math.random() * 2147483647) * 16;
+  now() {
+    return this.ctx.clock.now() / 1e3;
+  }
+  list() {
+    const now = this.now();
+    return this.jobs.map((j) => ({ filename: j.filename, job_id: j.job_id, time_added: j.time_added, time_in_queue: now - j.time_added }));
+  }
+  status() {
+    return { queued_jobs: this.list(), queue_state: this.state };
+  }
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.sendEvent("state_changed");
+  }
+  sendEvent(action) {
+    const info = { action, updated_queue: action === "state_changed" ? null : this.list(), queue_state: this.state };
+    this.ctx.clock.setTimeout(() => this.ctx.connections.notify("notify_job_queue_changed", [info]), 50);
+  }
+  schedulePop(ms) {
+    this.ctx.clock.clearTimeout(this.popTimer);
+    this.popTimer = this.ctx.clock.setTimeout(() => void this.popJob(), ms);
+  }
+  canPrint() {
+    if (!this.ctx.klippy.connected || !this.ctx.printer.isReady) return false;
+    const state = this.ctx.printer.printStats.state;
+    return state !== "printing" && state !== "paused";
+  }
+  async popJob() {
+    this.popTimer = void 0;
+    if (this.state === "paused") return;
+    const job = this.jobs[0];
+    if (!job) {
+      this.setState("paused");
+      return;
+    }
+    if (!this.canPrint() || this.state !== "loading") {
+      this.setState("paused");
+      return;
+    }
+    this.setState("starting");
+    try {
+      this.ctx.history.noteJobRequested(job.user);
+      await this.ctx.klippy.request(() => this.ctx.runner.runScript(`SDCARD_PRINT_FILE FILENAME="${job.filename.replace(/"/g, '\\"')}"`, () => this.ctx.klippy.generation));
+    } catch (err) {
+      this.ctx.log.info(`job queue: error loading ${job.filename}: ${String(err)}`);
+      this.setState("paused");
+      return;
+    }
+    this.jobs = this.jobs.filter((j) => j !== job);
+    if (this.state === "starting") this.state = this.jobs.length > 0 ? "ready" : "paused";
+    this.sendEvent("job_loaded");
+  }
+  onKlippyReady() {
+    if (!this.jobs.length) return;
+    if (this.state === "ready" || this.state === "paused") {
+      this.setState("loading");
+      this.schedulePop(READY_LOAD_DELAY_MS);
+    }
+  }
+  onKlippyShutdown() {
+    const had = this.pauseRequested;
+    this.pause();
+    this.pauseRequested = had;
+  }
+  onJobEvent(event) {
+    if (event === "complete") {
+      if (this.state === "ready" && this.jobs.length) {
+        this.setState("loading");
+        this.schedulePop(TRANSITION_DELAY_MS);
+      }
+    } else if (isAborted(event) && this.jobs.length) {
+      this.setState("paused");
+    }
+  }
+  pause() {
+    this.setState("paused");
+    this.ctx.clock.clearTimeout(this.popTimer);
+    this.popTimer = void 0;
+    this.pauseRequested = true;
+  }
+  start() {
+    this.pauseRequested = false;
+    if (this.state !== "ready" && this.state !== "paused") return;
+    if (!this.jobs.length) this.setState("paused");
+    else if (this.canPrint()) {
+      this.setState("loading");
+      this.schedulePop(TRANSITION_DELAY_MS);
+    } else this.setState("ready");
+  }
+  async add(filenames, reset, user) {
+    for (const f of filenames) {
+      if (!await this.ctx.files.fileExists(f)) throw new MoonrakerError(`G-Code File ${f} does not exist`);
+    }
+    if (reset) this.jobs = [];
+    for (const filename of filenames) {
+      this.jobs.push({ filename, job_id: (this.idSeq++).toString(16).toUpperCase().padStart(16, "0"), time_added: this.now(), user });
+    }
+    this.sendEvent("jobs_added");
+    const last = this.ctx.jobState.lastEvent;
+    if (!this.pauseRequested && (last === "started" || last === "resumed" || last === "paused")) this.setState("ready");
+  }
+  /** Moonraker restart: the queue is in memory only. */
+  clear() {
+    this.ctx.clock.clearTimeout(this.popTimer);
+    this.popTimer = void 0;
+    this.jobs = [];
+    this.state = "paused";
+    this.pauseRequested = false;
+  }
+  register() {
+    const r = this.ctx.router;
+    r.register("server.job_queue.status", () => this.status(), { http: ["GET", "/server/job_queue/status"] });
+    r.register("server.job_queue.post_job", async (p) => {
+      await this.add(p.list("filenames"), p.bool("reset", false), "_TRUSTED_USER_");
+      return this.status();
+    }, { http: ["POST", "/server/job_queue/job"] });
+    r.register("server.job_queue.delete_job", (p) => {
+      if (this.jobs.length) {
+        if (p.bool("all", false)) this.jobs = [];
+        else {
+          const ids = new Set(p.list("job_ids"));
+          this.jobs = this.jobs.filter((j) => !ids.has(j.job_id));
+        }
+        this.sendEvent("jobs_removed");
+      }
+      return this.status();
+    }, { http: ["DELETE", "/server/job_queue/job"] });
+    r.register("server.job_queue.pause", () => {
+      this.pause();
+      return this.status();
+    }, { http: ["POST", "/server/job_queue/pause"] });
+    r.register("server.job_queue.start", () => {
+      this.start();
+      return this.status();
+    }, { http: ["POST", "/server/job_queue/start"] });
+    r.register("server.job_queue.jump", (p) => {
+      const id = p.str("job_id");
+      const job = this.jobs.find((j) => j.job_id === id);
+      if (!job) throw new MoonrakerError(`Invalid job id: ${id}`);
+      this.jobs = [job, ...this.jobs.filter((j) => j !== job)];
+      return this.status();
+    }, { http: ["POST", "/server/job_queue/jump"] });
+  }
+};
+
+// src/simulator/print-stats.ts
+var PrintStats = class {
+  /** `now` is simulated eventtime; `epos` returns gcode_move's E position and extrude factor. */
+  constructor(now, epos) {
+    this.now = now;
+    this.epos = epos;
+  }
+  now;
+  epos;
+  filename = "";
+  state = "standby";
+  errorMessage = "";
+  prevPauseDuration = 0;
+  lastEpos = 0;
+  filamentUsed = 0;
+  totalDuration = 0;
+  printStartTime = null;
+  lastPauseTime = null;
+  initDuration = 0;
+  totalLayer = null;
+  currentLayer = null;
+  updateFilament() {
+    const { e, extrudeFactor } = this.epos();
+    this.filamentUsed += (e - this.lastEpos) / (extrudeFactor || 1);
+    this.lastEpos = e;
+  }
+  setCurrentFile(filename) {
+    this.reset();
+    this.filename = filename;
+  }
+  noteStart() {
+    const t = this.now();
+    if (this.printStartTime === null) this.printStartTime = t;
+    else if (this.lastPauseTime !== null) {
+      this.prevPauseDuration += t - this.lastPauseTime;
+      this.lastPauseTime = null;
+    }
+    this.lastEpos = this.epos().e;
+    this.state = "printing";
+    this.errorMessage = "";
+  }
+  notePause() {
+    if (this.lastPauseTime === null) {
+      this.lastPauseTime = this.now();
+      this.updateFilament();
+    }
+    if (this.state !== "error") this.state = "paused";
+  }
+  noteComplete() {
+    this.finish("complete");
+  }
+  noteError(message) {
+    this.finish("error", message);
+  }
+  noteCancel() {
+    this.finish("cancelled");
+  }
+  finish(state, message = "") {
+    if (this.printStartTime === null) return;
+    this.snapshot();
+    this.state = state;
+    this.errorMessage = message;
+    this.totalDuration = this.now() - this.printStartTime;
+    if (this.filamentUsed < 1e-7) this.initDuration = this.totalDuration - this.prevPauseDuration;
+    this.printStartTime = null;
+  }
+  setInfo(totalLayer, currentLayer) {
+    const total = totalLayer === void 0 ? this.totalLayer : totalLayer;
+    const current = currentLayer === void 0 ? this.currentLayer : currentLayer;
+    if (total === 0) {
+      this.totalLayer = null;
+      this.currentLayer = null;
+    } else if (total !== this.totalLayer) {
+      this.totalLayer = total;
+      this.currentLayer = 0;
+    }
+    if (this.totalLayer !== null && current !== null && current !== this.currentLayer) {
+      this.currentLayer = Math.min(current, this.totalLayer);
+    }
+  }
+  reset() {
+    this.filename = "";
+    this.errorMessage = "";
+    this.state = "standby";
+    this.prevPauseDuration = 0;
+    this.lastEpos = 0;
+    this.filamentUsed = 0;
+    this.totalDuration = 0;
+    this.printStartTime = null;
+    this.lastPauseTime = null;
+    this.initDuration = 0;
+    this.totalLayer = null;
+    this.currentLayer = null;
+  }
+  get isInProgress() {
+    return this.printStartTime !== null;
+  }
+  snapshot() {
+    const t = this.now();
+    let timePaused = this.prevPauseDuration;
+    if (this.printStartTime !== null) {
+      if (this.lastPauseTime !== null) timePaused += t - this.lastPauseTime;
+      else this.updateFilament();
+      this.totalDuration = t - this.printStartTime;
+      if (this.filamentUsed < 1e-7) this.initDuration = this.totalDuration - timePaused;
+    }
+    return {
+      filename: this.filename,
+      total_duration: this.totalDuration,
+      print_duration: this.totalDuration - this.initDuration - timePaused,
+      filament_used: this.filamentUsed,
+      state: this.state,
+      message: this.errorMessage,
+      info: { total_layer: this.totalLayer, current_layer: this.currentLayer }
+    };
+  }
+};
+
+// src/simulator/thermal-model.ts
+var AMBIENT_C = 25;
+var Heater = class {
+  constructor(cfg) {
+    this.cfg = cfg;
+  }
+  cfg;
+  temperature = AMBIENT_C;
+  target = 0;
+  power = 0;
+  /** Adds ±0.05 °C sensor noise, as real thermistors do (so subscribers see steady deltas). */
+  noise = true;
+  get name() {
+    return this.cfg.objectName;
+  }
+  /** Klipper's Heater.set_temp, including its range check and message. */
+  setTarget(degrees) {
+    if (degrees && (degrees < this.cfg.minTemp || degrees > this.cfg.maxTemp)) {
+      throw new CommandError(
+        `Requested temperature (${degrees.toFixed(1)}) out of range (${this.cfg.minTemp.toFixed(1)}:${this.cfg.maxTemp.toFixed(1)})`
+      );
+    }
+    this.target = degrees;
+    this.updatePower();
+  }
+  /** Advances the model by `dt` simulated seconds. */
+  step(dt) {
+    if (dt <= 0) return;
+    const goal = this.target > 0 ? this.target : AMBIENT_C;
+    const k = 1 - Math.exp(-dt / this.cfg.tau);
+    this.temperature += (goal - this.temperature) * k;
+    if (this.noise) this.temperature += (Math.random() - 0.5) * 0.1;
+    this.updatePower();
+  }
+  updatePower() {
+    if (this.target > 0) {
+      const hold = (this.target - AMBIENT_C) * this.cfg.holdPowerPerDegree;
+      const drive = (this.target - this.temperature) / 10;
+      this.power = Math.min(1, Math.max(0, hold + drive));
+    } else {
+      this.power = 0;
+    }
+  }
+  /** Klipper's PID check_busy: still settling while more than 1 °C away from target. */
+  isBusy() {
+    return this.target > 0 && Math.abs(this.target - this.temperature) > 1;
+  }
+  get canExtrude() {
+    return this.temperature >= (this.cfg.minExtrudeTemp ?? 170);
+  }
+  /** Status fields shared by every heater (heater_bed, heater_generic). */
+  baseStatus() {
+    return { temperature: Math.round(this.temperature * 100) / 100, target: this.target, power: Math.round(this.power * 1e3) / 1e3 };
+  }
+  /** "T0:24.9 /0.0" fragment for M105-style reports. */
+  report() {
+    if (this.cfg.gcodeId === null) return null;
+    return `${this.cfg.gcodeId}:${this.temperature.toFixed(1)} /${this.target.toFixed(1)}`;
+  }
+};
+function extruderHeater(index) {
+  return new Heater({
+    objectName: index === 0 ? "extruder" : `extruder${index}`,
+    gcodeId: `T${index}`,
+    minTemp: 0,
+    maxTemp: 300,
+    tau: 12,
+    holdPowerPerDegree: 16e-4,
+    minExtrudeTemp: 170
+  });
+}
+function bedHeater() {
+  return new Heater({ objectName: "heater_bed", gcodeId: "B", minTemp: 0, maxTemp: 120, tau: 25, holdPowerPerDegree: 6e-3 });
+}
+function chamberHeater() {
+  return new Heater({ objectName: "heater_generic chamber", gcodeId: "C", minTemp: 0, maxTemp: 70, tau: 60, holdPowerPerDegree: 0.02 });
+}
+
+// src/simulator/klipper-printer.ts
+var MESSAGE_READY = "Printer is ready";
+var MESSAGE_STARTUP = "Printer is not ready\nThe klippy host software is attempting to connect.  Please\nretry in a few moments.";
+var Toolhead = class {
+  position = [0, 0, 0, 0];
+  homed = /* @__PURE__ */ new Set();
+  /** Simulated time at which all queued moves are done. */
+  busyUntil = 0;
+  /** Klipper's print_time: sum of scheduled move time. */
+  printTime = 0;
+  stalls = 0;
+  activeExtruder = "extruder";
+  maxVelocity = 300;
+  maxAccel = 3e3;
+  minimumCruiseRatio = 0.5;
+  squareCornerVelocity = 5;
+  maxZVelocity = 15;
+  axisMinimum = [0, 0, 0, 0];
+  axisMaximum = [235, 235, 250, 0];
+  get homedAxes() {
+    return ["x", "y", "z"].filter((a) => this.homed.has(a)).join("");
+  }
+};
+var GcodeMove = class {
+  absoluteCoord = true;
+  absoluteExtrude = true;
+  /** mm/s of the last G0/G1 F parameter. */
+  speed = 25;
+  speedFactor = 1;
+  extrudeFactor = 1;
+  basePosition = [0, 0, 0, 0];
+  homingPosition = [0, 0, 0, 0];
+  lastPosition = [0, 0, 0, 0];
+  /** SAVE_GCODE_STATE snapshots (PAUSE uses NAME=PAUSE_STATE). */
+  saved = /* @__PURE__ */ new Map();
+  gcodePosition() {
+    return this.lastPosition.map((p, i) => p - (this.basePosition[i] ?? 0));
+  }
+};
+var KlipperPrinter = class extends TypedEmitter {
+  constructor(sim, opts) {
+    super();
+    this.sim = sim;
+    this.opts = opts;
+    this.heaters = [extruderHeater(0)];
+    if (opts.extruders === 2) this.heaters.push(extruderHeater(1));
+    this.heaters.push(bedHeater());
+    if (opts.chamber) this.heaters.push(chamberHeater());
+    this.printStats = new PrintStats(
+      () => this.sim.now(),
+      () => ({ e: this.gcodeMove.lastPosition[3], extrudeFactor: this.gcodeMove.extrudeFactor })
+    );
+    this.lastTick = sim.now();
+    this.lastPrintState = this.printStats.snapshot();
+  }
+  sim;
+  opts;
+  state = "startup";
+  stateMessage = MESSAGE_STARTUP;
+  heaters;
+  toolhead = new Toolhead();
+  gcodeMove = new GcodeMove();
+  printStats;
+  fanSpeed = 0;
+  displayMessage = null;
+  m73Progress = null;
+  m73Expire = 0;
+  isPaused = false;
+  idleState = "Idle";
+  idleTimeout = 600;
+  printingSince = 0;
+  readySince = 0;
+  /** Set by the G-code runner: a script or SD line holds the G-code mutex. */
+  gcodeBusy = () => false;
+  vsdStatus = () => ({ file_path: null, progress: 0, is_active: false, file_position: 0, file_size: 0 });
+  lastTick;
+  lastPrintState;
+  heater(objectName) {
+    return this.heaters.find((h) => h.name === objectName);
+  }
+  get isReady() {
+    return this.state === "ready";
+  }
+  setState(state, message) {
+    this.state = state;
+    this.stateMessage = message;
+    this.emit("state", { state, message });
+  }
+  /** Raw response line(s), as Klipper's gcode.respond_raw. */
+  respond(msg) {
+    this.emit("response", msg);
+  }
+  /** Klipper's respond_info: every line prefixed with "// ". */
+  respondInfo(msg) {
+    const lines = msg.trim().split("\n").map((l) => l.trim());
+    this.respond("// " + lines.join("\n// "));
+  }
+  /** Klipper's _respond_error: extra lines as info, first line with "!! ". */
+  respondError(msg) {
+    const lines = msg.trim().split("\n");
+    if (lines.length > 1) this.respondInfo(lines.join("\n"));
+    this.respond("!! " + (lines[0] ?? "").trim());
+  }
+  /** Klipper's M105 text: "T0:25.0 /0.0 B:25.0 /0.0". */
+  temperatureReport() {
+    const parts2 = this.heaters.map((h) => h.report()).filter((s) => s !== null);
+    return parts2.length ? parts2.join(" ") : "T:0";
+  }
+  /** Call after anything that may have changed print_stats.state. */
+  checkPrintState() {
+    const next = this.printStats.snapshot();
+    if (next.state !== this.lastPrintState.state) {
+      const prev = this.lastPrintState;
+      this.lastPrintState = next;
+      this.emit("printState", { prev, next });
+    } else {
+      this.lastPrintState = next;
+    }
+  }
+  /** Advances physics to the current simulated time. */
+  tick() {
+    const now = this.sim.now();
+    const dt = now - this.lastTick;
+    this.lastTick = now;
+    for (const h of this.heaters) h.step(dt);
+    if (this.state === "ready") this.updateIdle(now);
+    this.emit("tick", now);
+  }
+  updateIdle(now) {
+    const busy = this.toolhead.busyUntil > now || this.gcodeBusy() || this.vsdStatus().is_active;
+    if (busy) {
+      if (this.idleState !== "Printing") {
+        this.idleState = "Printing";
+        this.printingSince = now;
+      }
+      return;
+    }
+    if (this.idleState === "Printing" && now - Math.max(this.toolhead.busyUntil, this.printingSince) >= 0.5) {
+      this.idleState = "Ready";
+      this.readySince = now;
+    } else if (this.idleState === "Ready" && this.idleTimeout > 0 && now - this.readySince >= this.idleTimeout) {
+      this.idleState = "Idle";
+      this.emit("idleTimeout", void 0);
+    }
+  }
+  idleStatus(now) {
+    return {
+      state: this.idleState,
+      printing_time: this.idleState === "Printing" ? now - this.printingSince : 0,
+      idle_timeout: this.idleTimeout
+    };
+  }
+  /** Fresh Klippy process state after RESTART/FIRMWARE_RESTART (temperatures are physical and stay). */
+  resetHost() {
+    for (const h of this.heaters) h.target = 0;
+    this.toolhead.homed.clear();
+    this.toolhead.busyUntil = 0;
+    this.toolhead.activeExtruder = "extruder";
+    const gm = this.gcodeMove;
+    gm.absoluteCoord = gm.absoluteExtrude = true;
+    gm.speed = 25;
+    gm.speedFactor = gm.extrudeFactor = 1;
+    gm.basePosition = [0, 0, 0, 0];
+    gm.homingPosition = [0, 0, 0, 0];
+    gm.lastPosition = [0, 0, 0, 0];
+    gm.saved.clear();
+    this.toolhead.position = [0, 0, 0, 0];
+    this.printStats.reset();
+    this.fanSpeed = 0;
+    this.displayMessage = null;
+    this.m73Progress = null;
+    this.isPaused = false;
+    this.idleState = "Idle";
+    this.lastPrintState = this.printStats.snapshot();
+  }
+};
+
+// src/simulator/klippy-connection.ts
+var KlippyConnection = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  hostRunning = false;
+  linked = false;
+  initializing = false;
+  /** Increments whenever the Klippy process (re)starts or dies; stale work checks it. */
+  generation = 0;
+  pending = /* @__PURE__ */ new Set();
+  get connected() {
+    return this.hostRunning && this.linked;
+  }
+  /** server.info's klippy_state. */
+  get state() {
+    if (!this.connected) return "disconnected";
+    if (this.initializing) return "startup";
+    return this.ctx.printer.state;
+  }
+  /** True when Moonraker has a settled link (job tracking, notifications). */
+  get tracking() {
+    return this.connected && !this.initializing;
+  }
+  /** Runs something that needs Klippy, with Moonraker's failure modes. */
+  request(fn) {
+    if (!this.connected) return Promise.reject(new MoonrakerError("Klippy Host not connected", 503));
+    return new Promise((resolve5, reject) => {
+      const fail2 = (err) => reject(err);
+      this.pending.add(fail2);
+      Promise.resolve().then(fn).then(resolve5, reject).finally(() => this.pending.delete(fail2));
+    });
+  }
+  failPending() {
+    for (const fail2 of [...this.pending]) fail2(new MoonrakerError("Klippy Disconnected", 503));
+    this.pending.clear();
+  }
+  /** Starts the Klippy host: "startup", then "ready" (or "error" with `errorMessage`). */
+  async startHost(errorMessage2) {
+    const p = this.ctx.printer;
+    const gen = ++this.generation;
+    p.resetHost();
+    p.setState("startup", MESSAGE_STARTUP);
+    this.hostRunning = true;
+    await delay(this.ctx, this.ctx.settings.klippyStartupMs);
+    if (gen !== this.generation || this.ctx.sim.isClosed) return;
+    if (errorMessage2 !== void 0) {
+      this.ctx.log.info(`Klippy error: ${errorMessage2}`);
+      p.setState("error", errorMessage2);
+      return;
+    }
+    p.setState("ready", MESSAGE_READY);
+    p.respondInfo("Klipper state: Ready");
+    if (this.tracking) this.onReady();
+  }
+  onReady() {
+    this.ctx.connections.notify("notify_klippy_ready");
+    this.ctx.queue.onKlippyReady();
+  }
+  /** Klipper's invoke_shutdown (emergency stop, M112, MCU errors). */
+  async shutdown(message) {
+    const p = this.ctx.printer;
+    if (!this.hostRunning || p.state === "shutdown") return;
+    this.ctx.log.info(`Klippy shutdown: ${message}`);
+    if (this.tracking) this.ctx.history.finishCurrent("klippy_shutdown");
+    p.setState("shutdown", message);
+    for (const h of p.heaters) h.target = 0;
+    p.respondInfo("Klipper state: Shutdown");
+    await this.ctx.sd.abort(message);
+    if (this.tracking) {
+      this.ctx.connections.notify("notify_klippy_shutdown");
+      this.ctx.queue.onKlippyShutdown();
+    }
+  }
+  /** The Klippy process goes away (crash, restart). */
+  async disconnect() {
+    if (!this.hostRunning) return;
+    const wasTracking = this.tracking;
+    this.ctx.log.info("Klippy disconnected");
+    this.ctx.printer.respondInfo("Klipper state: Disconnect");
+    this.hostRunning = false;
+    this.generation++;
+    this.failPending();
+    await this.ctx.sd.close();
+    if (wasTracking) {
+      this.ctx.history.finishCurrent("klippy_disconnect");
+      this.ctx.jobState.onKlippyDisconnect();
+      this.ctx.connections.onKlippyDisconnect();
+      this.ctx.connections.notify("notify_klippy_disconnected");
+    }
+  }
+  /** RESTART / FIRMWARE_RESTART: Klippy exits and comes back. */
+  async restartHost() {
+    await this.disconnect();
+    await delay(this.ctx, 50);
+    await this.startHost();
+  }
+  /** Moonraker came up: connect to Klippy ("startup" while identifying). */
+  async linkMoonraker() {
+    this.linked = true;
+    this.initializing = true;
+    await delay(this.ctx, this.ctx.settings.klippyStartupMs);
+    if (!this.linked) return;
+    this.initializing = false;
+    this.ctx.jobState.resync();
+    if (this.connected && this.ctx.printer.state === "ready") this.onReady();
+  }
+  /** Moonraker is going down. */
+  unlinkMoonraker() {
+    this.linked = false;
+    this.initializing = false;
+    this.failPending();
+  }
+};
+
+// src/simulator/moonraker-server.ts
+import { createServer as createServer2 } from "node:http";
+
+// node_modules/ws/wrapper.mjs
+var import_stream2 = __toESM(require_stream4(), 1);
+var import_extension2 = __toESM(require_extension4(), 1);
+var import_permessage_deflate2 = __toESM(require_permessage_deflate4(), 1);
+var import_receiver2 = __toESM(require_receiver4(), 1);
+var import_sender2 = __toESM(require_sender4(), 1);
+var import_subprotocol2 = __toESM(require_subprotocol4(), 1);
+var import_websocket4 = __toESM(require_websocket6(), 1);
+var import_websocket_server2 = __toESM(require_websocket_server4(), 1);
+
+// src/simulator/moonraker-server.ts
+var Connection = class {
+  constructor(id, ws) {
+    this.id = id;
+    this.ws = ws;
+  }
+  id;
+  ws;
+  get isOpen() {
+    return this.ws.readyState === import_websocket4.default.OPEN;
+  }
+  send(text) {
+    if (this.isOpen) this.ws.send(text);
+  }
+  close(code, reason) {
+    this.ws.close(code, reason);
+  }
+  terminate() {
+    this.ws.terminate();
+  }
+};
+var MoonrakerServer = class {
+  constructor(host, log, onHttp, handlers2) {
+    this.host = host;
+    this.log = log;
+    this.onHttp = onHttp;
+    this.handlers = handlers2;
+  }
+  host;
+  log;
+  onHttp;
+  handlers;
+  http = null;
+  wss = null;
+  sockets = /* @__PURE__ */ new Set();
+  conns = /* @__PURE__ */ new Set();
+  nextId = 1e6 + Math.floor(Math.random() * 1e6);
+  /** Starts listening; returns the bound port. */
+  async start(port) {
+    const http = createServer2((req, res) => this.onHttp(req, res));
+    const wss = new import_websocket_server2.default({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+    http.on("connection", (sock) => {
+      this.sockets.add(sock);
+      sock.on("close", () => this.sockets.delete(sock));
+    });
+    http.on("upgrade", (req, sock, head) => this.upgrade(wss, req, sock, head));
+    await new Promise((resolve5, reject) => {
+      http.once("error", reject);
+      http.listen(port, this.host, () => {
+        http.off("error", reject);
+        resolve5();
+      });
+    });
+    this.http = http;
+    this.wss = wss;
+    const addr = http.address();
+    return typeof addr === "object" && addr ? addr.port : port;
+  }
+  upgrade(wss, req, sock, head) {
+    const refuse = this.handlers.checkUpgrade(req);
+    if (refuse !== null) {
+      sock.end(`HTTP/1.1 ${refuse} Refused\r
+Connection: close\r
+Content-Length: 0\r
+\r
+`);
+      return;
+    }
+    wss.handleUpgrade(req, sock, head, (ws) => {
+      const conn = new Connection(this.nextId++, ws);
+      this.conns.add(conn);
+      ws.on("message", (data) => {
+        const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.isBuffer(data) ? data.toString("utf8") : Buffer.from(data).toString("utf8");
+        this.handlers.onMessage(conn, text);
+      });
+      ws.on("close", () => {
+        if (this.conns.delete(conn)) this.handlers.onClose(conn);
+      });
+      ws.on("error", (err) => this.log.debug(`websocket ${conn.id}: ${err.message}`));
+      this.handlers.onOpen(conn, req);
+    });
+  }
+  get websocketCount() {
+    return this.conns.size;
+  }
+  /** Closes every websocket with a close frame (graceful server shutdown). */
+  closeWebsockets(code, reason) {
+    for (const c of [...this.conns]) c.close(code, reason);
+  }
+  /** Kills every websocket without a close frame (network drop). */
+  dropWebsockets() {
+    for (const c of [...this.conns]) c.terminate();
+  }
+  /** Stops listening and destroys every connection. */
+  async stop() {
+    const http = this.http;
+    const wss = this.wss;
+    this.http = null;
+    this.wss = null;
+    for (const c of [...this.conns]) c.terminate();
+    for (const s of [...this.sockets]) s.destroy();
+    if (wss) await new Promise((resolve5) => wss.close(() => resolve5()));
+    if (http) await new Promise((resolve5) => http.close(() => resolve5()));
+  }
+};
+
+// src/simulator/print-executor.ts
+import { promises as fs6 } from "node:fs";
+import { join as join5, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
+
+// src/simulator/sim-clock.ts
+var EVENTTIME_BASE = 1e3;
+var SimClock = class {
+  constructor(real, speedFactor) {
+    this.real = real;
+    this.realBase = real.now();
+    this.factor = speedFactor > 0 ? speedFactor : 1;
+  }
+  real;
+  realBase;
+  simBase = EVENTTIME_BASE;
+  factor;
+  sleepers = /* @__PURE__ */ new Set();
+  closed = false;
+  /** Simulated monotonic seconds (Klipper eventtime). */
+  now() {
+    return this.simBase + (this.real.now() - this.realBase) / 1e3 * this.factor;
+  }
+  get speedFactor() {
+    return this.factor;
+  }
+  setSpeedFactor(factor) {
+    if (!(factor > 0)) throw new Error("speedFactor must be > 0");
+    this.simBase = this.now();
+    this.realBase = this.real.now();
+    this.factor = factor;
+    this.wakeAll();
+  }
+  /** Sleeps `simSeconds` of simulated time (or less, if woken); callers re-check their condition. */
+  sleep(simSeconds) {
+    return this.sleepReal(Math.max(0, simSeconds) * 1e3 / this.factor);
+  }
+  /** Sleeps until simulated time `t`, returning early when `stop()` becomes true after a wake-up. */
+  async sleepUntil(t, stop = () => false) {
+    while (!this.closed && !stop()) {
+      const left = t - this.now();
+      if (left <= 0) return;
+      await this.sleep(left);
+    }
+  }
+  sleepReal(ms) {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve5) => {
+      const s = { resolve: resolve5, timer: void 0 };
+      const done = () => {
+        if (!this.sleepers.delete(s)) return;
+        this.real.clearTimeout(s.timer);
+        resolve5();
+      };
+      s.resolve = done;
+      this.sleepers.add(s);
+      s.timer = this.real.setTimeout(done, Math.max(0, ms));
+    });
+  }
+  /** Resolves every pending sleep now (pause, cancel, shutdown, speed change). */
+  wakeAll() {
+    for (const s of [...this.sleepers]) s.resolve();
+  }
+  close() {
+    this.closed = true;
+    this.wakeAll();
+  }
+  get isClosed() {
+    return this.closed;
+  }
+};
+function yieldToLoop() {
+  return new Promise((resolve5) => setImmediate(resolve5));
+}
+
+// src/simulator/print-executor.ts
+var READ_SIZE2 = 64 * 1024;
+var LOOKAHEAD_SECONDS = 0.5;
+var MIN_SLEEP_MS = 20;
+var LINES_PER_BATCH = 200;
+var LineReader = class {
+  constructor(fh, bufStart) {
+    this.fh = fh;
+    this.bufStart = bufStart;
+  }
+  fh;
+  bufStart;
+  buf = Buffer.alloc(0);
+  idx = 0;
+  eof = false;
+  /** Next line and the file offset just past it, or null at end of file. */
+  async next() {
+    for (; ; ) {
+      const nl = this.buf.indexOf(10, this.idx);
+      if (nl >= 0) {
+        const text = this.buf.toString("utf8", this.idx, nl);
+        this.idx = nl + 1;
+        return { text: text.endsWith("\r") ? text.slice(0, -1) : text, end: this.bufStart + nl + 1 };
+      }
+      if (this.eof) {
+        if (this.idx >= this.buf.length) return null;
+        const text = this.buf.toString("utf8", this.idx);
+        this.idx = this.buf.length;
+        return { text, end: this.bufStart + this.buf.length };
+      }
+      const chunk = Buffer.allocUnsafe(READ_SIZE2);
+      const { bytesRead } = await this.fh.read(chunk, 0, READ_SIZE2, this.bufStart + this.buf.length);
+      if (bytesRead === 0) this.eof = true;
+      const rest = this.buf.subarray(this.idx);
+      this.bufStart += this.idx;
+      this.buf = Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+      this.idx = 0;
+    }
+  }
+};
+var VirtualSdcard = class {
+  constructor(printer, interp, mutex, gcodesDir) {
+    this.printer = printer;
+    this.interp = interp;
+    this.mutex = mutex;
+    this.gcodesDir = gcodesDir;
+  }
+  printer;
+  interp;
+  mutex;
+  gcodesDir;
+  fh = null;
+  absPath = null;
+  filePosition = 0;
+  fileSize = 0;
+  loop = null;
+  mustPause = false;
+  abortMessage = null;
+  cmdFromSd = false;
+  get isActive() {
+    return this.loop !== null;
+  }
+  get hasFile() {
+    return this.fh !== null;
+  }
+  status() {
+    return {
+      file_path: this.fh ? this.absPath : null,
+      progress: this.fileSize ? this.filePosition / this.fileSize : 0,
+      is_active: this.isActive,
+      file_position: this.filePosition,
+      file_size: this.fileSize
+    };
+  }
+  positionReport() {
+    return this.fh ? `SD printing byte ${this.filePosition}/${this.fileSize}` : null;
+  }
+  async printFile(filename) {
+    if (this.isActive) throw new CommandError("SD busy");
+    await this.resetFile();
+    await this.loadFile(filename.startsWith("/") ? filename.slice(1) : filename);
+    this.resume();
+  }
+  async findFile(filename) {
+    const root = resolve4(this.gcodesDir);
+    const direct = resolve4(root, filename);
+    if (!direct.startsWith(root + sep4)) return null;
+    const st = await fs6.stat(direct).catch(() => null);
+    if (st?.isFile()) return direct;
+    const want = filename.toLowerCase();
+    const walk = async (dir) => {
+      for (const ent of await fs6.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+        const full = join5(dir, ent.name);
+        if (ent.isDirectory()) {
+          const hit = await walk(full);
+          if (hit) return hit;
+        } else if (relative2(root, full).split(sep4).join("/").toLowerCase() === want) return full;
+      }
+      return null;
+    };
+    return walk(root);
+  }
+  async loadFile(filename) {
+    const path = await this.findFile(filename);
+    let fh;
+    let size;
+    try {
+      if (!path) throw new Error("not found");
+      fh = await fs6.open(path, "r");
+      size = (await fh.stat()).size;
+    } catch {
+      throw new CommandError("Unable to open file");
+    }
+    this.printer.respond(`File opened:${filename} Size:${size}`);
+    this.printer.respond("File selected");
+    this.fh = fh;
+    this.absPath = path;
+    this.filePosition = 0;
+    this.fileSize = size;
+    this.printer.printStats.setCurrentFile(filename);
+    this.printer.checkPrintState();
+  }
+  async resetFile() {
+    if (this.fh) {
+      await this.pause();
+      await this.closeFile();
+    }
+    this.filePosition = this.fileSize = 0;
+    this.printer.printStats.reset();
+    this.printer.checkPrintState();
+  }
+  resume() {
+    if (this.loop) throw new CommandError("SD busy");
+    if (!this.fh) return;
+    this.mustPause = false;
+    this.abortMessage = null;
+    this.loop = this.work().catch((err) => {
+      this.loop = null;
+      this.printer.printStats.noteError(`Simulator error: ${err instanceof Error ? err.message : String(err)}`);
+      this.printer.checkPrintState();
+    });
+  }
+  async pause() {
+    const loop = this.loop;
+    if (!loop) return;
+    this.mustPause = true;
+    this.printer.sim.wakeAll();
+    if (!this.cmdFromSd) await loop;
+  }
+  async cancel() {
+    if (this.fh) {
+      await this.pause();
+      await this.closeFile();
+      this.printer.printStats.noteCancel();
+      this.printer.checkPrintState();
+    }
+    this.filePosition = this.fileSize = 0;
+  }
+  /** Klippy shutdown (message) or disconnect (null): stop reading now. */
+  async abort(message) {
+    const loop = this.loop;
+    if (!loop) return;
+    this.abortMessage = message ?? "";
+    this.mustPause = true;
+    this.printer.sim.wakeAll();
+    await loop;
+  }
+  /** Drops the file without touching print_stats (Klippy process restart, simulator stop). */
+  async close() {
+    if (this.loop) await this.abort(null);
+    await this.closeFile();
+    this.filePosition = this.fileSize = 0;
+  }
+  async closeFile() {
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close().catch(() => void 0);
+  }
+  async work() {
+    await yieldToLoop();
+    const p = this.printer;
+    p.printStats.noteStart();
+    p.checkPrintState();
+    const fh = this.fh;
+    const reader = new LineReader(fh, this.filePosition);
+    let error62 = null;
+    let holding = false;
+    let batch = 0;
+    const release = () => {
+      if (holding) this.mutex.release();
+      holding = false;
+    };
+    try {
+      while (!this.mustPause) {
+        const window2 = Math.max(LOOKAHEAD_SECONDS, p.sim.speedFactor * MIN_SLEEP_MS / 1e3);
+        if (p.toolhead.busyUntil - p.sim.now() > window2) {
+          release();
+          await p.sim.sleepUntil(p.toolhead.busyUntil - window2 / 2, () => this.mustPause);
+          continue;
+        }
+        if (!holding) {
+          if (!this.mutex.tryAcquire()) {
+            await p.sim.sleepReal(5);
+            continue;
+          }
+          holding = true;
+          batch = 0;
+        }
+        const line = await reader.next().catch(() => null);
+        if (line === null) {
+          await this.closeFile();
+          p.respond("Done printing file");
+          break;
+        }
+        this.cmdFromSd = true;
+        try {
+          await this.interp().runLine(line.text, { fromSd: true });
+        } catch (err) {
+          error62 = err instanceof CommandError ? err.message : null;
+          if (error62 !== null) await this.interp().runScriptFromCommand("TURN_OFF_HEATERS", { fromSd: true }).catch(() => void 0);
+          break;
+        } finally {
+          this.cmdFromSd = false;
+        }
+        this.filePosition = line.end;
+        if (++batch >= LINES_PER_BATCH) {
+          release();
+          await yieldToLoop();
+        }
+      }
+    } finally {
+      release();
+      this.cmdFromSd = false;
+    }
+    this.loop = null;
+    if (this.abortMessage !== null) {
+      if (this.abortMessage) p.printStats.noteError(this.abortMessage);
+    } else if (error62 !== null) p.printStats.noteError(error62);
+    else if (this.fh) p.printStats.notePause();
+    else p.printStats.noteComplete();
+    p.checkPrintState();
+  }
+};
+
+// src/simulator/printer-api.ts
+import { hostname as hostname3 } from "node:os";
+function parseObjects(p) {
+  const raw = p.object("objects");
+  const out = {};
+  for (const [name, fields] of Object.entries(raw)) {
+    if (fields === null || fields === void 0) out[name] = null;
+    else if (Array.isArray(fields) && fields.every((f) => typeof f === "string")) out[name] = fields;
+    else if (typeof fields === "string") out[name] = fields.split(",").map((s) => s.trim()).filter(Boolean);
+    else throw new MoonrakerError(`Invalid argument for object '${name}': expected a list of attribute names or null`);
+  }
+  return out;
+}
+function registerPrinterApi(ctx) {
+  const r = ctx.router;
+  const k = () => ctx.klippy;
+  const script = (s) => k().request(async () => {
+    await ctx.runner.runScript(s, () => ctx.klippy.generation);
+    return "ok";
+  });
+  const restart = async (s) => {
+    try {
+      return await script(s);
+    } catch (err) {
+      if (err instanceof MoonrakerError && err.message === "Klippy Disconnected") return "ok";
+      throw err;
+    }
+  };
+  r.register("printer.info", () => k().request(() => ({
+    state: ctx.printer.state,
+    state_message: ctx.printer.stateMessage,
+    hostname: hostname3(),
+    klipper_path: "/home/pi/klipper",
+    python_path: "/home/pi/klippy-env/bin/python",
+    process_id: process.pid,
+    user_id: 1e3,
+    group_id: 1e3,
+    log_file: "/home/pi/printer_data/logs/klippy.log",
+    config_file: "/home/pi/printer_data/config/printer.cfg",
+    software_version: ctx.settings.klipperVersion,
+    cpu_info: "4 core ARMv7 Processor rev 4 (v7l)"
+  })), { http: ["GET", "/printer/info"] });
+  r.register("printer.emergency_stop", () => k().request(async () => {
+    await ctx.klippy.shutdown("Shutdown due to webhooks request");
+    return "ok";
+  }), { http: ["POST", "/printer/emergency_stop"] });
+  r.register("printer.restart", () => restart("RESTART"), { http: ["POST", "/printer/restart"] });
+  r.register("printer.firmware_restart", () => restart("FIRMWARE_RESTART"), { http: ["POST", "/printer/firmware_restart"] });
+  r.register("printer.objects.list", () => k().request(() => ({ objects: objectNames(ctx.printer) })), {
+    http: ["GET", "/printer/objects/list"]
+  });
+  const query = (p) => {
+    const objects = parseObjects(p);
+    return k().request(() => ({ eventtime: ctx.sim.now(), status: queryObjects(ctx, objects) }));
+  };
+  r.register("printer.objects.query", query, { http: ["GET", "/printer/objects/query"] });
+  r.addRoute("POST", "/printer/objects/query", "printer.objects.query");
+  r.register("printer.objects.subscribe", (p, c) => {
+    const objects = parseObjects(p);
+    return k().request(() => ctx.connections.subscribe(c.connectionId, objects));
+  }, { websocketOnly: true });
+  r.register("printer.query_endstops.status", () => k().request(() => {
+    if (!ctx.printer.isReady) throw new MoonrakerError(ctx.printer.stateMessage);
+    return { x: "open", y: "open", z: "open" };
+  }), { http: ["GET", "/printer/query_endstops/status"] });
+  r.register("printer.gcode.script", (p) => script(p.str("script")), { http: ["POST", "/printer/gcode/script"] });
+  r.register("printer.gcode.help", () => k().request(() => ctx.interp.help()), { http: ["GET", "/printer/gcode/help"] });
+  r.register("printer.print.start", (p) => {
+    ctx.history.noteJobRequested(ctx.settings.apiKey === null ? "_TRUSTED_USER_" : "_API_KEY_USER_");
+    let filename = p.str("filename");
+    if (filename.startsWith("/")) filename = filename.slice(1);
+    return script(`SDCARD_PRINT_FILE FILENAME="${filename.replace(/"/g, '\\"')}"`);
+  }, { http: ["POST", "/printer/print/start"] });
+  r.register("printer.print.pause", () => script("PAUSE"), { http: ["POST", "/printer/print/pause"] });
+  r.register("printer.print.resume", () => script("RESUME"), { http: ["POST", "/printer/print/resume"] });
+  r.register("printer.print.cancel", () => script("CANCEL_PRINT"), { http: ["POST", "/printer/print/cancel"] });
+}
+
+// src/simulator/server-api.ts
+var STORE_SIZE = 1e3;
+var TEMP_STORE_SIZE = 1200;
+var ServerApi = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  gcodeStore = [];
+  temps = /* @__PURE__ */ new Map();
+  tempTimer;
+  /** Set by the simulator: restarts Moonraker (server.restart). */
+  restartMoonraker = () => void 0;
+  start() {
+    this.ctx.printer.on("response", (msg) => {
+      if (!this.ctx.klippy.connected) return;
+      this.store(msg, "response");
+      this.ctx.connections.notify("notify_gcode_response", [msg]);
+    });
+    this.ctx.runner.onScript = (script) => this.store(script, "command");
+    this.sampleTemps();
+  }
+  stop() {
+    this.ctx.clock.clearTimeout(this.tempTimer);
+  }
+  store(message, type) {
+    this.gcodeStore.push({ message, time: this.ctx.clock.now() / 1e3, type });
+    if (this.gcodeStore.length > STORE_SIZE) this.gcodeStore.shift();
+  }
+  sampleTemps() {
+    for (const h of this.ctx.printer.heaters) {
+      let s = this.temps.get(h.name);
+      if (!s) this.temps.set(h.name, s = { temperatures: [], targets: [], powers: [] });
+      const st = h.baseStatus();
+      s.temperatures.push(st.temperature);
+      s.targets.push(st.target);
+      s.powers.push(st.power);
+      if (s.temperatures.length > TEMP_STORE_SIZE) {
+        s.temperatures.shift();
+        s.targets.shift();
+        s.powers.shift();
+      }
+    }
+    this.tempTimer = this.ctx.clock.setTimeout(() => this.sampleTemps(), 1e3);
+  }
+  register() {
+    const ctx = this.ctx;
+    const r = ctx.router;
+    r.register("server.info", () => ({
+      klippy_connected: ctx.klippy.connected,
+      klippy_state: ctx.klippy.state,
+      components: [
+        "application",
+        "websockets",
+        "klippy_connection",
+        "jsonrpc",
+        "internal_transport",
+        "dbus_manager",
+        "database",
+        "file_manager",
+        "authorization",
+        "klippy_apis",
+        "secrets",
+        "template",
+        "shell_command",
+        "machine",
+        "data_store",
+        "proc_stats",
+        "job_state",
+        "job_queue",
+        "history",
+        "http_client",
+        "announcements",
+        "webcam",
+        "extensions",
+        "update_manager"
+      ],
+      failed_components: [],
+      registered_directories: Object.keys(ctx.files.roots()),
+      warnings: [],
+      websocket_count: ctx.connections.count,
+      moonraker_version: ctx.settings.moonrakerVersion,
+      missing_klippy_requirements: [],
+      api_version: [1, 5, 0],
+      api_version_string: "1.5.0"
+    }), { http: ["GET", "/server/info"] });
+    r.register("server.config", () => ({
+      config: {
+        server: { host: ctx.settings.host, port: Number(new URL(ctx.baseUrl()).port), klippy_uds_address: "~/printer_data/comms/klippy.sock", max_upload_size: 1024 },
+        file_manager: { enable_object_processing: false, queue_gcode_uploads: ctx.settings.queueGcodeUploads },
+        job_queue: { load_on_startup: true, automatic_transition: true, job_transition_delay: 0.01, job_transition_gcode: "" },
+        authorization: { force_logins: false, trusted_clients: ctx.settings.apiKey === null ? ["127.0.0.0/8"] : [] },
+        history: {},
+        update_manager: {}
+      },
+      orig: {},
+      files: [{ filename: "moonraker.conf", sections: ["server", "file_manager", "job_queue", "authorization", "history", "update_manager"] }]
+    }), { http: ["GET", "/server/config"] });
+    r.register("server.connection.identify", (p, c) => ctx.connections.identify(c.connectionId, p), { websocketOnly: true, noAuth: true });
+    r.register("server.websocket.id", (_p, c) => ({ websocket_id: c.connectionId }), { websocketOnly: true });
+    r.register("connection.register_remote_method", (p, c) => {
+      ctx.connections.registerRemoteMethod(c.connectionId, p.str("method_name"));
+      return "ok";
+    }, { websocketOnly: true });
+    r.register("server.gcode_store", (p) => {
+      const count = p.int("count", STORE_SIZE);
+      return { gcode_store: this.gcodeStore.slice(-count) };
+    }, { http: ["GET", "/server/gcode_store"] });
+    r.register("server.temperature_store", () => {
+      const out = {};
+      for (const [name, s] of this.temps) out[name] = { temperatures: [...s.temperatures], targets: [...s.targets], powers: [...s.powers] };
+      return out;
+    }, { http: ["GET", "/server/temperature_store"] });
+    r.register("server.restart", () => {
+      ctx.clock.setTimeout(() => this.restartMoonraker(), 20);
+      return "ok";
+    }, { http: ["POST", "/server/restart"] });
+    r.register("access.oneshot_token", () => ctx.oneshot.issue(), { http: ["GET", "/access/oneshot_token"] });
+    r.register("access.info", () => ({
+      default_source: "moonraker",
+      available_sources: ["moonraker"],
+      login_required: false,
+      trusted: ctx.settings.apiKey === null
+    }), { http: ["GET", "/access/info"], noAuth: true });
+    r.register("access.get_api_key", () => {
+      if (ctx.settings.apiKey === null) throw new MoonrakerError("API Key authentication is disabled", 401);
+      return ctx.settings.apiKey;
+    }, { http: ["GET", "/access/api_key"] });
+    r.register("server.extensions.list", () => ({ agents: [] }), { http: ["GET", "/server/extensions/list"] });
+    r.register("machine.system_info", () => ({ system_info: systemInfo() }), { http: ["GET", "/machine/system_info"] });
+    r.register("machine.proc_stats", () => ({
+      moonraker_stats: [{ time: ctx.clock.now() / 1e3, cpu_usage: 1.5, memory: 4e4, mem_units: "kB" }],
+      throttled_state: { bits: 0, flags: [] },
+      cpu_temp: 45.1,
+      network: { lo: { rx_bytes: 1e3, tx_bytes: 1e3, bandwidth: 0 } },
+      system_cpu_usage: { cpu: 2.5, cpu0: 2.5 },
+      system_memory: { total: 39e5, available: 35e5, used: 4e5 },
+      system_uptime: process.uptime(),
+      websocket_connections: ctx.connections.count
+    }), { http: ["GET", "/machine/proc_stats"] });
+  }
+};
+function systemInfo() {
+  return {
+    provider: "none",
+    cpu_info: {
+      cpu_count: 4,
+      bits: "64bit",
+      processor: "aarch64",
+      cpu_desc: "Cortex-A72",
+      serial_number: "10000000simulated",
+      hardware_desc: "BCM2835",
+      model: "Raspberry Pi 4 Model B Rev 1.4 (simulated)",
+      total_memory: 3884096,
+      memory_units: "kB"
+    },
+    sd_info: {},
+    distribution: {
+      name: "Debian GNU/Linux 12 (bookworm)",
+      id: "debian",
+      version: "12",
+      version_parts: { major: "12", minor: "", build_number: "" },
+      like: "",
+      codename: "bookworm"
+    },
+    available_services: ["klipper", "moonraker", "moonraker-polarcloud"],
+    instance_ids: { moonraker: "moonraker", klipper: "klipper" },
+    service_state: {
+      klipper: { active_state: "active", sub_state: "running" },
+      moonraker: { active_state: "active", sub_state: "running" },
+      "moonraker-polarcloud": { active_state: "active", sub_state: "running" }
+    },
+    virtualization: { virt_type: "none", virt_identifier: "none" },
+    python: { version: [3, 11, 2, "final", 0], version_string: "3.11.2 (main, Mar 13 2023, 12:18:29) [GCC 12.2.0]" },
+    network: {
+      eth0: {
+        mac_address: "02:00:00:00:00:01",
+        ip_addresses: [{ family: "ipv4", address: "127.0.0.1", is_link_local: false }]
+      }
+    },
+    canbus: {}
+  };
+}
+
+// src/simulator/tracked-clock.ts
+var TrackedClock = class {
+  constructor(base) {
+    this.base = base;
+  }
+  base;
+  pending = /* @__PURE__ */ new Set();
+  now() {
+    return this.base.now();
+  }
+  setTimeout(fn, ms) {
+    const handle = this.base.setTimeout(() => {
+      this.pending.delete(handle);
+      fn();
+    }, ms);
+    this.pending.add(handle);
+    return handle;
+  }
+  clearTimeout(handle) {
+    if (handle === void 0) return;
+    this.pending.delete(handle);
+    this.base.clearTimeout(handle);
+  }
+  clearAll() {
+    for (const h of this.pending) this.base.clearTimeout(h);
+    this.pending.clear();
+  }
+};
+
+// src/simulator/update-manager.ts
+import { randomBytes as randomBytes8 } from "node:crypto";
+var STEP_MS = 100;
+function hash2() {
+  return randomBytes8(20).toString("hex");
+}
+function gitRepo(name, owner, version2) {
+  const h = hash2();
+  return {
+    name,
+    configured_type: "git_repo",
+    detected_type: "git_repo",
+    channel: "dev",
+    channel_invalid: false,
+    debug_enabled: false,
+    is_valid: true,
+    version: version2,
+    remote_version: version2,
+    rollback_version: version2,
+    full_version_string: `${version2}-g${h.slice(0, 8)}`,
+    remote_hash: h,
+    current_hash: h,
+    remote_alias: "origin",
+    remote_url: `https://github.com/${owner}/${name}.git`,
+    recovery_url: `https://github.com/${owner}/${name}.git`,
+    owner,
+    branch: "master",
+    repo_name: name,
+    repo_detected: true,
+    is_dirty: false,
+    corrupt: false,
+    pristine: true,
+    detached: false,
+    git_messages: [],
+    anomalies: [],
+    warnings: [],
+    commits_behind: [],
+    commits_behind_count: 0,
+    info_tags: {}
+  };
+}
+var UpdateManager = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.updaters.set("system", { name: "system", configured_type: "system", package_count: 0, package_list: [] });
+    this.updaters.set("moonraker", gitRepo("moonraker", "Arksine", ctx.settings.moonrakerVersion));
+    this.updaters.set("klipper", gitRepo("klipper", "Klipper3d", ctx.settings.klipperVersion));
+    this.updaters.set("moonraker-polarcloud", gitRepo("moonraker-polarcloud", "Polar3D", "v0.1.0"));
+  }
+  ctx;
+  updaters = /* @__PURE__ */ new Map();
+  updating = null;
+  procId = 0;
+  status() {
+    const version_info = {};
+    for (const [name, u] of this.updaters) version_info[name] = structuredClone(u);
+    return {
+      busy: this.updating !== null,
+      github_rate_limit: 60,
+      github_requests_remaining: 57,
+      github_limit_reset_time: Math.floor(this.ctx.clock.now() / 1e3) + 3600,
+      version_info
+    };
+  }
+  /** control.setUpdateAvailable: makes `name` report a newer remote version. */
+  setUpdateAvailable(name, remoteVersion) {
+    const u = this.updaters.get(name);
+    if (!u) throw new Error(`unknown updater ${name}`);
+    if (u.configured_type === "system") {
+      u["package_count"] = 1;
+      u["package_list"] = ["simulated-package"];
+    } else {
+      const h = hash2();
+      Object.assign(u, {
+        remote_version: remoteVersion,
+        remote_hash: h,
+        commits_behind_count: 1,
+        commits_behind: [{ sha: h, author: "Simulator", date: String(Math.floor(this.ctx.clock.now() / 1e3)), subject: `Release ${remoteVersion}`, message: "", tag: remoteVersion }]
+      });
+    }
+    this.ctx.connections.notify("notify_update_refreshed", [this.status()]);
+  }
+  respond(app, message, complete = false) {
+    this.ctx.connections.notify("notify_update_response", [{ application: app, proc_id: this.procId, message, complete }]);
+  }
+  async updateOne(name) {
+    const u = this.updaters.get(name);
+    this.respond(name, `Updating ${name}...`);
+    await delay(this.ctx, STEP_MS);
+    if (u.configured_type === "system") {
+      this.respond(name, "Updating packages...");
+      u["package_count"] = 0;
+      u["package_list"] = [];
+    } else {
+      this.respond(name, `${name}: Pulling from origin/master...`);
+      await delay(this.ctx, STEP_MS);
+      Object.assign(u, {
+        rollback_version: u["version"],
+        version: u["remote_version"],
+        current_hash: u["remote_hash"],
+        full_version_string: `${String(u["remote_version"])}-g${String(u["remote_hash"]).slice(0, 8)}`,
+        commits_behind: [],
+        commits_behind_count: 0
+      });
+    }
+    await delay(this.ctx, STEP_MS);
+  }
+  async upgrade(name) {
+    if (this.ctx.klippy.connected && this.ctx.printer.isReady && this.ctx.printer.printStats.state === "printing") {
+      throw new MoonrakerError("Update Refused: Klippy is printing", 503);
+    }
+    if (name !== void 0 && !this.updaters.has(name)) throw new MoonrakerError(`Updater ${name} not available`, 404);
+    const app = name ?? "full";
+    if (this.updating !== null) throw new MoonrakerError(`Item ${app} is currently updating`, 503);
+    this.updating = app;
+    this.procId = Math.floor(Math.random() * 1e6);
+    try {
+      if (name === void 0) {
+        this.respond(app, "Preparing full software update...");
+        for (const n of ["system", "moonraker-polarcloud", "klipper", "moonraker"]) await this.updateOne(n);
+        this.respond(app, "Full Update Complete", true);
+      } else {
+        await this.updateOne(name);
+        this.respond(app, `Update Done: ${name}`, true);
+      }
+    } finally {
+      this.updating = null;
+    }
+    this.ctx.connections.notify("notify_update_refreshed", [this.status()]);
+    return "ok";
+  }
+  register() {
+    const r = this.ctx.router;
+    r.register("machine.update.status", () => this.status(), { http: ["GET", "/machine/update/status"] });
+    r.register("machine.update.refresh", (p) => {
+      const name = p.optStr("name");
+      if (name !== void 0 && !this.updaters.has(name)) throw new MoonrakerError(`Updater ${name} not available`, 404);
+      const printing = this.ctx.printer.printStats.state === "printing";
+      if (this.updating !== null || printing) throw new MoonrakerError("Server is busy, cannot perform refresh", 503);
+      const st = this.status();
+      this.ctx.connections.notify("notify_update_refreshed", [st]);
+      return st;
+    }, { http: ["POST", "/machine/update/refresh"] });
+    r.register("machine.update.upgrade", (p) => this.upgrade(p.optStr("name")), { http: ["POST", "/machine/update/upgrade"] });
+    r.register("machine.update.client", (p) => this.upgrade(p.optStr("name")), { http: ["POST", "/machine/update/client"] });
+    r.register("machine.update.full", () => this.upgrade(void 0), { http: ["POST", "/machine/update/full"] });
+    for (const app of ["moonraker", "klipper", "system"]) {
+      r.register(`machine.update.${app}`, () => this.upgrade(app), { http: ["POST", `/machine/update/${app}`] });
+    }
+  }
+};
+
+// src/simulator/webcams.ts
+import { randomUUID as randomUUID2 } from "node:crypto";
+
+// src/simulator/webcam-frames.ts
+var import_jpeg_js = __toESM(require_jpeg_js(), 1);
+var FRAME_WIDTH = 640;
+var FRAME_HEIGHT = 480;
+var MARKER_W = 96;
+var MARKER_H = 72;
+var MARKER_COLORS = {
+  topLeft: [255, 0, 0],
+  topRight: [0, 200, 0],
+  bottomLeft: [0, 0, 255],
+  bottomRight: [255, 220, 0]
+};
+var GLYPHS = {
+  "0": ["01110", "10001", "10011", "10101", "11001", "10001", "01110"],
+  "1": ["00100", "01100", "00100", "00100", "00100", "00100", "01110"],
+  "2": ["01110", "10001", "00001", "00010", "00100", "01000", "11111"],
+  "3": ["11110", "00001", "00001", "01110", "00001", "00001", "11110"],
+  "4": ["00010", "00110", "01010", "10010", "11111", "00010", "00010"],
+  "5": ["11111", "10000", "11110", "00001", "00001", "10001", "01110"],
+  "6": ["00110", "01000", "10000", "11110", "10001", "10001", "01110"],
+  "7": ["11111", "00001", "00010", "00100", "01000", "01000", "01000"],
+  "8": ["01110", "10001", "10001", "01110", "10001", "10001", "01110"],
+  "9": ["01110", "10001", "10001", "01111", "00001", "00010", "01100"],
+  ":": ["00000", "01100", "01100", "00000", "01100", "01100", "00000"],
+  ".": ["00000", "00000", "00000", "00000", "00000", "01100", "01100"],
+  "-": ["00000", "00000", "00000", "11111", "00000", "00000", "00000"],
+  " ": ["00000", "00000", "00000", "00000", "00000", "00000", "00000"],
+  A: ["01110", "10001", "10001", "11111", "10001", "10001", "10001"],
+  E: ["11111", "10000", "10000", "11110", "10000", "10000", "11111"],
+  F: ["11111", "10000", "10000", "11110", "10000", "10000", "10000"],
+  L: ["10000", "10000", "10000", "10000", "10000", "10000", "11111"],
+  M: ["10001", "11011", "10101", "10101", "10001", "10001", "10001"],
+  O: ["01110", "10001", "10001", "10001", "10001", "10001", "01110"],
+  P: ["11110", "10001", "10001", "11110", "10000", "10000", "10000"],
+  R: ["11110", "10001", "10001", "11110", "10100", "10010", "10001"],
+  T: ["11111", "00100", "00100", "00100", "00100", "00100", "00100"]
+};
+var Canvas = class {
+  constructor(width, height) {
+    this.width = width;
+    this.height = height;
+    this.data = Buffer.alloc(width * height * 4);
+  }
+  width;
+  height;
+  data;
+  rect(x0, y0, w, h, [r, g, b]) {
+    for (let y = Math.max(0, y0); y < Math.min(this.height, y0 + h); y++) {
+      for (let x = Math.max(0, x0); x < Math.min(this.width, x0 + w); x++) {
+        const i = (y * this.width + x) * 4;
+        this.data[i] = r;
+        this.data[i + 1] = g;
+        this.data[i + 2] = b;
+        this.data[i + 3] = 255;
+      }
+    }
+  }
+  text(s, x, y, scale, color) {
+    let cx = x;
+    for (const ch of s.toUpperCase()) {
+      const glyph = GLYPHS[ch] ?? GLYPHS[" "];
+      glyph?.forEach((row, gy) => {
+        for (let gx = 0; gx < row.length; gx++) if (row[gx] === "1") this.rect(cx + gx * scale, y + gy * scale, scale, scale, color);
+      });
+      cx += 6 * scale;
+    }
+  }
+};
+function clockText(d) {
+  const p = (n, w = 2) => String(n).padStart(w, "0");
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+function renderFrame(frameNumber, when, quality = 80) {
+  const c = new Canvas(FRAME_WIDTH, FRAME_HEIGHT);
+  for (let y = 0; y < FRAME_HEIGHT; y++) {
+    const shade = Math.round(40 + y / FRAME_HEIGHT * 60);
+    c.rect(0, y, FRAME_WIDTH, 1, [shade, shade + 20, shade + 50]);
+  }
+  for (let x = 0; x < FRAME_WIDTH; x += 64) c.rect(x, 0, 1, FRAME_HEIGHT, [90, 110, 140]);
+  for (let y = 0; y < FRAME_HEIGHT; y += 64) c.rect(0, y, FRAME_WIDTH, 1, [90, 110, 140]);
+  c.rect(frameNumber * 8 % (FRAME_WIDTH - 16) + 8, FRAME_HEIGHT - 120, 8, 40, [230, 230, 230]);
+  c.rect(0, 0, MARKER_W, MARKER_H, MARKER_COLORS.topLeft);
+  c.rect(FRAME_WIDTH - MARKER_W, 0, MARKER_W, MARKER_H, MARKER_COLORS.topRight);
+  c.rect(0, FRAME_HEIGHT - MARKER_H, MARKER_W, MARKER_H, MARKER_COLORS.bottomLeft);
+  c.rect(FRAME_WIDTH - MARKER_W, FRAME_HEIGHT - MARKER_H, MARKER_W, MARKER_H, MARKER_COLORS.bottomRight);
+  c.text("TOP LEFT", MARKER_W + 12, 12, 3, [255, 255, 255]);
+  c.text(`FRAME ${String(frameNumber).padStart(6, "0")}`, 104, 180, 6, [255, 255, 255]);
+  c.text(clockText(when), 104, 260, 6, [255, 255, 255]);
+  return import_jpeg_js.default.encode({ data: c.data, width: FRAME_WIDTH, height: FRAME_HEIGHT }, quality).data;
+}
+
+// src/simulator/webcams.ts
+var BOUNDARY = "simframeboundary";
+function makeEntry(partial2, index) {
+  const rotation = partial2.rotation ?? 0;
+  if (![0, 90, 180, 270].includes(rotation)) throw new MoonrakerError(`Invalid value for 'rotation': ${rotation}`);
+  const path = index === 0 ? "/webcam/" : `/webcam${index + 1}/`;
+  return {
+    name: partial2.name ?? (index === 0 ? "Simulated Camera" : `Simulated Camera ${index + 1}`),
+    location: partial2.location ?? "printer",
+    service: partial2.service ?? "mjpegstreamer-adaptive",
+    enabled: partial2.enabled ?? true,
+    icon: partial2.icon ?? "mdiWebcam",
+    target_fps: partial2.target_fps ?? 15,
+    target_fps_idle: partial2.target_fps_idle ?? 5,
+    stream_url: partial2.stream_url ?? `${path}?action=stream`,
+    snapshot_url: partial2.snapshot_url ?? `${path}?action=snapshot`,
+    flip_horizontal: partial2.flip_horizontal ?? false,
+    flip_vertical: partial2.flip_vertical ?? false,
+    rotation,
+    aspect_ratio: partial2.aspect_ratio ?? "4:3",
+    extra_data: partial2.extra_data ?? {},
+    source: partial2.source ?? "database",
+    uid: partial2.uid ?? randomUUID2()
+  };
+}
+var Webcams = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  cams = [makeEntry({}, 0)];
+  frameNo = 0;
+  cached = null;
+  streams = /* @__PURE__ */ new Set();
+  list() {
+    return this.cams.map((c) => structuredClone(c));
+  }
+  /** control.setWebcams: replaces the list; missing fields get defaults. */
+  set(list) {
+    this.cams = list.map((c, i) => makeEntry(c, i));
+    this.changed();
+    return this.list();
+  }
+  changed() {
+    this.ctx.connections.notify("notify_webcams_changed", [{ webcams: this.list() }]);
+  }
+  lookup(p) {
+    const uid = p.optStr("uid");
+    if (uid !== void 0) {
+      const cam2 = this.cams.find((c) => c.uid === uid);
+      if (!cam2) throw new MoonrakerError(`Webcam with UID ${uid} not found`, 404);
+      return cam2;
+    }
+    const name = p.str("name");
+    const cam = this.cams.find((c) => c.name === name);
+    if (!cam) throw new MoonrakerError(`Webcam ${name} not found`, 404);
+    return cam;
+  }
+  absolute(url4) {
+    return /^\w+:\/\//.test(url4) ? url4 : `${this.ctx.baseUrl()}${url4.startsWith("/") ? "" : "/"}${url4}`;
+  }
+  register() {
+    const r = this.ctx.router;
+    r.register("server.webcams.list", () => ({ webcams: this.list() }), { http: ["GET", "/server/webcams/list"] });
+    r.register("server.webcams.get_item", (p) => ({ webcam: structuredClone(this.lookup(p)) }), { http: ["GET", "/server/webcams/item"] });
+    r.register("server.webcams.post_item", (p) => {
+      const uid = p.optStr("uid");
+      const existing = uid !== void 0 ? this.lookup(p) : this.cams.find((c) => c.name === p.optStr("name"));
+      const fields = { ...existing ?? {} };
+      for (const k of ["name", "location", "service", "icon", "stream_url", "snapshot_url", "aspect_ratio"]) {
+        const v = p.optStr(k);
+        if (v !== void 0) fields[k] = v;
+      }
+      for (const k of ["enabled", "flip_horizontal", "flip_vertical"]) if (p.has(k)) fields[k] = p.bool(k);
+      for (const k of ["target_fps", "target_fps_idle", "rotation"]) if (p.has(k)) fields[k] = p.int(k);
+      if (p.has("extra_data")) fields.extra_data = p.object("extra_data");
+      if (!fields.name) throw new MoonrakerError("No data for argument: name");
+      const entry = makeEntry(fields, existing ? this.cams.indexOf(existing) : this.cams.length);
+      if (existing) this.cams[this.cams.indexOf(existing)] = entry;
+      else this.cams.push(entry);
+      this.changed();
+      return { webcam: structuredClone(entry) };
+    }, { http: ["POST", "/server/webcams/item"] });
+    r.register("server.webcams.delete_item", (p) => {
+      const cam = this.lookup(p);
+      this.cams = this.cams.filter((c) => c !== cam);
+      this.changed();
+      return { webcam: structuredClone(cam) };
+    }, { http: ["DELETE", "/server/webcams/item"] });
+    r.register("server.webcams.test", (p) => {
+      const cam = this.lookup(p);
+      return { name: cam.name, snapshot_reachable: cam.enabled, snapshot_url: this.absolute(cam.snapshot_url), stream_url: this.absolute(cam.stream_url) };
+    }, { http: ["POST", "/server/webcams/test"] });
+  }
+  /** The current frame; re-rendered at most once per 1/15 s and shared by all viewers. */
+  frame() {
+    const key = Math.floor(this.ctx.clock.now() / (1e3 / 15));
+    if (this.cached?.key !== key) this.cached = { key, jpeg: renderFrame(++this.frameNo, new Date(this.ctx.clock.now())) };
+    return this.cached.jpeg;
+  }
+  /** Handles /webcam*\/?action=snapshot|stream; returns false if the path is not a camera. */
+  serve(req, res, url4) {
+    if (!/^\/webcam\d*\/?$/.test(url4.pathname)) return false;
+    const action = url4.searchParams.get("action") ?? "stream";
+    if (action === "snapshot") {
+      const jpeg2 = this.frame();
+      res.writeHead(200, { "Content-Type": "image/jpeg", "Content-Length": jpeg2.length, "Cache-Control": "no-store" });
+      res.end(req.method === "HEAD" ? void 0 : jpeg2);
+      return true;
+    }
+    if (action !== "stream") {
+      res.writeHead(404, { "Content-Type": "text/plain" });
+      res.end("Unknown action");
+      return true;
+    }
+    res.writeHead(200, { "Content-Type": `multipart/x-mixed-replace;boundary=${BOUNDARY}`, "Cache-Control": "no-store", Connection: "close" });
+    this.streams.add(res);
+    const fps = this.cams[0]?.target_fps ?? 15;
+    const send = () => {
+      if (res.destroyed || res.writableEnded) return;
+      const jpeg2 = this.frame();
+      res.write(`--${BOUNDARY}\r
+Content-Type: image/jpeg\r
+Content-Length: ${jpeg2.length}\r
+X-Timestamp: ${(this.ctx.clock.now() / 1e3).toFixed(6)}\r
+\r
+`);
+      res.write(jpeg2);
+      res.write("\r\n");
+      timer = this.ctx.clock.setTimeout(send, 1e3 / fps);
+    };
+    let timer = this.ctx.clock.setTimeout(send, 0);
+    const stop = () => {
+      this.ctx.clock.clearTimeout(timer);
+      this.streams.delete(res);
+    };
+    res.on("close", stop);
+    return true;
+  }
+  /** Ends every open MJPEG stream (stop, Moonraker restart). */
+  closeStreams() {
+    for (const res of [...this.streams]) res.destroy();
+    this.streams.clear();
+  }
+};
+
+// src/simulator/simulator.ts
+var TICK_MS = 50;
+var Simulator = class {
+  constructor(cfg) {
+    this.cfg = cfg;
+  }
+  cfg;
+  ctx;
+  serverApi;
+  tickTimer;
+  clock;
+  stopped = false;
+  port = 0;
+  control;
+  get url() {
+    return `http://${this.cfg.host}:${this.port}`;
+  }
+  async start() {
+    const cfg = this.cfg;
+    const dataDir = await fs7.mkdtemp(join6(tmpdir(), "moonraker-sim-"));
+    const gcodesDir = cfg.gcodesDir ?? join6(dataDir, "gcodes");
+    await fs7.mkdir(gcodesDir, { recursive: true });
+    this.clock = new TrackedClock(cfg.clock);
+    const settings = {
+      host: cfg.host,
+      apiKey: cfg.apiKey,
+      klippyStartupMs: cfg.klippyStartupMs,
+      queueGcodeUploads: cfg.queueGcodeUploads,
+      moonrakerVersion: "v0.9.3-simulated",
+      klipperVersion: "v0.12.0-simulated",
+      replyDelayMs: 0,
+      refuseUploads: null
+    };
+    const sim = new SimClock(this.clock, cfg.speedFactor);
+    const ctx = { log: cfg.log.child("simulator"), clock: this.clock, sim, settings, gcodesDir, dataDir, rpcLog: [] };
+    ctx.baseUrl = () => this.url;
+    ctx.router = new RpcRouter();
+    ctx.printer = new KlipperPrinter(sim, { extruders: cfg.extruders, chamber: cfg.chamber, gcodesDir });
+    for (const h of ctx.printer.heaters) h.noise = cfg.temperatureNoise;
+    ctx.printer.idleTimeout = cfg.idleTimeoutSec;
+    ctx.klippy = new KlippyConnection(ctx);
+    ctx.interp = new GcodeInterpreter(ctx.printer, {
+      sd: {
+        get isActive() {
+          return ctx.sd.isActive;
+        },
+        get hasFile() {
+          return ctx.sd.hasFile;
+        },
+        get cmdFromSd() {
+          return ctx.sd.cmdFromSd;
+        },
+        printFile: (f) => ctx.sd.printFile(f),
+        resetFile: () => ctx.sd.resetFile(),
+        pause: () => ctx.sd.pause(),
+        resume: () => ctx.sd.resume(),
+        cancel: () => ctx.sd.cancel(),
+        positionReport: () => ctx.sd.positionReport()
+      },
+      restart: () => void ctx.klippy.restartHost(),
+      shutdown: (msg) => void ctx.klippy.shutdown(msg),
+      softwareVersion: settings.klipperVersion
+    });
+    ctx.runner = new GcodeRunner(ctx.interp, () => this.clock.now());
+    ctx.sd = new VirtualSdcard(ctx.printer, () => ctx.interp, ctx.runner.mutex, gcodesDir);
+    ctx.printer.gcodeBusy = () => ctx.runner.mutex.isLocked;
+    ctx.printer.vsdStatus = () => ctx.sd.status();
+    ctx.connections = new Connections(ctx);
+    ctx.oneshot = new OneshotTokens(() => this.clock.now());
+    ctx.files = new FileManager(ctx);
+    ctx.history = new History(ctx);
+    ctx.queue = new JobQueue(ctx);
+    ctx.jobState = new JobState(ctx);
+    ctx.webcams = new Webcams(ctx);
+    ctx.updates = new UpdateManager(ctx);
+    this.control = createControl2(ctx, { restartMoonraker: (ms) => this.restartMoonraker(ms), reset: () => this.reset() });
+    const routes2 = new HttpRoutes(ctx, (req, res, url4, body2) => handleControlHttp(this.control, req, res, url4, body2));
+    ctx.server = new MoonrakerServer(cfg.host, ctx.log, (req, res) => routes2.handle(req, res), ctx.connections);
+    this.serverApi = new ServerApi(ctx);
+    this.serverApi.restartMoonraker = () => void this.restartMoonraker(1e3);
+    this.ctx = ctx;
+    this.serverApi.register();
+    registerPrinterApi(ctx);
+    registerFileApi(ctx);
+    ctx.history.register();
+    ctx.queue.register();
+    ctx.webcams.register();
+    ctx.updates.register();
+    ctx.printer.on("idleTimeout", () => {
+      void ctx.runner.runInternal("TURN_OFF_HEATERS\nM84", () => ctx.klippy.generation).catch(() => void 0);
+    });
+    ctx.jobState.start();
+    this.serverApi.start();
+    await ctx.files.start();
+    this.port = await ctx.server.start(cfg.port);
+    ctx.connections.start();
+    this.tick();
+    ctx.klippy.linked = true;
+    ctx.log.info(`Moonraker simulator listening on ${this.url} (gcodes: ${gcodesDir}, speed factor ${cfg.speedFactor})`);
+    await ctx.klippy.startHost();
+    ctx.jobState.resync();
+  }
+  tick() {
+    if (this.stopped) return;
+    try {
+      this.ctx.printer.tick();
+    } catch (err) {
+      this.ctx.log.warn(`simulator tick: ${String(err)}`);
+    }
+    this.tickTimer = this.clock.setTimeout(() => this.tick(), TICK_MS);
+  }
+  async restartMoonraker(downMs) {
+    const ctx = this.ctx;
+    ctx.log.info(`Moonraker restarting (down for ${downMs} ms)`);
+    if (ctx.klippy.tracking) ctx.history.finishCurrent("server_exit");
+    await delay(ctx, 20);
+    ctx.klippy.unlinkMoonraker();
+    ctx.webcams.closeStreams();
+    ctx.server.closeWebsockets(1001, "Server Shutdown");
+    await delay(ctx, 50);
+    await ctx.server.stop();
+    ctx.connections.stop();
+    ctx.queue.clear();
+    ctx.oneshot.clear();
+    await delay(ctx, Math.max(0, downMs));
+    if (this.stopped) return;
+    await ctx.server.start(this.port);
+    ctx.connections.start();
+    await ctx.klippy.linkMoonraker();
+  }
+  async reset() {
+    const ctx = this.ctx;
+    ctx.settings.replyDelayMs = 0;
+    ctx.settings.refuseUploads = null;
+    ctx.settings.apiKey = this.cfg.apiKey;
+    ctx.sim.setSpeedFactor(this.cfg.speedFactor);
+    await ctx.klippy.disconnect();
+    ctx.history.clear();
+    ctx.queue.clear();
+    ctx.webcams.set([{}]);
+    ctx.runner.scriptLog.length = 0;
+    ctx.rpcLog.length = 0;
+    for (const h of ctx.printer.heaters) h.temperature = 25;
+    await ctx.klippy.startHost();
+    ctx.jobState.resync();
+  }
+  async stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    const ctx = this.ctx;
+    this.clock.clearTimeout(this.tickTimer);
+    ctx.klippy.unlinkMoonraker();
+    ctx.sim.close();
+    await ctx.sd.close().catch(() => void 0);
+    ctx.webcams.closeStreams();
+    ctx.server.closeWebsockets(1001, "Server Shutdown");
+    await new Promise((resolve5) => setTimeout(resolve5, 20));
+    ctx.connections.stop();
+    this.serverApi.stop();
+    await ctx.server.stop();
+    this.clock.clearAll();
+    ctx.printer.removeAllListeners();
+    await fs7.rm(ctx.dataDir, { recursive: true, force: true });
+  }
+};
+
+// src/simulator/index.ts
+async function startMoonrakerSimulator(opts = {}) {
+  const sim = new Simulator({
+    host: opts.host ?? "127.0.0.1",
+    port: opts.port ?? 0,
+    apiKey: opts.apiKey ?? null,
+    speedFactor: opts.speedFactor ?? 1,
+    extruders: opts.extruders ?? 1,
+    chamber: opts.chamber ?? true,
+    gcodesDir: opts.gcodesDir ?? null,
+    log: opts.log ?? Logger.silent(),
+    clock: opts.clock ?? systemClock,
+    klippyStartupMs: opts.klippyStartupMs ?? 150,
+    queueGcodeUploads: opts.queueGcodeUploads ?? false,
+    temperatureNoise: opts.temperatureNoise ?? true,
+    idleTimeoutSec: opts.idleTimeoutSec ?? 600
+  });
+  try {
+    await sim.start();
+  } catch (err) {
+    await sim.stop().catch(() => void 0);
+    throw err;
+  }
+  return {
+    get url() {
+      return sim.url;
+    },
+    get port() {
+      return sim.port;
+    },
+    control: sim.control,
+    stop: () => sim.stop()
+  };
+}
+
 // src/cli/demo.ts
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join as join3 } from "node:path";
+import { tmpdir as tmpdir2 } from "node:os";
+import { join as join7 } from "node:path";
 var DEMO_ACCOUNT = { email: "demo@polarcloud.example", pin: "1234" };
 async function demoCommand(log) {
   const out = (s) => process.stdout.write(s + "\n");
   const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
-  const dir = await mkdtemp(join3(tmpdir(), "polarcloud-demo-"));
-  const { config: config2 } = parseConfig(`data_dir: ${join3(dir, "data")}
+  const dir = await mkdtemp(join7(tmpdir2(), "polarcloud-demo-"));
+  const { config: config2 } = parseConfig(`data_dir: ${join7(dir, "data")}
 polar:
   server_url: ${emu.url}
   reply_timeout: 10
@@ -68289,8 +78574,11 @@ polar:
 
 // src/cli/server-commands.ts
 var EMULATOR_DEFAULT_PORT = 8125;
+var SIMULATOR_DEFAULT_PORT = 7125;
 var help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
                                                      Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
+  polarcloud simulator [--port N] [--speed-factor X]
+                                                     Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
   polarcloud demo                                    emulator + bridge end to end on loopback
 `;
 function parsePort(v, fallback) {
@@ -68324,6 +78612,20 @@ async function run(command, values, log) {
       await emu.stop();
       return 0;
     }
+    case "simulator": {
+      const speed = values["speed-factor"] === void 0 ? 1 : Number(values["speed-factor"]);
+      if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed-factor must be a positive number, got '${String(values["speed-factor"])}'`);
+      const sim = await startMoonrakerSimulator({ port: parsePort(values.port, SIMULATOR_DEFAULT_PORT), speedFactor: speed, log });
+      process.stdout.write(
+        `Moonraker simulator on ${sim.url} (websocket ${sim.url.replace(/^http/, "ws")}/websocket), speed factor ${speed}
+  bridges connect with moonraker.url: ${sim.url}
+  control API: POST ${sim.url}/_sim/<action> (drop_websockets, restart_moonraker, klippy_shutdown, ...)
+`
+      );
+      await untilSignal();
+      await sim.stop();
+      return 0;
+    }
     case "demo":
       if (values["log-level"] === void 0) log.setLevel("warn");
       return demoCommand(log);
@@ -68331,7 +78633,7 @@ async function run(command, values, log) {
       throw new UsageError(`unknown command '${command}'`);
   }
 }
-var serverCommands = { names: ["emulator", "demo"], help, run };
+var serverCommands = { names: ["emulator", "simulator", "demo"], help, run };
 
 // src/cli/main.ts
 var HELP = `polarcloud ${VERSION} \u2014 connects a Klipper printer (Moonraker) to the Polar Cloud

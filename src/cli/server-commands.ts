@@ -1,6 +1,8 @@
-// `polarcloud emulator | demo`: the shipped stand-in for the Polar Cloud and
-// the embedded end-to-end demo. Both listen on 127.0.0.1 only.
+// `polarcloud emulator | simulator | demo`: the shipped stand-ins for the Polar
+// Cloud and for Moonraker + Klipper, and the embedded end-to-end demo. All of
+// them listen on 127.0.0.1 only (their control APIs have no authentication).
 import { startPolarEmulator } from '../emulator/index.js';
+import { startMoonrakerSimulator } from '../simulator/index.js';
 import type { Logger } from '../util/log.js';
 import { UsageError, untilSignal } from './common.js';
 import { demoCommand } from './demo.js';
@@ -8,9 +10,12 @@ import { demoCommand } from './demo.js';
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 export const EMULATOR_DEFAULT_PORT = 8125;
+export const SIMULATOR_DEFAULT_PORT = 7125;
 
 const help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
                                                      Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
+  polarcloud simulator [--port N] [--speed-factor X]
+                                                     Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
   polarcloud demo                                    emulator + bridge end to end on loopback
 `;
 
@@ -46,6 +51,19 @@ async function run(command: string, values: Values, log: Logger): Promise<number
       await emu.stop();
       return 0;
     }
+    case 'simulator': {
+      const speed = values['speed-factor'] === undefined ? 1 : Number(values['speed-factor']);
+      if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed-factor must be a positive number, got '${String(values['speed-factor'])}'`);
+      const sim = await startMoonrakerSimulator({ port: parsePort(values.port, SIMULATOR_DEFAULT_PORT), speedFactor: speed, log });
+      process.stdout.write(
+        `Moonraker simulator on ${sim.url} (websocket ${sim.url.replace(/^http/, 'ws')}/websocket), speed factor ${speed}\n` +
+          `  bridges connect with moonraker.url: ${sim.url}\n` +
+          `  control API: POST ${sim.url}/_sim/<action> (drop_websockets, restart_moonraker, klippy_shutdown, ...)\n`,
+      );
+      await untilSignal();
+      await sim.stop();
+      return 0;
+    }
     case 'demo':
       // The demo prints its own summary; the log only speaks up about problems.
       if (values['log-level'] === undefined) log.setLevel('warn');
@@ -55,4 +73,4 @@ async function run(command: string, values: Values, log: Logger): Promise<number
   }
 }
 
-export const serverCommands = { names: ['emulator', 'demo'], help, run };
+export const serverCommands = { names: ['emulator', 'simulator', 'demo'], help, run };

@@ -1,0 +1,183 @@
+// Fault injection and inspection for tests, programmatic and over HTTP:
+// POST /_sim/<name> with a JSON body (names in snake_case or camelCase),
+// GET /_sim/printer_objects | gcode_log | rpc_log | state. Replies {"result": ...}.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SimContext } from './context.js';
+import { MoonrakerError, errorMessage } from './errors.js';
+import { queryObjects } from './connections.js';
+import { Params, type Args } from './params.js';
+import { objectNames } from './printer-status.js';
+import type { WebcamEntry } from './webcams.js';
+
+/**
+ * Test control of a running simulator. Every fault is observable through the
+ * Moonraker API exactly as the real failure would be.
+ */
+export interface SimulatorControl {
+  /** Terminates every websocket abruptly (no close frame), like a network drop. */
+  dropWebsockets(): void;
+  /** Moonraker restarts: sockets close (1001), connections are refused for `downMs`, then klippy goes startup → ready. Resolves when ready. The print (Klipper) keeps running. */
+  restartMoonraker(downMs: number): Promise<void>;
+  /** Klippy enters "shutdown" with `message` (a print in progress ends in error; history status klippy_shutdown). */
+  klippyShutdown(message: string): Promise<void>;
+  /** Klippy restarts into the "error" state (config error) with `message`. */
+  klippyError(message: string): Promise<void>;
+  /** The Klippy process goes away (klippy_state "disconnected") until klippyReady(). */
+  klippyDisconnect(): Promise<void>;
+  /** (Re)starts Klippy into "ready" if it is not ready (startup → ready); resolves when ready. */
+  klippyReady(): Promise<void>;
+  /** Extra delay before every reply (websocket responses and HTTP), ms. */
+  setReplyDelay(ms: number): void;
+  /** Makes uploads fail with this HTTP status and Moonraker's error body; null accepts them again. */
+  refuseUploads(status: number | null): void;
+  /** Requires this API key from now on (null: trusted mode). Open sockets keep their authentication state. */
+  requireApiKey(key: string | null): void;
+  /** Starts a print as another client (Mainsail) would: printer.print.start. */
+  startLocalPrint(filename: string): Promise<void>;
+  /** Writes a file into the gcodes root (metadata parsed, notify_filelist_changed sent). */
+  addFile(relPath: string, content: string | Buffer): Promise<void>;
+  /** Simulated-time multiplier for heating, moves and print timing. */
+  setSpeedFactor(n: number): void;
+  /** Replaces the webcam list (missing fields get defaults); sends notify_webcams_changed. */
+  setWebcams(list: Array<Partial<WebcamEntry>>): void;
+  /** Status of every printer object right now. */
+  printerObjects(): Record<string, Record<string, unknown>>;
+  /** Every G-code script received through the API, in order. */
+  gcodeLog(): string[];
+  /** Every API method received (websocket and HTTP), with receive time (ms since epoch). */
+  rpcLog(): Array<{ time: number; method: string; transport: 'websocket' | 'http' }>;
+  /** Back to defaults: Klippy ready and idle, no faults, empty history/queue/logs; files stay. */
+  reset(): Promise<void>;
+  /** Klipper calls an agent's remote method (action_call_remote_method); false if none registered it. */
+  callRemoteMethod(name: string, params?: Record<string, unknown>): boolean;
+  /** Makes an updater (e.g. 'moonraker-polarcloud') report a newer remote version. */
+  setUpdateAvailable(name: string, remoteVersion: string): void;
+  /** Sets a heater's current temperature (e.g. skip a warm-up); `name` is the object name. */
+  setHeaterTemperature(name: string, celsius: number): void;
+  /** Resolves when print_stats.state equals `state`. */
+  waitForPrintState(state: string, timeoutMs?: number): Promise<void>;
+}
+
+export interface ControlHost {
+  restartMoonraker(downMs: number): Promise<void>;
+  reset(): Promise<void>;
+}
+
+export function createControl(ctx: SimContext, host: ControlHost): SimulatorControl {
+  return {
+    dropWebsockets: () => ctx.server.dropWebsockets(),
+    restartMoonraker: (downMs) => host.restartMoonraker(downMs),
+    klippyShutdown: (message) => ctx.klippy.shutdown(message),
+    klippyError: async (message) => {
+      await ctx.klippy.disconnect();
+      await ctx.klippy.startHost(message);
+    },
+    klippyDisconnect: () => ctx.klippy.disconnect(),
+    klippyReady: async () => {
+      if (ctx.klippy.hostRunning && ctx.printer.state === 'ready') return;
+      await ctx.klippy.disconnect();
+      await ctx.klippy.startHost();
+    },
+    setReplyDelay: (ms) => {
+      ctx.settings.replyDelayMs = Math.max(0, ms);
+    },
+    refuseUploads: (status) => {
+      ctx.settings.refuseUploads = status;
+    },
+    requireApiKey: (key) => {
+      ctx.settings.apiKey = key;
+    },
+    startLocalPrint: async (filename) => {
+      ctx.history.noteJobRequested('_TRUSTED_USER_');
+      await ctx.router.call('printer.print.start', { filename }, { transport: 'http' });
+    },
+    addFile: async (relPath, content) => {
+      await ctx.files.addFile(relPath, content);
+    },
+    setSpeedFactor: (n) => ctx.sim.setSpeedFactor(n),
+    setWebcams: (list) => void ctx.webcams.set(list),
+    printerObjects: () => queryObjects(ctx, Object.fromEntries(objectNames(ctx.printer).map((n) => [n, null]))),
+    gcodeLog: () => ctx.runner.scriptLog.map((s) => s.script),
+    rpcLog: () => ctx.rpcLog.map((e) => ({ ...e })),
+    reset: () => host.reset(),
+    callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
+    setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
+    setHeaterTemperature: (name, celsius) => {
+      const h = ctx.printer.heater(name);
+      if (!h) throw new Error(`unknown heater ${name}`);
+      h.temperature = celsius;
+    },
+    waitForPrintState: (state, timeoutMs = 10_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (ctx.printer.printStats.state === state) return resolve();
+        const timer = ctx.clock.setTimeout(() => {
+          off();
+          reject(new Error(`timed out waiting for print_stats.state ${state} (now ${ctx.printer.printStats.state})`));
+        }, timeoutMs);
+        const off = ctx.printer.on('printState', ({ next }) => {
+          if (next.state !== state) return;
+          off();
+          ctx.clock.clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+const normalize = (name: string): string => name.replace(/[_-]/g, '').toLowerCase();
+
+/** Dispatches /_sim/<name>; the reply goes out before disruptive actions take effect. */
+export async function handleControlHttp(control: SimulatorControl, req: IncomingMessage, res: ServerResponse, url: URL, body: () => Promise<Args>): Promise<void> {
+  const send = (status: number, payload: unknown): void => {
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const name = normalize(url.pathname.slice('/_sim/'.length));
+  try {
+    const p = new Params(req.method === 'GET' ? Object.fromEntries(url.searchParams) : await body());
+    const later = (fn: () => Promise<unknown> | void): void => {
+      send(200, { result: 'ok' });
+      setTimeout(() => void Promise.resolve().then(fn).catch(() => undefined), 10);
+    };
+    switch (name) {
+      case 'printerobjects': return send(200, { result: control.printerObjects() });
+      case 'gcodelog': return send(200, { result: control.gcodeLog() });
+      case 'rpclog': return send(200, { result: control.rpcLog() });
+      case 'dropwebsockets': return later(() => control.dropWebsockets());
+      case 'restartmoonraker': return later(() => control.restartMoonraker(p.int('down_ms', p.int('downMs', 1000))));
+      case 'klippyshutdown': await control.klippyShutdown(p.str('message', 'Simulated shutdown')); break;
+      case 'klippyerror': await control.klippyError(p.str('message', 'Simulated config error')); break;
+      case 'klippydisconnect': await control.klippyDisconnect(); break;
+      case 'klippyready': await control.klippyReady(); break;
+      case 'setreplydelay': control.setReplyDelay(p.int('ms')); break;
+      case 'refuseuploads': control.refuseUploads(p.has('status') && p.args['status'] !== null ? p.int('status') : null); break;
+      case 'requireapikey': control.requireApiKey(p.has('key') && p.args['key'] !== null ? p.str('key') : null); break;
+      case 'startlocalprint': await control.startLocalPrint(p.str('filename')); break;
+      case 'addfile': {
+        const content = p.has('content_base64') ? Buffer.from(p.str('content_base64'), 'base64') : p.str('content');
+        await control.addFile(p.str('path'), content);
+        break;
+      }
+      case 'setspeedfactor': control.setSpeedFactor(p.float('factor')); break;
+      case 'setwebcams': {
+        const list = p.args['webcams'];
+        if (!Array.isArray(list)) throw new MoonrakerError('webcams must be a list');
+        control.setWebcams(list as Array<Partial<WebcamEntry>>);
+        break;
+      }
+      case 'reset': await control.reset(); break;
+      case 'callremotemethod': {
+        const params = p.has('params') ? p.object('params') : undefined;
+        return send(200, { result: control.callRemoteMethod(p.str('method'), params) });
+      }
+      case 'setupdateavailable': control.setUpdateAvailable(p.str('name'), p.str('remote_version')); break;
+      case 'setheatertemperature': control.setHeaterTemperature(p.str('name'), p.float('celsius')); break;
+      default: throw new MoonrakerError(`Unknown control '${name}'`, 404);
+    }
+    send(200, { result: 'ok' });
+  } catch (err) {
+    const status = err instanceof MoonrakerError ? err.status : 500;
+    send(status, { error: { code: status, message: errorMessage(err) } });
+  }
+}
