@@ -4,13 +4,15 @@
 import type { Config } from './config.js';
 import type { Logger } from './util/log.js';
 import type { Clock } from './util/clock.js';
-import { Backoff } from './util/backoff.js';
+import { Backoff, FailureLog } from './util/backoff.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { chooseNetInterface, systemNetSource, type NetInfo, type NetSource } from './identity/mac.js';
 import { PolarClient, type HelloInfo } from './polar/polar-client.js';
 import { registerPrinter, type RegistrationResult } from './polar/registration.js';
 import type { TransportFactory } from './polar/transport.js';
 import { buildHelloInfo } from './features/hello-info.js';
+import { MoonrakerApi, MoonrakerClient, PrinterModel } from '../moonraker-bridge/index.js';
+import { VERSION } from './version.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -18,16 +20,23 @@ export interface ControllerDeps {
   clock: Clock;
   transportFactory: TransportFactory;
   netSource?: NetSource;
-  /** Test hook: faster reconnects. */
+  /** Test hooks: faster reconnects. */
   polarBackoff?: Backoff;
+  moonrakerBackoff?: Backoff;
   failedHelloDelayMs?: number;
   identityPollMs?: number;
+  /** false: cloud side only (the register/unregister commands). Default true. */
+  withMoonraker?: boolean;
 }
 
 export class Controller {
   readonly identity: IdentityStore;
   readonly polar: PolarClient;
+  readonly printer: PrinterModel;
+  readonly moonraker: MoonrakerClient;
+  readonly moonrakerApi: MoonrakerApi;
   private net: NetInfo | undefined;
+  private readonly offs: (() => void)[] = [];
 
   constructor(private readonly d: ControllerDeps) {
     this.identity = new IdentityStore(d.config.data_dir);
@@ -43,6 +52,21 @@ export class Controller {
       ...(d.failedHelloDelayMs !== undefined ? { failedHelloDelayMs: d.failedHelloDelayMs } : {}),
       ...(d.identityPollMs !== undefined ? { identityPollMs: d.identityPollMs } : {}),
     });
+    const mrLog = d.log.child('moonraker');
+    this.printer = new PrinterModel({ log: mrLog });
+    this.moonraker = new MoonrakerClient({
+      url: d.config.moonraker.url,
+      ...(d.config.moonraker.api_key ? { apiKey: d.config.moonraker.api_key } : {}),
+      version: VERSION,
+      model: this.printer,
+      log: mrLog,
+      clock: d.clock,
+      // Moonraker is local: retry soon, but never faster than once a minute when it stays away.
+      backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
+      failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => d.clock.now()),
+      wire: d.config.log.wire,
+    });
+    this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
   }
 
   async start(): Promise<void> {
@@ -53,11 +77,26 @@ export class Controller {
     if (!serial) {
       this.d.log.info('not registered with Polar Cloud yet: run `polarcloud register --email ... --pin ...` (or POLAR_REGISTER in the console)');
     }
+    if (this.d.withMoonraker !== false) {
+      const log = this.d.log.child('moonraker');
+      this.offs.push(
+        this.printer.on('connectionChanged', ({ from, to, message }) => {
+          if (from !== to) log.info(`printer link: ${to}${message ? ` (${message})` : ''}`);
+        }),
+      );
+      this.moonrakerApi.start();
+      this.moonraker.start();
+    }
     this.polar.start();
   }
 
   async stop(): Promise<void> {
     this.polar.stop();
+    for (const off of this.offs.splice(0)) off();
+    if (this.d.withMoonraker !== false) {
+      this.moonrakerApi.stop();
+      await this.moonraker.stop();
+    }
   }
 
   /** Registers this printer (used by the CLI and, later, by macros and front-ends). */

@@ -11,7 +11,7 @@ import { chooseNetInterface, systemNetSource } from '../identity/mac.js';
 import { IdentityStore } from '../identity/identity-store.js';
 
 function controllerFor(config: Config, log: Logger): Controller {
-  return new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory });
+  return new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
 }
 
 /** Waits until the client is online, deleted or unregistered, or the deadline passes. */

@@ -34,13 +34,16 @@ export class Backoff {
   }
 }
 
+/** The part of a logger a FailureLog writes to (any leveled logger fits). */
+export type FailureLogger = Pick<Logger, 'warn' | 'info' | 'debug'>;
+
 export class FailureLog {
   private failures = 0;
   private suppressed = 0;
   private lastLoggedAt = -Infinity;
 
   constructor(
-    private readonly log: Logger,
+    private readonly log: FailureLogger,
     private readonly what: string,
     private readonly everyMs = 5 * 60_000,
     private readonly now: () => number = Date.now,

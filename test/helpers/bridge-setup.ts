@@ -43,10 +43,17 @@ export function bridgeConfig(serverUrl: string, dataDir: string, extraYaml = '')
   return parseConfig(`data_dir: ${dataDir}\npolar:\n  server_url: ${serverUrl}\n  reply_timeout: 5\n${extraYaml}`, undefined).config;
 }
 
+/** YAML pointing the bridge at a Moonraker (simulator) URL. */
+export function moonrakerYaml(url: string): string {
+  return `moonraker:\n  url: ${url}\n`;
+}
+
 export interface BridgeOptions {
   clock?: Clock;
   failedHelloDelayMs?: number;
   extraYaml?: string;
+  /** Start the Moonraker side too (needs moonraker.url in extraYaml). Default: cloud only. */
+  withMoonraker?: boolean;
 }
 
 export function makeController(serverUrl: string, dataDir: string, capture: LogCapture, o: BridgeOptions = {}): Controller {
@@ -57,6 +64,8 @@ export function makeController(serverUrl: string, dataDir: string, capture: LogC
     transportFactory: socketIoTransportFactory,
     netSource: fixedNet,
     polarBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
+    moonrakerBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
+    withMoonraker: o.withMoonraker ?? false,
     failedHelloDelayMs: o.failedHelloDelayMs ?? 100,
     identityPollMs: 50,
   });
