@@ -67676,13 +67676,14 @@ async function ensurePrivateDir(dir) {
   await fs.mkdir(dir, { recursive: true, mode: 448 });
   await fs.chmod(dir, 448);
 }
-async function removeStaleTempFiles(dir) {
+async function removeStaleTempFiles(dir, minAgeMs = 6e4, now = Date.now()) {
   let removed = 0;
   for (const name of await fs.readdir(dir).catch(() => [])) {
-    if (name.startsWith(".") && name.endsWith(".tmp")) {
-      await fs.rm(join(dir, name), { force: true });
-      removed++;
-    }
+    if (!(name.startsWith(".") && name.endsWith(".tmp"))) continue;
+    const st = await fs.stat(join(dir, name)).catch(() => void 0);
+    if (!st || now - st.mtimeMs < minAgeMs) continue;
+    await fs.rm(join(dir, name), { force: true });
+    removed++;
   }
   return removed;
 }

@@ -5,19 +5,9 @@ import type { FileStore } from './print-files.js';
 import { toFileName } from './print-files.js';
 import type { AddJobSpec, QueuedJobInfo } from './types.js';
 
-export interface JobRecord {
-  jobId: string;
-  jobName?: string;
-  owner?: string;
-  ownerPhotoFile?: string;
-  imageFile?: string;
-  imageThumbnailFile?: string;
-  ready: boolean;
-  gcodeUrl: string;
-  fileName?: string;
+/** A queued job as stored: the public view plus the extra `print` fields. */
+export interface JobRecord extends QueuedJobInfo {
   printFields?: Record<string, unknown>;
-  printsSent: number;
-  state: 'queued' | 'completed';
 }
 
 const DEFAULT_SIZE = 64 * 1024;

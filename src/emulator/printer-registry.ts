@@ -2,21 +2,8 @@
 // printer that registers again gets its old serial back (with the new key).
 import type { PrinterInfo } from './types.js';
 
-export interface PrinterRecord {
-  serialNumber: string;
-  mac: string;
-  email: string;
-  mfg: string;
-  mfgSn?: string;
-  publicKey: string;
-  deleted: boolean;
-  hello?: Record<string, unknown>;
-  lastStatus?: unknown;
-  statusCount: number;
-  customCommandList?: unknown;
-  version?: { runningVersion: string; latestVersion?: string };
-  jobReports: unknown[];
-  commandResponses: string[];
+/** A printer as stored: the public view minus the live-connection fields, plus sent jobIds. */
+export interface PrinterRecord extends Omit<PrinterInfo, 'connected' | 'authenticated' | 'connections'> {
   /** jobIds this printer was sent in a `print` (getUrl printing/timelapse must name one). */
   printedJobIds: Set<string>;
 }
