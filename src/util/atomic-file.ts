@@ -66,14 +66,19 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   await fs.chmod(dir, 0o700);
 }
 
-/** Removes leftover temp files from writes interrupted by a crash. */
-export async function removeStaleTempFiles(dir: string): Promise<number> {
+/**
+ * Removes leftover temp files from writes interrupted by a crash. Only files
+ * older than `minAgeMs`: a younger one may belong to a write in progress in
+ * another process (e.g. `polarcloud register` while the service runs).
+ */
+export async function removeStaleTempFiles(dir: string, minAgeMs = 60_000, now = Date.now()): Promise<number> {
   let removed = 0;
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    if (name.startsWith('.') && name.endsWith('.tmp')) {
-      await fs.rm(join(dir, name), { force: true });
-      removed++;
-    }
+    if (!(name.startsWith('.') && name.endsWith('.tmp'))) continue;
+    const st = await fs.stat(join(dir, name)).catch(() => undefined);
+    if (!st || now - st.mtimeMs < minAgeMs) continue;
+    await fs.rm(join(dir, name), { force: true });
+    removed++;
   }
   return removed;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateRsaKeyPair, keysMatch, publicKeyOf, signChallenge, toSpkiPem, verifyChallenge } from '../../src/identity/keys.js';
@@ -64,11 +64,16 @@ test('atomic replacement: readers see old or new, interrupted temp files are cle
   const file = join(dir, 'identity.json');
   await writeFileAtomic(file, 'old', { mode: 0o600 });
   // A crash mid-write leaves a temp file; the real file is untouched.
-  await writeFile(join(dir, '.identity.json.123.abcd.tmp'), 'half');
+  const stale = join(dir, '.identity.json.123.abcd.tmp');
+  await writeFile(stale, 'half');
+  await utimes(stale, new Date(Date.now() - 3600_000), new Date(Date.now() - 3600_000));
+  // A fresh one may be another process's write in progress: it is left alone.
+  await writeFile(join(dir, '.identity.json.456.ef01.tmp'), 'in progress');
   assert.equal(await readFile(file, 'utf8'), 'old');
   const store = new IdentityStore(dir);
   await assert.rejects(store.load(), /not valid JSON/);
-  assert.deepEqual((await readdir(dir)).sort(), ['identity.json'], 'stale temp file removed on load');
+  assert.deepEqual((await readdir(dir)).sort(), ['.identity.json.456.ef01.tmp', 'identity.json'], 'only the stale temp file is removed');
+  await rm(join(dir, '.identity.json.456.ef01.tmp'));
   await writeFileAtomic(file, '{"serialNumber":"KL9"}', { mode: 0o600 });
   assert.equal(await readFile(file, 'utf8'), '{"serialNumber":"KL9"}');
   assert.deepEqual(await readdir(dir), ['identity.json']);
