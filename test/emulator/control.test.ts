@@ -1,151 +1,136 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
-import { connectAuthenticated, makeKeys, RawPrinter, register } from './raw-printer.js';
+import { describe, it } from 'node:test';
+import { startPolarEmulator } from '../../src/emulator/index.js';
+import { connectAuthenticated, makeKeys, RawPrinter, registeredSuite } from './raw-printer.js';
 
 const keys = makeKeys();
 
 describe('emulator control', () => {
-  let emu: PolarEmulator;
-  let serial: string;
-  const printers: RawPrinter[] = [];
-  const track = <T extends RawPrinter>(p: T): T => (printers.push(p), p);
+  const ctx = registeredSuite(keys);
 
-  before(async () => {
-    emu = await startPolarEmulator();
-  });
-  beforeEach(async () => {
-    for (const p of printers.splice(0)) p.close();
-    emu.control.reset();
-    serial = await register(emu, keys);
-  });
-  after(async () => {
-    for (const p of printers) p.close();
-    await emu.stop();
-  });
 
   it('send pushes commands to the authenticated printer only', async () => {
-    const p = track(await connectAuthenticated(emu, serial, keys));
-    const stranger = track(new RawPrinter(emu.url));
+    const p = ctx.track(await connectAuthenticated(ctx.emu, ctx.serial, keys));
+    const stranger = ctx.track(new RawPrinter(ctx.emu.url));
     await stranger.welcome();
-    assert.equal(emu.control.send(serial, 'pause', { serialNumber: serial, type: 'cold' }), 1);
-    assert.deepEqual(await p.next('pause'), { serialNumber: serial, type: 'cold' });
-    assert.equal(emu.control.send(serial, 'cancel'), 1);
-    assert.deepEqual(await p.next('cancel'), { serialNumber: serial });
-    assert.equal(emu.control.sendRaw(serial, 'temperature', ['not an object', 2]), 1);
+    assert.equal(ctx.emu.control.send(ctx.serial, 'pause', { serialNumber: ctx.serial, type: 'cold' }), 1);
+    assert.deepEqual(await p.next('pause'), { serialNumber: ctx.serial, type: 'cold' });
+    assert.equal(ctx.emu.control.send(ctx.serial, 'cancel'), 1);
+    assert.deepEqual(await p.next('cancel'), { serialNumber: ctx.serial });
+    assert.equal(ctx.emu.control.sendRaw(ctx.serial, 'temperature', ['not an object', 2]), 1);
     assert.deepEqual(await p.next('temperature'), ['not an object', 2]);
-    assert.equal(emu.control.send('KL999999', 'cancel'), 0);
+    assert.equal(ctx.emu.control.send('KL999999', 'cancel'), 0);
     assert.deepEqual(stranger.pending('pause'), []);
-    const out = emu.control.events().filter((e) => e.kind === 'out' && e.serialNumber === serial).map((e) => e.name);
+    const out = ctx.emu.control.events().filter((e) => e.kind === 'out' && e.serialNumber === ctx.serial).map((e) => e.name);
     assert.deepEqual(out.slice(-3), ['pause', 'cancel', 'temperature']);
   });
 
   it('a print sent by control makes its jobId valid for getUrl', async () => {
-    const p = track(await connectAuthenticated(emu, serial, keys));
-    emu.control.send(serial, 'print', { serialNumber: serial, jobId: 'ext-1', gcodeFile: 'http://example.invalid/a.gcode' });
+    const p = ctx.track(await connectAuthenticated(ctx.emu, ctx.serial, keys));
+    ctx.emu.control.send(ctx.serial, 'print', { serialNumber: ctx.serial, jobId: 'ext-1', gcodeFile: 'http://example.invalid/a.gcode' });
     await p.next('print');
-    p.emit('getUrl', { serialNumber: serial, method: 'post', type: 'printing', jobId: 'ext-1' });
+    p.emit('getUrl', { serialNumber: ctx.serial, method: 'post', type: 'printing', jobId: 'ext-1' });
     assert.equal(((await p.next('getUrlResponse')) as { status: string }).status, 'SUCCESS');
   });
 
   it('dropConnections closes the transport and the client reconnects by itself', async () => {
-    const p = track(new RawPrinter(emu.url, { reconnection: true }));
+    const p = ctx.track(new RawPrinter(ctx.emu.url, { reconnection: true }));
     await p.welcome();
-    assert.equal(emu.control.dropConnections(), 1);
+    assert.equal(ctx.emu.control.dropConnections(), 1);
     assert.equal(await p.waitDisconnect(), 'transport close');
     await p.welcome(); // a new connection, a new challenge
     assert.equal(p.socket.connected, true);
   });
 
-  it('dropConnections(serial) only drops that printer', async () => {
-    const p = track(await connectAuthenticated(emu, serial, keys));
-    const other = track(new RawPrinter(emu.url));
+  it('dropConnections(ctx.serial) only drops that printer', async () => {
+    const p = ctx.track(await connectAuthenticated(ctx.emu, ctx.serial, keys));
+    const other = ctx.track(new RawPrinter(ctx.emu.url));
     await other.welcome();
-    assert.equal(emu.control.dropConnections(serial), 1);
+    assert.equal(ctx.emu.control.dropConnections(ctx.serial), 1);
     await p.waitDisconnect();
     assert.equal(other.socket.connected, true);
   });
 
   it('disconnect sends a socket.io disconnect (io server disconnect)', async () => {
-    const p = track(await connectAuthenticated(emu, serial, keys));
-    assert.equal(emu.control.disconnect(serial), 1);
+    const p = ctx.track(await connectAuthenticated(ctx.emu, ctx.serial, keys));
+    assert.equal(ctx.emu.control.disconnect(ctx.serial), 1);
     assert.equal(await p.waitDisconnect(), 'io server disconnect');
-    await emu.control.waitFor((e) => e.kind === 'disconnect' && e.serialNumber === serial);
-    assert.equal(emu.control.printer(serial)?.connected, false);
+    await ctx.emu.control.waitFor((e) => e.kind === 'disconnect' && e.serialNumber === ctx.serial);
+    assert.equal(ctx.emu.control.printer(ctx.serial)?.connected, false);
   });
 
   it('refuseConnections drops sockets and refuses at HTTP until accepted', async () => {
-    const p = track(new RawPrinter(emu.url, { reconnection: true }));
+    const p = ctx.track(new RawPrinter(ctx.emu.url, { reconnection: true }));
     await p.welcome();
-    const since = emu.control.lastSeq();
-    emu.control.refuseConnections();
+    const since = ctx.emu.control.lastSeq();
+    ctx.emu.control.refuseConnections();
     await p.waitDisconnect();
-    await emu.control.waitFor((e) => e.kind === 'refused' && e.reason === 'http', 3000, since);
+    await ctx.emu.control.waitFor((e) => e.kind === 'refused' && e.reason === 'http', 3000, since);
     assert.equal(p.socket.connected, false);
-    emu.control.acceptConnections();
+    ctx.emu.control.acceptConnections();
     await p.welcome();
     assert.equal(p.socket.connected, true);
   });
 
   it('refuseConnections(ms) accepts again by itself', async () => {
-    emu.control.refuseConnections(150);
-    const p = track(new RawPrinter(emu.url, { reconnection: true }));
+    ctx.emu.control.refuseConnections(150);
+    const p = ctx.track(new RawPrinter(ctx.emu.url, { reconnection: true }));
     await p.welcome(3000);
-    assert.ok(emu.control.events().some((e) => e.kind === 'refused'));
+    assert.ok(ctx.emu.control.events().some((e) => e.kind === 'refused'));
   });
 
   it('refuseConnections in middleware mode gives connect_error', async () => {
-    emu.control.refuseConnections(undefined, 'middleware');
-    const p = track(new RawPrinter(emu.url));
+    ctx.emu.control.refuseConnections(undefined, 'middleware');
+    const p = ctx.track(new RawPrinter(ctx.emu.url));
     const err = await new Promise<Error>((resolve) => p.socket.once('connect_error', resolve));
     assert.equal(err.message, 'connection refused by emulator');
-    emu.control.acceptConnections();
+    ctx.emu.control.acceptConnections();
   });
 
   it('waitFor resolves with past and future events and times out', async () => {
-    const first = await emu.control.waitFor((e) => e.kind === 'in' && e.name === 'register');
+    const first = await ctx.emu.control.waitFor((e) => e.kind === 'in' && e.name === 'register');
     assert.equal(first.kind, 'in');
-    const since = emu.control.lastSeq();
-    const future = emu.control.waitFor((e) => e.kind === 'connect', 2000, since);
-    track(new RawPrinter(emu.url));
+    const since = ctx.emu.control.lastSeq();
+    const future = ctx.emu.control.waitFor((e) => e.kind === 'connect', 2000, since);
+    ctx.track(new RawPrinter(ctx.emu.url));
     assert.ok((await future).seq > since);
-    await assert.rejects(emu.control.waitFor(() => false, 30), /no matching event within 30 ms/);
+    await assert.rejects(ctx.emu.control.waitFor(() => false, 30), /no matching event within 30 ms/);
   });
 
   it('reset forgets printers and events but keeps counting seq', async () => {
-    await emu.control.waitFor((e) => e.kind === 'disconnect'); // the registering socket is gone
-    const seq = emu.control.lastSeq();
-    emu.control.reset();
-    assert.deepEqual(emu.control.printers(), []);
-    assert.deepEqual(emu.control.events(), []);
-    assert.equal(emu.control.lastSeq(), seq);
-    const p = track(new RawPrinter(emu.url));
+    await ctx.emu.control.waitFor((e) => e.kind === 'disconnect'); // the registering socket is gone
+    const seq = ctx.emu.control.lastSeq();
+    ctx.emu.control.reset();
+    assert.deepEqual(ctx.emu.control.printers(), []);
+    assert.deepEqual(ctx.emu.control.events(), []);
+    assert.equal(ctx.emu.control.lastSeq(), seq);
+    const p = ctx.track(new RawPrinter(ctx.emu.url));
     await p.welcome();
-    assert.ok(emu.control.events()[0].seq > seq);
+    assert.ok(ctx.emu.control.events()[0].seq > seq);
   });
 
   it('works over HTTP too', async () => {
-    const p = track(await connectAuthenticated(emu, serial, keys));
+    const p = ctx.track(await connectAuthenticated(ctx.emu, ctx.serial, keys));
     const post = async (path: string, body: unknown): Promise<{ status: number; json: unknown }> => {
-      const r = await fetch(emu.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+      const r = await fetch(ctx.emu.url + path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
       return { status: r.status, json: await r.json() };
     };
-    assert.deepEqual((await post('/control/send', { serialNumber: serial, command: 'resume' })).json, { sent: 1 });
-    assert.deepEqual(await p.next('resume'), { serialNumber: serial });
-    assert.deepEqual((await post('/control/send', { serialNumber: serial, command: 'update', args: [] })).json, { sent: 1 });
+    assert.deepEqual((await post('/control/send', { serialNumber: ctx.serial, command: 'resume' })).json, { sent: 1 });
+    assert.deepEqual(await p.next('resume'), { serialNumber: ctx.serial });
+    assert.deepEqual((await post('/control/send', { serialNumber: ctx.serial, command: 'update', args: [] })).json, { sent: 1 });
     assert.deepEqual(await p.next('update'), []);
-    const printersRes = (await (await fetch(`${emu.url}/control/printers`)).json()) as { serialNumber: string; authenticated: boolean }[];
-    assert.deepEqual(printersRes.map((x) => [x.serialNumber, x.authenticated]), [[serial, true]]);
-    const events = (await (await fetch(`${emu.url}/control/events?since=0`)).json()) as { kind: string }[];
+    const printersRes = (await (await fetch(`${ctx.emu.url}/control/printers`)).json()) as { serialNumber: string; authenticated: boolean }[];
+    assert.deepEqual(printersRes.map((x) => [x.serialNumber, x.authenticated]), [[ctx.serial, true]]);
+    const events = (await (await fetch(`${ctx.emu.url}/control/events?since=0`)).json()) as { kind: string }[];
     assert.ok(events.some((e) => e.kind === 'out'));
     const waited = await post('/control/wait', { kind: 'out', name: 'resume' });
     assert.equal((waited.json as { name: string }).name, 'resume');
     assert.equal((await post('/control/wait', { kind: 'nope', timeoutMs: 20 })).status, 408);
     assert.equal((await post('/control/fail-register', { reason: 'NOPE' })).status, 400);
     assert.equal((await post('/control/fail-hellos', { n: 1 })).status, 200);
-    await assert.rejects(connectAuthenticated(emu, serial, keys), /FAILED/);
+    await assert.rejects(connectAuthenticated(ctx.emu, ctx.serial, keys), /FAILED/);
     assert.deepEqual((await post('/control/disconnect', {})).json, { disconnected: 1 });
-    assert.equal((await fetch(`${emu.url}/control/nothing`)).status, 404);
+    assert.equal((await fetch(`${ctx.emu.url}/control/nothing`)).status, 404);
   });
 });
 

@@ -2,7 +2,8 @@
 // it is told and queues what the cloud sends, per event name.
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import { io, type Socket } from 'socket.io-client';
-import type { PolarEmulator } from '../../src/emulator/index.js';
+import { after, before, beforeEach } from 'node:test';
+import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
 
 export interface Keys {
   publicKey: string;
@@ -127,4 +128,44 @@ export async function connectAuthenticated(emu: PolarEmulator, serialNumber: str
     throw new Error(`hello failed: ${JSON.stringify(res)}`);
   }
   return p;
+}
+
+export interface RegisteredSuite {
+  readonly emu: PolarEmulator;
+  /** Serial of the printer registered (with `keys`) before each test. */
+  readonly serial: string;
+  /** Closes `p` after the test. */
+  track<T extends RawPrinter>(p: T): T;
+}
+
+/**
+ * Installs the hooks most emulator suites share: one emulator for the suite,
+ * reset and a freshly registered printer before each test, sockets closed after.
+ */
+export function registeredSuite(keys: Keys): RegisteredSuite {
+  let emu: PolarEmulator | undefined;
+  let serial = '';
+  const printers: RawPrinter[] = [];
+  before(async () => {
+    emu = await startPolarEmulator();
+  });
+  beforeEach(async () => {
+    for (const p of printers.splice(0)) p.close();
+    emu!.control.reset();
+    serial = await register(emu!, keys);
+  });
+  after(async () => {
+    for (const p of printers.splice(0)) p.close();
+    await emu?.stop();
+  });
+  return {
+    get emu() {
+      if (!emu) throw new Error('emulator not started yet (use inside a test)');
+      return emu;
+    },
+    get serial() {
+      return serial;
+    },
+    track: (p) => (printers.push(p), p),
+  };
 }

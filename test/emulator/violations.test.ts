@@ -1,42 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, it } from 'node:test';
-import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
-import { connectAuthenticated, makeKeys, RawPrinter, register } from './raw-printer.js';
+import { describe, it } from 'node:test';
+import { connectAuthenticated, makeKeys, RawPrinter, registeredSuite } from './raw-printer.js';
 
 const keys = makeKeys();
 
 describe('emulator protocol violations', () => {
-  let emu: PolarEmulator;
-  let serial: string;
-  const printers: RawPrinter[] = [];
+  const ctx = registeredSuite(keys);
   const authed = async (): Promise<RawPrinter> => {
-    const p = await connectAuthenticated(emu, serial, keys);
-    printers.push(p);
+    const p = await connectAuthenticated(ctx.emu, ctx.serial, keys);
+    ctx.track(p);
     return p;
   };
   /** The next violation recorded after `since`. */
   const nextViolation = (since: number): Promise<{ name?: string; reason?: string }> =>
-    emu.control.waitFor((e) => e.kind === 'violation', 2000, since);
-
-  before(async () => {
-    emu = await startPolarEmulator();
-  });
-  beforeEach(async () => {
-    for (const p of printers.splice(0)) p.close();
-    emu.control.reset();
-    serial = await register(emu, keys);
-  });
-  after(async () => {
-    for (const p of printers) p.close();
-    await emu.stop();
-  });
+    ctx.emu.control.waitFor((e) => e.kind === 'violation', 2000, since);
 
   it('records commands sent before a valid hello and ignores them', async () => {
-    const p = new RawPrinter(emu.url);
-    printers.push(p);
+    const p = new RawPrinter(ctx.emu.url);
+    ctx.track(p);
     await p.welcome();
-    const since = emu.control.lastSeq();
-    p.emit('getQueue', { serialNumber: serial });
+    const since = ctx.emu.control.lastSeq();
+    p.emit('getQueue', { serialNumber: ctx.serial });
     const v = await nextViolation(since);
     assert.equal(v.name, 'getQueue');
     assert.equal(v.reason, 'command before valid hello');
@@ -46,68 +30,68 @@ describe('emulator protocol violations', () => {
 
   it('records a serialNumber that is not the connection’s', async () => {
     const p = await authed();
-    const since = emu.control.lastSeq();
+    const since = ctx.emu.control.lastSeq();
     p.emit('status', { serialNumber: 'KL999999', status: 0 });
     const v = await nextViolation(since);
     assert.match(v.reason ?? '', /serialNumber 'KL999999' is not this connection's/);
-    assert.equal(emu.control.printer(serial)?.statusCount, 0, 'the message was ignored');
+    assert.equal(ctx.emu.control.printer(ctx.serial)?.statusCount, 0, 'the message was ignored');
   });
 
   it('records ill-typed and missing fields with the reason', async () => {
     const p = await authed();
-    let since = emu.control.lastSeq();
-    p.emit('status', { serialNumber: serial, status: 'printing' });
+    let since = ctx.emu.control.lastSeq();
+    p.emit('status', { serialNumber: ctx.serial, status: 'printing' });
     assert.match((await nextViolation(since)).reason ?? '', /^status: /);
-    since = emu.control.lastSeq();
-    p.emit('job', { serialNumber: serial, jobId: 'x', state: 'done' });
+    since = ctx.emu.control.lastSeq();
+    p.emit('job', { serialNumber: ctx.serial, jobId: 'x', state: 'done' });
     assert.match((await nextViolation(since)).reason ?? '', /^state: /);
-    since = emu.control.lastSeq();
-    p.emit('commandResponse', { serialNumber: serial });
+    since = ctx.emu.control.lastSeq();
+    p.emit('commandResponse', { serialNumber: ctx.serial });
     assert.match((await nextViolation(since)).reason ?? '', /^response: /);
-    assert.equal(emu.control.printer(serial)?.statusCount, 0);
-    assert.deepEqual(emu.control.printer(serial)?.jobReports, []);
+    assert.equal(ctx.emu.control.printer(ctx.serial)?.statusCount, 0);
+    assert.deepEqual(ctx.emu.control.printer(ctx.serial)?.jobReports, []);
   });
 
   it('records unknown events and wrong argument counts', async () => {
     const p = await authed();
-    let since = emu.control.lastSeq();
-    p.emit('bogus', { serialNumber: serial });
+    let since = ctx.emu.control.lastSeq();
+    p.emit('bogus', { serialNumber: ctx.serial });
     assert.equal((await nextViolation(since)).reason, "unknown event 'bogus'");
-    since = emu.control.lastSeq();
-    p.emit('status', { serialNumber: serial, status: 0 }, { extra: true });
+    since = ctx.emu.control.lastSeq();
+    p.emit('status', { serialNumber: ctx.serial, status: 0 }, { extra: true });
     assert.match((await nextViolation(since)).reason ?? '', /exactly one argument, got 2/);
-    since = emu.control.lastSeq();
+    since = ctx.emu.control.lastSeq();
     p.emit('status');
     assert.match((await nextViolation(since)).reason ?? '', /exactly one argument, got 0/);
-    since = emu.control.lastSeq();
-    p.emit('error', { serialNumber: serial }); // must not take the emulator down
+    since = ctx.emu.control.lastSeq();
+    p.emit('error', { serialNumber: ctx.serial }); // must not take the emulator down
     assert.equal((await nextViolation(since)).reason, "unknown event 'error'");
-    p.emit('capabilities', { serialNumber: serial });
+    p.emit('capabilities', { serialNumber: ctx.serial });
     await p.next('capabilitiesResponse');
   });
 
   it('answers an invalid getUrl with FAILED besides recording it', async () => {
     const p = await authed();
-    p.emit('getUrl', { serialNumber: serial, method: 'post', type: 'printing' });
+    p.emit('getUrl', { serialNumber: ctx.serial, method: 'post', type: 'printing' });
     const res = (await p.next('getUrlResponse')) as { status: string; message: string };
     assert.equal(res.status, 'FAILED');
     assert.match(res.message, /jobId/);
-    assert.equal(emu.control.violations().length, 1);
+    assert.equal(ctx.emu.control.violations().length, 1);
   });
 
   it('records nothing for a well-behaved session', async () => {
     const p = await authed();
-    p.emit('status', { serialNumber: serial, status: 0, tool0: 21.5, bed: 20, progress: 'Idle', extra: 'kept' });
-    p.emit('setVersion', { serialNumber: serial, runningVersion: '0.1.0' });
-    p.emit('customCommandList', { serialNumber: serial, customCommandList: [{ label: 'Off', command: 'OFF' }] });
-    p.emit('commandResponse', { serialNumber: serial, response: 'ok' });
-    p.emit('capabilities', { serialNumber: serial });
-    assert.deepEqual(await p.next('capabilitiesResponse'), { serialNumber: serial, capabilities: ['sendNextPrint'] });
-    const info = emu.control.printer(serial);
-    assert.deepEqual(info?.lastStatus, { serialNumber: serial, status: 0, tool0: 21.5, bed: 20, progress: 'Idle', extra: 'kept' });
+    p.emit('status', { serialNumber: ctx.serial, status: 0, tool0: 21.5, bed: 20, progress: 'Idle', extra: 'kept' });
+    p.emit('setVersion', { serialNumber: ctx.serial, runningVersion: '0.1.0' });
+    p.emit('customCommandList', { serialNumber: ctx.serial, customCommandList: [{ label: 'Off', command: 'OFF' }] });
+    p.emit('commandResponse', { serialNumber: ctx.serial, response: 'ok' });
+    p.emit('capabilities', { serialNumber: ctx.serial });
+    assert.deepEqual(await p.next('capabilitiesResponse'), { serialNumber: ctx.serial, capabilities: ['sendNextPrint'] });
+    const info = ctx.emu.control.printer(ctx.serial);
+    assert.deepEqual(info?.lastStatus, { serialNumber: ctx.serial, status: 0, tool0: 21.5, bed: 20, progress: 'Idle', extra: 'kept' });
     assert.deepEqual(info?.version, { runningVersion: '0.1.0', latestVersion: undefined });
     assert.deepEqual(info?.customCommandList, [{ label: 'Off', command: 'OFF' }]);
     assert.deepEqual(info?.commandResponses, ['ok']);
-    assert.deepEqual(emu.control.violations(), []);
+    assert.deepEqual(ctx.emu.control.violations(), []);
   });
 });
