@@ -989,13 +989,13 @@ var require_Collection = __commonJS({
 var require_stringifyComment = __commonJS({
   "node_modules/yaml/dist/stringify/stringifyComment.js"(exports) {
     "use strict";
-    var stringifyComment = (str2) => str2.replace(/^(?!$)(?: $)?/gm, "#");
+    var stringifyComment = (str3) => str3.replace(/^(?!$)(?: $)?/gm, "#");
     function indentComment(comment, indent) {
       if (/^\n+$/.test(comment))
         return comment.substring(1);
       return indent ? comment.replace(/^(?! *$)/gm, indent) : comment;
     }
-    var lineComment = (str2, indent, comment) => str2.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str2.endsWith(" ") ? "" : " ") + comment;
+    var lineComment = (str3, indent, comment) => str3.endsWith("\n") ? indentComment(comment, indent) : comment.includes("\n") ? "\n" + indentComment(comment, indent) : (str3.endsWith(" ") ? "" : " ") + comment;
     exports.indentComment = indentComment;
     exports.lineComment = lineComment;
     exports.stringifyComment = stringifyComment;
@@ -1149,16 +1149,16 @@ var require_stringifyString = __commonJS({
       lineWidth: ctx.options.lineWidth,
       minContentWidth: ctx.options.minContentWidth
     });
-    var containsDocumentMarker = (str2) => /^(%|---|\.\.\.)/m.test(str2);
-    function lineLengthOverLimit(str2, lineWidth, indentLength) {
+    var containsDocumentMarker = (str3) => /^(%|---|\.\.\.)/m.test(str3);
+    function lineLengthOverLimit(str3, lineWidth, indentLength) {
       if (!lineWidth || lineWidth < 0)
         return false;
       const limit = lineWidth - indentLength;
-      const strLen = str2.length;
+      const strLen = str3.length;
       if (strLen <= limit)
         return false;
       for (let i = 0, start = 0; i < strLen; ++i) {
-        if (str2[i] === "\n") {
+        if (str3[i] === "\n") {
           if (i - start > limit)
             return true;
           start = i + 1;
@@ -1175,11 +1175,11 @@ var require_stringifyString = __commonJS({
       const { implicitKey } = ctx;
       const minMultiLineLength = ctx.options.doubleQuotedMinMultiLineLength;
       const indent = ctx.indent || (containsDocumentMarker(value2) ? "  " : "");
-      let str2 = "";
+      let str3 = "";
       let start = 0;
       for (let i = 0, ch = json2[i]; ch; ch = json2[++i]) {
         if (ch === " " && json2[i + 1] === "\\" && json2[i + 2] === "n") {
-          str2 += json2.slice(start, i) + "\\ ";
+          str3 += json2.slice(start, i) + "\\ ";
           i += 1;
           start = i;
           ch = "\\";
@@ -1188,38 +1188,38 @@ var require_stringifyString = __commonJS({
           switch (json2[i + 1]) {
             case "u":
               {
-                str2 += json2.slice(start, i);
+                str3 += json2.slice(start, i);
                 const code = json2.substr(i + 2, 4);
                 switch (code) {
                   case "0000":
-                    str2 += "\\0";
+                    str3 += "\\0";
                     break;
                   case "0007":
-                    str2 += "\\a";
+                    str3 += "\\a";
                     break;
                   case "000b":
-                    str2 += "\\v";
+                    str3 += "\\v";
                     break;
                   case "001b":
-                    str2 += "\\e";
+                    str3 += "\\e";
                     break;
                   case "0085":
-                    str2 += "\\N";
+                    str3 += "\\N";
                     break;
                   case "00a0":
-                    str2 += "\\_";
+                    str3 += "\\_";
                     break;
                   case "2028":
-                    str2 += "\\L";
+                    str3 += "\\L";
                     break;
                   case "2029":
-                    str2 += "\\P";
+                    str3 += "\\P";
                     break;
                   default:
                     if (code.substr(0, 2) === "00")
-                      str2 += "\\x" + code.substr(2);
+                      str3 += "\\x" + code.substr(2);
                     else
-                      str2 += json2.substr(i, 6);
+                      str3 += json2.substr(i, 6);
                 }
                 i += 5;
                 start = i + 1;
@@ -1229,14 +1229,14 @@ var require_stringifyString = __commonJS({
               if (implicitKey || json2[i + 2] === '"' || json2.length < minMultiLineLength) {
                 i += 1;
               } else {
-                str2 += json2.slice(start, i) + "\n\n";
+                str3 += json2.slice(start, i) + "\n\n";
                 while (json2[i + 2] === "\\" && json2[i + 3] === "n" && json2[i + 4] !== '"') {
-                  str2 += "\n";
+                  str3 += "\n";
                   i += 2;
                 }
-                str2 += indent;
+                str3 += indent;
                 if (json2[i + 2] === " ")
-                  str2 += "\\";
+                  str3 += "\\";
                 i += 1;
                 start = i + 1;
               }
@@ -1245,8 +1245,8 @@ var require_stringifyString = __commonJS({
               i += 1;
           }
       }
-      str2 = start ? str2 + json2.slice(start) : json2;
-      return implicitKey ? str2 : foldFlowLines.foldFlowLines(str2, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
+      str3 = start ? str3 + json2.slice(start) : json2;
+      return implicitKey ? str3 : foldFlowLines.foldFlowLines(str3, indent, foldFlowLines.FOLD_QUOTED, getFoldOptions(ctx, false));
     }
     function singleQuotedString(value2, ctx) {
       if (ctx.options.singleQuote === false || ctx.implicitKey && value2.includes("\n") || /[ \t]\n|\n[ \t]/.test(value2))
@@ -1374,15 +1374,15 @@ ${indent}${start}${value2}${end}`;
           return quotedString(value2, ctx);
         }
       }
-      const str2 = value2.replace(/\n+/g, `$&
+      const str3 = value2.replace(/\n+/g, `$&
 ${indent}`);
       if (actualString) {
-        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str2);
+        const test = (tag) => tag.default && tag.tag !== "tag:yaml.org,2002:str" && tag.test?.test(str3);
         const { compat, tags } = ctx.doc.schema;
         if (tags.some(test) || compat?.some(test))
           return quotedString(value2, ctx);
       }
-      return implicitKey ? str2 : foldFlowLines.foldFlowLines(str2, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
+      return implicitKey ? str3 : foldFlowLines.foldFlowLines(str3, indent, foldFlowLines.FOLD_FLOW, getFoldOptions(ctx, false));
     }
     function stringifyString(item, ctx, onComment, onChompKeep) {
       const { implicitKey, inFlow } = ctx;
@@ -1430,7 +1430,7 @@ var require_stringify = __commonJS({
     var stringifyComment = require_stringifyComment();
     var stringifyString = require_stringifyString();
     function createStringifyContext(doc, options) {
-      const opt = Object.assign({
+      const opt2 = Object.assign({
         blockQuote: true,
         commentString: stringifyComment.stringifyComment,
         defaultKeyType: null,
@@ -1451,7 +1451,7 @@ var require_stringify = __commonJS({
         verifyAliasOrder: true
       }, doc.schema.toStringOptions, options);
       let inFlow;
-      switch (opt.collectionStyle) {
+      switch (opt2.collectionStyle) {
         case "block":
           inFlow = false;
           break;
@@ -1464,11 +1464,11 @@ var require_stringify = __commonJS({
       return {
         anchors: /* @__PURE__ */ new Set(),
         doc,
-        flowCollectionPadding: opt.flowCollectionPadding ? " " : "",
+        flowCollectionPadding: opt2.flowCollectionPadding ? " " : "",
         indent: "",
-        indentStep: typeof opt.indent === "number" ? " ".repeat(opt.indent) : "  ",
+        indentStep: typeof opt2.indent === "number" ? " ".repeat(opt2.indent) : "  ",
         inFlow,
-        options: opt
+        options: opt2
       };
     }
     function getTagObject(tags, item) {
@@ -1534,11 +1534,11 @@ var require_stringify = __commonJS({
       const props = stringifyProps(node2, tagObj, ctx);
       if (props.length > 0)
         ctx.indentAtStart = (ctx.indentAtStart ?? 0) + props.length + 1;
-      const str2 = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
+      const str3 = typeof tagObj.stringify === "function" ? tagObj.stringify(node2, ctx, onComment, onChompKeep) : identity.isScalar(node2) ? stringifyString.stringifyString(node2, ctx, onComment, onChompKeep) : node2.toString(ctx, onComment, onChompKeep);
       if (!props)
-        return str2;
-      return identity.isScalar(node2) || str2[0] === "{" || str2[0] === "[" ? `${props} ${str2}` : `${props}
-${ctx.indent}${str2}`;
+        return str3;
+      return identity.isScalar(node2) || str3[0] === "{" || str3[0] === "[" ? `${props} ${str3}` : `${props}
+${ctx.indent}${str3}`;
     }
     exports.createStringifyContext = createStringifyContext;
     exports.stringify = stringify;
@@ -1573,8 +1573,8 @@ var require_stringifyPair = __commonJS({
       });
       let keyCommentDone = false;
       let chompKeep = false;
-      let str2 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
-      if (!explicitKey && !ctx.inFlow && str2.length > 1024) {
+      let str3 = stringify.stringify(key, ctx, () => keyCommentDone = true, () => chompKeep = true);
+      if (!explicitKey && !ctx.inFlow && str3.length > 1024) {
         if (simpleKeys)
           throw new Error("With simple keys, single line scalar must not span more than 1024 characters");
         explicitKey = true;
@@ -1583,27 +1583,27 @@ var require_stringifyPair = __commonJS({
         if (allNullValues || value2 == null) {
           if (keyCommentDone && onComment)
             onComment();
-          return str2 === "" ? "?" : explicitKey ? `? ${str2}` : str2;
+          return str3 === "" ? "?" : explicitKey ? `? ${str3}` : str3;
         }
       } else if (allNullValues && !simpleKeys || value2 == null && explicitKey) {
-        str2 = `? ${str2}`;
+        str3 = `? ${str3}`;
         if (keyComment && !keyCommentDone) {
-          str2 += stringifyComment.lineComment(str2, ctx.indent, commentString(keyComment));
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
         } else if (chompKeep && onChompKeep)
           onChompKeep();
-        return str2;
+        return str3;
       }
       if (keyCommentDone)
         keyComment = null;
       if (explicitKey) {
         if (keyComment)
-          str2 += stringifyComment.lineComment(str2, ctx.indent, commentString(keyComment));
-        str2 = `? ${str2}
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
+        str3 = `? ${str3}
 ${indent}:`;
       } else {
-        str2 = `${str2}:`;
+        str3 = `${str3}:`;
         if (keyComment)
-          str2 += stringifyComment.lineComment(str2, ctx.indent, commentString(keyComment));
+          str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(keyComment));
       }
       let vsb, vcb, valueComment;
       if (identity.isNode(value2)) {
@@ -1619,7 +1619,7 @@ ${indent}:`;
       }
       ctx.implicitKey = false;
       if (!explicitKey && !keyComment && identity.isScalar(value2))
-        ctx.indentAtStart = str2.length + 1;
+        ctx.indentAtStart = str3.length + 1;
       chompKeep = false;
       if (!indentSeq && indentStep.length >= 2 && !ctx.inFlow && !explicitKey && identity.isSeq(value2) && !value2.flow && !value2.tag && !value2.anchor) {
         ctx.indent = ctx.indent.substring(2);
@@ -1663,16 +1663,16 @@ ${ctx.indent}`;
       } else if (valueStr === "" || valueStr[0] === "\n") {
         ws = "";
       }
-      str2 += ws + valueStr;
+      str3 += ws + valueStr;
       if (ctx.inFlow) {
         if (valueCommentDone && onComment)
           onComment();
       } else if (valueComment && !valueCommentDone) {
-        str2 += stringifyComment.lineComment(str2, ctx.indent, commentString(valueComment));
+        str3 += stringifyComment.lineComment(str3, ctx.indent, commentString(valueComment));
       } else if (chompKeep && onChompKeep) {
         onChompKeep();
       }
-      return str2;
+      return str3;
     }
     exports.stringifyPair = stringifyPair;
   }
@@ -1899,31 +1899,31 @@ var require_stringifyCollection = __commonJS({
           }
         }
         chompKeep = false;
-        let str3 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
+        let str4 = stringify.stringify(item, itemCtx, () => comment2 = null, () => chompKeep = true);
         if (comment2)
-          str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment2));
+          str4 += stringifyComment.lineComment(str4, itemIndent, commentString(comment2));
         if (chompKeep && comment2)
           chompKeep = false;
-        lines.push(blockItemPrefix + str3);
+        lines.push(blockItemPrefix + str4);
       }
-      let str2;
+      let str3;
       if (lines.length === 0) {
-        str2 = flowChars.start + flowChars.end;
+        str3 = flowChars.start + flowChars.end;
       } else {
-        str2 = lines[0];
+        str3 = lines[0];
         for (let i = 1; i < lines.length; ++i) {
           const line = lines[i];
-          str2 += line ? `
+          str3 += line ? `
 ${indent}${line}` : "\n";
         }
       }
       if (comment) {
-        str2 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
+        str3 += "\n" + stringifyComment.indentComment(commentString(comment), indent);
         if (onComment)
           onComment();
       } else if (chompKeep && onChompKeep)
         onChompKeep();
-      return str2;
+      return str3;
     }
     function stringifyFlowCollection({ items }, ctx, { flowChars, itemIndent }) {
       const { indent, indentStep, flowCollectionPadding: fcPadding, options: { commentString } } = ctx;
@@ -1966,21 +1966,21 @@ ${indent}${line}` : "\n";
         }
         if (comment)
           reqNewline = true;
-        let str2 = stringify.stringify(item, itemCtx, () => comment = null);
-        reqNewline || (reqNewline = lines.length > linesAtValue || str2.includes("\n"));
+        let str3 = stringify.stringify(item, itemCtx, () => comment = null);
+        reqNewline || (reqNewline = lines.length > linesAtValue || str3.includes("\n"));
         if (i < items.length - 1) {
-          str2 += ",";
+          str3 += ",";
         } else if (ctx.options.trailingComma) {
           if (ctx.options.lineWidth > 0) {
-            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str2.length + 2) > ctx.options.lineWidth);
+            reqNewline || (reqNewline = lines.reduce((sum, line) => sum + line.length + 2, 2) + (str3.length + 2) > ctx.options.lineWidth);
           }
           if (reqNewline) {
-            str2 += ",";
+            str3 += ",";
           }
         }
         if (comment)
-          str2 += stringifyComment.lineComment(str2, itemIndent, commentString(comment));
-        lines.push(str2);
+          str3 += stringifyComment.lineComment(str3, itemIndent, commentString(comment));
+        lines.push(str3);
         linesAtValue = lines.length;
       }
       const { start, end } = flowChars;
@@ -1992,11 +1992,11 @@ ${indent}${line}` : "\n";
           reqNewline = ctx.options.lineWidth > 0 && len > ctx.options.lineWidth;
         }
         if (reqNewline) {
-          let str2 = start;
+          let str3 = start;
           for (const line of lines)
-            str2 += line ? `
+            str3 += line ? `
 ${indentStep}${indent}${line}` : "\n";
-          return `${str2}
+          return `${str3}
 ${indent}${end}`;
         } else {
           return `${start}${fcPadding}${lines.join(" ")}${fcPadding}${end}`;
@@ -2328,7 +2328,7 @@ var require_string = __commonJS({
       identify: (value2) => typeof value2 === "string",
       default: true,
       tag: "tag:yaml.org,2002:str",
-      resolve: (str2) => str2,
+      resolve: (str3) => str3,
       stringify(item, ctx, onComment, onChompKeep) {
         ctx = Object.assign({ actualString: true }, ctx);
         return stringifyString.stringifyString(item, ctx, onComment, onChompKeep);
@@ -2366,7 +2366,7 @@ var require_bool = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:bool",
       test: /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      resolve: (str2) => new Scalar.Scalar(str2[0] === "t" || str2[0] === "T"),
+      resolve: (str3) => new Scalar.Scalar(str3[0] === "t" || str3[0] === "T"),
       stringify({ source, value: value2 }, ctx) {
         if (source && boolTag.test.test(source)) {
           const sv = source[0] === "t" || source[0] === "T";
@@ -2418,7 +2418,7 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str2) => str2.slice(-3).toLowerCase() === "nan" ? NaN : str2[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str3) => str3.slice(-3).toLowerCase() === "nan" ? NaN : str3[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -2427,7 +2427,7 @@ var require_float = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/,
-      resolve: (str2) => parseFloat(str2),
+      resolve: (str3) => parseFloat(str3),
       stringify(node2) {
         const num2 = Number(node2.value);
         return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node2);
@@ -2438,11 +2438,11 @@ var require_float = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/,
-      resolve(str2) {
-        const node2 = new Scalar.Scalar(parseFloat(str2));
-        const dot = str2.indexOf(".");
-        if (dot !== -1 && str2[str2.length - 1] === "0")
-          node2.minFractionDigits = str2.length - dot - 1;
+      resolve(str3) {
+        const node2 = new Scalar.Scalar(parseFloat(str3));
+        const dot = str3.indexOf(".");
+        if (dot !== -1 && str3[str3.length - 1] === "0")
+          node2.minFractionDigits = str3.length - dot - 1;
         return node2;
       },
       stringify: stringifyNumber.stringifyNumber
@@ -2459,7 +2459,7 @@ var require_int = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value2) => typeof value2 === "bigint" || Number.isInteger(value2);
-    var intResolve = (str2, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str2) : parseInt(str2.substring(offset), radix);
+    var intResolve = (str3, offset, radix, { intAsBigInt }) => intAsBigInt ? BigInt(str3) : parseInt(str3.substring(offset), radix);
     function intStringify(node2, radix, prefix) {
       const { value: value2 } = node2;
       if (intIdentify(value2) && value2 >= 0)
@@ -2472,7 +2472,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^0o[0-7]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 2, 8, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 2, 8, opt2),
       stringify: (node2) => intStringify(node2, 8, "0o")
     };
     var int3 = {
@@ -2480,7 +2480,7 @@ var require_int = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 0, 10, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 0, 10, opt2),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -2489,7 +2489,7 @@ var require_int = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^0x[0-9a-fA-F]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 2, 16, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 2, 16, opt2),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
     exports.int = int3;
@@ -2542,7 +2542,7 @@ var require_schema2 = __commonJS({
         identify: (value2) => typeof value2 === "string",
         default: true,
         tag: "tag:yaml.org,2002:str",
-        resolve: (str2) => str2,
+        resolve: (str3) => str3,
         stringify: stringifyJSON
       },
       {
@@ -2559,7 +2559,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:bool",
         test: /^true$|^false$/,
-        resolve: (str2) => str2 === "true",
+        resolve: (str3) => str3 === "true",
         stringify: stringifyJSON
       },
       {
@@ -2567,7 +2567,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:int",
         test: /^-?(?:0|[1-9][0-9]*)$/,
-        resolve: (str2, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str2) : parseInt(str2, 10),
+        resolve: (str3, _onError, { intAsBigInt }) => intAsBigInt ? BigInt(str3) : parseInt(str3, 10),
         stringify: ({ value: value2 }) => intIdentify(value2) ? value2.toString() : JSON.stringify(value2)
       },
       {
@@ -2575,7 +2575,7 @@ var require_schema2 = __commonJS({
         default: true,
         tag: "tag:yaml.org,2002:float",
         test: /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?$/,
-        resolve: (str2) => parseFloat(str2),
+        resolve: (str3) => parseFloat(str3),
         stringify: stringifyJSON
       }
     ];
@@ -2583,9 +2583,9 @@ var require_schema2 = __commonJS({
       default: true,
       tag: "",
       test: /^/,
-      resolve(str2, onError) {
-        onError(`Unresolved plain scalar ${JSON.stringify(str2)}`);
-        return str2;
+      resolve(str3, onError) {
+        onError(`Unresolved plain scalar ${JSON.stringify(str3)}`);
+        return str3;
       }
     };
     var schema = [map2.map, seq.seq].concat(jsonScalars, jsonError);
@@ -2617,10 +2617,10 @@ var require_binary = __commonJS({
         if (typeof node_buffer.Buffer === "function") {
           return node_buffer.Buffer.from(src, "base64");
         } else if (typeof atob === "function") {
-          const str2 = atob(src.replace(/[\n\r]/g, ""));
-          const buffer = new Uint8Array(str2.length);
-          for (let i = 0; i < str2.length; ++i)
-            buffer[i] = str2.charCodeAt(i);
+          const str3 = atob(src.replace(/[\n\r]/g, ""));
+          const buffer = new Uint8Array(str3.length);
+          for (let i = 0; i < str3.length; ++i)
+            buffer[i] = str3.charCodeAt(i);
           return buffer;
         } else {
           onError("This environment does not support reading binary tags; either Buffer or atob is required");
@@ -2631,28 +2631,28 @@ var require_binary = __commonJS({
         if (!value2)
           return "";
         const buf = value2;
-        let str2;
+        let str3;
         if (typeof node_buffer.Buffer === "function") {
-          str2 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
+          str3 = buf instanceof node_buffer.Buffer ? buf.toString("base64") : node_buffer.Buffer.from(buf.buffer).toString("base64");
         } else if (typeof btoa === "function") {
           let s = "";
           for (let i = 0; i < buf.length; ++i)
             s += String.fromCharCode(buf[i]);
-          str2 = btoa(s);
+          str3 = btoa(s);
         } else {
           throw new Error("This environment does not support writing binary tags; either Buffer or btoa is required");
         }
         type ?? (type = Scalar.Scalar.BLOCK_LITERAL);
         if (type !== Scalar.Scalar.QUOTE_DOUBLE) {
           const lineWidth = Math.max(ctx.options.lineWidth - ctx.indent.length, ctx.options.minContentWidth);
-          const n = Math.ceil(str2.length / lineWidth);
+          const n = Math.ceil(str3.length / lineWidth);
           const lines = new Array(n);
           for (let i = 0, o = 0; i < n; ++i, o += lineWidth) {
-            lines[i] = str2.substr(o, lineWidth);
+            lines[i] = str3.substr(o, lineWidth);
           }
-          str2 = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
+          str3 = lines.join(type === Scalar.Scalar.BLOCK_LITERAL ? "\n" : " ");
         }
-        return stringifyString.stringifyString({ comment, type, value: str2 }, ctx, onComment, onChompKeep);
+        return stringifyString.stringifyString({ comment, type, value: str3 }, ctx, onComment, onChompKeep);
       }
     };
     exports.binary = binary;
@@ -2858,7 +2858,7 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/,
-      resolve: (str2) => str2.slice(-3).toLowerCase() === "nan" ? NaN : str2[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
+      resolve: (str3) => str3.slice(-3).toLowerCase() === "nan" ? NaN : str3[0] === "-" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY,
       stringify: stringifyNumber.stringifyNumber
     };
     var floatExp = {
@@ -2867,7 +2867,7 @@ var require_float2 = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "EXP",
       test: /^[-+]?(?:[0-9][0-9_]*)?(?:\.[0-9_]*)?[eE][-+]?[0-9]+$/,
-      resolve: (str2) => parseFloat(str2.replace(/_/g, "")),
+      resolve: (str3) => parseFloat(str3.replace(/_/g, "")),
       stringify(node2) {
         const num2 = Number(node2.value);
         return isFinite(num2) ? num2.toExponential() : stringifyNumber.stringifyNumber(node2);
@@ -2878,11 +2878,11 @@ var require_float2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:float",
       test: /^[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*$/,
-      resolve(str2) {
-        const node2 = new Scalar.Scalar(parseFloat(str2.replace(/_/g, "")));
-        const dot = str2.indexOf(".");
+      resolve(str3) {
+        const node2 = new Scalar.Scalar(parseFloat(str3.replace(/_/g, "")));
+        const dot = str3.indexOf(".");
         if (dot !== -1) {
-          const f = str2.substring(dot + 1).replace(/_/g, "");
+          const f = str3.substring(dot + 1).replace(/_/g, "");
           if (f[f.length - 1] === "0")
             node2.minFractionDigits = f.length;
         }
@@ -2902,34 +2902,34 @@ var require_int2 = __commonJS({
     "use strict";
     var stringifyNumber = require_stringifyNumber();
     var intIdentify = (value2) => typeof value2 === "bigint" || Number.isInteger(value2);
-    function intResolve(str2, offset, radix, { intAsBigInt }) {
-      const sign2 = str2[0];
+    function intResolve(str3, offset, radix, { intAsBigInt }) {
+      const sign2 = str3[0];
       if (sign2 === "-" || sign2 === "+")
         offset += 1;
-      str2 = str2.substring(offset).replace(/_/g, "");
+      str3 = str3.substring(offset).replace(/_/g, "");
       if (intAsBigInt) {
         switch (radix) {
           case 2:
-            str2 = `0b${str2}`;
+            str3 = `0b${str3}`;
             break;
           case 8:
-            str2 = `0o${str2}`;
+            str3 = `0o${str3}`;
             break;
           case 16:
-            str2 = `0x${str2}`;
+            str3 = `0x${str3}`;
             break;
         }
-        const n2 = BigInt(str2);
+        const n2 = BigInt(str3);
         return sign2 === "-" ? BigInt(-1) * n2 : n2;
       }
-      const n = parseInt(str2, radix);
+      const n = parseInt(str3, radix);
       return sign2 === "-" ? -1 * n : n;
     }
     function intStringify(node2, radix, prefix) {
       const { value: value2 } = node2;
       if (intIdentify(value2)) {
-        const str2 = value2.toString(radix);
-        return value2 < 0 ? "-" + prefix + str2.substr(1) : prefix + str2;
+        const str3 = value2.toString(radix);
+        return value2 < 0 ? "-" + prefix + str3.substr(1) : prefix + str3;
       }
       return stringifyNumber.stringifyNumber(node2);
     }
@@ -2939,7 +2939,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "BIN",
       test: /^[-+]?0b[0-1_]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 2, 2, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 2, 2, opt2),
       stringify: (node2) => intStringify(node2, 2, "0b")
     };
     var intOct = {
@@ -2948,7 +2948,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "OCT",
       test: /^[-+]?0[0-7_]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 1, 8, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 1, 8, opt2),
       stringify: (node2) => intStringify(node2, 8, "0")
     };
     var int3 = {
@@ -2956,7 +2956,7 @@ var require_int2 = __commonJS({
       default: true,
       tag: "tag:yaml.org,2002:int",
       test: /^[-+]?[0-9][0-9_]*$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 0, 10, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 0, 10, opt2),
       stringify: stringifyNumber.stringifyNumber
     };
     var intHex = {
@@ -2965,7 +2965,7 @@ var require_int2 = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "HEX",
       test: /^[-+]?0x[0-9a-fA-F_]+$/,
-      resolve: (str2, _onError, opt) => intResolve(str2, 2, 16, opt),
+      resolve: (str3, _onError, opt2) => intResolve(str3, 2, 16, opt2),
       stringify: (node2) => intStringify(node2, 16, "0x")
     };
     exports.int = int3;
@@ -3069,9 +3069,9 @@ var require_timestamp = __commonJS({
   "node_modules/yaml/dist/schema/yaml-1.1/timestamp.js"(exports) {
     "use strict";
     var stringifyNumber = require_stringifyNumber();
-    function parseSexagesimal(str2, asBigInt) {
-      const sign2 = str2[0];
-      const parts2 = sign2 === "-" || sign2 === "+" ? str2.substring(1) : str2;
+    function parseSexagesimal(str3, asBigInt) {
+      const sign2 = str3[0];
+      const parts2 = sign2 === "-" || sign2 === "+" ? str3.substring(1) : str3;
       const num2 = (n) => asBigInt ? BigInt(n) : Number(n);
       const res = parts2.replace(/_/g, "").split(":").reduce((res2, p) => res2 * num2(60) + num2(p), num2(0));
       return sign2 === "-" ? num2(-1) * res : res;
@@ -3108,7 +3108,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:int",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+$/,
-      resolve: (str2, _onError, { intAsBigInt }) => parseSexagesimal(str2, intAsBigInt),
+      resolve: (str3, _onError, { intAsBigInt }) => parseSexagesimal(str3, intAsBigInt),
       stringify: stringifySexagesimal
     };
     var floatTime = {
@@ -3117,7 +3117,7 @@ var require_timestamp = __commonJS({
       tag: "tag:yaml.org,2002:float",
       format: "TIME",
       test: /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/,
-      resolve: (str2) => parseSexagesimal(str2, false),
+      resolve: (str3) => parseSexagesimal(str3, false),
       stringify: stringifySexagesimal
     };
     var timestamp = {
@@ -3128,8 +3128,8 @@ var require_timestamp = __commonJS({
       // may be omitted altogether, resulting in a date format. In such a case, the time part is
       // assumed to be 00:00:00Z (start of day, UTC).
       test: RegExp("^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:(?:t|T|[ \\t]+)([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2}(\\.[0-9]+)?)(?:[ \\t]*(Z|[-+][012]?[0-9](?::[0-9]{2})?))?)?$"),
-      resolve(str2) {
-        const match = str2.match(timestamp.test);
+      resolve(str3) {
+        const match = str3.match(timestamp.test);
         if (!match)
           throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
         const [, year, month, day, hour, minute, second] = match.map(Number);
@@ -3431,7 +3431,7 @@ var require_Document = __commonJS({
           options = replacer;
           replacer = void 0;
         }
-        const opt = Object.assign({
+        const opt2 = Object.assign({
           intAsBigInt: false,
           keepSourceTokens: false,
           logLevel: "warn",
@@ -3441,8 +3441,8 @@ var require_Document = __commonJS({
           uniqueKeys: true,
           version: "1.2"
         }, options);
-        this.options = opt;
-        let { version: version2 } = opt;
+        this.options = opt2;
+        let { version: version2 } = opt2;
         if (options?._directives) {
           this.directives = options._directives.atDocument();
           if (this.directives.yaml.explicit)
@@ -3632,14 +3632,14 @@ var require_Document = __commonJS({
       setSchema(version2, options = {}) {
         if (typeof version2 === "number")
           version2 = String(version2);
-        let opt;
+        let opt2;
         switch (version2) {
           case "1.1":
             if (this.directives)
               this.directives.yaml.version = "1.1";
             else
               this.directives = new directives.Directives({ version: "1.1" });
-            opt = { resolveKnownTags: false, schema: "yaml-1.1" };
+            opt2 = { resolveKnownTags: false, schema: "yaml-1.1" };
             break;
           case "1.2":
           case "next":
@@ -3647,12 +3647,12 @@ var require_Document = __commonJS({
               this.directives.yaml.version = version2;
             else
               this.directives = new directives.Directives({ version: version2 });
-            opt = { resolveKnownTags: true, schema: "core" };
+            opt2 = { resolveKnownTags: true, schema: "core" };
             break;
           case null:
             if (this.directives)
               delete this.directives;
-            opt = null;
+            opt2 = null;
             break;
           default: {
             const sv = JSON.stringify(version2);
@@ -3661,8 +3661,8 @@ var require_Document = __commonJS({
         }
         if (options.schema instanceof Object)
           this.schema = options.schema;
-        else if (opt)
-          this.schema = new Schema.Schema(Object.assign(opt, options));
+        else if (opt2)
+          this.schema = new Schema.Schema(Object.assign(opt2, options));
         else
           throw new Error(`With a null YAML version, the { schema: Schema } option is required`);
       }
@@ -10624,7 +10624,7 @@ var require_stream = __commonJS({
           callback();
           if (duplex._readableState.endEmitted) duplex.destroy();
         } else {
-          ws._socket.once("finish", function finish() {
+          ws._socket.once("finish", function finish2() {
             callback();
           });
           ws.close();
@@ -11600,13 +11600,13 @@ var require_ms = __commonJS({
         "val is not a non-empty string or a valid number. val=" + JSON.stringify(val)
       );
     };
-    function parse5(str2) {
-      str2 = String(str2);
-      if (str2.length > 100) {
+    function parse5(str3) {
+      str3 = String(str3);
+      if (str3.length > 100) {
         return;
       }
       var match = /^(-?(?:\d+)?\.?\d+) *(milliseconds?|msecs?|ms|seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w|years?|yrs?|y)?$/i.exec(
-        str2
+        str3
       );
       if (!match) {
         return;
@@ -12207,7 +12207,7 @@ var require_node = __commonJS({
     var { formatters } = module.exports;
     formatters.o = function(v) {
       this.inspectOpts.colors = this.useColors;
-      return util.inspect(v, this.inspectOpts).split("\n").map((str2) => str2.trim()).join(" ");
+      return util.inspect(v, this.inspectOpts).split("\n").map((str3) => str3.trim()).join(" ");
     };
     formatters.O = function(v) {
       this.inspectOpts.colors = this.useColors;
@@ -15425,7 +15425,7 @@ var require_stream2 = __commonJS({
           callback();
           if (duplex._readableState.endEmitted) duplex.destroy();
         } else {
-          ws._socket.once("finish", function finish() {
+          ws._socket.once("finish", function finish2() {
             callback();
           });
           ws.close();
@@ -15901,85 +15901,85 @@ var require_websocket_server2 = __commonJS({
 var require_utils = __commonJS({
   "node_modules/busboy/lib/utils.js"(exports, module) {
     "use strict";
-    function parseContentType(str2) {
-      if (str2.length === 0)
+    function parseContentType(str3) {
+      if (str3.length === 0)
         return;
       const params = /* @__PURE__ */ Object.create(null);
       let i = 0;
-      for (; i < str2.length; ++i) {
-        const code = str2.charCodeAt(i);
+      for (; i < str3.length; ++i) {
+        const code = str3.charCodeAt(i);
         if (TOKEN[code] !== 1) {
           if (code !== 47 || i === 0)
             return;
           break;
         }
       }
-      if (i === str2.length)
+      if (i === str3.length)
         return;
-      const type = str2.slice(0, i).toLowerCase();
+      const type = str3.slice(0, i).toLowerCase();
       const subtypeStart = ++i;
-      for (; i < str2.length; ++i) {
-        const code = str2.charCodeAt(i);
+      for (; i < str3.length; ++i) {
+        const code = str3.charCodeAt(i);
         if (TOKEN[code] !== 1) {
           if (i === subtypeStart)
             return;
-          if (parseContentTypeParams(str2, i, params) === void 0)
+          if (parseContentTypeParams(str3, i, params) === void 0)
             return;
           break;
         }
       }
       if (i === subtypeStart)
         return;
-      const subtype = str2.slice(subtypeStart, i).toLowerCase();
+      const subtype = str3.slice(subtypeStart, i).toLowerCase();
       return { type, subtype, params };
     }
-    function parseContentTypeParams(str2, i, params) {
-      while (i < str2.length) {
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+    function parseContentTypeParams(str3, i, params) {
+      while (i < str3.length) {
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (code !== 32 && code !== 9)
             break;
         }
-        if (i === str2.length)
+        if (i === str3.length)
           break;
-        if (str2.charCodeAt(i++) !== 59)
+        if (str3.charCodeAt(i++) !== 59)
           return;
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (code !== 32 && code !== 9)
             break;
         }
-        if (i === str2.length)
+        if (i === str3.length)
           return;
         let name;
         const nameStart = i;
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (TOKEN[code] !== 1) {
             if (code !== 61)
               return;
             break;
           }
         }
-        if (i === str2.length)
+        if (i === str3.length)
           return;
-        name = str2.slice(nameStart, i);
+        name = str3.slice(nameStart, i);
         ++i;
-        if (i === str2.length)
+        if (i === str3.length)
           return;
         let value2 = "";
         let valueStart;
-        if (str2.charCodeAt(i) === 34) {
+        if (str3.charCodeAt(i) === 34) {
           valueStart = ++i;
           let escaping = false;
-          for (; i < str2.length; ++i) {
-            const code = str2.charCodeAt(i);
+          for (; i < str3.length; ++i) {
+            const code = str3.charCodeAt(i);
             if (code === 92) {
               if (escaping) {
                 valueStart = i;
                 escaping = false;
               } else {
-                value2 += str2.slice(valueStart, i);
+                value2 += str3.slice(valueStart, i);
                 escaping = true;
               }
               continue;
@@ -15990,7 +15990,7 @@ var require_utils = __commonJS({
                 escaping = false;
                 continue;
               }
-              value2 += str2.slice(valueStart, i);
+              value2 += str3.slice(valueStart, i);
               break;
             }
             if (escaping) {
@@ -16000,20 +16000,20 @@ var require_utils = __commonJS({
             if (QDTEXT[code] !== 1)
               return;
           }
-          if (i === str2.length)
+          if (i === str3.length)
             return;
           ++i;
         } else {
           valueStart = i;
-          for (; i < str2.length; ++i) {
-            const code = str2.charCodeAt(i);
+          for (; i < str3.length; ++i) {
+            const code = str3.charCodeAt(i);
             if (TOKEN[code] !== 1) {
               if (i === valueStart)
                 return;
               break;
             }
           }
-          value2 = str2.slice(valueStart, i);
+          value2 = str3.slice(valueStart, i);
         }
         name = name.toLowerCase();
         if (params[name] === void 0)
@@ -16021,91 +16021,91 @@ var require_utils = __commonJS({
       }
       return params;
     }
-    function parseDisposition(str2, defDecoder) {
-      if (str2.length === 0)
+    function parseDisposition(str3, defDecoder) {
+      if (str3.length === 0)
         return;
       const params = /* @__PURE__ */ Object.create(null);
       let i = 0;
-      for (; i < str2.length; ++i) {
-        const code = str2.charCodeAt(i);
+      for (; i < str3.length; ++i) {
+        const code = str3.charCodeAt(i);
         if (TOKEN[code] !== 1) {
-          if (parseDispositionParams(str2, i, params, defDecoder) === void 0)
+          if (parseDispositionParams(str3, i, params, defDecoder) === void 0)
             return;
           break;
         }
       }
-      const type = str2.slice(0, i).toLowerCase();
+      const type = str3.slice(0, i).toLowerCase();
       return { type, params };
     }
-    function parseDispositionParams(str2, i, params, defDecoder) {
-      while (i < str2.length) {
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+    function parseDispositionParams(str3, i, params, defDecoder) {
+      while (i < str3.length) {
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (code !== 32 && code !== 9)
             break;
         }
-        if (i === str2.length)
+        if (i === str3.length)
           break;
-        if (str2.charCodeAt(i++) !== 59)
+        if (str3.charCodeAt(i++) !== 59)
           return;
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (code !== 32 && code !== 9)
             break;
         }
-        if (i === str2.length)
+        if (i === str3.length)
           return;
         let name;
         const nameStart = i;
-        for (; i < str2.length; ++i) {
-          const code = str2.charCodeAt(i);
+        for (; i < str3.length; ++i) {
+          const code = str3.charCodeAt(i);
           if (TOKEN[code] !== 1) {
             if (code === 61)
               break;
             return;
           }
         }
-        if (i === str2.length)
+        if (i === str3.length)
           return;
         let value2 = "";
         let valueStart;
         let charset;
-        name = str2.slice(nameStart, i);
+        name = str3.slice(nameStart, i);
         if (name.charCodeAt(name.length - 1) === 42) {
           const charsetStart = ++i;
-          for (; i < str2.length; ++i) {
-            const code = str2.charCodeAt(i);
+          for (; i < str3.length; ++i) {
+            const code = str3.charCodeAt(i);
             if (CHARSET[code] !== 1) {
               if (code !== 39)
                 return;
               break;
             }
           }
-          if (i === str2.length)
+          if (i === str3.length)
             return;
-          charset = str2.slice(charsetStart, i);
+          charset = str3.slice(charsetStart, i);
           ++i;
-          for (; i < str2.length; ++i) {
-            const code = str2.charCodeAt(i);
+          for (; i < str3.length; ++i) {
+            const code = str3.charCodeAt(i);
             if (code === 39)
               break;
           }
-          if (i === str2.length)
+          if (i === str3.length)
             return;
           ++i;
-          if (i === str2.length)
+          if (i === str3.length)
             return;
           valueStart = i;
           let encode4 = 0;
-          for (; i < str2.length; ++i) {
-            const code = str2.charCodeAt(i);
+          for (; i < str3.length; ++i) {
+            const code = str3.charCodeAt(i);
             if (EXTENDED_VALUE[code] !== 1) {
               if (code === 37) {
                 let hexUpper;
                 let hexLower;
-                if (i + 2 < str2.length && (hexUpper = HEX_VALUES[str2.charCodeAt(i + 1)]) !== -1 && (hexLower = HEX_VALUES[str2.charCodeAt(i + 2)]) !== -1) {
+                if (i + 2 < str3.length && (hexUpper = HEX_VALUES[str3.charCodeAt(i + 1)]) !== -1 && (hexLower = HEX_VALUES[str3.charCodeAt(i + 2)]) !== -1) {
                   const byteVal = (hexUpper << 4) + hexLower;
-                  value2 += str2.slice(valueStart, i);
+                  value2 += str3.slice(valueStart, i);
                   value2 += String.fromCharCode(byteVal);
                   i += 2;
                   valueStart = i + 1;
@@ -16120,25 +16120,25 @@ var require_utils = __commonJS({
               break;
             }
           }
-          value2 += str2.slice(valueStart, i);
+          value2 += str3.slice(valueStart, i);
           value2 = convertToUTF8(value2, charset, encode4);
           if (value2 === void 0)
             return;
         } else {
           ++i;
-          if (i === str2.length)
+          if (i === str3.length)
             return;
-          if (str2.charCodeAt(i) === 34) {
+          if (str3.charCodeAt(i) === 34) {
             valueStart = ++i;
             let escaping = false;
-            for (; i < str2.length; ++i) {
-              const code = str2.charCodeAt(i);
+            for (; i < str3.length; ++i) {
+              const code = str3.charCodeAt(i);
               if (code === 92) {
                 if (escaping) {
                   valueStart = i;
                   escaping = false;
                 } else {
-                  value2 += str2.slice(valueStart, i);
+                  value2 += str3.slice(valueStart, i);
                   escaping = true;
                 }
                 continue;
@@ -16149,7 +16149,7 @@ var require_utils = __commonJS({
                   escaping = false;
                   continue;
                 }
-                value2 += str2.slice(valueStart, i);
+                value2 += str3.slice(valueStart, i);
                 break;
               }
               if (escaping) {
@@ -16159,20 +16159,20 @@ var require_utils = __commonJS({
               if (QDTEXT[code] !== 1)
                 return;
             }
-            if (i === str2.length)
+            if (i === str3.length)
               return;
             ++i;
           } else {
             valueStart = i;
-            for (; i < str2.length; ++i) {
-              const code = str2.charCodeAt(i);
+            for (; i < str3.length; ++i) {
+              const code = str3.charCodeAt(i);
               if (TOKEN[code] !== 1) {
                 if (i === valueStart)
                   return;
                 break;
               }
             }
-            value2 = str2.slice(valueStart, i);
+            value2 = str3.slice(valueStart, i);
           }
           value2 = defDecoder(value2, 2);
           if (value2 === void 0)
@@ -16270,7 +16270,7 @@ var require_utils = __commonJS({
       if (decode4)
         return decode4(data, hint);
     }
-    function basename3(path) {
+    function basename4(path) {
       if (typeof path !== "string")
         return "";
       for (let i = path.length - 1; i >= 0; --i) {
@@ -17575,7 +17575,7 @@ var require_utils = __commonJS({
       -1
     ];
     module.exports = {
-      basename: basename3,
+      basename: basename4,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -17988,7 +17988,7 @@ var require_multipart = __commonJS({
     var { Readable, Writable } = __require("stream");
     var StreamSearch = require_sbmh();
     var {
-      basename: basename3,
+      basename: basename4,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -18252,7 +18252,7 @@ var require_multipart = __commonJS({
             else if (disp.params.filename)
               filename = disp.params.filename;
             if (filename !== void 0 && !preservePath)
-              filename = basename3(filename);
+              filename = basename4(filename);
           }
           if (header["content-type"]) {
             const conType = parseContentType(header["content-type"][0]);
@@ -19645,8 +19645,8 @@ var require_charset = __commonJS({
       accepts.length = j;
       return accepts;
     }
-    function parseCharset(str2, i) {
-      var match = simpleCharsetRegExp.exec(str2);
+    function parseCharset(str3, i) {
+      var match = simpleCharsetRegExp.exec(str3);
       if (!match) return null;
       var charset = match[1];
       var q = 1;
@@ -19743,8 +19743,8 @@ var require_encoding = __commonJS({
       accepts.length = j;
       return accepts;
     }
-    function parseEncoding(str2, i) {
-      var match = simpleEncodingRegExp.exec(str2);
+    function parseEncoding(str3, i) {
+      var match = simpleEncodingRegExp.exec(str3);
       if (!match) return null;
       var encoding = match[1];
       var q = 1;
@@ -19830,8 +19830,8 @@ var require_language = __commonJS({
       accepts.length = j;
       return accepts;
     }
-    function parseLanguage(str2, i) {
-      var match = simpleLanguageRegExp.exec(str2);
+    function parseLanguage(str3, i) {
+      var match = simpleLanguageRegExp.exec(str3);
       if (!match) return null;
       var prefix = match[1];
       var suffix = match[2];
@@ -19925,8 +19925,8 @@ var require_mediaType = __commonJS({
       accepts.length = j;
       return accepts;
     }
-    function parseMediaType(str2, i) {
-      var match = simpleMediaTypeRegExp.exec(str2);
+    function parseMediaType(str3, i) {
+      var match = simpleMediaTypeRegExp.exec(str3);
       if (!match) return null;
       var params = /* @__PURE__ */ Object.create(null);
       var q = 1;
@@ -20027,15 +20027,15 @@ var require_mediaType = __commonJS({
       }
       return count;
     }
-    function splitKeyValuePair(str2) {
-      var index = str2.indexOf("=");
+    function splitKeyValuePair(str3) {
+      var index = str3.indexOf("=");
       var key;
       var val;
       if (index === -1) {
-        key = str2;
+        key = str3;
       } else {
-        key = str2.substr(0, index);
-        val = str2.substr(index + 1);
+        key = str3.substr(0, index);
+        val = str3.substr(index + 1);
       }
       return [key, val];
     }
@@ -20051,8 +20051,8 @@ var require_mediaType = __commonJS({
       accepts.length = j + 1;
       return accepts;
     }
-    function splitParameters(str2) {
-      var parameters = str2.split(";");
+    function splitParameters(str3) {
+      var parameters = str3.split(";");
       for (var i = 1, j = 0; i < parameters.length; i++) {
         if (quoteCount(parameters[j]) % 2 == 0) {
           parameters[++j] = parameters[i];
@@ -28686,11 +28686,11 @@ var require_mime_types = __commonJS({
       }
       return false;
     }
-    function contentType(str2) {
-      if (!str2 || typeof str2 !== "string") {
+    function contentType(str3) {
+      if (!str3 || typeof str3 !== "string") {
         return false;
       }
-      var mime = str2.indexOf("/") === -1 ? exports.lookup(str2) : str2;
+      var mime = str3.indexOf("/") === -1 ? exports.lookup(str3) : str3;
       if (!mime) {
         return false;
       }
@@ -29549,11 +29549,11 @@ var require_parser_v3 = __commonJS({
       }
     }
     function bufferToString(buffer) {
-      var str2 = "";
+      var str3 = "";
       for (var i = 0, l = buffer.length; i < l; i++) {
-        str2 += String.fromCharCode(buffer[i]);
+        str3 += String.fromCharCode(buffer[i]);
       }
-      return str2;
+      return str3;
     }
     function stringToBuffer(string4) {
       var buf = Buffer.allocUnsafe(string4.length);
@@ -30832,60 +30832,60 @@ var require_cookie = __commonJS({
     var cookieValueRegExp = /^("?)[\u0021\u0023-\u002B\u002D-\u003A\u003C-\u005B\u005D-\u007E]*\1$/;
     var domainValueRegExp = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
     var pathValueRegExp = /^[\u0020-\u003A\u003D-\u007E]*$/;
-    function parse5(str2, opt) {
-      if (typeof str2 !== "string") {
+    function parse5(str3, opt2) {
+      if (typeof str3 !== "string") {
         throw new TypeError("argument str must be a string");
       }
       var obj = {};
-      var len = str2.length;
+      var len = str3.length;
       if (len < 2) return obj;
-      var dec = opt && opt.decode || decode4;
+      var dec = opt2 && opt2.decode || decode4;
       var index = 0;
       var eqIdx = 0;
       var endIdx = 0;
       do {
-        eqIdx = str2.indexOf("=", index);
+        eqIdx = str3.indexOf("=", index);
         if (eqIdx === -1) break;
-        endIdx = str2.indexOf(";", index);
+        endIdx = str3.indexOf(";", index);
         if (endIdx === -1) {
           endIdx = len;
         } else if (eqIdx > endIdx) {
-          index = str2.lastIndexOf(";", eqIdx - 1) + 1;
+          index = str3.lastIndexOf(";", eqIdx - 1) + 1;
           continue;
         }
-        var keyStartIdx = startIndex(str2, index, eqIdx);
-        var keyEndIdx = endIndex(str2, eqIdx, keyStartIdx);
-        var key = str2.slice(keyStartIdx, keyEndIdx);
+        var keyStartIdx = startIndex(str3, index, eqIdx);
+        var keyEndIdx = endIndex(str3, eqIdx, keyStartIdx);
+        var key = str3.slice(keyStartIdx, keyEndIdx);
         if (!__hasOwnProperty.call(obj, key)) {
-          var valStartIdx = startIndex(str2, eqIdx + 1, endIdx);
-          var valEndIdx = endIndex(str2, endIdx, valStartIdx);
-          if (str2.charCodeAt(valStartIdx) === 34 && str2.charCodeAt(valEndIdx - 1) === 34) {
+          var valStartIdx = startIndex(str3, eqIdx + 1, endIdx);
+          var valEndIdx = endIndex(str3, endIdx, valStartIdx);
+          if (str3.charCodeAt(valStartIdx) === 34 && str3.charCodeAt(valEndIdx - 1) === 34) {
             valStartIdx++;
             valEndIdx--;
           }
-          var val = str2.slice(valStartIdx, valEndIdx);
+          var val = str3.slice(valStartIdx, valEndIdx);
           obj[key] = tryDecode(val, dec);
         }
         index = endIdx + 1;
       } while (index < len);
       return obj;
     }
-    function startIndex(str2, index, max2) {
+    function startIndex(str3, index, max2) {
       do {
-        var code = str2.charCodeAt(index);
+        var code = str3.charCodeAt(index);
         if (code !== 32 && code !== 9) return index;
       } while (++index < max2);
       return max2;
     }
-    function endIndex(str2, index, min2) {
+    function endIndex(str3, index, min2) {
       while (index > min2) {
-        var code = str2.charCodeAt(--index);
+        var code = str3.charCodeAt(--index);
         if (code !== 32 && code !== 9) return index + 1;
       }
       return min2;
     }
-    function serialize(name, val, opt) {
-      var enc = opt && opt.encode || encodeURIComponent;
+    function serialize(name, val, opt2) {
+      var enc = opt2 && opt2.encode || encodeURIComponent;
       if (typeof enc !== "function") {
         throw new TypeError("option encode is invalid");
       }
@@ -30896,91 +30896,91 @@ var require_cookie = __commonJS({
       if (!cookieValueRegExp.test(value2)) {
         throw new TypeError("argument val is invalid");
       }
-      var str2 = name + "=" + value2;
-      if (!opt) return str2;
-      if (null != opt.maxAge) {
-        var maxAge = Math.floor(opt.maxAge);
+      var str3 = name + "=" + value2;
+      if (!opt2) return str3;
+      if (null != opt2.maxAge) {
+        var maxAge = Math.floor(opt2.maxAge);
         if (!isFinite(maxAge)) {
           throw new TypeError("option maxAge is invalid");
         }
-        str2 += "; Max-Age=" + maxAge;
+        str3 += "; Max-Age=" + maxAge;
       }
-      if (opt.domain) {
-        if (!domainValueRegExp.test(opt.domain)) {
+      if (opt2.domain) {
+        if (!domainValueRegExp.test(opt2.domain)) {
           throw new TypeError("option domain is invalid");
         }
-        str2 += "; Domain=" + opt.domain;
+        str3 += "; Domain=" + opt2.domain;
       }
-      if (opt.path) {
-        if (!pathValueRegExp.test(opt.path)) {
+      if (opt2.path) {
+        if (!pathValueRegExp.test(opt2.path)) {
           throw new TypeError("option path is invalid");
         }
-        str2 += "; Path=" + opt.path;
+        str3 += "; Path=" + opt2.path;
       }
-      if (opt.expires) {
-        var expires = opt.expires;
+      if (opt2.expires) {
+        var expires = opt2.expires;
         if (!isDate(expires) || isNaN(expires.valueOf())) {
           throw new TypeError("option expires is invalid");
         }
-        str2 += "; Expires=" + expires.toUTCString();
+        str3 += "; Expires=" + expires.toUTCString();
       }
-      if (opt.httpOnly) {
-        str2 += "; HttpOnly";
+      if (opt2.httpOnly) {
+        str3 += "; HttpOnly";
       }
-      if (opt.secure) {
-        str2 += "; Secure";
+      if (opt2.secure) {
+        str3 += "; Secure";
       }
-      if (opt.partitioned) {
-        str2 += "; Partitioned";
+      if (opt2.partitioned) {
+        str3 += "; Partitioned";
       }
-      if (opt.priority) {
-        var priority = typeof opt.priority === "string" ? opt.priority.toLowerCase() : opt.priority;
+      if (opt2.priority) {
+        var priority = typeof opt2.priority === "string" ? opt2.priority.toLowerCase() : opt2.priority;
         switch (priority) {
           case "low":
-            str2 += "; Priority=Low";
+            str3 += "; Priority=Low";
             break;
           case "medium":
-            str2 += "; Priority=Medium";
+            str3 += "; Priority=Medium";
             break;
           case "high":
-            str2 += "; Priority=High";
+            str3 += "; Priority=High";
             break;
           default:
             throw new TypeError("option priority is invalid");
         }
       }
-      if (opt.sameSite) {
-        var sameSite = typeof opt.sameSite === "string" ? opt.sameSite.toLowerCase() : opt.sameSite;
+      if (opt2.sameSite) {
+        var sameSite = typeof opt2.sameSite === "string" ? opt2.sameSite.toLowerCase() : opt2.sameSite;
         switch (sameSite) {
           case true:
-            str2 += "; SameSite=Strict";
+            str3 += "; SameSite=Strict";
             break;
           case "lax":
-            str2 += "; SameSite=Lax";
+            str3 += "; SameSite=Lax";
             break;
           case "strict":
-            str2 += "; SameSite=Strict";
+            str3 += "; SameSite=Strict";
             break;
           case "none":
-            str2 += "; SameSite=None";
+            str3 += "; SameSite=None";
             break;
           default:
             throw new TypeError("option sameSite is invalid");
         }
       }
-      return str2;
+      return str3;
     }
-    function decode4(str2) {
-      return str2.indexOf("%") !== -1 ? decodeURIComponent(str2) : str2;
+    function decode4(str3) {
+      return str3.indexOf("%") !== -1 ? decodeURIComponent(str3) : str3;
     }
     function isDate(val) {
       return __toString.call(val) === "[object Date]";
     }
-    function tryDecode(str2, decode5) {
+    function tryDecode(str3, decode5) {
       try {
-        return decode5(str2);
+        return decode5(str3);
       } catch (e) {
-        return str2;
+        return str3;
       }
     }
   }
@@ -34184,7 +34184,7 @@ var require_stream3 = __commonJS({
           callback();
           if (duplex._readableState.endEmitted) duplex.destroy();
         } else {
-          ws._socket.once("finish", function finish() {
+          ws._socket.once("finish", function finish2() {
             callback();
           });
           ws.close();
@@ -37031,21 +37031,21 @@ var require_cjs3 = __commonJS({
        * Encode packet as string.
        */
       encodeAsString(obj) {
-        let str2 = "" + obj.type;
+        let str3 = "" + obj.type;
         if (obj.type === PacketType2.BINARY_EVENT || obj.type === PacketType2.BINARY_ACK) {
-          str2 += obj.attachments + "-";
+          str3 += obj.attachments + "-";
         }
         if (obj.nsp && "/" !== obj.nsp) {
-          str2 += obj.nsp + ",";
+          str3 += obj.nsp + ",";
         }
         if (null != obj.id) {
-          str2 += obj.id;
+          str3 += obj.id;
         }
         if (null != obj.data) {
-          str2 += JSON.stringify(obj.data, this.replacer);
+          str3 += JSON.stringify(obj.data, this.replacer);
         }
-        debug12("encoded %j as %s", obj, str2);
-        return str2;
+        debug12("encoded %j as %s", obj, str3);
+        return str3;
       }
       /**
        * Encode packet as 'buffer sequence' by removing blobs, and
@@ -37111,20 +37111,20 @@ var require_cjs3 = __commonJS({
        * @param {String} str
        * @return {Object} packet
        */
-      decodeString(str2) {
+      decodeString(str3) {
         let i = 0;
         const p = {
-          type: Number(str2.charAt(0))
+          type: Number(str3.charAt(0))
         };
         if (PacketType2[p.type] === void 0) {
           throw new Error("unknown packet type " + p.type);
         }
         if (p.type === PacketType2.BINARY_EVENT || p.type === PacketType2.BINARY_ACK) {
           const start = i + 1;
-          while (str2.charAt(++i) !== "-" && i != str2.length) {
+          while (str3.charAt(++i) !== "-" && i != str3.length) {
           }
-          const buf = str2.substring(start, i);
-          if (buf != Number(buf) || str2.charAt(i) !== "-") {
+          const buf = str3.substring(start, i);
+          if (buf != Number(buf) || str3.charAt(i) !== "-") {
             throw new Error("Illegal attachments");
           }
           const n = Number(buf);
@@ -37135,47 +37135,47 @@ var require_cjs3 = __commonJS({
           }
           p.attachments = n;
         }
-        if ("/" === str2.charAt(i + 1)) {
+        if ("/" === str3.charAt(i + 1)) {
           const start = i + 1;
           while (++i) {
-            const c = str2.charAt(i);
+            const c = str3.charAt(i);
             if ("," === c)
               break;
-            if (i === str2.length)
+            if (i === str3.length)
               break;
           }
-          p.nsp = str2.substring(start, i);
+          p.nsp = str3.substring(start, i);
         } else {
           p.nsp = "/";
         }
-        const next = str2.charAt(i + 1);
+        const next = str3.charAt(i + 1);
         if ("" !== next && Number(next) == next) {
           const start = i + 1;
           while (++i) {
-            const c = str2.charAt(i);
+            const c = str3.charAt(i);
             if (null == c || Number(c) != c) {
               --i;
               break;
             }
-            if (i === str2.length)
+            if (i === str3.length)
               break;
           }
-          p.id = Number(str2.substring(start, i + 1));
+          p.id = Number(str3.substring(start, i + 1));
         }
-        if (str2.charAt(++i)) {
-          const payload = this.tryParse(str2.substr(i));
+        if (str3.charAt(++i)) {
+          const payload = this.tryParse(str3.substr(i));
           if (_Decoder.isPayloadValid(p.type, payload)) {
             p.data = payload;
           } else {
             throw new Error("invalid payload");
           }
         }
-        debug12("decoded %s as %j", str2, p);
+        debug12("decoded %s as %j", str3, p);
         return p;
       }
-      tryParse(str2) {
+      tryParse(str3) {
         try {
-          return JSON.parse(str2, this.opts.reviver);
+          return JSON.parse(str3, this.opts.reviver);
         } catch (e) {
           return false;
         }
@@ -39576,10 +39576,10 @@ var require_yeast = __commonJS({
       } while (num2 > 0);
       return encoded;
     }
-    function decode4(str2) {
+    function decode4(str3) {
       let decoded = 0;
-      for (i = 0; i < str2.length; i++) {
-        decoded = decoded * length + map2[str2.charAt(i)];
+      for (i = 0; i < str3.length; i++) {
+        decoded = decoded * length + map2[str3.charAt(i)];
       }
       return decoded;
     }
@@ -42792,7 +42792,7 @@ var require_stream4 = __commonJS({
           callback();
           if (duplex._readableState.endEmitted) duplex.destroy();
         } else {
-          ws._socket.once("finish", function finish() {
+          ws._socket.once("finish", function finish2() {
             callback();
           });
           ws.close();
@@ -48495,14 +48495,14 @@ function promiseAllObject(promisesObj) {
 }
 function randomString(length = 10) {
   const chars = "abcdefghijklmnopqrstuvwxyz";
-  let str2 = "";
+  let str3 = "";
   for (let i = 0; i < length; i++) {
-    str2 += chars[Math.floor(Math.random() * chars.length)];
+    str3 += chars[Math.floor(Math.random() * chars.length)];
   }
-  return str2;
+  return str3;
 }
-function esc(str2) {
-  return JSON.stringify(str2);
+function esc(str3) {
+  return JSON.stringify(str3);
 }
 function slugify(input2) {
   return input2.toLowerCase().trim().replace(/[^\w\s-]/g, "").replace(/[\s_-]+/g, "-").replace(/^-+|-+$/g, "");
@@ -48616,8 +48616,8 @@ var primitiveTypes = /* @__PURE__ */ new Set([
   "symbol",
   "undefined"
 ]);
-function escapeRegex(str2) {
-  return str2.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+function escapeRegex(str3) {
+  return str3.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 function clone(inst, def, params) {
   const cl = new inst._zod.constr(def ?? inst._zod.def);
@@ -48883,13 +48883,13 @@ function getSizableOrigin(input2) {
   return "unknown";
 }
 var highSurrogate = /[\uD800-\uDBFF]/;
-function codePointLength(str2) {
-  const units = str2.length;
-  if (!highSurrogate.test(str2))
+function codePointLength(str3) {
+  const units = str3.length;
+  if (!highSurrogate.test(str3))
     return units;
   let count = units;
   for (let i = 0; i < units - 1; i++) {
-    if ((str2.charCodeAt(i) & 64512) === 55296 && (str2.charCodeAt(i + 1) & 64512) === 56320) {
+    if ((str3.charCodeAt(i) & 64512) === 55296 && (str3.charCodeAt(i + 1) & 64512) === 56320) {
       count--;
       i++;
     }
@@ -51593,9 +51593,9 @@ var $ZodDiscriminatedUnion = /* @__PURE__ */ $constructor("$ZodDiscriminatedUnio
       return payload;
     }
     const value2 = input2?.[def.discriminator];
-    const opt = disc.value.get(value2);
-    if (opt && (value2 !== void 0 || ctx.direction !== "backward")) {
-      return opt._zod.run(payload, ctx);
+    const opt2 = disc.value.get(value2);
+    if (opt2 && (value2 !== void 0 || ctx.direction !== "backward")) {
+      return opt2._zod.run(payload, ctx);
     }
     if (def.unionFallback || ctx.direction === "backward") {
       return _super(payload, ctx);
@@ -61847,9 +61847,9 @@ function generateUnionCheck(doc, ctx, schema, accessor) {
   if (options.length === 1) {
     return generateCheck(doc, ctx, options[0], accessor);
   }
-  const allLiterals = options.every((opt) => opt._zod.def.type === "literal" && !opt._zod.def.checks?.length);
+  const allLiterals = options.every((opt2) => opt2._zod.def.type === "literal" && !opt2._zod.def.checks?.length);
   if (allLiterals) {
-    const values = new Set(options.flatMap((opt) => opt._zod.def.values));
+    const values = new Set(options.flatMap((opt2) => opt2._zod.def.values));
     const valuesConst = addConstant(ctx, values);
     doc.write(`if (!${valuesConst}.has(${accessor})) return INVALID;`);
     return accessor;
@@ -61857,14 +61857,14 @@ function generateUnionCheck(doc, ctx, schema, accessor) {
   const outputVar = newVar(ctx);
   doc.write(`let ${outputVar};`);
   for (let i = 0; i < options.length; i++) {
-    const opt = options[i];
+    const opt2 = options[i];
     if (i === 0) {
       doc.write(`${outputVar} = (() => {`);
     } else {
       doc.write(`if (${outputVar} === INVALID) ${outputVar} = (() => {`);
     }
     doc.indented((d) => {
-      const branchOutput = generateCheck(d, ctx, opt, accessor);
+      const branchOutput = generateCheck(d, ctx, opt2, accessor);
       d.write(`return ${branchOutput};`);
     });
     doc.write(`})();`);
@@ -67238,9 +67238,9 @@ function visit(schema, fnOrHandlers) {
         const oldOptions = def.options;
         let changed = false;
         const newOptions = [];
-        for (const opt of oldOptions) {
-          const mapped = run2(opt);
-          if (mapped !== opt)
+        for (const opt2 of oldOptions) {
+          const mapped = run2(opt2);
+          if (mapped !== opt2)
             changed = true;
           newOptions.push(mapped);
         }
@@ -67386,6 +67386,14 @@ var httpUrl2 = external_exports.string().refine((s) => {
     return false;
   }
 }, "must be an http:// or https:// URL").transform((s) => s.replace(/\/+$/, ""));
+var macroName = external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "must be a Klipper macro name (letters, digits, _)");
+var customCommandEntry = external_exports.object({
+  label: external_exports.string().min(1).max(64),
+  /** A macro name, optionally with PARAM=value arguments (values: letters, digits, . _ -). */
+  command: external_exports.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}( +[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9._-]{1,64}){0,8}$/, "must be a macro name with optional NAME=value arguments"),
+  help_text: external_exports.string().max(256).optional(),
+  confirm_text: external_exports.string().max(256).optional()
+});
 var configSchema = external_exports.object({
   /** Where the key, serial number and pending job reports live. Never a folder Moonraker serves. */
   data_dir: external_exports.string().min(1).optional(),
@@ -67411,6 +67419,29 @@ var configSchema = external_exports.object({
   moonraker: external_exports.object({
     url: httpUrl2.default("http://127.0.0.1:7125"),
     api_key: external_exports.string().min(1).optional()
+  }).prefault({}),
+  status: external_exports.object({
+    /** Heartbeat (seconds) while idle; changes are always sent at once. */
+    idle_interval: external_exports.number().min(5).max(3600).default(60),
+    /** Heartbeat (seconds) while printing or heating. */
+    active_interval: external_exports.number().min(2).max(600).default(10),
+    /** Klipper object reported as `chamber` (default: a heater/sensor/fan named "chamber"). */
+    chamber: external_exports.string().min(1).max(128).optional()
+  }).prefault({}),
+  control: external_exports.object({
+    /** Let Polar's console send raw G-code (like the other Polar clients). */
+    allow_remote_gcode: external_exports.boolean().default(true),
+    /** Macro run by a `filament` pause (M600 when it exists; otherwise a plain PAUSE). */
+    filament_change_macro: macroName.default("M600"),
+    /** Entries of Polar's custom-command menu: macro names, or {label, command, help_text, confirm_text}. */
+    custom_commands: external_exports.array(external_exports.union([macroName, customCommandEntry])).max(50).default([]),
+    /** Add firmware restart and Moonraker power devices to that menu. */
+    builtin_commands: external_exports.boolean().default(true),
+    /** After a completed cloud print, ask Polar for the next job in the queue. */
+    auto_next_print: external_exports.boolean().default(false),
+    /** Jog feed rates (mm/min) for the web UI's jog buttons. */
+    jog_feedrate_xy: external_exports.number().positive().max(6e4).default(6e3),
+    jog_feedrate_z: external_exports.number().positive().max(6e4).default(600)
   }).prefault({})
 });
 var ConfigError = class extends Error {
@@ -68119,13 +68150,13 @@ var makeKeyPairSchema = external_exports.object({ type: external_exports.literal
 var unregisterSchema = external_exports.object({ serialNumber: serial });
 var capabilitiesSchema = external_exports.object({ serialNumber: serial });
 var commandResponseSchema = external_exports.object({ serialNumber: serial, response: str });
-var customCommandEntry = external_exports.object({
+var customCommandEntry2 = external_exports.object({
   label: external_exports.string().min(1),
   command: external_exports.string().min(1),
   helpText: str.optional(),
   confirmText: str.optional()
 });
-var customCommandListSchema = external_exports.object({ serialNumber: serial, customCommandList: external_exports.array(customCommandEntry) });
+var customCommandListSchema = external_exports.object({ serialNumber: serial, customCommandList: external_exports.array(customCommandEntry2) });
 var getQueueSchema = external_exports.object({ serialNumber: serial, skip: int2.nonnegative().optional(), limit: int2.nonnegative().optional() });
 var getUrlSchema = external_exports.object({ serialNumber: serial, method: external_exports.literal("post"), type: external_exports.enum(["idle", "printing", "timelapse"]), jobId: str.optional() }).refine((m) => m.type === "idle" || m.jobId !== void 0 && m.jobId.length > 0, {
   message: "jobId is required for printing and timelapse URLs",
@@ -68140,6 +68171,24 @@ var jobSchema = external_exports.object({
 });
 var sendNextPrintSchema = external_exports.object({ serialNumber: serial, jobId: str.optional() });
 var setVersionSchema = external_exports.object({ serialNumber: serial, runningVersion: external_exports.string().min(1), latestVersion: str.optional() });
+var POLAR_STATUS = {
+  READY: 0,
+  SERIAL: 1,
+  PREPARING: 2,
+  PRINTING: 3,
+  PAUSED: 4,
+  POSTPROCESSING: 5,
+  CANCELING: 6,
+  COMPLETE: 7,
+  UPDATING: 8,
+  COLD_PAUSE: 9,
+  CHANGING_FILAMENT: 10,
+  TCP_IP: 11,
+  ERROR: 12,
+  DISCONNECTED: 13,
+  DOOR_OPEN: 14,
+  CLEAR_BUILD_PLATE: 15
+};
 var statusSchema = external_exports.object({
   serialNumber: serial,
   status: external_exports.number().int().min(0).max(15),
@@ -69617,6 +69666,13 @@ var MoonrakerClient = class {
     if (s) await s.closed;
     await this.connectTask;
   }
+  /** Skips the backoff wait: reconnects now if a retry is pending (Polar's connectPrinter). Returns true if it did. */
+  reconnectNow() {
+    if (this.stopped || this.session || this.retryTimer === void 0) return false;
+    this.opts.backoff.reset();
+    this.scheduleReconnect(0);
+    return true;
+  }
   /** A JSON-RPC call on the current connection (rejects with RpcClosedError when there is none). */
   call(method, params, options) {
     const s = this.session;
@@ -70147,6 +70203,1459 @@ var uploadResultSchema = external_exports.looseObject({
 });
 var errorBodySchema = external_exports.looseObject({ error: external_exports.looseObject({ code: external_exports.number().optional(), message: external_exports.string() }) });
 
+// src/jobs/job-tracker.ts
+import { isDeepStrictEqual } from "node:util";
+
+// src/jobs/job-types.ts
+var LOCAL_JOB_ID = "123";
+var INITIAL_TRACKER_STATE = { active: null, ended: null, pendingCloud: null, reported: [] };
+
+// src/jobs/job-tracker.ts
+var HISTORY_GRACE_MS = 5e3;
+var REPORTED_KEYS_CAP = 50;
+var PENDING_CLOUD_TTL_MS = 30 * 6e4;
+var START_SLACK_MS = 6e4;
+var RUNNING_STATES = /* @__PURE__ */ new Set(["printing", "paused"]);
+var ENDED_STATES = /* @__PURE__ */ new Set(["complete", "cancelled", "error", "standby"]);
+function normalizeFilename(name) {
+  const noSlash = name.startsWith("/") ? name.slice(1) : name;
+  return noSlash.startsWith("gcodes/") ? noSlash.slice("gcodes/".length) : noSlash;
+}
+function sameFile(a, b) {
+  return normalizeFilename(a) === normalizeFilename(b);
+}
+function reduceJob(state, event) {
+  const d = { at: event.at, state: { ...state }, reports: [] };
+  dropExpiredPending(d);
+  switch (event.type) {
+    case "snapshot":
+      onSnapshot(d, event);
+      break;
+    case "cloudStart":
+      d.state.pendingCloud = { ...event.job };
+      break;
+    case "cloudAbort":
+      onCloudAbort(d, event.jobId);
+      break;
+    case "historyAdded":
+    case "historyFinished":
+      if (event.record.status === "in_progress") onHistoryInProgress(d, event.record);
+      else onHistoryFinished(d, event.record);
+      break;
+    case "tick":
+      onTick(d);
+      break;
+  }
+  const next = d.state;
+  return {
+    state: next,
+    reports: d.reports,
+    changed: !isDeepStrictEqual(state, next),
+    wakeAt: next.active && next.ended ? next.ended.at + HISTORY_GRACE_MS : null
+  };
+}
+function dropExpiredPending(d) {
+  const pending = d.state.pendingCloud;
+  if (pending && d.at - pending.since > PENDING_CLOUD_TTL_MS) d.state.pendingCloud = null;
+}
+function onSnapshot(d, e) {
+  if (!e.ready) return;
+  const printSeconds = Math.round(e.printDuration);
+  const filamentUsed = Math.round(e.filamentUsed);
+  if (RUNNING_STATES.has(e.printState)) {
+    const active = d.state.active;
+    if (!active && d.state.staleFile != null && sameFile(d.state.staleFile, e.filename)) return;
+    if (active && !sameFile(active.filename, e.filename)) finishFromSnapshot(d);
+    const current = d.state.active;
+    if (!current) {
+      startJob(d, e.filename, e.at - e.totalDuration * 1e3, null, printSeconds, filamentUsed);
+    } else {
+      d.state.active = { ...current, printSeconds, filamentUsed };
+      d.state.ended = null;
+    }
+    return;
+  }
+  if (d.state.staleFile != null) delete d.state.staleFile;
+  if (ENDED_STATES.has(e.printState) && d.state.active && !d.state.ended) {
+    d.state.ended = { at: e.at, printState: e.printState };
+  }
+}
+function onHistoryInProgress(d, record2) {
+  const active = d.state.active;
+  const startedAt = record2.start_time * 1e3;
+  if (d.state.staleFile != null) delete d.state.staleFile;
+  const numbers = [Math.round(record2.print_duration), Math.round(record2.filament_used)];
+  if (!active) {
+    startJob(d, record2.filename, startedAt, record2.job_id, ...numbers);
+    return;
+  }
+  if (active.moonrakerJobId === record2.job_id) return;
+  if (active.moonrakerJobId === null && sameFile(active.filename, record2.filename)) {
+    d.state.active = { ...active, moonrakerJobId: record2.job_id, startedAt };
+    return;
+  }
+  if (active.moonrakerJobId !== null && startedAt <= active.startedAt) return;
+  finishFromSnapshot(d);
+  startJob(d, record2.filename, startedAt, record2.job_id, ...numbers);
+}
+function onHistoryFinished(d, record2) {
+  const active = d.state.active;
+  if (!active) return;
+  const matches = active.moonrakerJobId !== null ? active.moonrakerJobId === record2.job_id : sameFile(active.filename, record2.filename) && record2.start_time * 1e3 >= active.startedAt - START_SLACK_MS;
+  if (!matches) return;
+  const state = record2.status === "completed" ? "completed" : "canceled";
+  if (!d.state.ended) d.state.staleFile = active.filename;
+  finishActive(d, state, Math.round(record2.print_duration), Math.round(record2.filament_used), record2.job_id);
+}
+function onTick(d) {
+  const { active, ended } = d.state;
+  if (active && ended && d.at >= ended.at + HISTORY_GRACE_MS) finishFromSnapshot(d);
+}
+function onCloudAbort(d, jobId) {
+  const pending = d.state.pendingCloud;
+  if (!pending || pending.jobId !== jobId) return;
+  const active = d.state.active;
+  if (active && active.cloud && active.jobId === jobId) return;
+  d.state.pendingCloud = null;
+  emit(d, {
+    jobId,
+    state: "canceled",
+    printSeconds: 0,
+    filamentUsed: 0,
+    key: `abort:${jobId}`,
+    filename: pending.filename,
+    cloud: true
+  });
+}
+function startJob(d, filename, startedAt, moonrakerJobId, printSeconds, filamentUsed) {
+  const pending = d.state.pendingCloud;
+  const base = { filename, startedAt, moonrakerJobId, printSeconds, filamentUsed };
+  if (pending && sameFile(pending.filename, filename)) {
+    d.state.pendingCloud = null;
+    d.state.active = { ...base, jobId: pending.jobId, cloud: true, ...cloudDetails(pending) };
+  } else {
+    d.state.active = { ...base, jobId: LOCAL_JOB_ID, cloud: false };
+  }
+  d.state.ended = null;
+}
+function cloudDetails(p) {
+  const out = {};
+  if (p.jobName !== void 0) out.jobName = p.jobName;
+  if (p.fileUrl !== void 0) out.fileUrl = p.fileUrl;
+  if (p.configUrl !== void 0) out.configUrl = p.configUrl;
+  return out;
+}
+function finishFromSnapshot(d) {
+  const { active, ended } = d.state;
+  if (!active) return;
+  const state = ended?.printState === "complete" ? "completed" : "canceled";
+  const key = active.moonrakerJobId ?? `${active.filename}@${active.startedAt}`;
+  finishActive(d, state, active.printSeconds, active.filamentUsed, key);
+}
+function finishActive(d, state, printSeconds, filamentUsed, key) {
+  const active = d.state.active;
+  if (!active) return;
+  d.state.active = null;
+  d.state.ended = null;
+  emit(d, { jobId: active.jobId, state, printSeconds, filamentUsed, key, filename: active.filename, cloud: active.cloud });
+}
+function emit(d, report2) {
+  if (d.state.reported.includes(report2.key)) return;
+  d.reports.push({ ...report2, finishedAt: d.at });
+  d.state.reported = [...d.state.reported, report2.key].slice(-REPORTED_KEYS_CAP);
+}
+
+// src/jobs/job-store.ts
+import { rename } from "node:fs/promises";
+import { join as join3 } from "node:path";
+var JOBS_FILE = "jobs.json";
+var str2 = external_exports.string().max(4096);
+var opt = str2.optional();
+var trackedJob = external_exports.object({
+  jobId: str2,
+  cloud: external_exports.boolean(),
+  filename: str2,
+  moonrakerJobId: str2.nullable(),
+  startedAt: external_exports.number(),
+  jobName: opt,
+  fileUrl: opt,
+  configUrl: opt,
+  printSeconds: external_exports.number(),
+  filamentUsed: external_exports.number()
+});
+var pendingCloud = external_exports.object({ jobId: str2, filename: str2, since: external_exports.number(), jobName: opt, fileUrl: opt, configUrl: opt });
+var report = external_exports.object({
+  jobId: str2,
+  state: external_exports.enum(["completed", "canceled"]),
+  printSeconds: external_exports.number(),
+  filamentUsed: external_exports.number(),
+  key: str2,
+  filename: str2,
+  cloud: external_exports.boolean(),
+  finishedAt: external_exports.number()
+});
+var fileSchema = external_exports.object({
+  version: external_exports.literal(1),
+  tracker: external_exports.object({
+    active: trackedJob.nullable(),
+    ended: external_exports.object({ at: external_exports.number(), printState: str2 }).nullable(),
+    pendingCloud: pendingCloud.nullable(),
+    reported: external_exports.array(str2).max(1e3),
+    staleFile: str2.nullable().optional()
+  }),
+  outbox: external_exports.array(report).max(1e4)
+});
+var JobStore = class {
+  constructor(dataDir, log) {
+    this.dataDir = dataDir;
+    this.log = log;
+  }
+  dataDir;
+  log;
+  contents = { tracker: INITIAL_TRACKER_STATE, outbox: [] };
+  /** Writes run one after another; each writes the contents current when it starts. */
+  chain = Promise.resolve();
+  get path() {
+    return join3(this.dataDir, JOBS_FILE);
+  }
+  get tracker() {
+    return this.contents.tracker;
+  }
+  get outbox() {
+    return this.contents.outbox;
+  }
+  /** Reads the file; a missing file is a fresh start, a corrupt one is set aside (never silently deleted). */
+  async load() {
+    const text = await readFileIfExists(this.path);
+    if (text === void 0) return;
+    let problem;
+    try {
+      const parsed = fileSchema.safeParse(JSON.parse(text));
+      if (parsed.success) {
+        this.contents = { tracker: parsed.data.tracker, outbox: parsed.data.outbox };
+        return;
+      }
+      problem = parsed.error.issues[0]?.message ?? "invalid";
+    } catch (err) {
+      problem = errText(err);
+    }
+    const aside = `${this.path}.corrupt-${Date.now()}`;
+    this.log.error(`${this.path} is unreadable (${problem}); moved it to ${aside} and starting with no job state`);
+    await rename(this.path, aside).catch(() => void 0);
+  }
+  /** Replaces the tracker state and appends reports, then persists both in one write. */
+  update(tracker, newReports) {
+    this.contents = { tracker, outbox: [...this.contents.outbox, ...newReports] };
+    return this.persist();
+  }
+  /** Drops sent reports from the outbox and persists. */
+  remove(keys) {
+    this.contents = { ...this.contents, outbox: this.contents.outbox.filter((r) => !keys.has(r.key)) };
+    return this.persist();
+  }
+  /** Resolves when every write requested so far is on disk. */
+  flushed() {
+    return this.chain;
+  }
+  persist() {
+    const next = this.chain.then(async () => {
+      const c = this.contents;
+      try {
+        await writeJsonAtomic(this.path, { version: 1, tracker: c.tracker, outbox: c.outbox });
+      } catch (err) {
+        this.log.error(`could not save job state to ${this.path}: ${errText(err)}`);
+        throw err;
+      }
+    });
+    this.chain = next.catch(() => void 0);
+    return next;
+  }
+};
+
+// src/jobs/job-service.ts
+var HISTORY_REPLAY = 10;
+var JobService = class {
+  constructor(d) {
+    this.d = d;
+    this.store = new JobStore(d.dataDir, d.log);
+  }
+  d;
+  events = new TypedEmitter();
+  store;
+  meta = null;
+  metaFor = null;
+  wakeTimer;
+  offs = [];
+  /** Events are reduced strictly in order, each after the previous one's write started. */
+  lastPrintKey = "";
+  running = false;
+  get job() {
+    return this.store.tracker.active;
+  }
+  get pendingCloud() {
+    return this.store.tracker.pendingCloud;
+  }
+  get jobMeta() {
+    const job = this.job;
+    return job && this.meta && this.meta.filename === job.filename ? this.meta : null;
+  }
+  async start() {
+    await ensurePrivateDir(this.d.dataDir);
+    await this.store.load();
+    this.running = true;
+    const { printer, api, moonraker } = this.d;
+    this.offs.push(
+      printer.on("objectsChanged", ({ changed }) => {
+        if (changed.print_stats) this.feedSnapshot(printer.snapshot());
+      }),
+      printer.on("connectionChanged", () => this.feedSnapshot(printer.snapshot())),
+      api.on("historyChanged", ({ action, job }) => {
+        if (action === "added") this.feed({ type: "historyAdded", at: this.d.clock.now(), record: toRecord(job) });
+        else if (action === "finished") this.feed({ type: "historyFinished", at: this.d.clock.now(), record: toRecord(job) });
+      }),
+      moonraker.on("ready", () => void this.replayHistory())
+    );
+    if (this.store.tracker.active) {
+      const a = this.store.tracker.active;
+      this.d.log.info(`resuming tracking of ${a.cloud ? `cloud job ${a.jobId}` : "local job"} (${a.filename})`);
+    }
+    if (this.store.outbox.length) this.d.log.info(`${this.store.outbox.length} job report(s) waiting to be sent to Polar Cloud`);
+    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null);
+  }
+  async stop() {
+    this.running = false;
+    for (const off of this.offs.splice(0)) off();
+    this.d.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = void 0;
+    await this.store.flushed();
+  }
+  /** A cloud job is about to be started under `filename` (cloud-print feature). */
+  cloudStart(job) {
+    this.feed({ type: "cloudStart", at: this.d.clock.now(), job });
+  }
+  /** The cloud job never started printing: it is reported canceled. */
+  cloudAbort(jobId) {
+    this.feed({ type: "cloudAbort", at: this.d.clock.now(), jobId });
+  }
+  /** Reports sent on an authenticated connection: drop them from the outbox. */
+  async acknowledge(keys) {
+    await this.store.remove(keys);
+  }
+  feedSnapshot(s) {
+    const ps = s.print_stats;
+    const ready = s.connection === "klippy_ready";
+    const ev = {
+      type: "snapshot",
+      at: this.d.clock.now(),
+      ready,
+      printState: ps.state ?? "standby",
+      filename: ps.filename ?? "",
+      printDuration: ps.print_duration ?? 0,
+      totalDuration: ps.total_duration ?? 0,
+      filamentUsed: ps.filament_used ?? 0
+    };
+    this.feed(ev);
+  }
+  feed(ev) {
+    if (!this.running) return;
+    const before = this.store.tracker;
+    const res = reduceJob(before, ev);
+    this.scheduleWake(res.wakeAt);
+    if (!res.changed && res.reports.length === 0) return;
+    for (const r of res.reports) {
+      this.d.log.info(`job finished: ${r.cloud ? `cloud job ${r.jobId}` : "local job"} ${r.filename} ${r.state} (${r.printSeconds} s, ${r.filamentUsed} mm)`);
+    }
+    const write = this.store.update(res.state, res.reports);
+    if (res.reports.length) {
+      const reports = res.reports;
+      write.then(
+        () => this.events.emit("reportsQueued", { reports }),
+        (err) => this.d.log.error(`job report not saved, will retry with the next change: ${errText(err)}`)
+      );
+    }
+    const job = res.state.active;
+    const key = job ? `${job.jobId}|${job.filename}` : "";
+    if (key !== this.lastPrintKey) {
+      this.lastPrintKey = key;
+      if (job) this.d.log.info(`tracking ${job.cloud ? `cloud job ${job.jobId}` : "local job"}: ${job.filename}`);
+      if (job && this.metaFor !== job.filename) void this.loadMeta(job.filename);
+    }
+    this.events.emit("changed", {});
+  }
+  scheduleWake(at) {
+    this.d.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = void 0;
+    if (at === null || !this.running) return;
+    this.wakeTimer = this.d.clock.setTimeout(() => {
+      this.wakeTimer = void 0;
+      this.feed({ type: "tick", at: this.d.clock.now() });
+    }, Math.max(0, at - this.d.clock.now()));
+  }
+  async loadMeta(filename) {
+    this.metaFor = filename;
+    try {
+      const m = await this.d.api.fileMetadata(filename);
+      if (this.metaFor !== filename) return;
+      this.meta = {
+        filename,
+        estimatedTime: m.estimated_time ?? null,
+        filamentTotal: m.filament_total ?? null,
+        gcodeStartByte: m.gcode_start_byte ?? null,
+        gcodeEndByte: m.gcode_end_byte ?? null,
+        size: m.size
+      };
+      this.events.emit("changed", {});
+    } catch (err) {
+      this.metaFor = null;
+      this.d.log.debug(`no metadata for ${filename}: ${errText(err)}`);
+    }
+  }
+  /** After every (re)subscribe: the latest history records, oldest first, so missed ends are found. */
+  async replayHistory() {
+    this.feedSnapshot(this.d.printer.snapshot());
+    if (!this.store.tracker.active) return;
+    let jobs;
+    try {
+      jobs = (await this.d.api.historyList({ limit: HISTORY_REPLAY, order: "desc" })).jobs;
+    } catch (err) {
+      this.d.log.debug(`history not available (${errText(err)}); job ends are taken from print_stats`);
+      return;
+    }
+    for (const job of jobs.reverse()) {
+      const record2 = toRecord(job);
+      const at = this.d.clock.now();
+      this.feed(record2.status === "in_progress" ? { type: "historyAdded", at, record: record2 } : { type: "historyFinished", at, record: record2 });
+    }
+  }
+};
+function toRecord(job) {
+  return {
+    job_id: job.job_id,
+    filename: job.filename,
+    status: job.status,
+    start_time: job.start_time,
+    print_duration: job.print_duration,
+    filament_used: job.filament_used
+  };
+}
+
+// src/status/status-mapper.ts
+var TOOL_KEYS = ["tool0", "tool1", "tool2", "tool3"];
+var TARGET_TOOL_KEYS = ["targetTool0", "targetTool1", "targetTool2", "targetTool3"];
+var EXTRUDER_NAMES = ["extruder", "extruder1", "extruder2", "extruder3"];
+var TEMPERATURE_KEYS = /* @__PURE__ */ new Set([...TOOL_KEYS, "bed", "chamber"]);
+var NOISY_KEYS = /* @__PURE__ */ new Set(["printSeconds", "bytesRead"]);
+var PERCENT_RE = /Percent Complete: (-?\d+(?:\.\d+)?)%/;
+var TEMPERATURE_STEP = 1 - 1e-9;
+var CHAMBER_PREFIXES = ["heater_generic", "temperature_fan", "temperature_sensor"];
+function mapStatus(input2) {
+  const p = input2.printer;
+  const ready = p.connection === "klippy_ready";
+  const temps = ready ? temperatures(p.heaters, input2.chamberObject) : {};
+  const base = { serialNumber: input2.serialNumber, ...temps };
+  if (input2.updating) return finish(base, POLAR_STATUS.UPDATING, "Updating", {});
+  if (!ready) return notReady(input2.serialNumber, p);
+  if (input2.prepare) return finish(base, POLAR_STATUS.PREPARING, "Preparing", prepareFields(input2, input2.prepare));
+  const state = p.print_stats.state ?? "";
+  if (state === "printing" || state === "paused") return activePrint(input2, base, state === "paused");
+  if (input2.postProcessing) {
+    return finish(base, POLAR_STATUS.POSTPROCESSING, "Post-processing", { jobId: input2.postProcessing.jobId });
+  }
+  if (input2.banner) {
+    const done = input2.banner.state === "completed";
+    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? "Complete" : "Canceled", {
+      jobId: input2.banner.jobId
+    });
+  }
+  const job = input2.job;
+  if (job?.cloud && (state === "complete" || state === "cancelled" || state === "error")) {
+    const done = state === "complete";
+    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? "Complete" : "Canceled", {
+      jobId: job.jobId,
+      file: job.fileUrl,
+      config: job.configUrl
+    });
+  }
+  return finish(base, POLAR_STATUS.READY, "Ready", {});
+}
+function notReady(serialNumber, p) {
+  const msg = p.stateMessage.trim();
+  const withMsg = (text) => msg ? `${text}: ${msg}` : text;
+  const base = { serialNumber };
+  switch (p.connection) {
+    case "klippy_shutdown":
+      return finish(base, POLAR_STATUS.ERROR, "Error", { progressDetail: msg || "Klipper shut down" });
+    case "klippy_error":
+      return finish(base, POLAR_STATUS.ERROR, "Error", { progressDetail: msg || "Klipper reports an error" });
+    case "klippy_startup":
+      return finish(base, POLAR_STATUS.DISCONNECTED, "Disconnected", { progressDetail: "Klipper starting" });
+    case "klippy_disconnected":
+      return finish(base, POLAR_STATUS.DISCONNECTED, "Disconnected", { progressDetail: "Klipper disconnected" });
+    case "connecting":
+      return finish(base, POLAR_STATUS.DISCONNECTED, "Disconnected", { progressDetail: withMsg("Connecting to Moonraker") });
+    case "unauthorized":
+      return finish(base, POLAR_STATUS.DISCONNECTED, "Disconnected", { progressDetail: withMsg("Moonraker refused access") });
+    default:
+      return finish(base, POLAR_STATUS.DISCONNECTED, "Disconnected", { progressDetail: withMsg("Moonraker unreachable") });
+  }
+}
+function prepareFields(input2, prepare) {
+  const job = prepare.job;
+  const name = job.jobName || basename2(job.filename);
+  const pct = prepare.percent !== void 0 && Number.isFinite(prepare.percent) ? ` ${formatPercent(prepare.percent)}%` : "";
+  const detail = prepare.step === "downloading" ? `Downloading ${name}${pct}` : prepare.step === "uploading" ? `Uploading to printer: ${name}${pct}` : `Starting print: ${name}`;
+  return {
+    progressDetail: detail,
+    jobId: job.jobId,
+    file: job.fileUrl,
+    config: job.configUrl,
+    ...metaFields(metaFor(input2.jobMeta, job.filename))
+  };
+}
+function activePrint(input2, base, statePaused) {
+  const p = input2.printer;
+  const job = input2.job;
+  const filename = p.print_stats.filename || job?.filename || "";
+  const name = job?.jobName || basename2(filename);
+  const meta3 = metaFor(input2.jobMeta, filename);
+  const fields = {
+    jobId: job ? job.jobId : LOCAL_JOB_ID,
+    file: job?.cloud ? job.fileUrl : void 0,
+    config: job?.cloud ? job.configUrl : void 0,
+    startTime: job ? isoTime(job.startedAt) : void 0,
+    printSeconds: nonNegInt(p.print_stats.print_duration),
+    bytesRead: nonNegInt(p.virtual_sdcard.file_position),
+    fileSize: nonNegInt(p.virtual_sdcard.file_size),
+    ...metaFields(meta3)
+  };
+  const printingDetail = `Printing Job: ${name} Percent Complete: ${formatPercent(percentDone(p, meta3))}%`;
+  if (statePaused || p.pause_resume.is_paused === true) {
+    const [status2, progress] = input2.pauseKind === "cold" ? [POLAR_STATUS.COLD_PAUSE, "Paused (cold)"] : input2.pauseKind === "filament" ? [POLAR_STATUS.CHANGING_FILAMENT, "Changing filament"] : [POLAR_STATUS.PAUSED, "Paused"];
+    return finish(base, status2, progress, { ...fields, progressDetail: printingDetail });
+  }
+  if (!((p.print_stats.print_duration ?? 0) > 0)) {
+    return finish(base, POLAR_STATUS.PREPARING, "Preparing", {
+      ...fields,
+      progressDetail: `Heating / homing before printing ${name}`
+    });
+  }
+  const status = job?.cloud ? POLAR_STATUS.PRINTING : POLAR_STATUS.SERIAL;
+  return finish(base, status, "Printing", { ...fields, progressDetail: printingDetail });
+}
+function percentDone(p, meta3) {
+  const pos = p.virtual_sdcard.file_position;
+  const start = meta3?.gcodeStartByte;
+  const end = meta3?.gcodeEndByte;
+  let pct;
+  if (isNum(pos) && isNum(start) && isNum(end) && end > start) pct = (pos - start) / (end - start) * 100;
+  else if (isNum(p.virtual_sdcard.progress)) pct = p.virtual_sdcard.progress * 100;
+  else if (isNum(p.display_status.progress)) pct = p.display_status.progress * 100;
+  return clamp(pct ?? 0, 0, 100);
+}
+function metaFor(meta3, filename) {
+  if (!meta3 || !filename) return null;
+  return stripSlash(meta3.filename) === stripSlash(filename) ? meta3 : null;
+}
+function metaFields(meta3) {
+  if (!meta3) return {};
+  return { estimatedTime: nonNegInt(meta3.estimatedTime), filamentUsed: nonNegInt(meta3.filamentTotal) };
+}
+function temperatures(heaters, chamberObject) {
+  const out = {};
+  const byName = new Map(heaters.map((h) => [h.name, h]));
+  EXTRUDER_NAMES.forEach((name, i) => {
+    const h = byName.get(name);
+    if (!h) return;
+    out[TOOL_KEYS[i]] = round1(h.temperature);
+    out[TARGET_TOOL_KEYS[i]] = round1(h.target);
+  });
+  const bed = byName.get("heater_bed");
+  if (bed) {
+    out.bed = round1(bed.temperature);
+    out.targetBed = round1(bed.target);
+  }
+  const chamber = chamberObject ? byName.get(chamberObject) : void 0;
+  if (chamber) {
+    out.chamber = round1(chamber.temperature);
+    if (chamber.kind === "heater") out.targetChamber = round1(chamber.target);
+  }
+  return out;
+}
+function finish(base, status, progress, extra) {
+  const merged = { ...base, status, progress, ...extra };
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === void 0 || v === null || typeof v === "number" && !Number.isFinite(v)) delete merged[k];
+  }
+  return merged;
+}
+function statusChangeIsMeaningful(prev, next) {
+  if (!prev) return true;
+  const a = prev;
+  const b = next;
+  for (const key of /* @__PURE__ */ new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key];
+    const y = b[key];
+    if (x === y || NOISY_KEYS.has(key)) continue;
+    if (TEMPERATURE_KEYS.has(key)) {
+      if (typeof x !== "number" || typeof y !== "number" || Math.abs(x - y) >= TEMPERATURE_STEP) return true;
+      continue;
+    }
+    if (key === "progressDetail" && typeof x === "string" && typeof y === "string") {
+      if (detailChanged(x, y)) return true;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+function detailChanged(x, y) {
+  const px = PERCENT_RE.exec(x);
+  const py = PERCENT_RE.exec(y);
+  if (!px || !py) return true;
+  if (x.replace(PERCENT_RE, "") !== y.replace(PERCENT_RE, "")) return true;
+  return Math.floor(Number(px[1])) !== Math.floor(Number(py[1]));
+}
+function defaultChamberObject(heaterNames2) {
+  for (const prefix of CHAMBER_PREFIXES) {
+    const found = heaterNames2.find((n) => {
+      const space = n.indexOf(" ");
+      return space > 0 && n.slice(0, space) === prefix && n.slice(space + 1).toLowerCase() === "chamber";
+    });
+    if (found) return found;
+  }
+  return null;
+}
+function isNum(v) {
+  return typeof v === "number" && Number.isFinite(v);
+}
+function clamp(v, lo, hi) {
+  return Math.min(hi, Math.max(lo, v));
+}
+function round1(v) {
+  return isNum(v) ? Math.round(v * 10) / 10 : void 0;
+}
+function nonNegInt(v) {
+  return isNum(v) && v >= 0 ? Math.round(v) : void 0;
+}
+function formatPercent(pct) {
+  return clamp(pct, 0, 100).toFixed(1);
+}
+function isoTime(ms) {
+  return isNum(ms) ? new Date(ms).toISOString() : void 0;
+}
+function basename2(path) {
+  const i = path.lastIndexOf("/");
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+function stripSlash(path) {
+  return path.replace(/^\/+/, "");
+}
+
+// src/status/status-reporter.ts
+var BANNER_REPEATS = 3;
+var StatusReporter = class {
+  constructor(o) {
+    this.o = o;
+  }
+  o;
+  events = new TypedEmitter();
+  lastSent = null;
+  lastSentAt = -Infinity;
+  sendTimer;
+  heartbeatTimer;
+  offs = [];
+  pauseKind = null;
+  prepare = null;
+  postProcessing = null;
+  updating = false;
+  banners = [];
+  start() {
+    const poke = () => this.poke();
+    this.offs.push(
+      this.o.printer.on("objectsChanged", poke),
+      this.o.printer.on("connectionChanged", poke),
+      this.o.jobs.events.on("changed", poke),
+      this.o.jobs.events.on("reportsQueued", ({ reports }) => {
+        for (const r of reports) if (r.cloud) this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
+        this.poke();
+      }),
+      this.o.polar.events.on("online", () => {
+        this.lastSent = null;
+        this.sendNow();
+      }),
+      this.o.polar.events.on("offline", () => this.clearTimers())
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+    this.clearTimers();
+  }
+  // ---- inputs set by features ----
+  setPauseKind(kind) {
+    this.pauseKind = kind;
+    this.poke();
+  }
+  get currentPauseKind() {
+    return this.pauseKind;
+  }
+  setPrepare(p) {
+    this.prepare = p;
+    this.poke();
+  }
+  setPostProcessing(p) {
+    this.postProcessing = p;
+    this.poke();
+  }
+  setUpdating(on2) {
+    this.updating = on2;
+    this.poke();
+  }
+  /** The status as it would be sent now (also used by the CLI/console status). */
+  current() {
+    const serialNumber = this.o.polar.serialNumber;
+    if (!serialNumber) return null;
+    const printer = this.o.printer.snapshot();
+    const banner = this.banners[0];
+    const input2 = {
+      serialNumber,
+      printer,
+      job: this.o.jobs.job,
+      jobMeta: this.o.jobs.jobMeta,
+      prepare: this.prepare,
+      banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
+      pauseKind: this.pauseKind,
+      postProcessing: this.postProcessing,
+      updating: this.updating,
+      chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name))
+    };
+    return mapStatus(input2);
+  }
+  /** Sends the current status immediately (after a command was acted on). */
+  sendNow() {
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.sendTimer = void 0;
+    const status = this.current();
+    if (!status || !this.o.polar.online) return;
+    if (!this.o.polar.send("status", status)) return;
+    const now = this.o.clock.now();
+    this.lastSent = status;
+    this.lastSentAt = now;
+    this.events.emit("sent", { status, at: now });
+    this.consumeBanner(status);
+    this.scheduleHeartbeat();
+  }
+  /** Something changed: send soon if it matters, otherwise leave it to the heartbeat. */
+  poke() {
+    if (!this.o.polar.online || this.sendTimer !== void 0) return;
+    const next = this.current();
+    if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
+    const now = this.o.clock.now();
+    const delay2 = Math.max(this.o.debounceMs ?? 20, this.lastSentAt + (this.o.minSpacingMs ?? 1e3) - now);
+    this.sendTimer = this.o.clock.setTimeout(() => {
+      this.sendTimer = void 0;
+      this.sendNow();
+    }, delay2);
+  }
+  consumeBanner(sent) {
+    const b = this.banners[0];
+    if (!b) return;
+    if ((sent.status === 6 || sent.status === 7) && sent.jobId === b.jobId) b.remaining--;
+    else {
+      const newJob = this.o.jobs.job;
+      if (newJob && newJob.jobId !== b.jobId || ++b.outranked >= BANNER_REPEATS * 2) b.remaining = 0;
+    }
+    if (b.remaining <= 0) this.banners.shift();
+    this.poke();
+  }
+  scheduleHeartbeat() {
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    const interval = this.banners.length > 0 ? this.o.minSpacingMs ?? 1e3 : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
+    this.heartbeatTimer = this.o.clock.setTimeout(() => {
+      this.heartbeatTimer = void 0;
+      this.sendNow();
+    }, interval);
+  }
+  clearTimers() {
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    this.sendTimer = void 0;
+    this.heartbeatTimer = void 0;
+  }
+};
+function isActive(s, preparing) {
+  if (preparing) return true;
+  const state = s.print_stats.state;
+  if (state === "printing" || state === "paused") return true;
+  return s.heaters.some((h) => (h.target ?? 0) > 0 || h.kind === "heater" && (h.temperature ?? 0) > 50);
+}
+
+// src/features/job-reports.ts
+var JobReportSender = class {
+  constructor(polar, jobs, log) {
+    this.polar = polar;
+    this.jobs = jobs;
+    this.log = log;
+  }
+  polar;
+  jobs;
+  log;
+  offs = [];
+  flushing = false;
+  again = false;
+  start() {
+    this.offs.push(
+      this.polar.events.on("online", () => void this.flush()),
+      this.jobs.events.on("reportsQueued", () => void this.flush())
+    );
+    void this.flush();
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  /** Sends every queued report (serialized: a flush during a flush runs once more afterwards). */
+  async flush() {
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    this.flushing = true;
+    try {
+      do {
+        this.again = false;
+        await this.sendQueued();
+      } while (this.again);
+    } finally {
+      this.flushing = false;
+    }
+  }
+  async sendQueued() {
+    const serialNumber = this.polar.serialNumber;
+    if (!this.polar.online || !serialNumber) return;
+    const sent = /* @__PURE__ */ new Set();
+    for (const r of this.jobs.store.outbox) {
+      const ok = this.polar.send("job", {
+        serialNumber,
+        jobId: r.jobId,
+        state: r.state,
+        printSeconds: Math.max(0, Math.round(r.printSeconds)),
+        filamentUsed: Math.max(0, Math.round(r.filamentUsed))
+      });
+      if (!ok) break;
+      sent.add(r.key);
+      this.log.info(`reported ${r.cloud ? `cloud job ${r.jobId}` : "local job"} ${r.filename} as ${r.state}`);
+    }
+    if (sent.size === 0) return;
+    try {
+      await this.jobs.acknowledge(sent);
+    } catch (err) {
+      this.log.error(`sent job reports could not be removed from the outbox (may be repeated after a restart): ${errText(err)}`);
+    }
+  }
+};
+
+// src/features/feature-context.ts
+function respondText(msg) {
+  return msg.replace(/["\r\n]+/g, " ").replace(/[^\x20-\x7e]/g, "?").slice(0, 200);
+}
+function announce(ctx, msg, level = "warn") {
+  ctx.log[level](msg);
+  const serialNumber = ctx.polar.serialNumber;
+  if (serialNumber) ctx.polar.send("commandResponse", { serialNumber, response: `Polar Cloud bridge: ${msg}` });
+  if (ctx.printer.connectionState === "klippy_ready") {
+    ctx.api.gcodeScript(`RESPOND TYPE=echo MSG="Polar Cloud: ${respondText(msg)}"`, { timeoutMs: 1e4 }).catch((err) => ctx.log.debug(`console message not shown: ${errText(err)}`));
+  }
+}
+function isPrinting(ctx) {
+  const s = ctx.printer.snapshot().print_stats.state;
+  return s === "printing" || s === "paused" || ctx.jobs.pendingCloud !== null;
+}
+
+// src/features/temperature-gcode.ts
+function toolHeaterName(index) {
+  return index === 0 ? "extruder" : `extruder${index}`;
+}
+function clampTarget(heater, value2, label, notes) {
+  if (heater.max_temp === null) {
+    notes.push(`${label}: max_temp of ${heater.name} unknown; not changed`);
+    return null;
+  }
+  let t = Math.round(value2 * 10) / 10;
+  if (t < 0) t = 0;
+  if (t > heater.max_temp) {
+    notes.push(`${label}: ${value2} \xB0C is above ${heater.name}'s max_temp, set to ${heater.max_temp} \xB0C`);
+    t = heater.max_temp;
+  }
+  return t;
+}
+function shortHeaterName(name) {
+  const i = name.indexOf(" ");
+  return i >= 0 ? name.slice(i + 1) : name;
+}
+function planTemperatures(heaters, req, chamberObject) {
+  const gcode = [];
+  const notes = [];
+  const byName = new Map(heaters.filter((h) => h.kind === "heater").map((h) => [h.name, h]));
+  for (const [key, value2] of Object.entries(req.tools).sort(([a], [b]) => Number(a) - Number(b))) {
+    const index = Number(key);
+    const heater = byName.get(toolHeaterName(index));
+    if (!heater) {
+      notes.push(`tool${index}: this printer has no ${toolHeaterName(index)}`);
+      continue;
+    }
+    const t = clampTarget(heater, value2, `tool${index}`, notes);
+    if (t !== null) gcode.push(`M104 T${index} S${t}`);
+  }
+  if (req.bed !== void 0) {
+    const heater = byName.get("heater_bed");
+    if (!heater) notes.push("bed: this printer has no heater_bed");
+    else {
+      const t = clampTarget(heater, req.bed, "bed", notes);
+      if (t !== null) gcode.push(`M140 S${t}`);
+    }
+  }
+  if (req.chamber !== void 0) {
+    const heater = chamberObject ? byName.get(chamberObject) : void 0;
+    if (!heater) notes.push("chamber: this printer has no chamber heater");
+    else if (!/^[A-Za-z0-9_]+$/.test(shortHeaterName(heater.name))) notes.push(`chamber: heater name '${heater.name}' cannot be used in G-code`);
+    else {
+      const t = clampTarget(heater, req.chamber, "chamber", notes);
+      if (t !== null) gcode.push(`SET_HEATER_TEMPERATURE HEATER=${shortHeaterName(heater.name)} TARGET=${t}`);
+    }
+  }
+  return { gcode, notes };
+}
+var TEMP_LINE = /^\s*(M104|M140)((?:\s+[A-Za-z][^\s;]*)*)\s*(?:;.*)?$/i;
+function parseTemperatureLine(line) {
+  const m = TEMP_LINE.exec(line);
+  if (!m) return /^\s*(M104|M140)\b/i.test(line) ? { error: `malformed temperature command: ${line.trim()}` } : void 0;
+  const code = m[1].toUpperCase();
+  const params = /* @__PURE__ */ new Map();
+  for (const word of (m[2] ?? "").trim().split(/\s+/).filter(Boolean)) {
+    const letter = word[0].toUpperCase();
+    const n = Number(word.slice(1));
+    if (!Number.isFinite(n) || word.length < 2) return { error: `malformed parameter '${word}' in ${code}` };
+    params.set(letter, n);
+  }
+  const s = params.get("S") ?? 0;
+  if (code === "M140") return { bed: s, tools: {} };
+  const tool = params.get("T") ?? 0;
+  if (!Number.isInteger(tool) || tool < 0 || tool > 15) return { error: `bad tool number T${tool}` };
+  return { tools: { [tool]: s } };
+}
+
+// src/features/print-control.ts
+var MAX_JOG_MM = 500;
+var MAX_EXTRUDE_MM = 200;
+var PrintControl = class {
+  constructor(ctx, aborter) {
+    this.ctx = ctx;
+    this.aborter = aborter;
+  }
+  ctx;
+  aborter;
+  offs = [];
+  /** Heater targets switched off by a cold pause, restored on resume. */
+  coldTargets = null;
+  start() {
+    const { polar, printer, status } = this.ctx;
+    this.offs.push(
+      polar.onCommand("pause", (m) => void this.act("pause", () => this.pause(m.type))),
+      polar.onCommand("resume", () => void this.act("resume", () => this.resume())),
+      polar.onCommand("cancel", () => void this.act("cancel", () => this.cancel())),
+      polar.onCommand("connectPrinter", () => void this.act("connectPrinter", () => this.connectPrinter())),
+      polar.onCommand("jogPrinter", (m) => void this.act("jogPrinter", () => this.jog(m.jogPrinter))),
+      printer.on("printStateChanged", ({ to }) => {
+        if (to !== "paused" && status.currentPauseKind !== null) status.setPauseKind(null);
+        if (to !== "paused" && to !== "printing") this.coldTargets = null;
+      })
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  async act(name, fn) {
+    try {
+      await fn();
+    } catch (err) {
+      announce(this.ctx, `${name} failed: ${errText(err)}`);
+    }
+    this.ctx.status.sendNow();
+  }
+  async pause(type) {
+    const { api, printer, status, config: config2 } = this.ctx;
+    const s = printer.snapshot();
+    if (s.print_stats.state !== "printing") {
+      announce(this.ctx, `pause ignored: the printer is ${s.print_stats.state ?? "not printing"}`, "info");
+      return;
+    }
+    if (type === "filament") {
+      const macro = config2.control.filament_change_macro;
+      const exists = s.macros.some((m) => m.toUpperCase() === macro.toUpperCase());
+      if (exists) await api.gcodeScript(macro);
+      else {
+        announce(this.ctx, `no ${macro} macro in the Klipper config; pausing instead (change the filament, then resume)`, "info");
+        await api.printPause();
+      }
+      status.setPauseKind("filament");
+      return;
+    }
+    if (type === "cold") {
+      const targets = /* @__PURE__ */ new Map();
+      for (const h of s.heaters) if (h.kind === "heater" && (h.target ?? 0) > 0) targets.set(h.name, h.target);
+      await api.printPause();
+      this.coldTargets = targets;
+      const off = [...targets.keys()].filter((n) => /^[A-Za-z0-9_]+$/.test(shortHeaterName(n)));
+      if (off.length) await api.gcodeScript(off.map((n) => `SET_HEATER_TEMPERATURE HEATER=${shortHeaterName(n)} TARGET=0`).join("\n"));
+      this.ctx.log.info(`cold pause: heaters off (${[...targets].map(([n, t]) => `${n} ${t}`).join(", ") || "none were on"})`);
+      status.setPauseKind("cold");
+      return;
+    }
+    await api.printPause();
+    status.setPauseKind("pause");
+  }
+  async resume() {
+    const { api, printer, status } = this.ctx;
+    const s = printer.snapshot();
+    if (s.print_stats.state !== "paused" && !s.pause_resume.is_paused) {
+      announce(this.ctx, `resume ignored: the printer is ${s.print_stats.state ?? "not paused"}`, "info");
+      return;
+    }
+    const cold = this.coldTargets;
+    if (cold && cold.size) {
+      const lines = [];
+      for (const [name, t] of cold) lines.push(`SET_HEATER_TEMPERATURE HEATER=${shortHeaterName(name)} TARGET=${t}`);
+      for (const [name, t] of cold) if (/^(extruder\d*|heater_bed)$/.test(name)) lines.push(`TEMPERATURE_WAIT SENSOR=${name} MINIMUM=${Math.max(0, t - 2)}`);
+      this.ctx.log.info("resuming after a cold pause: reheating first");
+      await api.gcodeScript(lines.join("\n"), { timeoutMs: 0 });
+    }
+    this.coldTargets = null;
+    await api.printResume();
+    status.setPauseKind(null);
+  }
+  async cancel() {
+    const { api, printer, jobs } = this.ctx;
+    if (this.aborter && await this.aborter.abortPreparing("canceled from Polar Cloud")) return;
+    const pending = jobs.pendingCloud;
+    const state = printer.snapshot().print_stats.state;
+    if (state === "printing" || state === "paused") {
+      await api.printCancel();
+      return;
+    }
+    if (pending) {
+      jobs.cloudAbort(pending.jobId);
+      return;
+    }
+    announce(this.ctx, "cancel ignored: nothing is printing", "info");
+  }
+  async connectPrinter() {
+    const { printer, api, moonraker } = this.ctx;
+    const conn = printer.connectionState;
+    if (conn === "klippy_shutdown" || conn === "klippy_error") {
+      this.ctx.log.info("connectPrinter: Klipper is in shutdown/error, sending FIRMWARE_RESTART");
+      await api.firmwareRestart();
+    } else if (!moonraker.connected) {
+      this.ctx.log.info(`connectPrinter: reconnecting to Moonraker now`);
+      moonraker.reconnectNow();
+    } else {
+      this.ctx.log.info(`connectPrinter: printer already connected (${conn})`);
+    }
+  }
+  async jog(body2) {
+    if (isPrinting(this.ctx)) {
+      announce(this.ctx, "jog refused: a print is running", "info");
+      return;
+    }
+    const gcode = jogGcode(body2, this.ctx.config.control.jog_feedrate_xy, this.ctx.config.control.jog_feedrate_z);
+    if ("error" in gcode) {
+      announce(this.ctx, `jog refused: ${gcode.error}`, "info");
+      return;
+    }
+    await this.ctx.api.gcodeScript(gcode.script);
+  }
+};
+function jogGcode(body2, feedXY, feedZ) {
+  const fmt = (n) => String(Math.round(n * 1e3) / 1e3);
+  switch (body2.command) {
+    case "jog": {
+      const parts2 = [];
+      for (const axis of ["x", "y", "z"]) {
+        const v = body2[axis];
+        if (v === void 0 || v === 0) continue;
+        if (Math.abs(v) > MAX_JOG_MM) return { error: `${axis} move of ${v} mm is too large` };
+        parts2.push(`${axis.toUpperCase()}${fmt(v)}`);
+      }
+      if (!parts2.length) return { error: "no axis to move" };
+      const onlyZ = parts2.every((p) => p.startsWith("Z"));
+      const feed = body2.speed !== void 0 && body2.speed > 0 ? Math.min(body2.speed, 6e4) : onlyZ ? feedZ : feedXY;
+      const mode = body2.absolute ? "G90" : "G91";
+      return { script: `${mode}
+G1 ${parts2.join(" ")} F${fmt(feed)}
+G90` };
+    }
+    case "home": {
+      const axes = (body2.axes ?? ["x", "y", "z"]).map((a) => a.toLowerCase());
+      if (!axes.length || axes.some((a) => !["x", "y", "z"].includes(a))) return { error: `bad axes ${JSON.stringify(body2.axes)}` };
+      return { script: `G28 ${[...new Set(axes)].map((a) => a.toUpperCase()).join(" ")}` };
+    }
+    case "extrude": {
+      const amount = body2.amount;
+      if (amount === void 0 || amount === 0) return { error: "no extrusion amount" };
+      if (Math.abs(amount) > MAX_EXTRUDE_MM) return { error: `extrusion of ${amount} mm is too large` };
+      return { script: `G91
+G1 E${fmt(amount)} F${fmt(body2.speed !== void 0 && body2.speed > 0 ? Math.min(body2.speed, 6e3) : 300)}
+G90` };
+    }
+    default:
+      return { error: `unknown jog command '${body2.command}'` };
+  }
+}
+
+// src/features/remote-gcode.ts
+var MAX_RESPONSE_CHARS = 16e3;
+var COMMAND_TIMEOUT_MS = 15 * 6e4;
+var RemoteGcode = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  offs = [];
+  /** Console commands run one at a time, in arrival order. */
+  queue = Promise.resolve();
+  start() {
+    this.offs.push(
+      this.ctx.polar.onCommand("temperature", (m) => this.enqueue(() => this.temperature(m))),
+      this.ctx.polar.onCommand("command", (m) => this.enqueue(() => this.command(m)))
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  enqueue(fn) {
+    this.queue = this.queue.then(fn).catch((err) => this.ctx.log.error(`console command failed: ${errText(err)}`));
+  }
+  chamber() {
+    return this.ctx.config.status.chamber ?? defaultChamberObject(this.ctx.printer.snapshot().heaters.map((h) => h.name));
+  }
+  /** Runs a temperature request; returns the notes (clamping, unknown heaters). */
+  async applyTemperatures(req) {
+    const plan = planTemperatures(this.ctx.printer.snapshot().heaters, req, this.chamber());
+    for (const note of plan.notes) this.ctx.log.info(`temperature: ${note}`);
+    if (plan.gcode.length) {
+      this.ctx.log.info(`temperature: ${plan.gcode.join("; ")}`);
+      await this.ctx.api.gcodeScript(plan.gcode.join("\n"), { timeoutMs: 3e4 });
+    }
+    return plan.notes;
+  }
+  async temperature(m) {
+    try {
+      const notes = await this.applyTemperatures({ bed: m.bed, chamber: m.chamber, tools: m.tools });
+      if (notes.length) announce(this.ctx, notes.join("; "), "info");
+    } catch (err) {
+      announce(this.ctx, `temperature change failed: ${errText(err)}`);
+    }
+    this.ctx.status.sendNow();
+  }
+  async command(m) {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber) return;
+    if (!this.ctx.config.control.allow_remote_gcode) {
+      announce(this.ctx, "remote G-code is turned off on this printer (control.allow_remote_gcode: false)");
+      return;
+    }
+    const lines = m.command.split("\n").map((l) => l.replace(/\r$/, ""));
+    const temps = [];
+    const rest = [];
+    const out = [];
+    for (const line of lines) {
+      const t = parseTemperatureLine(line);
+      if (t === void 0) {
+        if (line.trim()) rest.push(line);
+      } else if ("error" in t) out.push(`!! ${t.error}`);
+      else temps.push(t);
+    }
+    try {
+      for (const t of temps) out.push(...(await this.applyTemperatures(t)).map((n) => `// ${n}`));
+      if (rest.length) {
+        this.ctx.log.info(`console G-code from Polar Cloud: ${rest.length} line(s)`);
+        out.push(...await this.ctx.api.gcodeScriptCollect(rest.join("\n"), { timeoutMs: COMMAND_TIMEOUT_MS }));
+      }
+      if (!rest.length && temps.length) out.push("ok");
+    } catch (err) {
+      if (err instanceof GcodeError) out.push(...err.lines, `!! ${err.message}`);
+      else out.push(`!! ${errText(err)}`);
+    }
+    let response = out.join("\n");
+    if (response.length > MAX_RESPONSE_CHARS) response = `${response.slice(0, MAX_RESPONSE_CHARS)}
+\u2026 (truncated)`;
+    if (response) this.ctx.polar.send("commandResponse", { serialNumber, response });
+    this.ctx.status.sendNow();
+  }
+};
+
+// src/features/custom-commands.ts
+var FIRMWARE_RESTART_COMMAND = "FIRMWARE_RESTART";
+var CustomCommands = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  offs = [];
+  lastSentJson = null;
+  warnedMissing = /* @__PURE__ */ new Set();
+  start() {
+    const { polar, moonraker } = this.ctx;
+    this.offs.push(
+      polar.events.on("online", () => {
+        this.lastSentJson = null;
+        this.sendList();
+      }),
+      moonraker.on("ready", () => this.sendList()),
+      polar.onCommand("customCommand", (m) => void this.run(m.customCommand))
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  /** The menu as it would be sent now. Macros not (yet) known to Klipper are left out. */
+  entries() {
+    const s = this.ctx.printer.snapshot();
+    const known = new Set(s.macros.map((m) => m.toUpperCase()));
+    const out = [];
+    for (const item of this.ctx.config.control.custom_commands) {
+      const e = typeof item === "string" ? { label: item, command: item } : {
+        label: item.label,
+        command: item.command,
+        ...item.help_text ? { helpText: item.help_text } : {},
+        ...item.confirm_text ? { confirmText: item.confirm_text } : {}
+      };
+      const macro = e.command.split(" ")[0].toUpperCase();
+      if (!known.has(macro)) {
+        if (s.connection === "klippy_ready" && !this.warnedMissing.has(macro)) {
+          this.warnedMissing.add(macro);
+          this.ctx.log.warn(`custom command '${e.label}': Klipper has no macro ${macro}; left out of the Polar menu`);
+        }
+        continue;
+      }
+      out.push(e);
+    }
+    if (this.ctx.config.control.builtin_commands) {
+      out.push({
+        label: "Firmware restart",
+        command: FIRMWARE_RESTART_COMMAND,
+        helpText: "Restarts Klipper and the printer board (clears a shutdown)",
+        confirmText: "Restart the printer firmware? A running print will be lost."
+      });
+    }
+    return out;
+  }
+  sendList() {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber || !this.ctx.polar.online || this.ctx.printer.connectionState !== "klippy_ready") return;
+    const list = this.entries();
+    const json2 = JSON.stringify(list);
+    if (json2 === this.lastSentJson) return;
+    if (this.ctx.polar.send("customCommandList", { serialNumber, customCommandList: list })) this.lastSentJson = json2;
+  }
+  async run(command) {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber) return;
+    const entry = this.entries().find((e) => e.command === command);
+    if (!entry) {
+      announce(this.ctx, `custom command refused: '${command.slice(0, 80)}' is not in this printer's list`);
+      return;
+    }
+    this.ctx.log.info(`custom command from Polar Cloud: ${entry.label}`);
+    let response;
+    try {
+      if (entry.command === FIRMWARE_RESTART_COMMAND) {
+        await this.ctx.api.firmwareRestart();
+        response = "firmware restart requested";
+      } else {
+        response = (await this.ctx.api.gcodeScriptCollect(entry.command, { timeoutMs: 15 * 6e4 })).join("\n") || "ok";
+      }
+    } catch (err) {
+      response = err instanceof GcodeError ? [...err.lines, `!! ${err.message}`].join("\n") : `!! ${errText(err)}`;
+    }
+    this.ctx.polar.send("commandResponse", { serialNumber, response });
+    this.ctx.status.sendNow();
+  }
+};
+
+// src/features/cloud-session.ts
+var UPDATE_MANAGER_NAME = "moonraker-polarcloud";
+var DAY_MS = 24 * 36e5;
+var CloudSession = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  offs = [];
+  versionTimer;
+  lastCapabilities = null;
+  start() {
+    const { polar, jobs } = this.ctx;
+    this.offs.push(
+      polar.events.on("online", () => void this.onOnline()),
+      polar.events.on("offline", () => this.clearTimer()),
+      jobs.events.on("reportsQueued", ({ reports }) => {
+        if (this.ctx.config.control.auto_next_print && reports.some((r) => r.cloud && r.state === "completed")) {
+          void this.sendNextPrint().catch((err) => this.ctx.log.warn(`automatic next print: ${errText(err)}`));
+        }
+      })
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+    this.clearTimer();
+  }
+  get capabilities() {
+    return this.lastCapabilities;
+  }
+  /** The cloud queue of this printer (CLI `polarcloud queue`). */
+  async getQueue(skip = 0, limit = 50) {
+    const serialNumber = this.requireOnline();
+    return this.ctx.polar.request("getQueue", { serialNumber, skip, limit }, "getQueueResponse", this.replyTimeout());
+  }
+  /**
+   * Asks the cloud for the next queued job (optionally a given one). The cloud
+   * answers with a `print` command, or sendNextPrintResponse NONE/FAILED.
+   */
+  async sendNextPrint(jobId) {
+    const serialNumber = this.requireOnline();
+    const state = this.ctx.printer.snapshot().print_stats.state;
+    if (state === "printing" || state === "paused" || this.ctx.jobs.pendingCloud) throw new Error("a print is running");
+    this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ""}`);
+    this.ctx.polar.send("sendNextPrint", { serialNumber, ...jobId ? { jobId } : {} });
+    return "requested";
+  }
+  requireOnline() {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber || !this.ctx.polar.online) throw new Error("not connected to Polar Cloud");
+    return serialNumber;
+  }
+  replyTimeout() {
+    return this.ctx.config.polar.reply_timeout * 1e3;
+  }
+  async onOnline() {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber) return;
+    const replies = this.ctx.polar.request("capabilities", { serialNumber }, "capabilitiesResponse", this.replyTimeout());
+    replies.then(
+      (r) => {
+        this.lastCapabilities = r.capabilities;
+        this.ctx.log.debug(`cloud capabilities: ${r.capabilities.join(", ") || "(none)"}`);
+      },
+      (err) => this.ctx.log.debug(`no capabilitiesResponse: ${errText(err)}`)
+    );
+    await this.sendVersion();
+  }
+  /** setVersion with the running version and the newest one Moonraker's update_manager knows. */
+  async sendVersion() {
+    this.clearTimer();
+    let latestVersion;
+    try {
+      const info = (await this.ctx.api.updateStatus()).version_info[UPDATE_MANAGER_NAME];
+      latestVersion = info?.remote_version ?? void 0;
+    } catch (err) {
+      this.ctx.log.debug(`update_manager status unavailable: ${errText(err)}`);
+    }
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber || !this.ctx.polar.online) return;
+    this.ctx.polar.send("setVersion", { serialNumber, runningVersion: VERSION, ...latestVersion ? { latestVersion } : {} });
+    this.versionTimer = this.ctx.clock.setTimeout(() => void this.sendVersion(), DAY_MS);
+  }
+  clearTimer() {
+    this.ctx.clock.clearTimeout(this.versionTimer);
+    this.versionTimer = void 0;
+  }
+};
+
+// src/features/self-update.ts
+import { rm } from "node:fs/promises";
+import { join as join4 } from "node:path";
+var UPDATE_INTENT_FILE = "update-intent.json";
+var intentSchema = external_exports.object({ fromVersion: external_exports.string(), requestedAt: external_exports.number() });
+var UPDATE_TIMEOUT_MS = 20 * 6e4;
+var SelfUpdate = class {
+  constructor(ctx, session) {
+    this.ctx = ctx;
+    this.session = session;
+  }
+  ctx;
+  session;
+  offs = [];
+  busy = false;
+  /** Intent found at start: confirmed after the first hello. */
+  pendingConfirm = null;
+  get intentPath() {
+    return join4(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
+  }
+  /** Reads a leftover intent (call before start). */
+  async load() {
+    const text = await readFileIfExists(this.intentPath);
+    if (text === void 0) return;
+    try {
+      this.pendingConfirm = intentSchema.parse(JSON.parse(text));
+    } catch (err) {
+      this.ctx.log.warn(`ignoring unreadable ${this.intentPath}: ${errText(err)}`);
+      await rm(this.intentPath, { force: true });
+    }
+  }
+  start() {
+    this.offs.push(
+      this.ctx.polar.onCommand("update", () => void this.update()),
+      this.ctx.polar.events.on("online", () => void this.confirm())
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  async confirm() {
+    const intent = this.pendingConfirm;
+    if (!intent) return;
+    this.pendingConfirm = null;
+    const msg = intent.fromVersion === VERSION ? `update finished, still running ${VERSION} (no newer version was installed)` : `updated from ${intent.fromVersion} to ${VERSION}`;
+    announce(this.ctx, msg, "info");
+    await rm(this.intentPath, { force: true }).catch(() => void 0);
+  }
+  async update() {
+    if (this.busy) return;
+    if (isPrinting(this.ctx)) {
+      announce(this.ctx, "update refused: a print is running; update again when it has finished");
+      this.ctx.status.sendNow();
+      return;
+    }
+    this.busy = true;
+    try {
+      await writeJsonAtomic(this.intentPath, { fromVersion: VERSION, requestedAt: this.ctx.clock.now() });
+      this.ctx.status.setUpdating(true);
+      this.ctx.status.sendNow();
+      this.ctx.log.info(`updating ${UPDATE_MANAGER_NAME} through Moonraker's update_manager`);
+      await withTimeout(this.ctx.api.updateUpgrade(UPDATE_MANAGER_NAME), UPDATE_TIMEOUT_MS, "update timed out");
+      announce(this.ctx, `update_manager finished; this service is still running ${VERSION}`, "info");
+      await rm(this.intentPath, { force: true });
+      await this.session.sendVersion();
+    } catch (err) {
+      announce(this.ctx, `update failed: ${errText(err)}`);
+      await rm(this.intentPath, { force: true }).catch(() => void 0);
+    } finally {
+      this.busy = false;
+      this.ctx.status.setUpdating(false);
+      this.ctx.status.sendNow();
+    }
+  }
+};
+function withTimeout(p, ms, msg) {
+  let timer;
+  return Promise.race([
+    p,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(msg)), ms);
+      timer.unref?.();
+    })
+  ]).finally(() => clearTimeout(timer));
+}
+
 // src/controller.ts
 var Controller = class {
   constructor(d) {
@@ -70179,6 +71688,48 @@ var Controller = class {
       wire: d.config.log.wire
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
+    this.jobs = new JobService({
+      dataDir: d.config.data_dir,
+      printer: this.printer,
+      api: this.moonrakerApi,
+      moonraker: this.moonraker,
+      clock: d.clock,
+      log: d.log.child("jobs")
+    });
+    this.status = new StatusReporter({
+      polar: this.polar,
+      printer: this.printer,
+      jobs: this.jobs,
+      clock: d.clock,
+      log: d.log.child("status"),
+      idleIntervalMs: d.config.status.idle_interval * 1e3,
+      activeIntervalMs: d.config.status.active_interval * 1e3,
+      chamber: d.config.status.chamber,
+      ...d.statusSpacingMs !== void 0 ? { minSpacingMs: d.statusSpacingMs } : {}
+    });
+    const ctx = {
+      config: d.config,
+      polar: this.polar,
+      printer: this.printer,
+      moonraker: this.moonraker,
+      api: this.moonrakerApi,
+      jobs: this.jobs,
+      status: this.status,
+      clock: d.clock,
+      log: d.log.child("cloud")
+    };
+    this.session = new CloudSession(ctx);
+    this.customCommands = new CustomCommands(ctx);
+    this.selfUpdate = new SelfUpdate(ctx, this.session);
+    const aborter = void 0;
+    this.features = [
+      new JobReportSender(this.polar, this.jobs, d.log.child("jobs")),
+      new PrintControl(ctx, aborter),
+      new RemoteGcode(ctx),
+      this.customCommands,
+      this.session,
+      this.selfUpdate
+    ];
   }
   d;
   identity;
@@ -70186,6 +71737,12 @@ var Controller = class {
   printer;
   moonraker;
   moonrakerApi;
+  jobs;
+  status;
+  session;
+  customCommands;
+  selfUpdate;
+  features;
   net;
   offs = [];
   async start() {
@@ -70204,6 +71761,10 @@ var Controller = class {
         })
       );
       this.moonrakerApi.start();
+      await this.jobs.start();
+      await this.selfUpdate.load();
+      this.status.start();
+      for (const f of this.features) f.start();
       this.moonraker.start();
     }
     this.polar.start();
@@ -70212,6 +71773,9 @@ var Controller = class {
     this.polar.stop();
     for (const off of this.offs.splice(0)) off();
     if (this.d.withMoonraker !== false) {
+      for (const f of [...this.features].reverse()) f.stop();
+      this.status.stop();
+      await this.jobs.stop();
       this.moonrakerApi.stop();
       await this.moonraker.stop();
     }
@@ -70599,10 +72163,10 @@ function byteLength(obj) {
   }
   return Math.ceil((obj.byteLength || obj.size) * BASE64_OVERHEAD);
 }
-function utf8Length(str2) {
+function utf8Length(str3) {
   let c = 0, length = 0;
-  for (let i = 0, l = str2.length; i < l; i++) {
-    c = str2.charCodeAt(i);
+  for (let i = 0, l = str3.length; i < l; i++) {
+    c = str3.charCodeAt(i);
     if (c < 128) {
       length += 1;
     } else if (c < 2048) {
@@ -70622,15 +72186,15 @@ function randomString2() {
 
 // node_modules/engine.io-client/build/esm-debug/contrib/parseqs.js
 function encode3(obj) {
-  let str2 = "";
+  let str3 = "";
   for (let i in obj) {
     if (obj.hasOwnProperty(i)) {
-      if (str2.length)
-        str2 += "&";
-      str2 += encodeURIComponent(i) + "=" + encodeURIComponent(obj[i]);
+      if (str3.length)
+        str3 += "&";
+      str3 += encodeURIComponent(i) + "=" + encodeURIComponent(obj[i]);
     }
   }
-  return str2;
+  return str3;
 }
 function decode3(qs) {
   let qry = {};
@@ -71402,15 +72966,15 @@ var parts = [
   "query",
   "anchor"
 ];
-function parse4(str2) {
-  if (str2.length > 8e3) {
+function parse4(str3) {
+  if (str3.length > 8e3) {
     throw "URI too long";
   }
-  const src = str2, b = str2.indexOf("["), e = str2.indexOf("]");
+  const src = str3, b = str3.indexOf("["), e = str3.indexOf("]");
   if (b != -1 && e != -1) {
-    str2 = str2.substring(0, b) + str2.substring(b, e).replace(/:/g, ";") + str2.substring(e, str2.length);
+    str3 = str3.substring(0, b) + str3.substring(b, e).replace(/:/g, ";") + str3.substring(e, str3.length);
   }
-  let m = re.exec(str2 || ""), uri = {}, i = 14;
+  let m = re.exec(str3 || ""), uri = {}, i = 14;
   while (i--) {
     uri[parts[i]] = m[i] || "";
   }
@@ -72243,21 +73807,21 @@ var Encoder = class {
    * Encode packet as string.
    */
   encodeAsString(obj) {
-    let str2 = "" + obj.type;
+    let str3 = "" + obj.type;
     if (obj.type === PacketType.BINARY_EVENT || obj.type === PacketType.BINARY_ACK) {
-      str2 += obj.attachments + "-";
+      str3 += obj.attachments + "-";
     }
     if (obj.nsp && "/" !== obj.nsp) {
-      str2 += obj.nsp + ",";
+      str3 += obj.nsp + ",";
     }
     if (null != obj.id) {
-      str2 += obj.id;
+      str3 += obj.id;
     }
     if (null != obj.data) {
-      str2 += JSON.stringify(obj.data, this.replacer);
+      str3 += JSON.stringify(obj.data, this.replacer);
     }
-    debug8("encoded %j as %s", obj, str2);
-    return str2;
+    debug8("encoded %j as %s", obj, str3);
+    return str3;
   }
   /**
    * Encode packet as 'buffer sequence' by removing blobs, and
@@ -72322,20 +73886,20 @@ var Decoder = class _Decoder extends import_component_emitter4.Emitter {
    * @param {String} str
    * @return {Object} packet
    */
-  decodeString(str2) {
+  decodeString(str3) {
     let i = 0;
     const p = {
-      type: Number(str2.charAt(0))
+      type: Number(str3.charAt(0))
     };
     if (PacketType[p.type] === void 0) {
       throw new Error("unknown packet type " + p.type);
     }
     if (p.type === PacketType.BINARY_EVENT || p.type === PacketType.BINARY_ACK) {
       const start = i + 1;
-      while (str2.charAt(++i) !== "-" && i != str2.length) {
+      while (str3.charAt(++i) !== "-" && i != str3.length) {
       }
-      const buf = str2.substring(start, i);
-      if (buf != Number(buf) || str2.charAt(i) !== "-") {
+      const buf = str3.substring(start, i);
+      if (buf != Number(buf) || str3.charAt(i) !== "-") {
         throw new Error("Illegal attachments");
       }
       const n = Number(buf);
@@ -72346,47 +73910,47 @@ var Decoder = class _Decoder extends import_component_emitter4.Emitter {
       }
       p.attachments = n;
     }
-    if ("/" === str2.charAt(i + 1)) {
+    if ("/" === str3.charAt(i + 1)) {
       const start = i + 1;
       while (++i) {
-        const c = str2.charAt(i);
+        const c = str3.charAt(i);
         if ("," === c)
           break;
-        if (i === str2.length)
+        if (i === str3.length)
           break;
       }
-      p.nsp = str2.substring(start, i);
+      p.nsp = str3.substring(start, i);
     } else {
       p.nsp = "/";
     }
-    const next = str2.charAt(i + 1);
+    const next = str3.charAt(i + 1);
     if ("" !== next && Number(next) == next) {
       const start = i + 1;
       while (++i) {
-        const c = str2.charAt(i);
+        const c = str3.charAt(i);
         if (null == c || Number(c) != c) {
           --i;
           break;
         }
-        if (i === str2.length)
+        if (i === str3.length)
           break;
       }
-      p.id = Number(str2.substring(start, i + 1));
+      p.id = Number(str3.substring(start, i + 1));
     }
-    if (str2.charAt(++i)) {
-      const payload = this.tryParse(str2.substr(i));
+    if (str3.charAt(++i)) {
+      const payload = this.tryParse(str3.substr(i));
       if (_Decoder.isPayloadValid(p.type, payload)) {
         p.data = payload;
       } else {
         throw new Error("invalid payload");
       }
     }
-    debug8("decoded %s as %j", str2, p);
+    debug8("decoded %s as %j", str3, p);
     return p;
   }
-  tryParse(str2) {
+  tryParse(str3) {
     try {
-      return JSON.parse(str2, this.opts.reviver);
+      return JSON.parse(str3, this.opts.reviver);
     } catch (e) {
       return false;
     }
@@ -74073,7 +75637,7 @@ var FileStore = class {
 
 // src/emulator/job-store.ts
 var DEFAULT_SIZE = 64 * 1024;
-var JobStore = class {
+var JobStore2 = class {
   constructor(files) {
     this.files = files;
   }
@@ -74340,7 +75904,7 @@ function createContext(opts) {
     events: new EventLog(opts.now),
     printers: new PrinterRegistry(opts.serialPrefix),
     files,
-    jobs: new JobStore(files),
+    jobs: new JobStore2(files),
     uploads: new UploadStore(),
     s3: {
       bucket: opts.bucket ?? "polar-emulator",
@@ -75645,7 +77209,7 @@ async function startPolarEmulator(opts = {}) {
 // src/simulator/simulator.ts
 import { promises as fs7 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join as join6 } from "node:path";
+import { join as join8 } from "node:path";
 
 // src/simulator/auth.ts
 import { randomBytes as randomBytes6 } from "node:crypto";
@@ -76452,7 +78016,7 @@ function registerFileApi(ctx) {
 
 // src/simulator/file-manager.ts
 import { promises as fs3 } from "node:fs";
-import { dirname as dirname3, join as join3, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
+import { dirname as dirname3, join as join5, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
 
 // src/simulator/metadata.ts
 import { promises as fs2 } from "node:fs";
@@ -76653,16 +78217,16 @@ var FileManager = class {
   ctx;
   metadata = /* @__PURE__ */ new Map();
   roots() {
-    return { config: join3(this.ctx.dataDir, "config"), logs: join3(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
+    return { config: join5(this.ctx.dataDir, "config"), logs: join5(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
   }
   async start() {
     const roots = this.roots();
     for (const dir of Object.values(roots)) await fs3.mkdir(dir, { recursive: true });
-    const cfg = join3(roots.config, "printer.cfg");
+    const cfg = join5(roots.config, "printer.cfg");
     if (!await fs3.stat(cfg).catch(() => null)) {
       await fs3.writeFile(cfg, "# Simulated printer\n[virtual_sdcard]\npath: ~/printer_data/gcodes\n[pause_resume]\n[display_status]\n");
     }
-    await fs3.writeFile(join3(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
+    await fs3.writeFile(join5(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
     for (const f of await this.listFiles("gcodes")) await this.scanMetadata(f.path).catch(() => void 0);
   }
   /** Splits "root/rel/path" and resolves it on disk (Moonraker's _convert_request_path). */
@@ -76698,7 +78262,7 @@ var FileManager = class {
     const walk = async (dir) => {
       for (const ent of await fs3.readdir(dir, { withFileTypes: true }).catch(() => [])) {
         if (ent.name.startsWith(".")) continue;
-        const full = join3(dir, ent.name);
+        const full = join5(dir, ent.name);
         if (ent.isDirectory()) await walk(full);
         else if (ent.isFile() && (root !== "gcodes" || VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase()))) {
           out.push({ path: relative(base, full).split(sep2).join("/"), ...await pathInfo(full, root) });
@@ -76716,7 +78280,7 @@ var FileManager = class {
     const files = [];
     for (const ent of await fs3.readdir(full, { withFileTypes: true })) {
       if (ent.name.startsWith(".")) continue;
-      const child = join3(full, ent.name);
+      const child = join5(full, ent.name);
       const info = await pathInfo(child, root).catch(() => null);
       if (!info) continue;
       if (ent.isDirectory()) dirs.push({ ...info, dirname: ent.name });
@@ -77688,14 +79252,14 @@ var History = class {
 
 // src/simulator/http-routes.ts
 import { createReadStream, promises as fs5 } from "node:fs";
-import { basename as basename2 } from "node:path";
+import { basename as basename3 } from "node:path";
 
 // src/simulator/upload.ts
 var import_busboy2 = __toESM(require_lib(), 1);
 import { STATUS_CODES } from "node:http";
 import { createWriteStream, promises as fs4 } from "node:fs";
 import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
-import { dirname as dirname4, extname as extname2, join as join4, resolve as resolve3, sep as sep3 } from "node:path";
+import { dirname as dirname4, extname as extname2, join as join6, resolve as resolve3, sep as sep3 } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 var Sha256 = class extends Transform {
@@ -77709,7 +79273,7 @@ var Sha256 = class extends Transform {
   }
 };
 async function receive(ctx, req) {
-  const tmpPath = join4(ctx.dataDir, "tmp", `upload-${randomBytes7(6).toString("hex")}.mru`);
+  const tmpPath = join6(ctx.dataDir, "tmp", `upload-${randomBytes7(6).toString("hex")}.mru`);
   await fs4.mkdir(dirname4(tmpPath), { recursive: true });
   const fields = {};
   let filename = null;
@@ -77992,7 +79556,7 @@ var HttpRoutes = class {
     const { full } = this.ctx.files.resolvePath(requestPath);
     const st = await fs5.stat(full).catch(() => null);
     if (!st?.isFile()) throw new MoonrakerError("Not Found", 404);
-    const name = basename2(full);
+    const name = basename3(full);
     const headers = {
       "Content-Type": "application/octet-stream",
       "Last-Modified": st.mtime.toUTCString(),
@@ -78837,7 +80401,7 @@ Content-Length: 0\r
 
 // src/simulator/print-executor.ts
 import { promises as fs6 } from "node:fs";
-import { join as join5, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
+import { join as join7, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
 
 // src/simulator/sim-clock.ts
 var EVENTTIME_BASE = 1e3;
@@ -79001,7 +80565,7 @@ var VirtualSdcard = class {
     const want = filename.toLowerCase();
     const walk = async (dir) => {
       for (const ent of await fs6.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        const full = join5(dir, ent.name);
+        const full = join7(dir, ent.name);
         if (ent.isDirectory()) {
           const hit = await walk(full);
           if (hit) return hit;
@@ -79855,8 +81419,8 @@ var Simulator = class {
   }
   async start() {
     const cfg = this.cfg;
-    const dataDir = await fs7.mkdtemp(join6(tmpdir(), "moonraker-sim-"));
-    const gcodesDir = cfg.gcodesDir ?? join6(dataDir, "gcodes");
+    const dataDir = await fs7.mkdtemp(join8(tmpdir(), "moonraker-sim-"));
+    const gcodesDir = cfg.gcodesDir ?? join8(dataDir, "gcodes");
     await fs7.mkdir(gcodesDir, { recursive: true });
     this.clock = new TrackedClock(cfg.clock);
     const settings = {
@@ -80038,17 +81602,17 @@ async function startMoonrakerSimulator(opts = {}) {
 }
 
 // src/cli/demo.ts
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm as rm2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join7 } from "node:path";
+import { join as join9 } from "node:path";
 var DEMO_ACCOUNT = { email: "demo@polarcloud.example", pin: "1234" };
 async function demoCommand(log) {
   const out = (s) => process.stdout.write(s + "\n");
   const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
   const sim = await startMoonrakerSimulator({ speedFactor: 50, log: log.child("sim") });
-  const dir = await mkdtemp(join7(tmpdir2(), "polarcloud-demo-"));
+  const dir = await mkdtemp(join9(tmpdir2(), "polarcloud-demo-"));
   const { config: config2 } = parseConfig(
-    `data_dir: ${join7(dir, "data")}
+    `data_dir: ${join9(dir, "data")}
 polar:
   server_url: ${emu.url}
   reply_timeout: 10
@@ -80089,7 +81653,7 @@ moonraker:
     await bridge.stop();
     await sim.stop();
     await emu.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rm2(dir, { recursive: true, force: true });
   }
 }
 async function waitFor2(cond, timeoutMs, what) {

@@ -129,6 +129,14 @@ export class MoonrakerClient {
     await this.connectTask;
   }
 
+  /** Skips the backoff wait: reconnects now if a retry is pending (Polar's connectPrinter). Returns true if it did. */
+  reconnectNow(): boolean {
+    if (this.stopped || this.session || this.retryTimer === undefined) return false;
+    this.opts.backoff.reset();
+    this.scheduleReconnect(0);
+    return true;
+  }
+
   /** A JSON-RPC call on the current connection (rejects with RpcClosedError when there is none). */
   call(method: string, params?: RpcParams, options?: CallOptions): Promise<unknown> {
     const s = this.session;

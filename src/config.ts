@@ -20,6 +20,16 @@ const httpUrl = z
   }, 'must be an http:// or https:// URL')
   .transform((s) => s.replace(/\/+$/, ''));
 
+/** A Klipper macro / extended G-code command name: letters, digits, underscores. */
+const macroName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a Klipper macro name (letters, digits, _)');
+const customCommandEntry = z.object({
+  label: z.string().min(1).max(64),
+  /** A macro name, optionally with PARAM=value arguments (values: letters, digits, . _ -). */
+  command: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}( +[A-Za-z_][A-Za-z0-9_]*=[A-Za-z0-9._-]{1,64}){0,8}$/, 'must be a macro name with optional NAME=value arguments'),
+  help_text: z.string().max(256).optional(),
+  confirm_text: z.string().max(256).optional(),
+});
+
 export const configSchema = z.object({
   /** Where the key, serial number and pending job reports live. Never a folder Moonraker serves. */
   data_dir: z.string().min(1).optional(),
@@ -50,6 +60,33 @@ export const configSchema = z.object({
     .object({
       url: httpUrl.default('http://127.0.0.1:7125'),
       api_key: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  status: z
+    .object({
+      /** Heartbeat (seconds) while idle; changes are always sent at once. */
+      idle_interval: z.number().min(5).max(3600).default(60),
+      /** Heartbeat (seconds) while printing or heating. */
+      active_interval: z.number().min(2).max(600).default(10),
+      /** Klipper object reported as `chamber` (default: a heater/sensor/fan named "chamber"). */
+      chamber: z.string().min(1).max(128).optional(),
+    })
+    .prefault({}),
+  control: z
+    .object({
+      /** Let Polar's console send raw G-code (like the other Polar clients). */
+      allow_remote_gcode: z.boolean().default(true),
+      /** Macro run by a `filament` pause (M600 when it exists; otherwise a plain PAUSE). */
+      filament_change_macro: macroName.default('M600'),
+      /** Entries of Polar's custom-command menu: macro names, or {label, command, help_text, confirm_text}. */
+      custom_commands: z.array(z.union([macroName, customCommandEntry])).max(50).default([]),
+      /** Add firmware restart and Moonraker power devices to that menu. */
+      builtin_commands: z.boolean().default(true),
+      /** After a completed cloud print, ask Polar for the next job in the queue. */
+      auto_next_print: z.boolean().default(false),
+      /** Jog feed rates (mm/min) for the web UI's jog buttons. */
+      jog_feedrate_xy: z.number().positive().max(60000).default(6000),
+      jog_feedrate_z: z.number().positive().max(60000).default(600),
     })
     .prefault({}),
 });

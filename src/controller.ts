@@ -13,6 +13,15 @@ import type { TransportFactory } from './polar/transport.js';
 import { buildHelloInfo } from './features/hello-info.js';
 import { MoonrakerApi, MoonrakerClient, PrinterModel } from '../moonraker-bridge/index.js';
 import { VERSION } from './version.js';
+import { JobService } from './jobs/job-service.js';
+import { StatusReporter } from './status/status-reporter.js';
+import type { Feature, FeatureContext } from './features/feature-context.js';
+import { JobReportSender } from './features/job-reports.js';
+import { PrintControl, type CloudPrintAborter } from './features/print-control.js';
+import { RemoteGcode } from './features/remote-gcode.js';
+import { CustomCommands } from './features/custom-commands.js';
+import { CloudSession } from './features/cloud-session.js';
+import { SelfUpdate } from './features/self-update.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -27,6 +36,8 @@ export interface ControllerDeps {
   identityPollMs?: number;
   /** false: cloud side only (the register/unregister commands). Default true. */
   withMoonraker?: boolean;
+  /** Status coalescing (ms between messages); tests and benches shorten it. */
+  statusSpacingMs?: number;
 }
 
 export class Controller {
@@ -35,6 +46,12 @@ export class Controller {
   readonly printer: PrinterModel;
   readonly moonraker: MoonrakerClient;
   readonly moonrakerApi: MoonrakerApi;
+  readonly jobs: JobService;
+  readonly status: StatusReporter;
+  readonly session: CloudSession;
+  readonly customCommands: CustomCommands;
+  private readonly selfUpdate: SelfUpdate;
+  private readonly features: Feature[];
   private net: NetInfo | undefined;
   private readonly offs: (() => void)[] = [];
 
@@ -67,6 +84,49 @@ export class Controller {
       wire: d.config.log.wire,
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
+    this.jobs = new JobService({
+      dataDir: d.config.data_dir,
+      printer: this.printer,
+      api: this.moonrakerApi,
+      moonraker: this.moonraker,
+      clock: d.clock,
+      log: d.log.child('jobs'),
+    });
+    this.status = new StatusReporter({
+      polar: this.polar,
+      printer: this.printer,
+      jobs: this.jobs,
+      clock: d.clock,
+      log: d.log.child('status'),
+      idleIntervalMs: d.config.status.idle_interval * 1000,
+      activeIntervalMs: d.config.status.active_interval * 1000,
+      chamber: d.config.status.chamber,
+      ...(d.statusSpacingMs !== undefined ? { minSpacingMs: d.statusSpacingMs } : {}),
+    });
+    const ctx: FeatureContext = {
+      config: d.config,
+      polar: this.polar,
+      printer: this.printer,
+      moonraker: this.moonraker,
+      api: this.moonrakerApi,
+      jobs: this.jobs,
+      status: this.status,
+      clock: d.clock,
+      log: d.log.child('cloud'),
+    };
+    this.session = new CloudSession(ctx);
+    this.customCommands = new CustomCommands(ctx);
+    this.selfUpdate = new SelfUpdate(ctx, this.session);
+    // Cloud-print feature (issue 5) plugs its aborter in here.
+    const aborter: CloudPrintAborter | undefined = undefined;
+    this.features = [
+      new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
+      new PrintControl(ctx, aborter),
+      new RemoteGcode(ctx),
+      this.customCommands,
+      this.session,
+      this.selfUpdate,
+    ];
   }
 
   async start(): Promise<void> {
@@ -85,6 +145,10 @@ export class Controller {
         }),
       );
       this.moonrakerApi.start();
+      await this.jobs.start();
+      await this.selfUpdate.load();
+      this.status.start();
+      for (const f of this.features) f.start();
       this.moonraker.start();
     }
     this.polar.start();
@@ -94,6 +158,9 @@ export class Controller {
     this.polar.stop();
     for (const off of this.offs.splice(0)) off();
     if (this.d.withMoonraker !== false) {
+      for (const f of [...this.features].reverse()) f.stop();
+      this.status.stop();
+      await this.jobs.stop();
       this.moonrakerApi.stop();
       await this.moonraker.stop();
     }

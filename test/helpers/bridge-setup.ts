@@ -54,6 +54,7 @@ export interface BridgeOptions {
   extraYaml?: string;
   /** Start the Moonraker side too (needs moonraker.url in extraYaml). Default: cloud only. */
   withMoonraker?: boolean;
+  statusSpacingMs?: number;
 }
 
 export function makeController(serverUrl: string, dataDir: string, capture: LogCapture, o: BridgeOptions = {}): Controller {
@@ -66,6 +67,7 @@ export function makeController(serverUrl: string, dataDir: string, capture: LogC
     polarBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
     moonrakerBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
     withMoonraker: o.withMoonraker ?? false,
+    ...(o.statusSpacingMs !== undefined ? { statusSpacingMs: o.statusSpacingMs } : {}),
     failedHelloDelayMs: o.failedHelloDelayMs ?? 100,
     identityPollMs: 50,
   });

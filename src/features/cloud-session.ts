@@ -1,0 +1,107 @@
+// Per-connection housekeeping with the cloud: `capabilities` and `setVersion`
+// after every hello (and the version daily), the print queue for the CLI
+// (`getQueue`) and `sendNextPrint`, on request or automatically after a
+// completed cloud job when control.auto_next_print is on.
+import type { CloudToPrinter } from '../polar/messages.js';
+import type { TimerHandle } from '../util/clock.js';
+import { errText } from '../util/log.js';
+import { VERSION } from '../version.js';
+import type { Feature, FeatureContext } from './feature-context.js';
+
+/** Moonraker update_manager entry of this service (install kit). */
+export const UPDATE_MANAGER_NAME = 'moonraker-polarcloud';
+const DAY_MS = 24 * 3600_000;
+
+export class CloudSession implements Feature {
+  private offs: (() => void)[] = [];
+  private versionTimer: TimerHandle | undefined;
+  private lastCapabilities: string[] | null = null;
+
+  constructor(private readonly ctx: FeatureContext) {}
+
+  start(): void {
+    const { polar, jobs } = this.ctx;
+    this.offs.push(
+      polar.events.on('online', () => void this.onOnline()),
+      polar.events.on('offline', () => this.clearTimer()),
+      jobs.events.on('reportsQueued', ({ reports }) => {
+        if (this.ctx.config.control.auto_next_print && reports.some((r) => r.cloud && r.state === 'completed')) {
+          void this.sendNextPrint().catch((err) => this.ctx.log.warn(`automatic next print: ${errText(err)}`));
+        }
+      }),
+    );
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off();
+    this.clearTimer();
+  }
+
+  get capabilities(): readonly string[] | null {
+    return this.lastCapabilities;
+  }
+
+  /** The cloud queue of this printer (CLI `polarcloud queue`). */
+  async getQueue(skip = 0, limit = 50): Promise<CloudToPrinter['getQueueResponse']> {
+    const serialNumber = this.requireOnline();
+    return this.ctx.polar.request('getQueue', { serialNumber, skip, limit }, 'getQueueResponse', this.replyTimeout());
+  }
+
+  /**
+   * Asks the cloud for the next queued job (optionally a given one). The cloud
+   * answers with a `print` command, or sendNextPrintResponse NONE/FAILED.
+   */
+  async sendNextPrint(jobId?: string): Promise<'requested'> {
+    const serialNumber = this.requireOnline();
+    const state = this.ctx.printer.snapshot().print_stats.state;
+    if (state === 'printing' || state === 'paused' || this.ctx.jobs.pendingCloud) throw new Error('a print is running');
+    this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ''}`);
+    this.ctx.polar.send('sendNextPrint', { serialNumber, ...(jobId ? { jobId } : {}) });
+    return 'requested';
+  }
+
+  private requireOnline(): string {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber || !this.ctx.polar.online) throw new Error('not connected to Polar Cloud');
+    return serialNumber;
+  }
+
+  private replyTimeout(): number {
+    return this.ctx.config.polar.reply_timeout * 1000;
+  }
+
+  private async onOnline(): Promise<void> {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber) return;
+    const replies = this.ctx.polar.request('capabilities', { serialNumber }, 'capabilitiesResponse', this.replyTimeout());
+    replies.then(
+      (r) => {
+        this.lastCapabilities = r.capabilities;
+        this.ctx.log.debug(`cloud capabilities: ${r.capabilities.join(', ') || '(none)'}`);
+      },
+      (err) => this.ctx.log.debug(`no capabilitiesResponse: ${errText(err)}`),
+    );
+    await this.sendVersion();
+  }
+
+  /** setVersion with the running version and the newest one Moonraker's update_manager knows. */
+  async sendVersion(): Promise<void> {
+    this.clearTimer();
+    let latestVersion: string | undefined;
+    try {
+      const info = (await this.ctx.api.updateStatus()).version_info[UPDATE_MANAGER_NAME];
+      latestVersion = info?.remote_version ?? undefined;
+    } catch (err) {
+      this.ctx.log.debug(`update_manager status unavailable: ${errText(err)}`);
+    }
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber || !this.ctx.polar.online) return;
+    this.ctx.polar.send('setVersion', { serialNumber, runningVersion: VERSION, ...(latestVersion ? { latestVersion } : {}) });
+    this.versionTimer = this.ctx.clock.setTimeout(() => void this.sendVersion(), DAY_MS);
+  }
+
+  private clearTimer(): void {
+    this.ctx.clock.clearTimeout(this.versionTimer);
+    this.versionTimer = undefined;
+  }
+}

@@ -1,0 +1,99 @@
+// Cloud `temperature` and `command` (console G-code). Temperatures are built
+// from validated numbers, clamped to each heater's max_temp; M104/M140 lines in
+// a console command are treated the same way (as the protocol says) and run
+// first; the other lines go through printer.gcode.script and the console output
+// they produce comes back as one `commandResponse`.
+import type { CloudToPrinter } from '../polar/messages.js';
+import { GcodeError } from '../../moonraker-bridge/index.js';
+import { errText } from '../util/log.js';
+import { announce, type Feature, type FeatureContext } from './feature-context.js';
+import { parseTemperatureLine, planTemperatures, type TemperatureRequest } from './temperature-gcode.js';
+import { defaultChamberObject } from '../status/status-mapper.js';
+
+/** Longest console response sent back (Polar shows it in a small console). */
+const MAX_RESPONSE_CHARS = 16_000;
+/** A console command may wait for heating or homing, but not forever. */
+const COMMAND_TIMEOUT_MS = 15 * 60_000;
+
+export class RemoteGcode implements Feature {
+  private offs: (() => void)[] = [];
+  /** Console commands run one at a time, in arrival order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: FeatureContext) {}
+
+  start(): void {
+    this.offs.push(
+      this.ctx.polar.onCommand('temperature', (m) => this.enqueue(() => this.temperature(m))),
+      this.ctx.polar.onCommand('command', (m) => this.enqueue(() => this.command(m))),
+    );
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off();
+  }
+
+  private enqueue(fn: () => Promise<void>): void {
+    this.queue = this.queue.then(fn).catch((err) => this.ctx.log.error(`console command failed: ${errText(err)}`));
+  }
+
+  private chamber(): string | null {
+    return this.ctx.config.status.chamber ?? defaultChamberObject(this.ctx.printer.snapshot().heaters.map((h) => h.name));
+  }
+
+  /** Runs a temperature request; returns the notes (clamping, unknown heaters). */
+  private async applyTemperatures(req: TemperatureRequest): Promise<string[]> {
+    const plan = planTemperatures(this.ctx.printer.snapshot().heaters, req, this.chamber());
+    for (const note of plan.notes) this.ctx.log.info(`temperature: ${note}`);
+    if (plan.gcode.length) {
+      this.ctx.log.info(`temperature: ${plan.gcode.join('; ')}`);
+      await this.ctx.api.gcodeScript(plan.gcode.join('\n'), { timeoutMs: 30_000 });
+    }
+    return plan.notes;
+  }
+
+  private async temperature(m: CloudToPrinter['temperature']): Promise<void> {
+    try {
+      const notes = await this.applyTemperatures({ bed: m.bed, chamber: m.chamber, tools: m.tools });
+      if (notes.length) announce(this.ctx, notes.join('; '), 'info');
+    } catch (err) {
+      announce(this.ctx, `temperature change failed: ${errText(err)}`);
+    }
+    this.ctx.status.sendNow();
+  }
+
+  private async command(m: CloudToPrinter['command']): Promise<void> {
+    const serialNumber = this.ctx.polar.serialNumber;
+    if (!serialNumber) return;
+    if (!this.ctx.config.control.allow_remote_gcode) {
+      announce(this.ctx, 'remote G-code is turned off on this printer (control.allow_remote_gcode: false)');
+      return;
+    }
+    const lines = m.command.split('\n').map((l) => l.replace(/\r$/, ''));
+    const temps: TemperatureRequest[] = [];
+    const rest: string[] = [];
+    const out: string[] = [];
+    for (const line of lines) {
+      const t = parseTemperatureLine(line);
+      if (t === undefined) {
+        if (line.trim()) rest.push(line);
+      } else if ('error' in t) out.push(`!! ${t.error}`);
+      else temps.push(t);
+    }
+    try {
+      for (const t of temps) out.push(...(await this.applyTemperatures(t)).map((n) => `// ${n}`));
+      if (rest.length) {
+        this.ctx.log.info(`console G-code from Polar Cloud: ${rest.length} line(s)`);
+        out.push(...(await this.ctx.api.gcodeScriptCollect(rest.join('\n'), { timeoutMs: COMMAND_TIMEOUT_MS })));
+      }
+      if (!rest.length && temps.length) out.push('ok');
+    } catch (err) {
+      if (err instanceof GcodeError) out.push(...err.lines, `!! ${err.message}`);
+      else out.push(`!! ${errText(err)}`);
+    }
+    let response = out.join('\n');
+    if (response.length > MAX_RESPONSE_CHARS) response = `${response.slice(0, MAX_RESPONSE_CHARS)}\n… (truncated)`;
+    if (response) this.ctx.polar.send('commandResponse', { serialNumber, response });
+    this.ctx.status.sendNow();
+  }
+}

@@ -1,0 +1,211 @@
+// Runs the pure job tracker against the live printer: feeds it printer
+// snapshots, Moonraker history notifications and a history replay after every
+// (re)connect (to catch transitions missed while either side was down), keeps
+// its state and the job-report outbox on disk, and fetches the running file's
+// metadata for the status mapper.
+import type { MoonrakerApi, MoonrakerClient, PrinterModel, PrinterSnapshot, HistoryJob } from '../../moonraker-bridge/index.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { errText, type Logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { ensurePrivateDir } from '../util/atomic-file.js';
+import { HISTORY_GRACE_MS, reduceJob } from './job-tracker.js';
+import { JobStore } from './job-store.js';
+import type { HistoryRecord, JobReport, PendingCloudJob, TrackedJob, TrackerEvent } from './job-types.js';
+import type { JobMeta } from '../status/status-types.js';
+
+export interface JobServiceEvents {
+  /** The tracked job, its metadata or the pending cloud job changed. */
+  changed: Record<string, never>;
+  /** Reports were written to the outbox (they are durable now). */
+  reportsQueued: { reports: JobReport[] };
+}
+
+export interface JobServiceDeps {
+  dataDir: string;
+  printer: PrinterModel;
+  api: MoonrakerApi;
+  moonraker: MoonrakerClient;
+  clock: Clock;
+  log: Logger;
+}
+
+/** How many recent history records to replay after a (re)connect. */
+const HISTORY_REPLAY = 10;
+
+export class JobService {
+  readonly events = new TypedEmitter<JobServiceEvents>();
+  readonly store: JobStore;
+  private meta: JobMeta | null = null;
+  private metaFor: string | null = null;
+  private wakeTimer: TimerHandle | undefined;
+  private offs: (() => void)[] = [];
+  /** Events are reduced strictly in order, each after the previous one's write started. */
+  private lastPrintKey = '';
+  private running = false;
+
+  constructor(private readonly d: JobServiceDeps) {
+    this.store = new JobStore(d.dataDir, d.log);
+  }
+
+  get job(): TrackedJob | null {
+    return this.store.tracker.active;
+  }
+
+  get pendingCloud(): PendingCloudJob | null {
+    return this.store.tracker.pendingCloud;
+  }
+
+  get jobMeta(): JobMeta | null {
+    const job = this.job;
+    return job && this.meta && this.meta.filename === job.filename ? this.meta : null;
+  }
+
+  async start(): Promise<void> {
+    await ensurePrivateDir(this.d.dataDir);
+    await this.store.load();
+    this.running = true;
+    const { printer, api, moonraker } = this.d;
+    this.offs.push(
+      printer.on('objectsChanged', ({ changed }) => {
+        if (changed.print_stats) this.feedSnapshot(printer.snapshot());
+      }),
+      printer.on('connectionChanged', () => this.feedSnapshot(printer.snapshot())),
+      api.on('historyChanged', ({ action, job }) => {
+        if (action === 'added') this.feed({ type: 'historyAdded', at: this.d.clock.now(), record: toRecord(job) });
+        else if (action === 'finished') this.feed({ type: 'historyFinished', at: this.d.clock.now(), record: toRecord(job) });
+      }),
+      moonraker.on('ready', () => void this.replayHistory()),
+    );
+    if (this.store.tracker.active) {
+      const a = this.store.tracker.active;
+      this.d.log.info(`resuming tracking of ${a.cloud ? `cloud job ${a.jobId}` : 'local job'} (${a.filename})`);
+    }
+    if (this.store.outbox.length) this.d.log.info(`${this.store.outbox.length} job report(s) waiting to be sent to Polar Cloud`);
+    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const off of this.offs.splice(0)) off();
+    this.d.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    await this.store.flushed();
+  }
+
+  /** A cloud job is about to be started under `filename` (cloud-print feature). */
+  cloudStart(job: PendingCloudJob): void {
+    this.feed({ type: 'cloudStart', at: this.d.clock.now(), job });
+  }
+
+  /** The cloud job never started printing: it is reported canceled. */
+  cloudAbort(jobId: string): void {
+    this.feed({ type: 'cloudAbort', at: this.d.clock.now(), jobId });
+  }
+
+  /** Reports sent on an authenticated connection: drop them from the outbox. */
+  async acknowledge(keys: ReadonlySet<string>): Promise<void> {
+    await this.store.remove(keys);
+  }
+
+  private feedSnapshot(s: PrinterSnapshot): void {
+    const ps = s.print_stats;
+    const ready = s.connection === 'klippy_ready';
+    const ev: TrackerEvent = {
+      type: 'snapshot',
+      at: this.d.clock.now(),
+      ready,
+      printState: ps.state ?? 'standby',
+      filename: ps.filename ?? '',
+      printDuration: ps.print_duration ?? 0,
+      totalDuration: ps.total_duration ?? 0,
+      filamentUsed: ps.filament_used ?? 0,
+    };
+    this.feed(ev);
+  }
+
+  private feed(ev: TrackerEvent): void {
+    if (!this.running) return;
+    const before = this.store.tracker;
+    const res = reduceJob(before, ev);
+    this.scheduleWake(res.wakeAt);
+    if (!res.changed && res.reports.length === 0) return;
+    for (const r of res.reports) {
+      this.d.log.info(`job finished: ${r.cloud ? `cloud job ${r.jobId}` : 'local job'} ${r.filename} ${r.state} (${r.printSeconds} s, ${r.filamentUsed} mm)`);
+    }
+    const write = this.store.update(res.state, res.reports);
+    if (res.reports.length) {
+      const reports = res.reports;
+      write.then(
+        () => this.events.emit('reportsQueued', { reports }),
+        (err) => this.d.log.error(`job report not saved, will retry with the next change: ${errText(err)}`),
+      );
+    }
+    const job = res.state.active;
+    const key = job ? `${job.jobId}|${job.filename}` : '';
+    if (key !== this.lastPrintKey) {
+      this.lastPrintKey = key;
+      if (job) this.d.log.info(`tracking ${job.cloud ? `cloud job ${job.jobId}` : 'local job'}: ${job.filename}`);
+      if (job && this.metaFor !== job.filename) void this.loadMeta(job.filename);
+    }
+    this.events.emit('changed', {});
+  }
+
+  private scheduleWake(at: number | null): void {
+    this.d.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
+    if (at === null || !this.running) return;
+    this.wakeTimer = this.d.clock.setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.feed({ type: 'tick', at: this.d.clock.now() });
+    }, Math.max(0, at - this.d.clock.now()));
+  }
+
+  private async loadMeta(filename: string): Promise<void> {
+    this.metaFor = filename;
+    try {
+      const m = await this.d.api.fileMetadata(filename);
+      if (this.metaFor !== filename) return;
+      this.meta = {
+        filename,
+        estimatedTime: m.estimated_time ?? null,
+        filamentTotal: m.filament_total ?? null,
+        gcodeStartByte: m.gcode_start_byte ?? null,
+        gcodeEndByte: m.gcode_end_byte ?? null,
+        size: m.size,
+      };
+      this.events.emit('changed', {});
+    } catch (err) {
+      this.metaFor = null;
+      this.d.log.debug(`no metadata for ${filename}: ${errText(err)}`);
+    }
+  }
+
+  /** After every (re)subscribe: the latest history records, oldest first, so missed ends are found. */
+  private async replayHistory(): Promise<void> {
+    this.feedSnapshot(this.d.printer.snapshot());
+    if (!this.store.tracker.active) return;
+    let jobs: HistoryJob[];
+    try {
+      jobs = (await this.d.api.historyList({ limit: HISTORY_REPLAY, order: 'desc' })).jobs;
+    } catch (err) {
+      this.d.log.debug(`history not available (${errText(err)}); job ends are taken from print_stats`);
+      return;
+    }
+    for (const job of jobs.reverse()) {
+      const record = toRecord(job);
+      const at = this.d.clock.now();
+      this.feed(record.status === 'in_progress' ? { type: 'historyAdded', at, record } : { type: 'historyFinished', at, record });
+    }
+  }
+}
+
+function toRecord(job: HistoryJob): HistoryRecord {
+  return {
+    job_id: job.job_id,
+    filename: job.filename,
+    status: job.status,
+    start_time: job.start_time,
+    print_duration: job.print_duration,
+    filament_used: job.filament_used,
+  };
+}

@@ -1,0 +1,274 @@
+// Pure mapping of the printer's state (Moonraker snapshot + job tracker view)
+// to the Polar Cloud `status` message, and the rule deciding whether a new
+// status differs enough from the last one sent to be worth sending now.
+import type { HeaterView, PrinterSnapshot } from '../../moonraker-bridge/index.js';
+import { LOCAL_JOB_ID } from '../jobs/job-types.js';
+import { POLAR_STATUS } from '../polar/messages.js';
+import type { JobMeta, PolarStatusMessage, PrepareView, StatusInput } from './status-types.js';
+
+type Fields = Partial<PolarStatusMessage>;
+
+const TOOL_KEYS = ['tool0', 'tool1', 'tool2', 'tool3'] as const;
+const TARGET_TOOL_KEYS = ['targetTool0', 'targetTool1', 'targetTool2', 'targetTool3'] as const;
+const EXTRUDER_NAMES = ['extruder', 'extruder1', 'extruder2', 'extruder3'] as const;
+const TEMPERATURE_KEYS: ReadonlySet<string> = new Set([...TOOL_KEYS, 'bed', 'chamber']);
+/** Change every message while printing; on their own they do not justify sending one. */
+const NOISY_KEYS: ReadonlySet<string> = new Set(['printSeconds', 'bytesRead']);
+const PERCENT_RE = /Percent Complete: (-?\d+(?:\.\d+)?)%/;
+/** A temperature must move this much (°C) to matter; the epsilon absorbs float error of 1-decimal values. */
+const TEMPERATURE_STEP = 1 - 1e-9;
+
+const CHAMBER_PREFIXES = ['heater_generic', 'temperature_fan', 'temperature_sensor'] as const;
+
+export function mapStatus(input: StatusInput): PolarStatusMessage {
+  const p = input.printer;
+  const ready = p.connection === 'klippy_ready';
+  // Temperatures are unknown (stale at best) unless Klippy is ready.
+  const temps = ready ? temperatures(p.heaters, input.chamberObject) : {};
+  const base = { serialNumber: input.serialNumber, ...temps };
+
+  if (input.updating) return finish(base, POLAR_STATUS.UPDATING, 'Updating', {});
+  if (!ready) return notReady(input.serialNumber, p);
+
+  if (input.prepare) return finish(base, POLAR_STATUS.PREPARING, 'Preparing', prepareFields(input, input.prepare));
+
+  const state = p.print_stats.state ?? '';
+  if (state === 'printing' || state === 'paused') return activePrint(input, base, state === 'paused');
+
+  if (input.postProcessing) {
+    return finish(base, POLAR_STATUS.POSTPROCESSING, 'Post-processing', { jobId: input.postProcessing.jobId });
+  }
+  if (input.banner) {
+    const done = input.banner.state === 'completed';
+    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? 'Complete' : 'Canceled', {
+      jobId: input.banner.jobId,
+    });
+  }
+  const job = input.job;
+  if (job?.cloud && (state === 'complete' || state === 'cancelled' || state === 'error')) {
+    const done = state === 'complete';
+    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? 'Complete' : 'Canceled', {
+      jobId: job.jobId,
+      file: job.fileUrl,
+      config: job.configUrl,
+    });
+  }
+  return finish(base, POLAR_STATUS.READY, 'Ready', {});
+}
+
+/** Moonraker or Klippy not usable: 13 (not there yet / gone) or 12 (Klipper reports a failure). */
+function notReady(serialNumber: string, p: PrinterSnapshot): PolarStatusMessage {
+  const msg = p.stateMessage.trim();
+  const withMsg = (text: string): string => (msg ? `${text}: ${msg}` : text);
+  const base = { serialNumber };
+  switch (p.connection) {
+    case 'klippy_shutdown':
+      return finish(base, POLAR_STATUS.ERROR, 'Error', { progressDetail: msg || 'Klipper shut down' });
+    case 'klippy_error':
+      return finish(base, POLAR_STATUS.ERROR, 'Error', { progressDetail: msg || 'Klipper reports an error' });
+    case 'klippy_startup':
+      return finish(base, POLAR_STATUS.DISCONNECTED, 'Disconnected', { progressDetail: 'Klipper starting' });
+    case 'klippy_disconnected':
+      return finish(base, POLAR_STATUS.DISCONNECTED, 'Disconnected', { progressDetail: 'Klipper disconnected' });
+    case 'connecting':
+      return finish(base, POLAR_STATUS.DISCONNECTED, 'Disconnected', { progressDetail: withMsg('Connecting to Moonraker') });
+    case 'unauthorized':
+      return finish(base, POLAR_STATUS.DISCONNECTED, 'Disconnected', { progressDetail: withMsg('Moonraker refused access') });
+    default:
+      return finish(base, POLAR_STATUS.DISCONNECTED, 'Disconnected', { progressDetail: withMsg('Moonraker unreachable') });
+  }
+}
+
+function prepareFields(input: StatusInput, prepare: PrepareView): Fields {
+  const job = prepare.job;
+  const name = job.jobName || basename(job.filename);
+  const pct = prepare.percent !== undefined && Number.isFinite(prepare.percent) ? ` ${formatPercent(prepare.percent)}%` : '';
+  const detail =
+    prepare.step === 'downloading'
+      ? `Downloading ${name}${pct}`
+      : prepare.step === 'uploading'
+        ? `Uploading to printer: ${name}${pct}`
+        : `Starting print: ${name}`;
+  return {
+    progressDetail: detail,
+    jobId: job.jobId,
+    file: job.fileUrl,
+    config: job.configUrl,
+    ...metaFields(metaFor(input.jobMeta, job.filename)),
+  };
+}
+
+/** print_stats printing/paused: 1/3 printing, 2 heating before the first move, 4/9/10 paused. */
+function activePrint(input: StatusInput, base: Fields & { serialNumber: string }, statePaused: boolean): PolarStatusMessage {
+  const p = input.printer;
+  const job = input.job;
+  const filename = p.print_stats.filename || job?.filename || '';
+  const name = job?.jobName || basename(filename);
+  const meta = metaFor(input.jobMeta, filename);
+  const fields: Fields = {
+    jobId: job ? job.jobId : LOCAL_JOB_ID,
+    file: job?.cloud ? job.fileUrl : undefined,
+    config: job?.cloud ? job.configUrl : undefined,
+    startTime: job ? isoTime(job.startedAt) : undefined,
+    printSeconds: nonNegInt(p.print_stats.print_duration),
+    bytesRead: nonNegInt(p.virtual_sdcard.file_position),
+    fileSize: nonNegInt(p.virtual_sdcard.file_size),
+    ...metaFields(meta),
+  };
+  const printingDetail = `Printing Job: ${name} Percent Complete: ${formatPercent(percentDone(p, meta))}%`;
+
+  if (statePaused || p.pause_resume.is_paused === true) {
+    const [status, progress] =
+      input.pauseKind === 'cold'
+        ? [POLAR_STATUS.COLD_PAUSE, 'Paused (cold)']
+        : input.pauseKind === 'filament'
+          ? [POLAR_STATUS.CHANGING_FILAMENT, 'Changing filament']
+          : [POLAR_STATUS.PAUSED, 'Paused'];
+    return finish(base, status, progress, { ...fields, progressDetail: printingDetail });
+  }
+  // print_duration stays 0 until the first extrusion move: heating, homing, mesh leveling.
+  if (!((p.print_stats.print_duration ?? 0) > 0)) {
+    return finish(base, POLAR_STATUS.PREPARING, 'Preparing', {
+      ...fields,
+      progressDetail: `Heating / homing before printing ${name}`,
+    });
+  }
+  const status = job?.cloud ? POLAR_STATUS.PRINTING : POLAR_STATUS.SERIAL;
+  return finish(base, status, 'Printing', { ...fields, progressDetail: printingDetail });
+}
+
+/** Percent of the print done (0–100): G-code byte range when known, else Klipper's own progress. */
+function percentDone(p: PrinterSnapshot, meta: JobMeta | null): number {
+  const pos = p.virtual_sdcard.file_position;
+  const start = meta?.gcodeStartByte;
+  const end = meta?.gcodeEndByte;
+  let pct: number | undefined;
+  if (isNum(pos) && isNum(start) && isNum(end) && end > start) pct = ((pos - start) / (end - start)) * 100;
+  else if (isNum(p.virtual_sdcard.progress)) pct = p.virtual_sdcard.progress * 100;
+  else if (isNum(p.display_status.progress)) pct = p.display_status.progress * 100;
+  return clamp(pct ?? 0, 0, 100);
+}
+
+/** The metadata only when it belongs to the file in question (never a previous file's estimates). */
+function metaFor(meta: JobMeta | null, filename: string): JobMeta | null {
+  if (!meta || !filename) return null;
+  return stripSlash(meta.filename) === stripSlash(filename) ? meta : null;
+}
+
+function metaFields(meta: JobMeta | null): Fields {
+  if (!meta) return {};
+  return { estimatedTime: nonNegInt(meta.estimatedTime), filamentUsed: nonNegInt(meta.filamentTotal) };
+}
+
+function temperatures(heaters: readonly HeaterView[], chamberObject: string | null): Fields {
+  const out: Fields = {};
+  const byName = new Map(heaters.map((h) => [h.name, h]));
+  EXTRUDER_NAMES.forEach((name, i) => {
+    const h = byName.get(name);
+    if (!h) return;
+    out[TOOL_KEYS[i]!] = round1(h.temperature);
+    out[TARGET_TOOL_KEYS[i]!] = round1(h.target);
+  });
+  const bed = byName.get('heater_bed');
+  if (bed) {
+    out.bed = round1(bed.temperature);
+    out.targetBed = round1(bed.target);
+  }
+  const chamber = chamberObject ? byName.get(chamberObject) : undefined;
+  if (chamber) {
+    out.chamber = round1(chamber.temperature);
+    if (chamber.kind === 'heater') out.targetChamber = round1(chamber.target);
+  }
+  return out;
+}
+
+/** Assembles the message, dropping keys whose value is undefined or not a finite number. */
+function finish(base: Fields & { serialNumber: string }, status: number, progress: string, extra: Fields): PolarStatusMessage {
+  const merged: Record<string, unknown> = { ...base, status, progress, ...extra };
+  for (const [k, v] of Object.entries(merged)) {
+    if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) delete merged[k];
+  }
+  return merged as PolarStatusMessage;
+}
+
+/**
+ * Whether `next` should be sent now rather than waiting for the periodic status:
+ * anything but printSeconds/bytesRead, small temperature moves and sub-percent
+ * progress changes counts.
+ */
+export function statusChangeIsMeaningful(prev: PolarStatusMessage | null, next: PolarStatusMessage): boolean {
+  if (!prev) return true;
+  const a = prev as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[key];
+    const y = b[key];
+    if (x === y || NOISY_KEYS.has(key)) continue;
+    if (TEMPERATURE_KEYS.has(key)) {
+      if (typeof x !== 'number' || typeof y !== 'number' || Math.abs(x - y) >= TEMPERATURE_STEP) return true;
+      continue;
+    }
+    if (key === 'progressDetail' && typeof x === 'string' && typeof y === 'string') {
+      if (detailChanged(x, y)) return true;
+      continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Progress details differ in text, or in the whole percent. */
+function detailChanged(x: string, y: string): boolean {
+  const px = PERCENT_RE.exec(x);
+  const py = PERCENT_RE.exec(y);
+  if (!px || !py) return true;
+  if (x.replace(PERCENT_RE, '') !== y.replace(PERCENT_RE, '')) return true;
+  return Math.floor(Number(px[1])) !== Math.floor(Number(py[1]));
+}
+
+/** The Klipper object to report as `chamber` when none is configured. */
+export function defaultChamberObject(heaterNames: readonly string[]): string | null {
+  for (const prefix of CHAMBER_PREFIXES) {
+    const found = heaterNames.find((n) => {
+      const space = n.indexOf(' ');
+      return space > 0 && n.slice(0, space) === prefix && n.slice(space + 1).toLowerCase() === 'chamber';
+    });
+    if (found) return found;
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------ helpers
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
+}
+
+function round1(v: number | null | undefined): number | undefined {
+  return isNum(v) ? Math.round(v * 10) / 10 : undefined;
+}
+
+function nonNegInt(v: number | null | undefined): number | undefined {
+  return isNum(v) && v >= 0 ? Math.round(v) : undefined;
+}
+
+function formatPercent(pct: number): string {
+  return clamp(pct, 0, 100).toFixed(1);
+}
+
+function isoTime(ms: number): string | undefined {
+  return isNum(ms) ? new Date(ms).toISOString() : undefined;
+}
+
+function basename(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i >= 0 ? path.slice(i + 1) : path;
+}
+
+function stripSlash(path: string): string {
+  return path.replace(/^\/+/, '');
+}

@@ -1,0 +1,184 @@
+// When to send the Polar `status` message. Event-driven: every printer, job or
+// feature change recomputes the status (pure mapper); a meaningful change goes
+// out at once, coalesced so at most one message leaves per `minSpacingMs`.
+// Otherwise a heartbeat: every `activeIntervalMs` while printing or heating,
+// every `idleIntervalMs` when idle. Nothing is sent before hello SUCCESS; the
+// current status goes out right after it.
+import type { PrinterModel, PrinterSnapshot } from '../../moonraker-bridge/index.js';
+import type { JobService } from '../jobs/job-service.js';
+import type { FinishState } from '../jobs/job-types.js';
+import type { PolarClient } from '../polar/polar-client.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { TypedEmitter } from '../util/typed-emitter.js';
+import { defaultChamberObject, mapStatus, statusChangeIsMeaningful } from './status-mapper.js';
+import type { PauseKind, PolarStatusMessage, PrepareView, StatusInput } from './status-types.js';
+
+export interface StatusReporterOptions {
+  polar: PolarClient;
+  printer: PrinterModel;
+  jobs: JobService;
+  clock: Clock;
+  log: Logger;
+  idleIntervalMs: number;
+  activeIntervalMs: number;
+  /** Configured chamber object, or undefined to pick one named "chamber". */
+  chamber?: string | undefined;
+  minSpacingMs?: number;
+  /** Short wait that merges a burst of updates (Klipper sends several per 250 ms tick). */
+  debounceMs?: number;
+}
+
+export interface StatusReporterEvents {
+  sent: { status: PolarStatusMessage; at: number };
+}
+
+/** How many consecutive status messages announce a finished cloud job (6/7). */
+export const BANNER_REPEATS = 3;
+
+export class StatusReporter {
+  readonly events = new TypedEmitter<StatusReporterEvents>();
+  private lastSent: PolarStatusMessage | null = null;
+  private lastSentAt = -Infinity;
+  private sendTimer: TimerHandle | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private offs: (() => void)[] = [];
+  private pauseKind: PauseKind | null = null;
+  private prepare: PrepareView | null = null;
+  private postProcessing: { jobId: string } | null = null;
+  private updating = false;
+  private banners: { state: FinishState; jobId: string; remaining: number; outranked: number }[] = [];
+
+  constructor(private readonly o: StatusReporterOptions) {}
+
+  start(): void {
+    const poke = (): void => this.poke();
+    this.offs.push(
+      this.o.printer.on('objectsChanged', poke),
+      this.o.printer.on('connectionChanged', poke),
+      this.o.jobs.events.on('changed', poke),
+      this.o.jobs.events.on('reportsQueued', ({ reports }) => {
+        for (const r of reports) if (r.cloud) this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
+        this.poke();
+      }),
+      this.o.polar.events.on('online', () => {
+        this.lastSent = null;
+        this.sendNow();
+      }),
+      this.o.polar.events.on('offline', () => this.clearTimers()),
+    );
+  }
+
+  stop(): void {
+    for (const off of this.offs.splice(0)) off();
+    this.clearTimers();
+  }
+
+  // ---- inputs set by features ----
+  setPauseKind(kind: PauseKind | null): void {
+    this.pauseKind = kind;
+    this.poke();
+  }
+  get currentPauseKind(): PauseKind | null {
+    return this.pauseKind;
+  }
+  setPrepare(p: PrepareView | null): void {
+    this.prepare = p;
+    this.poke();
+  }
+  setPostProcessing(p: { jobId: string } | null): void {
+    this.postProcessing = p;
+    this.poke();
+  }
+  setUpdating(on: boolean): void {
+    this.updating = on;
+    this.poke();
+  }
+
+  /** The status as it would be sent now (also used by the CLI/console status). */
+  current(): PolarStatusMessage | null {
+    const serialNumber = this.o.polar.serialNumber;
+    if (!serialNumber) return null;
+    const printer = this.o.printer.snapshot();
+    const banner = this.banners[0];
+    const input: StatusInput = {
+      serialNumber,
+      printer,
+      job: this.o.jobs.job,
+      jobMeta: this.o.jobs.jobMeta,
+      prepare: this.prepare,
+      banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
+      pauseKind: this.pauseKind,
+      postProcessing: this.postProcessing,
+      updating: this.updating,
+      chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name)),
+    };
+    return mapStatus(input);
+  }
+
+  /** Sends the current status immediately (after a command was acted on). */
+  sendNow(): void {
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    const status = this.current();
+    if (!status || !this.o.polar.online) return;
+    if (!this.o.polar.send('status', status)) return;
+    const now = this.o.clock.now();
+    this.lastSent = status;
+    this.lastSentAt = now;
+    this.events.emit('sent', { status, at: now });
+    this.consumeBanner(status);
+    this.scheduleHeartbeat();
+  }
+
+  /** Something changed: send soon if it matters, otherwise leave it to the heartbeat. */
+  private poke(): void {
+    if (!this.o.polar.online || this.sendTimer !== undefined) return;
+    const next = this.current();
+    if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
+    const now = this.o.clock.now();
+    const delay = Math.max(this.o.debounceMs ?? 20, this.lastSentAt + (this.o.minSpacingMs ?? 1000) - now);
+    this.sendTimer = this.o.clock.setTimeout(() => {
+      this.sendTimer = undefined;
+      this.sendNow();
+    }, delay);
+  }
+
+  private consumeBanner(sent: PolarStatusMessage): void {
+    const b = this.banners[0];
+    if (!b) return;
+    if ((sent.status === 6 || sent.status === 7) && sent.jobId === b.jobId) b.remaining--;
+    else {
+      // Outranked (an error, a new print): give up after a few messages rather than pin it.
+      const newJob = this.o.jobs.job;
+      if ((newJob && newJob.jobId !== b.jobId) || ++b.outranked >= BANNER_REPEATS * 2) b.remaining = 0;
+    }
+    if (b.remaining <= 0) this.banners.shift();
+    // The next announcement (or the return to Ready) follows at the normal spacing.
+    this.poke();
+  }
+
+  private scheduleHeartbeat(): void {
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    const interval = this.banners.length > 0 ? (this.o.minSpacingMs ?? 1000) : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
+    this.heartbeatTimer = this.o.clock.setTimeout(() => {
+      this.heartbeatTimer = undefined;
+      this.sendNow();
+    }, interval);
+  }
+
+  private clearTimers(): void {
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.o.clock.clearTimeout(this.heartbeatTimer);
+    this.sendTimer = undefined;
+    this.heartbeatTimer = undefined;
+  }
+}
+
+/** Printing, preparing or heating: the short heartbeat applies. */
+export function isActive(s: PrinterSnapshot, preparing: boolean): boolean {
+  if (preparing) return true;
+  const state = s.print_stats.state;
+  if (state === 'printing' || state === 'paused') return true;
+  return s.heaters.some((h) => (h.target ?? 0) > 0 || (h.kind === 'heater' && (h.temperature ?? 0) > 50));
+}

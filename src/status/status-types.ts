@@ -1,0 +1,45 @@
+// Input and output of the pure printer-state → Polar-status mapper.
+import type { PrinterSnapshot } from '../../moonraker-bridge/index.js';
+import type { PrinterToCloud } from '../polar/messages.js';
+import type { FinishState, PendingCloudJob, TrackedJob } from '../jobs/job-types.js';
+
+export type PolarStatusMessage = PrinterToCloud['status'];
+
+/** From the file's Moonraker metadata (estimates for the whole print). */
+export interface JobMeta {
+  filename: string;
+  estimatedTime: number | null;
+  filamentTotal: number | null;
+  gcodeStartByte: number | null;
+  gcodeEndByte: number | null;
+  size: number | null;
+}
+
+/** A cloud job on its way to the printer (issue 5 fills this in). */
+export interface PrepareView {
+  job: PendingCloudJob;
+  step: 'downloading' | 'uploading' | 'starting';
+  /** 0–100 when known. */
+  percent?: number | undefined;
+}
+
+export type PauseKind = 'pause' | 'cold' | 'filament';
+
+export interface StatusInput {
+  serialNumber: string;
+  printer: PrinterSnapshot;
+  /** The tracker's active job (also during the short wait after it ended). */
+  job: TrackedJob | null;
+  jobMeta: JobMeta | null;
+  prepare: PrepareView | null;
+  /** A finished cloud job being announced (6/7 repeated on consecutive messages). */
+  banner: { state: FinishState; jobId: string } | null;
+  /** How the current pause was requested from the cloud (null: plain or local pause). */
+  pauseKind: PauseKind | null;
+  /** A finished cloud job whose timelapse is being encoded/uploaded. */
+  postProcessing: { jobId: string } | null;
+  /** This service is updating itself. */
+  updating: boolean;
+  /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */
+  chamberObject: string | null;
+}

@@ -1,0 +1,127 @@
+// The whole bridge (Controller) against the Polar Cloud emulator and the
+// Moonraker simulator, registered and online, plus helpers to read what the
+// cloud received.
+import { startPolarEmulator, type EmulatorEvent, type PolarEmulator } from '../../src/emulator/index.js';
+import { startMoonrakerSimulator, type MoonrakerSimulator } from '../../src/simulator/index.js';
+import type { Controller } from '../../src/controller.js';
+import { prusaGcode } from '../simulator/gcode-samples.js';
+import { LogCapture, eventually, makeController, makeDataDir, moonrakerYaml } from '../helpers/bridge-setup.js';
+
+export interface StatusSeen {
+  seq: number;
+  status: number;
+  jobId?: string;
+  progressDetail?: string;
+  [k: string]: unknown;
+}
+
+export class Bridge {
+  serial = '';
+  c!: Controller;
+
+  constructor(
+    readonly emu: PolarEmulator,
+    readonly sim: MoonrakerSimulator,
+    readonly dataDir: string,
+    readonly log: LogCapture,
+    private readonly extraYaml: string,
+  ) {}
+
+  static async start(o: { speedFactor?: number; extraYaml?: string } = {}): Promise<Bridge> {
+    const emu = await startPolarEmulator();
+    const sim = await startMoonrakerSimulator({ speedFactor: o.speedFactor ?? 50, temperatureNoise: false });
+    const b = new Bridge(emu, sim, await makeDataDir(), new LogCapture(), o.extraYaml ?? '');
+    b.c = b.makeController();
+    b.serial = (await b.c.register('a@b.example', '1234')).serialNumber;
+    await b.c.start();
+    await b.ready();
+    return b;
+  }
+
+  makeController(): Controller {
+    const yaml = `${moonrakerYaml(this.sim.url)}status:\n  idle_interval: 5\n  active_interval: 2\n${this.extraYaml}`;
+    return makeController(this.emu.url, this.dataDir, this.log, { extraYaml: yaml, withMoonraker: true, statusSpacingMs: 100 });
+  }
+
+  /** Stops the bridge (as a crash/restart would, minus the crash) and starts a new one on the same data dir. */
+  async restart(): Promise<void> {
+    await this.c.stop();
+    this.c = this.makeController();
+    await this.c.start();
+    await this.ready();
+  }
+
+  async ready(): Promise<void> {
+    await eventually(() => this.c.polar.online && this.c.printer.snapshot().connection === 'klippy_ready', 10_000, 'bridge online and printer ready');
+  }
+
+  async stop(): Promise<void> {
+    await this.c.stop();
+    await this.sim.stop();
+    await this.emu.stop();
+  }
+
+  /** Status messages the cloud received after `since` (emulator seq). */
+  statuses(since = 0): StatusSeen[] {
+    return this.emu.control
+      .events(since)
+      .filter((e) => e.kind === 'in' && e.name === 'status')
+      
+      .map(toStatus);
+  }
+
+  async waitStatus(pred: (s: StatusSeen) => boolean, since = 0, timeoutMs = 10_000, what = 'status'): Promise<StatusSeen> {
+    const e = await this.emu.control.waitFor(
+      (ev) => ev.kind === 'in' && ev.name === 'status' && pred(toStatus(ev)),
+      timeoutMs,
+      since,
+    ).catch((err: Error) => {
+      throw new Error(`${what}: ${err.message}; seen: ${this.statuses(since).map((s) => s.status).join(',')}`);
+    });
+    return toStatus(e);
+  }
+
+  jobReports(): Array<{ jobId: string; state: string; printSeconds?: number; filamentUsed?: number }> {
+    return (this.emu.control.printer(this.serial)?.jobReports ?? []) as Array<{ jobId: string; state: string }>;
+  }
+
+  commandResponses(): string[] {
+    return this.emu.control.printer(this.serial)?.commandResponses ?? [];
+  }
+
+  /** Sends a cloud command to the bridge. */
+  send(event: string, payload: Record<string, unknown> = {}): void {
+    this.emu.control.send(this.serial, event, { serialNumber: this.serial, ...payload });
+  }
+
+  async addGcode(name: string, layers = 4, movesPerLayer = 12): Promise<void> {
+    await this.sim.control.addFile(name, prusaGcode({ layers, movesPerLayer }));
+  }
+
+  /** What the cloud-print feature does once the file is on the printer: tell the tracker, then start it. */
+  /** Heaters already at the sample G-code's temperatures, so M190/M109 do not wait. */
+  preheat(): void {
+    this.sim.control.setHeaterTemperature('heater_bed', 60);
+    this.sim.control.setHeaterTemperature('extruder', 210);
+  }
+
+  async startCloudJob(jobId: string, filename: string): Promise<void> {
+    this.preheat();
+    this.c.jobs.cloudStart({ jobId, filename, since: Date.now(), jobName: `Job ${jobId}` });
+    await this.c.moonrakerApi.printStart(filename);
+  }
+
+  gcodeSince(n: number): string[] {
+    return this.sim.control.gcodeLog().slice(n);
+  }
+
+  rpcMethodsSince(t: number): string[] {
+    return this.sim.control.rpcLog().filter((r) => r.time >= t).map((r) => r.method);
+  }
+}
+
+function toStatus(e: EmulatorEvent): StatusSeen {
+  return { ...(e.payload as Record<string, unknown>), seq: e.seq } as StatusSeen;
+}
+
+export { eventually };
