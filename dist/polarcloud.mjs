@@ -70216,6 +70216,7 @@ var REPORTED_KEYS_CAP = 50;
 var PENDING_CLOUD_TTL_MS = 30 * 6e4;
 var START_SLACK_MS = 6e4;
 var RUNNING_STATES = /* @__PURE__ */ new Set(["printing", "paused"]);
+var UNLINK_STATUSES = /* @__PURE__ */ new Set(["server_exit", "interrupted"]);
 var ENDED_STATES = /* @__PURE__ */ new Set(["complete", "cancelled", "error", "standby"]);
 function normalizeFilename(name) {
   const noSlash = name.startsWith("/") ? name.slice(1) : name;
@@ -70291,7 +70292,7 @@ function onHistoryInProgress(d, record2) {
   }
   if (active.moonrakerJobId === record2.job_id) return;
   if (active.moonrakerJobId === null && sameFile(active.filename, record2.filename)) {
-    d.state.active = { ...active, moonrakerJobId: record2.job_id, startedAt };
+    d.state.active = { ...active, moonrakerJobId: record2.job_id, startedAt: Math.min(active.startedAt, startedAt) };
     return;
   }
   if (active.moonrakerJobId !== null && startedAt <= active.startedAt) return;
@@ -70303,6 +70304,10 @@ function onHistoryFinished(d, record2) {
   if (!active) return;
   const matches = active.moonrakerJobId !== null ? active.moonrakerJobId === record2.job_id : sameFile(active.filename, record2.filename) && record2.start_time * 1e3 >= active.startedAt - START_SLACK_MS;
   if (!matches) return;
+  if (UNLINK_STATUSES.has(record2.status)) {
+    d.state.active = { ...active, moonrakerJobId: null };
+    return;
+  }
   const state = record2.status === "completed" ? "completed" : "canceled";
   if (!d.state.ended) d.state.staleFile = active.filename;
   finishActive(d, state, Math.round(record2.print_duration), Math.round(record2.filament_used), record2.job_id);
@@ -70403,7 +70408,8 @@ var fileSchema = external_exports.object({
     reported: external_exports.array(str2).max(1e3),
     staleFile: str2.nullable().optional()
   }),
-  outbox: external_exports.array(report).max(1e4)
+  // No cap: the writer never trims, so the reader must never refuse what it wrote.
+  outbox: external_exports.array(report)
 });
 var JobStore = class {
   constructor(dataDir, log) {
@@ -70440,8 +70446,12 @@ var JobStore = class {
       problem = errText(err);
     }
     const aside = `${this.path}.corrupt-${Date.now()}`;
-    this.log.error(`${this.path} is unreadable (${problem}); moved it to ${aside} and starting with no job state`);
-    await rename(this.path, aside).catch(() => void 0);
+    try {
+      await rename(this.path, aside);
+      this.log.error(`${this.path} is unreadable (${problem}); moved it to ${aside} and starting with no job state`);
+    } catch (err) {
+      this.log.error(`${this.path} is unreadable (${problem}) and could not be moved aside (${errText(err)}); starting with no job state`);
+    }
   }
   /** Replaces the tracker state and appends reports, then persists both in one write. */
   update(tracker, newReports) {
@@ -71067,7 +71077,7 @@ function announce(ctx, msg, level = "warn") {
 }
 function isPrinting(ctx) {
   const s = ctx.printer.snapshot().print_stats.state;
-  return s === "printing" || s === "paused" || ctx.jobs.pendingCloud !== null;
+  return s === "printing" || s === "paused" || ctx.jobs.pendingCloud !== null || ctx.jobs.job !== null && ctx.jobs.job.filename !== "" && s !== "complete" && s !== "cancelled" && s !== "error";
 }
 
 // src/features/temperature-gcode.ts
@@ -71083,7 +71093,7 @@ function clampTarget(heater, value2, label, notes) {
   if (t < 0) t = 0;
   if (t > heater.max_temp) {
     notes.push(`${label}: ${value2} \xB0C is above ${heater.name}'s max_temp, set to ${heater.max_temp} \xB0C`);
-    t = heater.max_temp;
+    t = Math.floor(heater.max_temp * 10) / 10;
   }
   return t;
 }
@@ -71237,7 +71247,8 @@ var PrintControl = class {
     if (this.aborter && await this.aborter.abortPreparing("canceled from Polar Cloud")) return;
     const pending = jobs.pendingCloud;
     const state = printer.snapshot().print_stats.state;
-    if (state === "printing" || state === "paused") {
+    const tracked = jobs.job !== null && state !== "complete" && state !== "cancelled" && state !== "error";
+    if (state === "printing" || state === "paused" || tracked) {
       await api.printCancel();
       return;
     }
@@ -71280,7 +71291,7 @@ function jogGcode(body2, feedXY, feedZ) {
       const parts2 = [];
       for (const axis of ["x", "y", "z"]) {
         const v = body2[axis];
-        if (v === void 0 || v === 0) continue;
+        if (v === void 0 || v === 0 && !body2.absolute) continue;
         if (Math.abs(v) > MAX_JOG_MM) return { error: `${axis} move of ${v} mm is too large` };
         parts2.push(`${axis.toUpperCase()}${fmt(v)}`);
       }

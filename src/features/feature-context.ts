@@ -46,5 +46,6 @@ export function announce(ctx: FeatureContext, msg: string, level: 'info' | 'warn
 /** Print states in which the toolhead must not be moved from the cloud. */
 export function isPrinting(ctx: FeatureContext): boolean {
   const s = ctx.printer.snapshot().print_stats.state;
-  return s === 'printing' || s === 'paused' || ctx.jobs.pendingCloud !== null;
+  // The tracker may know of a print (history 'added') before print_stats shows it.
+  return s === 'printing' || s === 'paused' || ctx.jobs.pendingCloud !== null || (ctx.jobs.job !== null && ctx.jobs.job.filename !== '' && s !== 'complete' && s !== 'cancelled' && s !== 'error');
 }

@@ -113,7 +113,9 @@ export class PrintControl implements Feature {
     if (this.aborter && (await this.aborter.abortPreparing('canceled from Polar Cloud'))) return;
     const pending = jobs.pendingCloud;
     const state = printer.snapshot().print_stats.state;
-    if (state === 'printing' || state === 'paused') {
+    // A tracked job whose start print_stats has not shown yet counts as printing.
+    const tracked = jobs.job !== null && state !== 'complete' && state !== 'cancelled' && state !== 'error';
+    if (state === 'printing' || state === 'paused' || tracked) {
       await api.printCancel();
       return;
     }
@@ -164,7 +166,8 @@ export function jogGcode(
       const parts: string[] = [];
       for (const axis of ['x', 'y', 'z'] as const) {
         const v = body[axis];
-        if (v === undefined || v === 0) continue;
+        // 0 is a move only as an absolute target.
+        if (v === undefined || (v === 0 && !body.absolute)) continue;
         if (Math.abs(v) > MAX_JOG_MM) return { error: `${axis} move of ${v} mm is too large` };
         parts.push(`${axis.toUpperCase()}${fmt(v)}`);
       }

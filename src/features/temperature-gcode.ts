@@ -30,7 +30,7 @@ function clampTarget(heater: HeaterView, value: number, label: string, notes: st
   if (t < 0) t = 0;
   if (t > heater.max_temp) {
     notes.push(`${label}: ${value} °C is above ${heater.name}'s max_temp, set to ${heater.max_temp} °C`);
-    t = heater.max_temp;
+    t = Math.floor(heater.max_temp * 10) / 10;
   }
   return t;
 }

@@ -44,7 +44,8 @@ const fileSchema = z.object({
     reported: z.array(str).max(1000),
     staleFile: str.nullable().optional(),
   }),
-  outbox: z.array(report).max(10_000),
+  // No cap: the writer never trims, so the reader must never refuse what it wrote.
+  outbox: z.array(report),
 });
 
 export interface JobStoreContents {
@@ -90,8 +91,12 @@ export class JobStore {
       problem = errText(err);
     }
     const aside = `${this.path}.corrupt-${Date.now()}`;
-    this.log.error(`${this.path} is unreadable (${problem}); moved it to ${aside} and starting with no job state`);
-    await rename(this.path, aside).catch(() => undefined);
+    try {
+      await rename(this.path, aside);
+      this.log.error(`${this.path} is unreadable (${problem}); moved it to ${aside} and starting with no job state`);
+    } catch (err) {
+      this.log.error(`${this.path} is unreadable (${problem}) and could not be moved aside (${errText(err)}); starting with no job state`);
+    }
   }
 
   /** Replaces the tracker state and appends reports, then persists both in one write. */

@@ -27,6 +27,8 @@ export const PENDING_CLOUD_TTL_MS = 30 * 60_000;
 export const START_SLACK_MS = 60_000;
 
 const RUNNING_STATES = new Set(['printing', 'paused']);
+/** History statuses that end Moonraker's record, not the print. */
+const UNLINK_STATUSES = new Set(['server_exit', 'interrupted']);
 const ENDED_STATES = new Set(['complete', 'cancelled', 'error', 'standby']);
 
 /** Filename relative to the gcodes root: print_stats, history and uploads spell it differently. */
@@ -123,7 +125,8 @@ function onHistoryInProgress(d: Draft, record: HistoryRecord): void {
   }
   if (active.moonrakerJobId === record.job_id) return;
   if (active.moonrakerJobId === null && sameFile(active.filename, record.filename)) {
-    d.state.active = { ...active, moonrakerJobId: record.job_id, startedAt };
+    // min: after an unlink the new record starts later than the print did.
+    d.state.active = { ...active, moonrakerJobId: record.job_id, startedAt: Math.min(active.startedAt, startedAt) };
     return;
   }
   // Both starts are on Moonraker's clock here: a record not newer than the tracked job is stale.
@@ -141,6 +144,12 @@ function onHistoryFinished(d: Draft, record: HistoryRecord): void {
       ? active.moonrakerJobId === record.job_id
       : sameFile(active.filename, record.filename) && record.start_time * 1000 >= active.startedAt - START_SLACK_MS;
   if (!matches) return; // an older job (history replay), or one we never tracked
+  if (UNLINK_STATUSES.has(record.status)) {
+    // Moonraker stopped (or crashed) while the print went on; it opens a new record for the same
+    // print when it is back. Unlink and let that record (or print_stats) tell how it ends.
+    d.state.active = { ...active, moonrakerJobId: null };
+    return;
+  }
   const state: FinishState = record.status === 'completed' ? 'completed' : 'canceled';
   // Moonraker may announce the end before the print_stats update that shows it.
   if (!d.state.ended) d.state.staleFile = active.filename;

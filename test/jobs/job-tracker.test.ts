@@ -191,6 +191,18 @@ const scenarios: Scenario[] = [
     state: { ...idle(['0006']), active: job() },
   },
   {
+    name: "Moonraker restarted mid-print: 'server_exit' unlinks, the new record re-links, one report with the cloud id",
+    events: [
+      cloudStart(T0 - 1000, 'cj1', 'a.gcode'),
+      added(T0, rec('0008', 'in_progress')),
+      finished(T0 + 50_000, rec('0008', 'server_exit', { print_duration: 50 })),
+      added(T0 + 52_000, rec('0009', 'in_progress', { start_time: S0 + 52 })),
+      finished(T0 + 90_000, rec('0009', 'completed', { start_time: S0 + 52, print_duration: 88, filament_used: 300 })),
+    ],
+    reports: [report({ jobId: 'cj1', cloud: true, key: '0009', printSeconds: 88, filamentUsed: 300, finishedAt: T0 + 90_000 })],
+    state: idleStale(['0009']),
+  },
+  {
     name: 'restart mid-print: persisted cloud job, history finishes it',
     initial: { ...INITIAL_TRACKER_STATE, active: cloudJob({ moonrakerJobId: '0042', printSeconds: 100 }) },
     events: [snap(T0 + 500_000, 'printing', 'a.gcode', 480, 900), finished(T0 + 600_000, rec('0042', 'completed', { print_duration: 590, filament_used: 1100 }))],
