@@ -70818,6 +70818,14 @@ function statusChangeIsMeaningful(prev, next) {
   }
   return false;
 }
+var URGENT_KEYS = /* @__PURE__ */ new Set(["status", "jobId", "progress", "file", "config", "targetTool0", "targetTool1", "targetTool2", "targetTool3", "targetBed", "targetChamber"]);
+function statusChangeIsUrgent(prev, next) {
+  if (!prev) return true;
+  const a = prev;
+  const b = next;
+  for (const key of URGENT_KEYS) if (a[key] !== b[key]) return true;
+  return false;
+}
 function detailChanged(x, y) {
   const px = PERCENT_RE.exec(x);
   const py = PERCENT_RE.exec(y);
@@ -70862,6 +70870,7 @@ function stripSlash(path) {
 }
 
 // src/status/status-reporter.ts
+var URGENT_SPACING_MS = 200;
 var BANNER_REPEATS = 3;
 var StatusReporter = class {
   constructor(o) {
@@ -70872,6 +70881,7 @@ var StatusReporter = class {
   lastSent = null;
   lastSentAt = -Infinity;
   sendTimer;
+  sendAt = 0;
   heartbeatTimer;
   offs = [];
   pauseKind = null;
@@ -70954,17 +70964,25 @@ var StatusReporter = class {
     this.consumeBanner(status);
     this.scheduleHeartbeat();
   }
-  /** Something changed: send soon if it matters, otherwise leave it to the heartbeat. */
+  /**
+   * Something changed: send soon if it matters, otherwise leave it to the heartbeat.
+   * Drift (temperatures, progress) waits for the 1 s spacing; an urgent change
+   * (state, job, target) only for URGENT_SPACING_MS, so it is out within 250 ms.
+   */
   poke() {
-    if (!this.o.polar.online || this.sendTimer !== void 0) return;
+    if (!this.o.polar.online) return;
     const next = this.current();
     if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
     const now = this.o.clock.now();
-    const delay2 = Math.max(this.o.debounceMs ?? 20, this.lastSentAt + (this.o.minSpacingMs ?? 1e3) - now);
+    const spacing = statusChangeIsUrgent(this.lastSent, next) ? Math.min(URGENT_SPACING_MS, this.o.minSpacingMs ?? 1e3) : this.o.minSpacingMs ?? 1e3;
+    const at = now + Math.max(this.o.debounceMs ?? 20, this.lastSentAt + spacing - now);
+    if (this.sendTimer !== void 0 && this.sendAt <= at) return;
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.sendAt = at;
     this.sendTimer = this.o.clock.setTimeout(() => {
       this.sendTimer = void 0;
       this.sendNow();
-    }, delay2);
+    }, at - now);
   }
   consumeBanner(sent) {
     const b = this.banners[0];
@@ -71493,6 +71511,7 @@ var CustomCommands = class {
 };
 
 // src/features/cloud-session.ts
+var NEXT_PRINT_METHOD = "polarcloud_next_print";
 var UPDATE_MANAGER_NAME = "moonraker-polarcloud";
 var DAY_MS = 24 * 36e5;
 var CloudSession = class {
@@ -71508,6 +71527,18 @@ var CloudSession = class {
     this.offs.push(
       polar.events.on("online", () => void this.onOnline()),
       polar.events.on("offline", () => this.clearTimer()),
+      this.ctx.moonraker.on("remoteMethod", ({ method, params }) => {
+        if (method !== NEXT_PRINT_METHOD) return;
+        const job = params.job ?? params.JOB;
+        if (job !== void 0 && (typeof job !== "string" || !/^[\w.-]{1,256}$/.test(job))) {
+          announce(this.ctx, `POLAR_NEXT: JOB must be a Polar job id`);
+          return;
+        }
+        this.sendNextPrint(job).then(
+          () => announce(this.ctx, `asked Polar Cloud for the next print${job ? ` (job ${job})` : ""}`, "info"),
+          (err) => announce(this.ctx, `POLAR_NEXT refused: ${errText(err)}`)
+        );
+      }),
       jobs.events.on("reportsQueued", ({ reports }) => {
         if (this.ctx.config.control.auto_next_print && reports.some((r) => r.cloud && r.state === "completed")) {
           void this.sendNextPrint().catch((err) => this.ctx.log.warn(`automatic next print: ${errText(err)}`));
@@ -71696,7 +71727,8 @@ var Controller = class {
       // Moonraker is local: retry soon, but never faster than once a minute when it stays away.
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1e3, maxMs: 6e4 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 6e4, () => d.clock.now()),
-      wire: d.config.log.wire
+      wire: d.config.log.wire,
+      remoteMethods: [NEXT_PRINT_METHOD]
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -75461,6 +75493,37 @@ async function runCommand(config2, log) {
   log.info(`${sig} received, stopping`);
   await c.stop();
   return 0;
+}
+
+// src/cli/queue-command.ts
+async function queueCommand(config2, log, json2) {
+  const c = controllerFor(config2, log);
+  try {
+    await c.start();
+    const outcome = await waitForHello(c, config2.polar.reply_timeout * 1e3);
+    if (outcome !== "online") {
+      process.stderr.write(`Not connected to Polar Cloud (${outcome === "timeout" ? "no answer" : outcome}).
+`);
+      return 1;
+    }
+    const q = await c.session.getQueue(0, 100);
+    if (json2) {
+      process.stdout.write(`${JSON.stringify(q, null, 2)}
+`);
+      return 0;
+    }
+    process.stdout.write(`${q.totalCount} job(s) in the Polar Cloud queue of ${q.serialNumber}
+`);
+    for (const [i, j] of q.jobs.entries()) process.stdout.write(`${String(i + 1).padStart(3)}. ${j.jobName ?? "(unnamed)"}  [${j.jobId}]${j.owner ? `  by ${j.owner}` : ""}
+`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`Could not read the queue: ${errText(err)}
+`);
+    return 1;
+  } finally {
+    await c.stop();
+  }
 }
 
 // src/emulator/index.ts
@@ -81748,6 +81811,7 @@ Usage:
                                                      (the PIN may also come from POLARCLOUD_PIN)
   polarcloud unregister --config FILE                remove this printer from Polar Cloud
   polarcloud status --config FILE [--json]           show registration and identity
+  polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
 ${serverCommands.help}
 Options:
   --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
@@ -81798,6 +81862,8 @@ async function main(argv) {
       return unregisterCommand(config2, log);
     case "status":
       return statusCommand(config2, values.json ?? false);
+    case "queue":
+      return queueCommand(config2, log, values.json ?? false);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

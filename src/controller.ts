@@ -20,7 +20,7 @@ import { JobReportSender } from './features/job-reports.js';
 import { PrintControl, type CloudPrintAborter } from './features/print-control.js';
 import { RemoteGcode } from './features/remote-gcode.js';
 import { CustomCommands } from './features/custom-commands.js';
-import { CloudSession } from './features/cloud-session.js';
+import { CloudSession, NEXT_PRINT_METHOD } from './features/cloud-session.js';
 import { SelfUpdate } from './features/self-update.js';
 
 export interface ControllerDeps {
@@ -82,6 +82,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => d.clock.now()),
       wire: d.config.log.wire,
+      remoteMethods: [NEXT_PRINT_METHOD],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({

@@ -10,12 +10,12 @@ import { RegistrationError } from '../polar/registration.js';
 import { chooseNetInterface, systemNetSource } from '../identity/mac.js';
 import { IdentityStore } from '../identity/identity-store.js';
 
-function controllerFor(config: Config, log: Logger): Controller {
+export function controllerFor(config: Config, log: Logger): Controller {
   return new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
 }
 
 /** Waits until the client is online, deleted or unregistered, or the deadline passes. */
-async function waitForHello(c: Controller, timeoutMs: number): Promise<'online' | 'deleted' | 'unregistered' | 'timeout'> {
+export async function waitForHello(c: Controller, timeoutMs: number): Promise<'online' | 'deleted' | 'unregistered' | 'timeout'> {
   return new Promise((resolve) => {
     const check = (): boolean => {
       const s = c.polar.state;

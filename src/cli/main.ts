@@ -6,6 +6,7 @@ import { errText } from '../util/log.js';
 import { loadConfigOrExit, makeLogger, UsageError } from './common.js';
 import { registerCommand, statusCommand, unregisterCommand } from './identity-commands.js';
 import { runCommand } from './run-command.js';
+import { queueCommand } from './queue-command.js';
 import { serverCommands } from './server-commands.js';
 
 const HELP = `polarcloud ${VERSION} — connects a Klipper printer (Moonraker) to the Polar Cloud
@@ -17,6 +18,7 @@ Usage:
                                                      (the PIN may also come from POLARCLOUD_PIN)
   polarcloud unregister --config FILE                remove this printer from Polar Cloud
   polarcloud status --config FILE [--json]           show registration and identity
+  polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
 ${serverCommands.help}
 Options:
   --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
@@ -69,6 +71,8 @@ async function main(argv: string[]): Promise<number> {
       return unregisterCommand(config, log);
     case 'status':
       return statusCommand(config, values.json ?? false);
+    case 'queue':
+      return queueCommand(config, log, values.json ?? false);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -5,8 +5,12 @@
 import type { CloudToPrinter } from '../polar/messages.js';
 import type { TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
+import { announce } from './feature-context.js';
 import { VERSION } from '../version.js';
 import type { Feature, FeatureContext } from './feature-context.js';
+
+/** Remote method a Klipper macro (POLAR_NEXT) calls through action_call_remote_method. */
+export const NEXT_PRINT_METHOD = 'polarcloud_next_print';
 
 /** Moonraker update_manager entry of this service (install kit). */
 export const UPDATE_MANAGER_NAME = 'moonraker-polarcloud';
@@ -24,6 +28,18 @@ export class CloudSession implements Feature {
     this.offs.push(
       polar.events.on('online', () => void this.onOnline()),
       polar.events.on('offline', () => this.clearTimer()),
+      this.ctx.moonraker.on('remoteMethod', ({ method, params }) => {
+        if (method !== NEXT_PRINT_METHOD) return;
+        const job = params.job ?? params.JOB;
+        if (job !== undefined && (typeof job !== 'string' || !/^[\w.-]{1,256}$/.test(job))) {
+          announce(this.ctx, `POLAR_NEXT: JOB must be a Polar job id`);
+          return;
+        }
+        this.sendNextPrint(job).then(
+          () => announce(this.ctx, `asked Polar Cloud for the next print${job ? ` (job ${job})` : ''}`, 'info'),
+          (err) => announce(this.ctx, `POLAR_NEXT refused: ${errText(err)}`),
+        );
+      }),
       jobs.events.on('reportsQueued', ({ reports }) => {
         if (this.ctx.config.control.auto_next_print && reports.some((r) => r.cloud && r.state === 'completed')) {
           void this.sendNextPrint().catch((err) => this.ctx.log.warn(`automatic next print: ${errText(err)}`));

@@ -217,6 +217,22 @@ export function statusChangeIsMeaningful(prev: PolarStatusMessage | null, next: 
   return false;
 }
 
+/** Keys whose change is a user-visible event (not drift): sent ahead of the 1 s coalescing. */
+const URGENT_KEYS = new Set(['status', 'jobId', 'progress', 'file', 'config', 'targetTool0', 'targetTool1', 'targetTool2', 'targetTool3', 'targetBed', 'targetChamber']);
+
+/**
+ * A change someone is waiting to see (state, job, a target set from the UI), as
+ * opposed to temperatures drifting or progress ticking: the reporter sends these
+ * within 250 ms even right after another message.
+ */
+export function statusChangeIsUrgent(prev: PolarStatusMessage | null, next: PolarStatusMessage): boolean {
+  if (!prev) return true;
+  const a = prev as Record<string, unknown>;
+  const b = next as Record<string, unknown>;
+  for (const key of URGENT_KEYS) if (a[key] !== b[key]) return true;
+  return false;
+}
+
 /** Progress details differ in text, or in the whole percent. */
 function detailChanged(x: string, y: string): boolean {
   const px = PERCENT_RE.exec(x);

@@ -11,7 +11,7 @@ import type { PolarClient } from '../polar/polar-client.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
-import { defaultChamberObject, mapStatus, statusChangeIsMeaningful } from './status-mapper.js';
+import { defaultChamberObject, mapStatus, statusChangeIsMeaningful, statusChangeIsUrgent } from './status-mapper.js';
 import type { PauseKind, PolarStatusMessage, PrepareView, StatusInput } from './status-types.js';
 
 export interface StatusReporterOptions {
@@ -33,6 +33,9 @@ export interface StatusReporterEvents {
   sent: { status: PolarStatusMessage; at: number };
 }
 
+/** Least time between a message and an urgent change (state, job, target) after it. */
+export const URGENT_SPACING_MS = 200;
+
 /** How many consecutive status messages announce a finished cloud job (6/7). */
 export const BANNER_REPEATS = 3;
 
@@ -41,6 +44,7 @@ export class StatusReporter {
   private lastSent: PolarStatusMessage | null = null;
   private lastSentAt = -Infinity;
   private sendTimer: TimerHandle | undefined;
+  private sendAt = 0;
   private heartbeatTimer: TimerHandle | undefined;
   private offs: (() => void)[] = [];
   private pauseKind: PauseKind | null = null;
@@ -131,17 +135,25 @@ export class StatusReporter {
     this.scheduleHeartbeat();
   }
 
-  /** Something changed: send soon if it matters, otherwise leave it to the heartbeat. */
+  /**
+   * Something changed: send soon if it matters, otherwise leave it to the heartbeat.
+   * Drift (temperatures, progress) waits for the 1 s spacing; an urgent change
+   * (state, job, target) only for URGENT_SPACING_MS, so it is out within 250 ms.
+   */
   private poke(): void {
-    if (!this.o.polar.online || this.sendTimer !== undefined) return;
+    if (!this.o.polar.online) return;
     const next = this.current();
     if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
     const now = this.o.clock.now();
-    const delay = Math.max(this.o.debounceMs ?? 20, this.lastSentAt + (this.o.minSpacingMs ?? 1000) - now);
+    const spacing = statusChangeIsUrgent(this.lastSent, next) ? Math.min(URGENT_SPACING_MS, this.o.minSpacingMs ?? 1000) : (this.o.minSpacingMs ?? 1000);
+    const at = now + Math.max(this.o.debounceMs ?? 20, this.lastSentAt + spacing - now);
+    if (this.sendTimer !== undefined && this.sendAt <= at) return;
+    this.o.clock.clearTimeout(this.sendTimer);
+    this.sendAt = at;
     this.sendTimer = this.o.clock.setTimeout(() => {
       this.sendTimer = undefined;
       this.sendNow();
-    }, delay);
+    }, at - now);
   }
 
   private consumeBanner(sent: PolarStatusMessage): void {
