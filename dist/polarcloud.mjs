@@ -9621,12 +9621,12 @@ var require_websocket = __commonJS({
   "node_modules/ws/lib/websocket.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var https = __require("https");
-    var http = __require("http");
+    var https4 = __require("https");
+    var http4 = __require("http");
     var net = __require("net");
     var querystring = __require("querystring");
     var tls = __require("tls");
-    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
+    var { randomBytes: randomBytes10, createHash: createHash6 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate3 = require_permessage_deflate();
@@ -10180,8 +10180,8 @@ var require_websocket = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes9(16).toString("base64");
-      const request = isSecure ? https.request : http.request;
+      const key = randomBytes10(16).toString("base64");
+      const request = isSecure ? https4.request : http4.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
       opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
@@ -10317,7 +10317,7 @@ var require_websocket = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -10700,9 +10700,9 @@ var require_websocket_server = __commonJS({
   "node_modules/ws/lib/websocket-server.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var http = __require("http");
+    var http4 = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash4 } = __require("crypto");
+    var { createHash: createHash6 } = __require("crypto");
     var extension3 = require_extension();
     var PerMessageDeflate3 = require_permessage_deflate();
     var subprotocol3 = require_subprotocol();
@@ -10784,8 +10784,8 @@ var require_websocket_server = __commonJS({
           );
         }
         if (options.port != null) {
-          this._server = http.createServer((req, res) => {
-            const body2 = http.STATUS_CODES[426];
+          this._server = http4.createServer((req, res) => {
+            const body2 = http4.STATUS_CODES[426];
             res.writeHead(426, {
               "Content-Length": body2.length,
               "Content-Type": "text/plain"
@@ -11012,7 +11012,7 @@ var require_websocket_server = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -11074,7 +11074,7 @@ var require_websocket_server = __commonJS({
       this.destroy();
     }
     function abortHandshake(socket, code, message, headers) {
-      message = message || http.STATUS_CODES[code];
+      message = message || http4.STATUS_CODES[code];
       headers = {
         Connection: "close",
         "Content-Type": "text/html",
@@ -11083,7 +11083,7 @@ var require_websocket_server = __commonJS({
       };
       socket.once("finish", socket.destroy);
       socket.end(
-        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+        `HTTP/1.1 ${code} ${http4.STATUS_CODES[code]}\r
 ` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
       );
     }
@@ -11104,15 +11104,15 @@ var require_XMLHttpRequest = __commonJS({
   "node_modules/xmlhttprequest-ssl/lib/XMLHttpRequest.js"(exports, module) {
     var fs8 = __require("fs");
     var Url = __require("url");
-    var spawn = __require("child_process").spawn;
+    var spawn2 = __require("child_process").spawn;
     module.exports = XMLHttpRequest3;
     XMLHttpRequest3.XMLHttpRequest = XMLHttpRequest3;
     function XMLHttpRequest3(opts) {
       "use strict";
       opts = opts || {};
       var self = this;
-      var http = __require("http");
-      var https = __require("https");
+      var http4 = __require("http");
+      var https4 = __require("https");
       var request;
       var response;
       var settings = {};
@@ -11328,7 +11328,7 @@ var require_XMLHttpRequest = __commonJS({
         }
         errorFlag = false;
         if (settings.async) {
-          var doRequest = ssl ? https.request : http.request;
+          var doRequest = ssl ? https4.request : http4.request;
           sendFlag = true;
           self.dispatchEvent("readystatechange");
           var responseHandler = function(resp2) {
@@ -11400,7 +11400,7 @@ var require_XMLHttpRequest = __commonJS({
           var syncFile = ".node-xmlhttprequest-sync-" + process.pid;
           fs8.writeFileSync(syncFile, "", "utf8");
           var execString = "var http = require('http'), https = require('https'), fs = require('fs');var doRequest = http" + (ssl ? "s" : "") + ".request;var options = " + JSON.stringify(options) + ";var responseText = '';var responseData = Buffer.alloc(0);var req = doRequest(options, function(response) {response.on('data', function(chunk) {  var data = Buffer.from(chunk);  responseText += data.toString('utf8');  responseData = Buffer.concat([responseData, data]);});response.on('end', function() {fs.writeFileSync('" + contentFile + "', JSON.stringify({err: null, data: {statusCode: response.statusCode, headers: response.headers, text: responseText, data: responseData.toString('base64')}}), 'utf8');fs.unlinkSync('" + syncFile + "');});response.on('error', function(error) {fs.writeFileSync('" + contentFile + "', 'NODE-XMLHTTPREQUEST-ERROR:' + JSON.stringify(error), 'utf8');fs.unlinkSync('" + syncFile + "');});}).on('error', function(error) {fs.writeFileSync('" + contentFile + "', 'NODE-XMLHTTPREQUEST-ERROR:' + JSON.stringify(error), 'utf8');fs.unlinkSync('" + syncFile + "');});" + (data ? "req.write('" + JSON.stringify(data).slice(1, -1).replace(/'/g, "\\'") + "');" : "") + "req.end();";
-          var syncProc = spawn(process.argv[0], ["-e", execString]);
+          var syncProc = spawn2(process.argv[0], ["-e", execString]);
           var statusText;
           while (fs8.existsSync(syncFile)) {
           }
@@ -14462,11 +14462,11 @@ var require_websocket2 = __commonJS({
   "node_modules/engine.io-client/node_modules/ws/lib/websocket.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var https = __require("https");
-    var http = __require("http");
+    var https4 = __require("https");
+    var http4 = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
+    var { randomBytes: randomBytes10, createHash: createHash6 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate3 = require_permessage_deflate2();
@@ -15004,8 +15004,8 @@ var require_websocket2 = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes9(16).toString("base64");
-      const request = isSecure ? https.request : http.request;
+      const key = randomBytes10(16).toString("base64");
+      const request = isSecure ? https4.request : http4.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
       opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
@@ -15134,7 +15134,7 @@ var require_websocket2 = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -15501,9 +15501,9 @@ var require_websocket_server2 = __commonJS({
   "node_modules/engine.io-client/node_modules/ws/lib/websocket-server.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var http = __require("http");
+    var http4 = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash4 } = __require("crypto");
+    var { createHash: createHash6 } = __require("crypto");
     var extension3 = require_extension2();
     var PerMessageDeflate3 = require_permessage_deflate2();
     var subprotocol3 = require_subprotocol2();
@@ -15582,8 +15582,8 @@ var require_websocket_server2 = __commonJS({
           );
         }
         if (options.port != null) {
-          this._server = http.createServer((req, res) => {
-            const body2 = http.STATUS_CODES[426];
+          this._server = http4.createServer((req, res) => {
+            const body2 = http4.STATUS_CODES[426];
             res.writeHead(426, {
               "Content-Length": body2.length,
               "Content-Type": "text/plain"
@@ -15810,7 +15810,7 @@ var require_websocket_server2 = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -15872,7 +15872,7 @@ var require_websocket_server2 = __commonJS({
       this.destroy();
     }
     function abortHandshake(socket, code, message, headers) {
-      message = message || http.STATUS_CODES[code];
+      message = message || http4.STATUS_CODES[code];
       headers = {
         Connection: "close",
         "Content-Type": "text/html",
@@ -15881,7 +15881,7 @@ var require_websocket_server2 = __commonJS({
       };
       socket.once("finish", socket.destroy);
       socket.end(
-        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+        `HTTP/1.1 ${code} ${http4.STATUS_CODES[code]}\r
 ` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
       );
     }
@@ -16270,7 +16270,7 @@ var require_utils = __commonJS({
       if (decode4)
         return decode4(data, hint);
     }
-    function basename4(path) {
+    function basename5(path) {
       if (typeof path !== "string")
         return "";
       for (let i = path.length - 1; i >= 0; --i) {
@@ -17575,7 +17575,7 @@ var require_utils = __commonJS({
       -1
     ];
     module.exports = {
-      basename: basename4,
+      basename: basename5,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -17988,7 +17988,7 @@ var require_multipart = __commonJS({
     var { Readable, Writable } = __require("stream");
     var StreamSearch = require_sbmh();
     var {
-      basename: basename4,
+      basename: basename5,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -18252,7 +18252,7 @@ var require_multipart = __commonJS({
             else if (disp.params.filename)
               filename = disp.params.filename;
             if (filename !== void 0 && !preservePath)
-              filename = basename4(filename);
+              filename = basename5(filename);
           }
           if (header["content-type"]) {
             const conType = parseContentType(header["content-type"][0]);
@@ -33221,11 +33221,11 @@ var require_websocket4 = __commonJS({
   "node_modules/engine.io/node_modules/ws/lib/websocket.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var https = __require("https");
-    var http = __require("http");
+    var https4 = __require("https");
+    var http4 = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
+    var { randomBytes: randomBytes10, createHash: createHash6 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate3 = require_permessage_deflate3();
@@ -33763,8 +33763,8 @@ var require_websocket4 = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes9(16).toString("base64");
-      const request = isSecure ? https.request : http.request;
+      const key = randomBytes10(16).toString("base64");
+      const request = isSecure ? https4.request : http4.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
       opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
@@ -33893,7 +33893,7 @@ var require_websocket4 = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -34260,9 +34260,9 @@ var require_websocket_server3 = __commonJS({
   "node_modules/engine.io/node_modules/ws/lib/websocket-server.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var http = __require("http");
+    var http4 = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash4 } = __require("crypto");
+    var { createHash: createHash6 } = __require("crypto");
     var extension3 = require_extension3();
     var PerMessageDeflate3 = require_permessage_deflate3();
     var subprotocol3 = require_subprotocol3();
@@ -34341,8 +34341,8 @@ var require_websocket_server3 = __commonJS({
           );
         }
         if (options.port != null) {
-          this._server = http.createServer((req, res) => {
-            const body2 = http.STATUS_CODES[426];
+          this._server = http4.createServer((req, res) => {
+            const body2 = http4.STATUS_CODES[426];
             res.writeHead(426, {
               "Content-Length": body2.length,
               "Content-Type": "text/plain"
@@ -34569,7 +34569,7 @@ var require_websocket_server3 = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -34631,7 +34631,7 @@ var require_websocket_server3 = __commonJS({
       this.destroy();
     }
     function abortHandshake(socket, code, message, headers) {
-      message = message || http.STATUS_CODES[code];
+      message = message || http4.STATUS_CODES[code];
       headers = {
         Connection: "close",
         "Content-Type": "text/html",
@@ -34640,7 +34640,7 @@ var require_websocket_server3 = __commonJS({
       };
       socket.once("finish", socket.destroy);
       socket.end(
-        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+        `HTTP/1.1 ${code} ${http4.STATUS_CODES[code]}\r
 ` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
       );
     }
@@ -41829,11 +41829,11 @@ var require_websocket6 = __commonJS({
   "node_modules/socket.io-adapter/node_modules/ws/lib/websocket.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var https = __require("https");
-    var http = __require("http");
+    var https4 = __require("https");
+    var http4 = __require("http");
     var net = __require("net");
     var tls = __require("tls");
-    var { randomBytes: randomBytes9, createHash: createHash4 } = __require("crypto");
+    var { randomBytes: randomBytes10, createHash: createHash6 } = __require("crypto");
     var { Duplex, Readable } = __require("stream");
     var { URL: URL2 } = __require("url");
     var PerMessageDeflate3 = require_permessage_deflate4();
@@ -42371,8 +42371,8 @@ var require_websocket6 = __commonJS({
         }
       }
       const defaultPort = isSecure ? 443 : 80;
-      const key = randomBytes9(16).toString("base64");
-      const request = isSecure ? https.request : http.request;
+      const key = randomBytes10(16).toString("base64");
+      const request = isSecure ? https4.request : http4.request;
       const protocolSet = /* @__PURE__ */ new Set();
       let perMessageDeflate;
       opts.createConnection = opts.createConnection || (isSecure ? tlsConnect : netConnect);
@@ -42501,7 +42501,7 @@ var require_websocket6 = __commonJS({
           abortHandshake(websocket, socket, "Invalid Upgrade header");
           return;
         }
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         if (res.headers["sec-websocket-accept"] !== digest) {
           abortHandshake(websocket, socket, "Invalid Sec-WebSocket-Accept header");
           return;
@@ -42868,9 +42868,9 @@ var require_websocket_server4 = __commonJS({
   "node_modules/socket.io-adapter/node_modules/ws/lib/websocket-server.js"(exports, module) {
     "use strict";
     var EventEmitter3 = __require("events");
-    var http = __require("http");
+    var http4 = __require("http");
     var { Duplex } = __require("stream");
-    var { createHash: createHash4 } = __require("crypto");
+    var { createHash: createHash6 } = __require("crypto");
     var extension3 = require_extension4();
     var PerMessageDeflate3 = require_permessage_deflate4();
     var subprotocol3 = require_subprotocol4();
@@ -42949,8 +42949,8 @@ var require_websocket_server4 = __commonJS({
           );
         }
         if (options.port != null) {
-          this._server = http.createServer((req, res) => {
-            const body2 = http.STATUS_CODES[426];
+          this._server = http4.createServer((req, res) => {
+            const body2 = http4.STATUS_CODES[426];
             res.writeHead(426, {
               "Content-Length": body2.length,
               "Content-Type": "text/plain"
@@ -43177,7 +43177,7 @@ var require_websocket_server4 = __commonJS({
           );
         }
         if (this._state > RUNNING) return abortHandshake(socket, 503);
-        const digest = createHash4("sha1").update(key + GUID).digest("base64");
+        const digest = createHash6("sha1").update(key + GUID).digest("base64");
         const headers = [
           "HTTP/1.1 101 Switching Protocols",
           "Upgrade: websocket",
@@ -43239,7 +43239,7 @@ var require_websocket_server4 = __commonJS({
       this.destroy();
     }
     function abortHandshake(socket, code, message, headers) {
-      message = message || http.STATUS_CODES[code];
+      message = message || http4.STATUS_CODES[code];
       headers = {
         Connection: "close",
         "Content-Type": "text/html",
@@ -43248,7 +43248,7 @@ var require_websocket_server4 = __commonJS({
       };
       socket.once("finish", socket.destroy);
       socket.end(
-        `HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r
+        `HTTP/1.1 ${code} ${http4.STATUS_CODES[code]}\r
 ` + Object.keys(headers).map((h) => `${h}: ${headers[h]}`).join("\r\n") + "\r\n\r\n" + message
       );
     }
@@ -47649,6 +47649,10 @@ var Logger = class _Logger {
     this.log("trace", msg);
   }
 };
+function redactUrl(url4) {
+  const cut = url4.search(/[?#]/);
+  return cut === -1 ? url4 : url4.slice(0, cut) + "?\u2026";
+}
 function errText(err) {
   if (err instanceof Error) return err.message;
   return String(err);
@@ -67442,6 +67446,33 @@ var configSchema = external_exports.object({
     /** Jog feed rates (mm/min) for the web UI's jog buttons. */
     jog_feedrate_xy: external_exports.number().positive().max(6e4).default(6e3),
     jog_feedrate_z: external_exports.number().positive().max(6e4).default(600)
+  }).prefault({}),
+  cloud_print: external_exports.object({
+    /** Folder under Moonraker's gcodes root for files from the cloud. */
+    folder: external_exports.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be one folder name (letters, digits, _ -)").default("polarcloud"),
+    /** Cloud files kept in that folder (older ones are deleted unless loaded or queued). */
+    keep_files: external_exports.number().int().min(1).max(1e3).default(10),
+    /** A print arriving while the printer is busy: queue it in Moonraker's job queue, or reject it. */
+    when_busy: external_exports.enum(["queue", "reject"]).default("queue"),
+    /** Largest file accepted (MB). */
+    max_file_size: external_exports.number().positive().max(1e6).default(4096),
+    /** Free space kept on the printer's disk beyond the file itself (MB). */
+    free_space_margin: external_exports.number().min(0).max(1e7).default(200),
+    /** Hosts a plain http:// download may come from (besides polar.server_url's host). */
+    allow_http_hosts: external_exports.array(external_exports.string().min(1).max(253)).max(50).default([]),
+    /** Give up a download that received nothing for this long (s). */
+    stall_timeout: external_exports.number().positive().max(3600).default(60),
+    /** Download attempts before the job fails. */
+    download_attempts: external_exports.number().int().min(1).max(20).default(5)
+  }).prefault({}),
+  slicer: external_exports.object({
+    /**
+     * Command that turns an STL/3MF and Polar's slicer config into G-code. Placeholders:
+     * {input} model file, {config} the job's config file (INI), {output} G-code to write.
+     */
+    command: external_exports.string().min(1).max(4096).optional(),
+    /** Seconds before slicing is given up. */
+    timeout: external_exports.number().positive().max(86400).default(1800)
   }).prefault({})
 });
 var ConfigError = class extends Error {
@@ -68756,6 +68787,21 @@ var RpcAbortedError = class extends Error {
   }
   method;
 };
+var RpcMethodError = class _RpcMethodError extends Error {
+  constructor(code, message, data) {
+    super(message);
+    this.code = code;
+    this.data = data;
+    this.name = "RpcMethodError";
+  }
+  code;
+  data;
+  static notFound(method) {
+    return new _RpcMethodError(METHOD_NOT_FOUND, `Method not found: ${method}`);
+  }
+};
+var METHOD_NOT_FOUND = -32601;
+var HANDLER_ERROR = -32e3;
 var MoonrakerReplyError = class extends Error {
   constructor(method, issue2) {
     super(`${method}: unexpected reply (${issue2})`);
@@ -68889,10 +68935,10 @@ var JsonRpcPeer = class {
     }
     const { method, params, id } = parsed.data;
     if (id !== void 0 && id !== null) {
-      this.opts.log.debug(`refused inbound request '${method}' (no such method)`);
-      try {
-        this.opts.send(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32601, message: `Method not found: ${method}` } }));
-      } catch {
+      if (this.opts.onRequest) void this.answerInboundRequest(this.opts.onRequest, id, method, params);
+      else {
+        this.opts.log.debug(`refused inbound request '${method}' (no request handler)`);
+        this.sendInboundReply(method, { jsonrpc: "2.0", id, error: inboundErrorObject(RpcMethodError.notFound(method)) });
       }
       return;
     }
@@ -68900,6 +68946,37 @@ var JsonRpcPeer = class {
       this.opts.onNotification?.(method, params);
     } catch (err) {
       this.opts.log.error(`notification handler for '${method}' failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+  }
+  async answerInboundRequest(handler, id, method, params) {
+    let reply;
+    try {
+      const result = await handler(method, params);
+      reply = { jsonrpc: "2.0", id, result: result === void 0 ? null : result };
+    } catch (err) {
+      const error62 = inboundErrorObject(err);
+      if (err instanceof RpcMethodError) this.opts.log.debug(`inbound request '${method}' refused: ${error62.code} ${error62.message}`);
+      else this.opts.log.warn(`inbound request '${method}' failed: ${error62.code} ${error62.message}`);
+      reply = { jsonrpc: "2.0", id, error: error62 };
+    }
+    this.sendInboundReply(method, reply);
+  }
+  sendInboundReply(method, reply) {
+    if (this.closedReason !== void 0) {
+      this.opts.log.debug(`reply to inbound request '${method}' dropped: connection closed (${this.closedReason})`);
+      return;
+    }
+    let text;
+    try {
+      text = JSON.stringify(reply);
+    } catch (err) {
+      this.opts.log.warn(`inbound request '${method}': result not serializable (${err instanceof Error ? err.message : String(err)})`);
+      text = JSON.stringify({ jsonrpc: "2.0", id: reply.id, error: { code: HANDLER_ERROR, message: "Result not serializable" } });
+    }
+    if (this.opts.wire) this.opts.log.debug(`> ${truncate2(text)}`);
+    try {
+      this.opts.send(text);
+    } catch {
     }
   }
   handleResponse(raw, text) {
@@ -68942,6 +69019,13 @@ var JsonRpcPeer = class {
     return entry;
   }
 };
+function inboundErrorObject(err) {
+  if (err instanceof RpcMethodError) {
+    return err.data === void 0 ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
+  }
+  const code = typeof err === "object" && err !== null && "code" in err && typeof err.code === "number" && Number.isInteger(err.code) ? err.code : HANDLER_ERROR;
+  return { code, message: err instanceof Error ? err.message : String(err) };
+}
 function truncate2(text, max2 = 2e3) {
   return text.length <= max2 ? text : `${text.slice(0, max2)}\u2026 (${text.length} chars)`;
 }
@@ -68950,6 +69034,30 @@ function issueText(err) {
   if (!i) return "invalid";
   return `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`;
 }
+
+// moonraker-bridge/extension-methods.ts
+var ExtensionMethods = class {
+  handlers = /* @__PURE__ */ new Map();
+  /** Adds a method; returns a function that removes it. Throws if the name is taken. */
+  register(name, handler) {
+    if (!name) throw new Error("extension method name must not be empty");
+    if (this.handlers.has(name)) throw new Error(`extension method '${name}' is already registered`);
+    this.handlers.set(name, handler);
+    return () => {
+      if (this.handlers.get(name) === handler) this.handlers.delete(name);
+    };
+  }
+  names() {
+    return [...this.handlers.keys()];
+  }
+  /** Runs `method`; unknown names throw RpcMethodError -32601 "Method not found". */
+  async dispatch(method, params) {
+    const handler = this.handlers.get(method);
+    if (!handler) throw new RpcMethodError(METHOD_NOT_FOUND, "Method not found");
+    const result = await handler(params);
+    return result ?? "ok";
+  }
+};
 
 // node_modules/ws/wrapper.mjs
 var import_stream = __toESM(require_stream(), 1);
@@ -69639,6 +69747,7 @@ var MoonrakerClient = class {
   unauthorizedReported = false;
   identifyConflicts = 0;
   failures;
+  extensionMethods = new ExtensionMethods();
   on(event, listener) {
     return this.emitter.on(event, listener);
   }
@@ -69673,6 +69782,14 @@ var MoonrakerClient = class {
     this.scheduleReconnect(0);
     return true;
   }
+  /**
+   * Offers `name` to Moonraker clients via server.extensions.request
+   * {agent: <clientName>, method: name, arguments}. Works across reconnects;
+   * returns a function that removes the method. Throws if the name is taken.
+   */
+  registerExtensionMethod(name, handler) {
+    return this.extensionMethods.register(name, handler);
+  }
   /** A JSON-RPC call on the current connection (rejects with RpcClosedError when there is none). */
   call(method, params, options) {
     const s = this.session;
@@ -69697,6 +69814,7 @@ var MoonrakerClient = class {
       defaultTimeoutMs: this.opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
       methodTimeoutsMs: { "printer.gcode.script": this.opts.gcodeTimeoutMs ?? DEFAULT_GCODE_TIMEOUT_MS },
       onNotification: (method, params) => this.onNotification(seq, method, params),
+      onRequest: (method, params) => this.extensionMethods.dispatch(method, params),
       wire: this.opts.wire ?? false
     });
     let markClosed = () => void 0;
@@ -70195,6 +70313,12 @@ var MoonrakerApi = class {
 };
 
 // moonraker-bridge/file-upload.ts
+import { createHash, randomBytes as randomBytes3 } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import * as http from "node:http";
+import * as https from "node:https";
+import { basename as basename2 } from "node:path";
 var uploadResultSchema = external_exports.looseObject({
   item: external_exports.looseObject({ path: external_exports.string(), root: external_exports.string(), size: external_exports.number().optional(), modified: external_exports.number().optional() }),
   print_started: external_exports.boolean().optional(),
@@ -70202,6 +70326,195 @@ var uploadResultSchema = external_exports.looseObject({
   action: external_exports.string().optional()
 });
 var errorBodySchema = external_exports.looseObject({ error: external_exports.looseObject({ code: external_exports.number().optional(), message: external_exports.string() }) });
+var UploadError = class extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+    this.name = "UploadError";
+  }
+  status;
+};
+var UploadAbortedError = class extends Error {
+  constructor() {
+    super("upload aborted");
+    this.name = "UploadAbortedError";
+  }
+};
+async function sha256File(file2, signal) {
+  const hash3 = createHash("sha256");
+  const stream = createReadStream(file2, { highWaterMark: 1024 * 1024 });
+  const onAbort = () => {
+    stream.destroy(new UploadAbortedError());
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    for await (const chunk of stream) hash3.update(chunk);
+  } catch (err) {
+    if (signal?.aborted) throw new UploadAbortedError();
+    throw err;
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  if (signal?.aborted) throw new UploadAbortedError();
+  return hash3.digest("hex");
+}
+function quoteParam(value2) {
+  return value2.replace(/"/g, "%22").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+function buildMultipart(fields, filename, boundary = `----polarcloud${randomBytes3(12).toString("hex")}`) {
+  let head = "";
+  for (const [name, value2] of fields) {
+    head += `--${boundary}\r
+Content-Disposition: form-data; name="${name}"\r
+\r
+${value2}\r
+`;
+  }
+  head += `--${boundary}\r
+Content-Disposition: form-data; name="file"; filename="${quoteParam(filename)}"\r
+Content-Type: application/octet-stream\r
+\r
+`;
+  return { boundary, head: Buffer.from(head, "utf8"), tail: Buffer.from(`\r
+--${boundary}--\r
+`, "utf8") };
+}
+async function uploadFile(opts) {
+  const { signal } = opts;
+  if (signal?.aborted) throw new UploadAbortedError();
+  const filename = opts.filename ?? basename2(opts.file);
+  if (!filename || filename.includes("/")) throw new UploadError(0, `invalid upload filename '${filename}'`);
+  const size = (await stat(opts.file)).size;
+  const checksum = opts.checksum ?? await sha256File(opts.file, signal);
+  if (signal?.aborted) throw new UploadAbortedError();
+  const fields = [["root", opts.root ?? "gcodes"]];
+  if (opts.path) fields.push(["path", opts.path]);
+  fields.push(["checksum", checksum.toLowerCase()]);
+  if (opts.print !== void 0) fields.push(["print", opts.print ? "true" : "false"]);
+  const mp = buildMultipart(fields, filename);
+  const total = mp.head.length + size + mp.tail.length;
+  const target = new URL(`${opts.url.replace(/\/+$/, "")}/server/files/upload`);
+  const headers = {
+    "Content-Type": `multipart/form-data; boundary=${mp.boundary}`,
+    "Content-Length": total,
+    Accept: "application/json",
+    Expect: "100-continue"
+  };
+  if (opts.apiKey) headers["X-Api-Key"] = opts.apiKey;
+  const transport = target.protocol === "https:" ? https : http;
+  return new Promise((resolve5, reject) => {
+    let done = false;
+    let continueTimer;
+    const stream = createReadStream(opts.file, { start: 0, end: Math.max(0, size - 1), highWaterMark: opts.chunkSize ?? 256 * 1024 });
+    const req = transport.request(target, { method: "POST", headers });
+    const finish2 = (err, result) => {
+      if (done) return;
+      done = true;
+      signal?.removeEventListener("abort", onAbort);
+      clearTimeout(continueTimer);
+      stream.destroy();
+      if (err) {
+        req.destroy();
+        reject(err);
+      } else {
+        resolve5(result);
+      }
+    };
+    const onAbort = () => finish2(new UploadAbortedError());
+    signal?.addEventListener("abort", onAbort, { once: true });
+    req.setTimeout(opts.idleTimeoutMs ?? 12e4, () => finish2(new UploadError(0, `upload stalled (no progress for ${opts.idleTimeoutMs ?? 12e4} ms)`)));
+    let answered = false;
+    req.on("error", (err) => {
+      const code = err.code;
+      const hungUp = code === "EPIPE" || code === "ECONNRESET";
+      finish2(new UploadError(0, hungUp ? `Moonraker closed the connection during the upload (${code})` : `upload failed: ${err.message}`));
+    });
+    req.on("response", (res) => {
+      answered = true;
+      stream.destroy();
+      const chunks = [];
+      let length = 0;
+      res.on("data", (c) => {
+        if (length < 1024 * 1024) chunks.push(c);
+        length += c.length;
+      });
+      res.on("error", (err) => finish2(new UploadError(0, `upload response failed: ${err.message}`)));
+      res.on("end", () => {
+        const status = res.statusCode ?? 0;
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (status >= 200 && status < 300) {
+          const parsed = parseJson(text);
+          const r = uploadResultSchema.safeParse(parsed);
+          if (r.success) finish2(void 0, r.data);
+          else finish2(new UploadError(status, `unexpected upload reply: ${text.slice(0, 200)}`));
+        } else {
+          finish2(new UploadError(status, errorMessage(status, text)));
+        }
+      });
+    });
+    let sent = 0;
+    const progress = (n) => {
+      sent += n;
+      try {
+        opts.onProgress?.({ sent, total });
+      } catch {
+      }
+    };
+    const write = (buf) => {
+      const ok = req.write(buf);
+      progress(buf.length);
+      return ok;
+    };
+    let fileBytes = 0;
+    let bodyStarted = false;
+    const sendBody2 = () => {
+      if (bodyStarted || done || answered) return;
+      bodyStarted = true;
+      clearTimeout(continueTimer);
+      write(mp.head);
+      stream.on("data", (chunk) => {
+        const buf = chunk;
+        fileBytes += buf.length;
+        if (fileBytes > size) {
+          finish2(new UploadError(0, `${opts.file} grew while uploading`));
+          return;
+        }
+        if (!write(buf)) {
+          stream.pause();
+          req.once("drain", () => stream.resume());
+        }
+      });
+      stream.on("end", () => {
+        if (done) return;
+        if (fileBytes !== size) {
+          finish2(new UploadError(0, `${opts.file} changed size while uploading (${fileBytes} of ${size} bytes)`));
+          return;
+        }
+        req.end(mp.tail);
+        progress(mp.tail.length);
+      });
+    };
+    stream.on("error", (err) => finish2(new UploadError(0, `cannot read ${opts.file}: ${errorText(err)}`)));
+    req.on("continue", sendBody2);
+    continueTimer = setTimeout(sendBody2, opts.continueTimeoutMs ?? 1e3);
+    continueTimer.unref();
+    req.flushHeaders();
+  });
+}
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+}
+function errorMessage(status, text) {
+  const r = errorBodySchema.safeParse(parseJson(text));
+  if (r.success) return r.data.error.message;
+  const plain = text.trim().slice(0, 200);
+  if (!plain && status === 400) return "Moonraker refused the upload (HTTP 400 without details; the file may exceed its max_upload_size)";
+  return plain || `HTTP ${status}`;
+}
 
 // src/jobs/job-tracker.ts
 import { isDeepStrictEqual } from "node:util";
@@ -70214,6 +70527,8 @@ var INITIAL_TRACKER_STATE = { active: null, ended: null, pendingCloud: null, rep
 var HISTORY_GRACE_MS = 5e3;
 var REPORTED_KEYS_CAP = 50;
 var PENDING_CLOUD_TTL_MS = 30 * 6e4;
+var QUEUED_CLOUD_CAP = 100;
+var QUEUED_CLOUD_TTL_MS = 14 * 24 * 36e5;
 var START_SLACK_MS = 6e4;
 var RUNNING_STATES = /* @__PURE__ */ new Set(["printing", "paused"]);
 var UNLINK_STATUSES = /* @__PURE__ */ new Set(["server_exit", "interrupted"]);
@@ -70238,6 +70553,14 @@ function reduceJob(state, event) {
     case "cloudAbort":
       onCloudAbort(d, event.jobId);
       break;
+    case "cloudQueue":
+      if (d.state.pendingCloud?.jobId === event.job.jobId) d.state.pendingCloud = null;
+      d.state.queuedCloud = [...(d.state.queuedCloud ?? []).filter((j) => j.jobId !== event.job.jobId), { ...event.job }].slice(-QUEUED_CLOUD_CAP);
+      break;
+    case "cloudDrop":
+      if (d.state.pendingCloud?.jobId === event.jobId) d.state.pendingCloud = null;
+      if (d.state.queuedCloud?.some((j) => j.jobId === event.jobId)) d.state.queuedCloud = d.state.queuedCloud.filter((j) => j.jobId !== event.jobId);
+      break;
     case "historyAdded":
     case "historyFinished":
       if (event.record.status === "in_progress") onHistoryInProgress(d, event.record);
@@ -70258,6 +70581,8 @@ function reduceJob(state, event) {
 function dropExpiredPending(d) {
   const pending = d.state.pendingCloud;
   if (pending && d.at - pending.since > PENDING_CLOUD_TTL_MS) d.state.pendingCloud = null;
+  const queued = d.state.queuedCloud;
+  if (queued?.some((j) => d.at - j.since > QUEUED_CLOUD_TTL_MS)) d.state.queuedCloud = queued.filter((j) => d.at - j.since <= QUEUED_CLOUD_TTL_MS);
 }
 function onSnapshot(d, e) {
   if (!e.ready) return;
@@ -70335,9 +70660,13 @@ function onCloudAbort(d, jobId) {
 function startJob(d, filename, startedAt, moonrakerJobId, printSeconds, filamentUsed) {
   const pending = d.state.pendingCloud;
   const base = { filename, startedAt, moonrakerJobId, printSeconds, filamentUsed };
+  const queued = d.state.queuedCloud?.find((j) => sameFile(j.filename, filename));
   if (pending && sameFile(pending.filename, filename)) {
     d.state.pendingCloud = null;
     d.state.active = { ...base, jobId: pending.jobId, cloud: true, ...cloudDetails(pending) };
+  } else if (queued) {
+    d.state.queuedCloud = d.state.queuedCloud.filter((j) => j !== queued);
+    d.state.active = { ...base, jobId: queued.jobId, cloud: true, ...cloudDetails(queued) };
   } else {
     d.state.active = { ...base, jobId: LOCAL_JOB_ID, cloud: false };
   }
@@ -70406,7 +70735,8 @@ var fileSchema = external_exports.object({
     ended: external_exports.object({ at: external_exports.number(), printState: str2 }).nullable(),
     pendingCloud: pendingCloud.nullable(),
     reported: external_exports.array(str2).max(1e3),
-    staleFile: str2.nullable().optional()
+    staleFile: str2.nullable().optional(),
+    queuedCloud: external_exports.array(pendingCloud).max(1e3).optional()
   }),
   // No cap: the writer never trims, so the reader must never refuse what it wrote.
   outbox: external_exports.array(report)
@@ -70547,6 +70877,18 @@ var JobService = class {
   cloudAbort(jobId) {
     this.feed({ type: "cloudAbort", at: this.d.clock.now(), jobId });
   }
+  /** A cloud job's file waits in Moonraker's job queue; it is the cloud job when it starts. */
+  cloudQueue(job) {
+    this.feed({ type: "cloudQueue", at: this.d.clock.now(), job });
+  }
+  /** Forgets a cloud job that failed before printing (no report: it stays queued in the cloud). */
+  cloudDrop(jobId) {
+    this.feed({ type: "cloudDrop", at: this.d.clock.now(), jobId });
+  }
+  /** Cloud jobs waiting in Moonraker's job queue. */
+  get queuedCloud() {
+    return this.store.tracker.queuedCloud ?? [];
+  }
   /** Reports sent on an authenticated connection: drop them from the outbox. */
   async acknowledge(keys) {
     await this.store.remove(keys);
@@ -70664,10 +71006,14 @@ function mapStatus(input2) {
   const temps = ready ? temperatures(p.heaters, input2.chamberObject) : {};
   const base = { serialNumber: input2.serialNumber, ...temps };
   if (input2.updating) return finish(base, POLAR_STATUS.UPDATING, "Updating", {});
+  if (input2.failure) {
+    return finish(base, POLAR_STATUS.ERROR, "Error", { progressDetail: input2.failure.message, jobId: input2.failure.jobId });
+  }
   if (!ready) return notReady(input2.serialNumber, p);
   if (input2.prepare) return finish(base, POLAR_STATUS.PREPARING, "Preparing", prepareFields(input2, input2.prepare));
   const state = p.print_stats.state ?? "";
-  if (state === "printing" || state === "paused") return activePrint(input2, base, state === "paused");
+  const stale = input2.job === null && input2.banner !== null;
+  if ((state === "printing" || state === "paused") && !stale) return activePrint(input2, base, state === "paused");
   if (input2.postProcessing) {
     return finish(base, POLAR_STATUS.POSTPROCESSING, "Post-processing", { jobId: input2.postProcessing.jobId });
   }
@@ -70711,9 +71057,10 @@ function notReady(serialNumber, p) {
 }
 function prepareFields(input2, prepare) {
   const job = prepare.job;
-  const name = job.jobName || basename2(job.filename);
+  const name = job.jobName || basename3(job.filename);
   const pct = prepare.percent !== void 0 && Number.isFinite(prepare.percent) ? ` ${formatPercent(prepare.percent)}%` : "";
-  const detail = prepare.step === "downloading" ? `Downloading ${name}${pct}` : prepare.step === "uploading" ? `Uploading to printer: ${name}${pct}` : `Starting print: ${name}`;
+  const pctParen = prepare.percent !== void 0 && Number.isFinite(prepare.percent) ? ` (${Math.floor(Math.min(100, Math.max(0, prepare.percent)))}%)` : "";
+  const detail = prepare.step === "downloading" ? `Downloading file for job: ${job.jobId}${pctParen}` : prepare.step === "slicing" ? `Slicing Job: ${job.jobId}` : prepare.step === "uploading" ? `Uploading to printer: ${name}${pct}` : `Starting print: ${name}`;
   return {
     progressDetail: detail,
     jobId: job.jobId,
@@ -70726,7 +71073,7 @@ function activePrint(input2, base, statePaused) {
   const p = input2.printer;
   const job = input2.job;
   const filename = p.print_stats.filename || job?.filename || "";
-  const name = job?.jobName || basename2(filename);
+  const name = job?.jobName || basename3(filename);
   const meta3 = metaFor(input2.jobMeta, filename);
   const fields = {
     jobId: job ? job.jobId : LOCAL_JOB_ID,
@@ -70861,7 +71208,7 @@ function formatPercent(pct) {
 function isoTime(ms) {
   return isNum(ms) ? new Date(ms).toISOString() : void 0;
 }
-function basename2(path) {
+function basename3(path) {
   const i = path.lastIndexOf("/");
   return i >= 0 ? path.slice(i + 1) : path;
 }
@@ -70888,6 +71235,7 @@ var StatusReporter = class {
   prepare = null;
   postProcessing = null;
   updating = false;
+  failures = [];
   banners = [];
   start() {
     const poke = () => this.poke();
@@ -70926,6 +71274,11 @@ var StatusReporter = class {
     this.postProcessing = p;
     this.poke();
   }
+  /** A cloud print failed before printing: 12 with the reason on the next few messages. */
+  reportFailure(jobId, message) {
+    this.failures.push({ jobId, message, remaining: BANNER_REPEATS });
+    this.poke();
+  }
   setUpdating(on2) {
     this.updating = on2;
     this.poke();
@@ -70946,6 +71299,7 @@ var StatusReporter = class {
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
       updating: this.updating,
+      failure: this.failures[0] ? { jobId: this.failures[0].jobId, message: this.failures[0].message } : null,
       chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name))
     };
     return mapStatus(input2);
@@ -70985,6 +71339,13 @@ var StatusReporter = class {
     }, at - now);
   }
   consumeBanner(sent) {
+    const f = this.failures[0];
+    if (f && sent.status === 12 && sent.jobId === f.jobId && --f.remaining <= 0) {
+      this.failures.shift();
+      this.poke();
+      return;
+    }
+    if (f) return;
     const b = this.banners[0];
     if (!b) return;
     if ((sent.status === 6 || sent.status === 7) && sent.jobId === b.jobId) b.remaining--;
@@ -70997,7 +71358,7 @@ var StatusReporter = class {
   }
   scheduleHeartbeat() {
     this.o.clock.clearTimeout(this.heartbeatTimer);
-    const interval = this.banners.length > 0 ? this.o.minSpacingMs ?? 1e3 : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
+    const interval = this.banners.length > 0 || this.failures.length > 0 ? this.o.minSpacingMs ?? 1e3 : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
     this.heartbeatTimer = this.o.clock.setTimeout(() => {
       this.heartbeatTimer = void 0;
       this.sendNow();
@@ -71339,6 +71700,612 @@ G90` };
   }
 }
 
+// src/cloudprint/print-pipeline.ts
+import { mkdir, rm, statfs } from "node:fs/promises";
+import { join as join4 } from "node:path";
+
+// src/cloudprint/http-download.ts
+import { createHash as createHash2 } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { truncate as truncate3 } from "node:fs/promises";
+import * as http2 from "node:http";
+import * as https2 from "node:https";
+
+// src/cloudprint/url-policy.ts
+function checkDownloadUrl(raw, policy, base) {
+  let url4;
+  try {
+    url4 = base ? new URL(raw, base) : new URL(raw);
+  } catch {
+    return { ok: false, reason: "not a valid URL" };
+  }
+  if (url4.username || url4.password) return { ok: false, reason: "URLs with credentials are not accepted" };
+  if (url4.protocol === "https:") return { ok: true, url: url4 };
+  if (url4.protocol !== "http:") return { ok: false, reason: `${url4.protocol} URLs are not accepted (https only)` };
+  const host = url4.hostname.toLowerCase();
+  let serverHost = "";
+  try {
+    serverHost = new URL(policy.serverUrl).hostname.toLowerCase();
+  } catch {
+  }
+  if (host === serverHost || policy.allowHttpHosts.some((h) => h.toLowerCase() === host)) return { ok: true, url: url4 };
+  return { ok: false, reason: `plain http from ${host} is not allowed (add it to cloud_print.allow_http_hosts to allow)` };
+}
+
+// src/cloudprint/http-download.ts
+var DownloadError = class extends Error {
+  constructor(message, permanent) {
+    super(message);
+    this.permanent = permanent;
+    this.name = "DownloadError";
+  }
+  permanent;
+};
+var MAX_REDIRECTS = 5;
+async function downloadToFile(rawUrl, dest, o) {
+  const first = checkDownloadUrl(rawUrl, o.policy);
+  if (!first.ok) throw new DownloadError(first.reason, true);
+  const backoff = new Backoff({ initialMs: o.retryDelayMs ?? 1e3, maxMs: 3e4 });
+  const state = { offset: 0, hash: createHash2("sha256"), total: null, sizeChecked: false };
+  await truncate3(dest, 0).catch(() => void 0);
+  let lastError;
+  for (let attempt = 1; attempt <= o.attempts; attempt++) {
+    if (o.signal?.aborted) throw new DownloadError("download canceled", true);
+    try {
+      await fetchOnce(first.url, dest, state, o);
+      return { bytes: state.offset, sha256: state.hash.digest("hex") };
+    } catch (err) {
+      lastError = err;
+      if (err instanceof DownloadError && err.permanent) throw err;
+      if (attempt === o.attempts) break;
+      const delay2 = backoff.next();
+      o.log?.warn(`download attempt ${attempt} failed (${errText(err)}); retrying in ${Math.round(delay2 / 100) / 10} s${state.offset ? ` from byte ${state.offset}` : ""}`);
+      await abortableSleep(o.clock, delay2, o.signal);
+    }
+  }
+  throw new DownloadError(`download failed after ${o.attempts} attempts: ${errText(lastError)}`, false);
+}
+function fetchOnce(start, dest, st, o) {
+  return new Promise((resolve5, reject) => {
+    let settled = false;
+    let req;
+    let stallTimer;
+    const onAbort = () => fail2(new DownloadError("download canceled", true));
+    const cleanup = () => {
+      o.clock.clearTimeout(stallTimer);
+      o.signal?.removeEventListener("abort", onAbort);
+    };
+    let out;
+    let currentUrl = start;
+    const fail2 = (err) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      req?.destroy();
+      if (out && !out.destroyed && !out.writableFinished) out.end(() => reject(err));
+      else reject(err);
+    };
+    const armStall = () => {
+      o.clock.clearTimeout(stallTimer);
+      stallTimer = o.clock.setTimeout(() => fail2(new Error(`no data for ${seconds(o.stallMs)} s`)), o.stallMs);
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    const get = (url4, redirects) => {
+      currentUrl = url4;
+      const lib = url4.protocol === "https:" ? https2 : http2;
+      const headers = { "user-agent": "moonraker-polarcloud", accept: "*/*" };
+      if (st.offset > 0) headers.range = `bytes=${st.offset}-`;
+      armStall();
+      req = lib.get(url4, { headers }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400 && res.headers.location) {
+          res.resume();
+          if (redirects >= MAX_REDIRECTS) return fail2(new DownloadError("too many redirects", true));
+          const next = checkDownloadUrl(res.headers.location, o.policy, url4);
+          if (!next.ok) return fail2(new DownloadError(`redirect refused: ${next.reason}`, true));
+          o.log?.debug(`redirected to ${redactUrl(next.url.href)}`);
+          return get(next.url, redirects + 1);
+        }
+        void onResponse(res, status).catch((err) => fail2(err));
+      });
+      req.on("error", (err) => {
+        fail2(err.code?.startsWith("HPE_") ? new Error(`malformed HTTP response from the server (${err.message})`) : err);
+      });
+    };
+    const onResponse = async (res, status) => {
+      if (status === 200 && st.offset > 0) {
+        st.offset = 0;
+        st.hash = createHash2("sha256");
+        await truncate3(dest, 0);
+      } else if (status === 206) {
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(String(res.headers["content-range"] ?? ""));
+        if (!range || Number(range[1]) !== st.offset) {
+          res.resume();
+          st.offset = 0;
+          st.hash = createHash2("sha256");
+          st.total = null;
+          await truncate3(dest, 0);
+          throw new Error(`server resumed at the wrong offset (${res.headers["content-range"] ?? "no Content-Range"}); starting over`);
+        }
+      } else if (status !== 200) {
+        res.resume();
+        const permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+        throw new DownloadError(`HTTP ${status} from ${redactUrl(currentUrl.href)}`, permanent);
+      }
+      const length = Number(res.headers["content-length"]);
+      const bodyLength = Number.isFinite(length) && res.headers["content-length"] !== void 0 ? length : null;
+      if (st.total === null && bodyLength !== null) st.total = st.offset + bodyLength;
+      if (st.total !== null && st.total > o.maxBytes) {
+        throw new DownloadError(`file is ${mib(st.total)} MiB, over the ${mib(o.maxBytes)} MiB limit (cloud_print.max_file_size)`, true);
+      }
+      if (!st.sizeChecked) {
+        res.pause();
+        o.clock.clearTimeout(stallTimer);
+        try {
+          await o.checkSize?.(st.total);
+        } catch (err) {
+          throw new DownloadError(errText(err), true);
+        }
+        st.sizeChecked = true;
+        armStall();
+      }
+      const expectedEnd = bodyLength !== null ? st.offset + bodyLength : null;
+      out = createWriteStream(dest, { flags: "a" });
+      const file2 = out;
+      file2.on("error", (err) => fail2(new DownloadError(`cannot write ${dest}: ${err.message}`, true)));
+      res.on("data", (chunk) => {
+        armStall();
+        if (st.offset + chunk.length > o.maxBytes) return fail2(new DownloadError(`file exceeds the ${mib(o.maxBytes)} MiB limit`, true));
+        st.hash.update(chunk);
+        st.offset += chunk.length;
+        if (!file2.write(chunk)) {
+          res.pause();
+          file2.once("drain", () => res.resume());
+        }
+        o.onProgress?.(st.offset, st.total);
+      });
+      res.on("aborted", () => fail2(new Error(`connection closed after ${st.offset} bytes`)));
+      res.on("error", (err) => fail2(err));
+      res.on("end", () => {
+        file2.end(() => {
+          if (settled) return;
+          if (expectedEnd !== null && st.offset < expectedEnd) return fail2(new Error(`truncated: ${st.offset} of ${expectedEnd} bytes`));
+          if (st.total !== null && st.offset !== st.total) return fail2(new Error(`size mismatch: ${st.offset} bytes received, ${st.total} expected`));
+          settled = true;
+          cleanup();
+          resolve5();
+        });
+      });
+      res.resume();
+    };
+    get(start, 0);
+  });
+}
+function abortableSleep(clock, ms, signal) {
+  return new Promise((resolve5, reject) => {
+    if (signal?.aborted) return reject(new DownloadError("download canceled", true));
+    const onAbort = () => {
+      clock.clearTimeout(timer);
+      reject(new DownloadError("download canceled", true));
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve5();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+function seconds(ms) {
+  return ms >= 1e4 ? String(Math.round(ms / 1e3)) : String(Math.round(ms / 100) / 10);
+}
+function mib(n) {
+  return (n / 1048576).toFixed(1);
+}
+
+// src/cloudprint/job-file-name.ts
+var MAX_NAME = 60;
+var MAX_ID = 40;
+function clean(text, max2) {
+  return text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").replace(/[^A-Za-z0-9._-]+/g, "_").replace(/_{2,}/g, "_").replace(/\.{2,}/g, ".").replace(/^[._-]+/, "").slice(0, max2).replace(/[._-]+$/, "");
+}
+function cloudFileName(jobName, jobId) {
+  const id = clean(jobId, MAX_ID) || "unknown";
+  const withoutExt = (jobName ?? "").replace(/\.(gcode|gco|g|stl|3mf|obj)$/i, "");
+  const name = clean(withoutExt, MAX_NAME);
+  return `${name || "job"}-${id}.gcode`;
+}
+function alternateFileName(name, attempt) {
+  return name.replace(/\.gcode$/, `-${attempt}.gcode`);
+}
+
+// src/cloudprint/slicer.ts
+import { spawn } from "node:child_process";
+import { stat as stat2 } from "node:fs/promises";
+function splitCommand(command) {
+  const out = [];
+  let cur = "";
+  let quote = null;
+  let has = false;
+  for (const ch of command) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) out.push(cur);
+      cur = "";
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (quote) throw new Error("slicer.command has an unclosed quote");
+  if (has || cur) out.push(cur);
+  return out;
+}
+function slicerArgs(o) {
+  const args = splitCommand(o.command);
+  if (args.length === 0) throw new Error("slicer.command is empty");
+  const fill = (a) => a.replace(/\{(input|output|config)\}/g, (_m, k) => k === "input" ? o.input : k === "output" ? o.output : o.config ?? "");
+  if (!o.command.includes("{config}") || o.config !== null) return args.map(fill);
+  const kept = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a.includes("{config}")) {
+      if (kept.length && kept[kept.length - 1].startsWith("-") && a === "{config}") kept.pop();
+      continue;
+    }
+    kept.push(fill(a));
+  }
+  return kept;
+}
+async function runSlicer(o) {
+  if (o.signal?.aborted) throw new Error("slicing canceled");
+  const [cmd, ...args] = slicerArgs(o);
+  await new Promise((resolve5, reject) => {
+    const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let tail = "";
+    const keep = (b) => {
+      tail = (tail + b.toString("utf8")).slice(-2e3);
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`slicer timed out after ${Math.round(o.timeoutMs / 1e3)} s`));
+    }, o.timeoutMs);
+    const onAbort = () => {
+      child.kill("SIGKILL");
+      reject(new Error("slicing canceled"));
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+    child.on("error", (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run slicer '${cmd}': ${err.message}`));
+    });
+    child.on("close", (code, sig) => {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+      const lastLines = tail.trim().split("\n").slice(-3).join(" | ");
+      if (code === 0) resolve5();
+      else reject(new Error(`slicer exited with ${code ?? sig}${lastLines ? `: ${lastLines}` : ""}`));
+    });
+  });
+  const size = await stat2(o.output).then((s) => s.size, () => 0);
+  if (size === 0) throw new Error("slicer finished but wrote no G-code");
+}
+
+// src/cloudprint/print-pipeline.ts
+var PrintJobError = class extends Error {
+  constructor(message, canceled = false) {
+    super(message);
+    this.canceled = canceled;
+    this.name = "PrintJobError";
+  }
+  canceled;
+};
+var MIB = 1048576;
+var PrintPipeline = class {
+  constructor(ctx, spec, signal) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.signal = signal;
+    this.tmpDir = join4(ctx.config.data_dir, "downloads");
+  }
+  ctx;
+  spec;
+  signal;
+  tmpDir;
+  uploadedAs = null;
+  handedOff = false;
+  /** The file name (in the gcodes root) this job will have. */
+  targetName() {
+    const folder = this.ctx.config.cloud_print.folder;
+    let name = `${folder}/${cloudFileName(this.spec.jobName, this.spec.jobId)}`;
+    const loaded = this.ctx.printer.snapshot().print_stats.filename ?? "";
+    for (let i = 2; name === loaded && i < 100; i++) name = `${folder}/${alternateFileName(cloudFileName(this.spec.jobName, this.spec.jobId), i)}`;
+    return name;
+  }
+  async run() {
+    const { ctx, spec } = this;
+    const filename = this.targetName();
+    const pending = {
+      jobId: spec.jobId,
+      filename,
+      since: ctx.clock.now(),
+      ...spec.jobName ? { jobName: spec.jobName } : {},
+      fileUrl: spec.url,
+      ...spec.configUrl ? { configUrl: spec.configUrl } : {}
+    };
+    const base = cloudFileName(spec.jobName, spec.jobId).replace(/\.gcode$/, "");
+    const download = join4(this.tmpDir, `${base}.${spec.kind === "gcode" ? "gcode" : "model"}.part`);
+    const configPath = join4(this.tmpDir, `${base}.ini.part`);
+    const sliced = join4(this.tmpDir, `${base}.sliced.gcode.part`);
+    ctx.jobs.cloudStart(pending);
+    try {
+      await mkdir(this.tmpDir, { recursive: true, mode: 448 });
+      ctx.status.setPrepare({ job: pending, step: "downloading", percent: 0 });
+      ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);
+      const got = await this.download(spec.url, download, pending, true);
+      let gcodeFile = download;
+      let sha = got.sha256;
+      if (spec.kind === "model") {
+        const command = ctx.config.slicer.command;
+        if (!command) throw new PrintJobError(`Cannot print job ${spec.jobId}: it is a 3D model and no slicer is configured (slicer.command)`);
+        let config2 = null;
+        if (spec.configUrl) {
+          await this.download(spec.configUrl, configPath, pending, false);
+          config2 = configPath;
+        }
+        ctx.status.setPrepare({ job: pending, step: "slicing" });
+        ctx.log.info(`cloud job ${spec.jobId}: slicing`);
+        try {
+          await runSlicer({ command, input: download, config: config2, output: sliced, timeoutMs: ctx.config.slicer.timeout * 1e3, signal: this.signal });
+        } catch (err) {
+          this.throwIfCanceled();
+          throw new PrintJobError(`Slicing job ${spec.jobId} failed: ${errText(err)}`);
+        }
+        gcodeFile = sliced;
+        sha = await sha256File(sliced);
+      }
+      this.throwIfCanceled();
+      await this.upload(gcodeFile, filename, sha, pending);
+      return await this.handOff(pending);
+    } catch (err) {
+      if (this.uploadedAs && !this.handedOff) {
+        await ctx.api.deleteFile(this.uploadedAs).catch((e) => ctx.log.warn(`could not delete ${this.uploadedAs}: ${errText(e)}`));
+      }
+      if (this.signal.aborted) throw new PrintJobError(`Cloud job ${spec.jobId} canceled`, true);
+      if (err instanceof PrintJobError) throw err;
+      throw new PrintJobError(`Cloud job ${spec.jobId} failed: ${errText(err)}`);
+    } finally {
+      ctx.status.setPrepare(null);
+      await Promise.all([download, configPath, sliced].map((f) => rm(f, { force: true })));
+    }
+  }
+  throwIfCanceled() {
+    if (this.signal.aborted) throw new PrintJobError(`Cloud job ${this.spec.jobId} canceled`, true);
+  }
+  async download(url4, dest, pending, main2) {
+    const { ctx } = this;
+    const cp = ctx.config.cloud_print;
+    let lastPct = -1;
+    try {
+      return await downloadToFile(url4, dest, {
+        policy: { serverUrl: ctx.config.polar.server_url, allowHttpHosts: cp.allow_http_hosts },
+        maxBytes: cp.max_file_size * MIB,
+        stallMs: cp.stall_timeout * 1e3,
+        attempts: cp.download_attempts,
+        clock: ctx.clock,
+        signal: this.signal,
+        log: ctx.log,
+        checkSize: main2 ? (total) => this.checkDiskSpace(total) : void 0,
+        onProgress: main2 ? (received, total) => {
+          if (total === null || total === 0) return;
+          const pct = Math.floor(received / total * 100);
+          if (pct === lastPct) return;
+          lastPct = pct;
+          ctx.status.setPrepare({ job: pending, step: "downloading", percent: pct });
+          if (pct % 25 === 0) ctx.log.info(`cloud job ${this.spec.jobId}: downloaded ${pct}%`);
+        } : void 0
+      });
+    } catch (err) {
+      this.throwIfCanceled();
+      const why = err instanceof DownloadError ? err.message : errText(err);
+      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+    }
+  }
+  /** Room for the temporary copy here and the uploaded copy on the printer, plus the margin. */
+  async checkDiskSpace(total) {
+    if (total === null) return;
+    const margin = this.ctx.config.cloud_print.free_space_margin * MIB;
+    const printerFree = await this.ctx.api.freeDiskSpace("gcodes");
+    if (printerFree < total + margin) {
+      throw new Error(`not enough disk space on the printer: the file needs ${mib2(total)} MiB, ${mib2(printerFree)} MiB free (keeping ${mib2(margin)} MiB spare)`);
+    }
+    const local = await statfs(this.tmpDir);
+    const localFree = local.bavail * local.bsize;
+    if (localFree < total + margin) throw new Error(`not enough disk space for the download: needs ${mib2(total)} MiB, ${mib2(localFree)} MiB free in ${this.tmpDir}`);
+  }
+  async upload(file2, filename, checksum, pending) {
+    const { ctx } = this;
+    const slash = filename.lastIndexOf("/");
+    ctx.status.setPrepare({ job: pending, step: "uploading", percent: 0 });
+    let lastPct = -1;
+    try {
+      await uploadFile({
+        url: ctx.config.moonraker.url,
+        ...ctx.config.moonraker.api_key ? { apiKey: ctx.config.moonraker.api_key } : {},
+        file: file2,
+        filename: filename.slice(slash + 1),
+        path: filename.slice(0, slash),
+        checksum,
+        signal: this.signal,
+        onProgress: ({ sent, total }) => {
+          const pct = total ? Math.floor(sent / total * 100) : 0;
+          if (pct !== lastPct) {
+            lastPct = pct;
+            ctx.status.setPrepare({ job: pending, step: "uploading", percent: pct });
+          }
+        }
+      });
+      this.uploadedAs = filename;
+    } catch (err) {
+      this.throwIfCanceled();
+      const why = err instanceof UploadError && err.status ? `Moonraker refused the upload (HTTP ${err.status}: ${err.message})` : errText(err);
+      throw new PrintJobError(`Upload of job ${this.spec.jobId} to the printer failed: ${why}`);
+    }
+  }
+  /** Starts the print, or posts it to Moonraker's job queue when the printer is busy (cloud_print.when_busy). */
+  async handOff(pending) {
+    const { ctx } = this;
+    this.throwIfCanceled();
+    if (busyReason(ctx, pending.jobId)) {
+      await ctx.api.jobQueuePost([pending.filename]);
+      this.handedOff = true;
+      ctx.jobs.cloudQueue(pending);
+      return "queued";
+    }
+    ctx.status.setPrepare({ job: pending, step: "starting" });
+    ctx.jobs.cloudStart(pending);
+    try {
+      await ctx.api.printStart(pending.filename);
+      this.handedOff = true;
+    } catch (err) {
+      ctx.jobs.cloudDrop(pending.jobId);
+      throw new PrintJobError(`Klipper refused to start job ${this.spec.jobId}: ${errText(err)}`);
+    }
+    return "started";
+  }
+};
+function busyReason(ctx, ownJobId) {
+  const s = ctx.printer.snapshot();
+  if (s.connection !== "klippy_ready") return `the printer is not ready (${s.connection.replace("klippy_", "Klipper ")})`;
+  const state = s.print_stats.state;
+  if (state === "printing" || state === "paused") return `the printer is ${state}`;
+  const pending = ctx.jobs.pendingCloud;
+  if (ctx.jobs.job !== null || pending !== null && pending.jobId !== ownJobId) return "another print is starting";
+  return null;
+}
+function mib2(n) {
+  return (n / MIB).toFixed(0);
+}
+
+// src/features/cloud-print.ts
+function choosePrintFile(m) {
+  const model = (url4) => url4 ? { jobId: m.jobId, jobName: m.jobName, url: url4, kind: "model", configUrl: m.configFile } : null;
+  if (m.fileToPrint) {
+    const url4 = m[m.fileToPrint];
+    if (!url4) return { error: `the job names ${m.fileToPrint} as the file to print but does not carry it` };
+    return m.fileToPrint === "gcodeFile" ? { jobId: m.jobId, jobName: m.jobName, url: url4, kind: "gcode", configUrl: m.configFile } : model(url4);
+  }
+  if (m.gcodeFile) return { jobId: m.jobId, jobName: m.jobName, url: m.gcodeFile, kind: "gcode", configUrl: m.configFile };
+  return model(m.stlFile) ?? model(m.threemfFile) ?? { error: "the job carries no file to print" };
+}
+var CloudPrint = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  offs = [];
+  chain = Promise.resolve();
+  current = null;
+  waiting = /* @__PURE__ */ new Set();
+  start() {
+    this.offs.push(this.ctx.polar.onCommand("print", (m) => this.onPrint(m)));
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+    this.current?.abort.abort();
+  }
+  /** Resolves when every accepted print command has been handled (tests, shutdown). */
+  idle() {
+    return this.chain;
+  }
+  async abortPreparing(reason) {
+    const cur = this.current;
+    if (!cur) return false;
+    this.ctx.log.info(`cloud job ${cur.jobId}: ${reason}`);
+    cur.abort.abort();
+    await this.chain;
+    return true;
+  }
+  onPrint(m) {
+    const spec = choosePrintFile(m);
+    if ("error" in spec) return this.refuse(m.jobId, `Cannot print job ${m.jobId}: ${spec.error}`);
+    if (spec.kind === "model" && !this.ctx.config.slicer.command) {
+      return this.refuse(m.jobId, `Cannot print job ${m.jobId}: it is a 3D model (STL/3MF) and Klipper prints G-code; configure slicer.command to slice on the printer`);
+    }
+    if (this.current?.jobId === m.jobId || this.waiting.has(m.jobId) || this.ctx.jobs.job?.jobId === m.jobId) {
+      this.ctx.log.warn(`cloud job ${m.jobId} is already being handled; duplicate print command ignored`);
+      return;
+    }
+    const busy = busyReason(this.ctx);
+    if ((busy || this.current) && this.ctx.config.cloud_print.when_busy === "reject") {
+      return this.refuse(m.jobId, `Job ${m.jobId} not started: ${busy ?? "another cloud job is being prepared"} (cloud_print.when_busy: reject)`);
+    }
+    this.waiting.add(m.jobId);
+    this.chain = this.chain.then(() => this.runJob(spec)).catch((err) => this.ctx.log.error(`cloud print failed unexpectedly: ${errText(err)}`));
+  }
+  async runJob(spec) {
+    this.waiting.delete(spec.jobId);
+    const abort = new AbortController();
+    this.current = { jobId: spec.jobId, abort };
+    try {
+      const how = await new PrintPipeline(this.ctx, spec, abort.signal).run();
+      if (how === "queued") announce(this.ctx, `job ${spec.jobId} is in the printer's job queue; it starts when the printer is free`, "info");
+      else this.ctx.log.info(`cloud job ${spec.jobId} started`);
+      void this.housekeeping();
+    } catch (err) {
+      const e = err instanceof PrintJobError ? err : new PrintJobError(errText(err));
+      if (e.canceled) {
+        this.ctx.jobs.cloudAbort(spec.jobId);
+        this.ctx.log.info(e.message);
+      } else {
+        this.refuse(spec.jobId, e.message);
+      }
+    } finally {
+      this.current = null;
+      this.ctx.status.sendNow();
+    }
+  }
+  /** A job that will not print now: 12 with the reason for a few messages, both consoles, no job report. */
+  refuse(jobId, message) {
+    this.ctx.jobs.cloudDrop(jobId);
+    announce(this.ctx, message);
+    this.ctx.status.reportFailure(jobId, message);
+  }
+  /** Keeps the newest cloud_print.keep_files files of the cloud folder; never one that is loaded or queued. */
+  async housekeeping() {
+    const { api, config: config2, printer, jobs } = this.ctx;
+    const folder = `${config2.cloud_print.folder}/`;
+    try {
+      const files = (await api.listFiles("gcodes")).filter((f) => f.path.startsWith(folder));
+      if (files.length <= config2.cloud_print.keep_files) return;
+      const queue = await api.jobQueueStatus().catch(() => null);
+      const keep = /* @__PURE__ */ new Set([
+        printer.snapshot().print_stats.filename ?? "",
+        ...queue?.queued_jobs.map((j) => j.filename) ?? [],
+        ...jobs.queuedCloud.map((j) => j.filename),
+        jobs.pendingCloud?.filename ?? "",
+        jobs.job?.filename ?? ""
+      ]);
+      const old = files.sort((a, b) => b.modified - a.modified).slice(config2.cloud_print.keep_files);
+      for (const f of old) {
+        if (keep.has(f.path)) continue;
+        await api.deleteFile(f.path);
+        this.ctx.log.info(`removed old cloud file ${f.path} (cloud_print.keep_files: ${config2.cloud_print.keep_files})`);
+      }
+    } catch (err) {
+      this.ctx.log.warn(`cloud folder housekeeping failed: ${errText(err)}`);
+    }
+  }
+};
+
 // src/features/remote-gcode.ts
 var MAX_RESPONSE_CHARS = 16e3;
 var COMMAND_TIMEOUT_MS = 15 * 6e4;
@@ -71512,8 +72479,24 @@ var CustomCommands = class {
 
 // src/features/cloud-session.ts
 var NEXT_PRINT_METHOD = "polarcloud_next_print";
+var NEXT_PRINT_EXTENSION = "next_print";
+function nextPrintWords(status, message, jobId) {
+  if (status === "NONE") return jobId ? `job ${jobId} is not ready in the Polar Cloud queue` : "the Polar Cloud queue has no job ready to print";
+  switch (message) {
+    case "INVALID_JOBID":
+      return `Polar Cloud does not know job ${jobId ?? "(none given)"}`;
+    case void 0:
+    case "":
+      return "Polar Cloud could not send a job (no reason given)";
+    default:
+      return `Polar Cloud could not send a job: ${message}`;
+  }
+}
 var UPDATE_MANAGER_NAME = "moonraker-polarcloud";
 var DAY_MS = 24 * 36e5;
+function isRecord(v) {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
 var CloudSession = class {
   constructor(ctx) {
     this.ctx = ctx;
@@ -71527,6 +72510,11 @@ var CloudSession = class {
     this.offs.push(
       polar.events.on("online", () => void this.onOnline()),
       polar.events.on("offline", () => this.clearTimer()),
+      this.ctx.moonraker.registerExtensionMethod(NEXT_PRINT_EXTENSION, async (params) => {
+        const job = isRecord(params) ? params.job : void 0;
+        if (job !== void 0 && (typeof job !== "string" || !/^[\w.-]{1,256}$/.test(job))) throw new Error("job must be a Polar job id");
+        return this.requestNextPrint(job);
+      }),
       this.ctx.moonraker.on("remoteMethod", ({ method, params }) => {
         if (method !== NEXT_PRINT_METHOD) return;
         const job = params.job ?? params.JOB;
@@ -71534,8 +72522,8 @@ var CloudSession = class {
           announce(this.ctx, `POLAR_NEXT: JOB must be a Polar job id`);
           return;
         }
-        this.sendNextPrint(job).then(
-          () => announce(this.ctx, `asked Polar Cloud for the next print${job ? ` (job ${job})` : ""}`, "info"),
+        this.requestNextPrint(job).then(
+          (r) => announce(this.ctx, r.message, r.outcome === "failed" ? "warn" : "info"),
           (err) => announce(this.ctx, `POLAR_NEXT refused: ${errText(err)}`)
         );
       }),
@@ -71569,6 +72557,26 @@ var CloudSession = class {
     this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ""}`);
     this.ctx.polar.send("sendNextPrint", { serialNumber, ...jobId ? { jobId } : {} });
     return "requested";
+  }
+  /** sendNextPrint, then waits for the cloud's answer: a `print` (the job is on its way) or NONE/FAILED in words. */
+  async requestNextPrint(jobId) {
+    const timeout = this.replyTimeout();
+    let offPrint;
+    const printed = new Promise((resolve5) => {
+      offPrint = this.ctx.polar.onCommand("print", (m) => {
+        if (!jobId || m.jobId === jobId) resolve5({ outcome: "printing", jobId: m.jobId, message: `Polar Cloud sent job ${m.jobId}${m.jobName ? ` (${m.jobName})` : ""}` });
+      });
+    });
+    try {
+      const serialNumber = this.requireOnline();
+      const state = this.ctx.printer.snapshot().print_stats.state;
+      if (state === "printing" || state === "paused" || this.ctx.jobs.pendingCloud) throw new Error("a print is running");
+      this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ""}`);
+      const answered = this.ctx.polar.request("sendNextPrint", { serialNumber, ...jobId ? { jobId } : {} }, "sendNextPrintResponse", timeout).then((r) => ({ outcome: r.status === "NONE" ? "none" : "failed", message: nextPrintWords(r.status, r.message, jobId) }));
+      return await Promise.race([printed, answered]);
+    } finally {
+      offPrint?.();
+    }
   }
   requireOnline() {
     const serialNumber = this.ctx.polar.serialNumber;
@@ -71613,8 +72621,8 @@ var CloudSession = class {
 };
 
 // src/features/self-update.ts
-import { rm } from "node:fs/promises";
-import { join as join4 } from "node:path";
+import { rm as rm2 } from "node:fs/promises";
+import { join as join5 } from "node:path";
 var UPDATE_INTENT_FILE = "update-intent.json";
 var intentSchema = external_exports.object({ fromVersion: external_exports.string(), requestedAt: external_exports.number() });
 var UPDATE_TIMEOUT_MS = 20 * 6e4;
@@ -71630,7 +72638,7 @@ var SelfUpdate = class {
   /** Intent found at start: confirmed after the first hello. */
   pendingConfirm = null;
   get intentPath() {
-    return join4(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
+    return join5(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
   }
   /** Reads a leftover intent (call before start). */
   async load() {
@@ -71640,7 +72648,7 @@ var SelfUpdate = class {
       this.pendingConfirm = intentSchema.parse(JSON.parse(text));
     } catch (err) {
       this.ctx.log.warn(`ignoring unreadable ${this.intentPath}: ${errText(err)}`);
-      await rm(this.intentPath, { force: true });
+      await rm2(this.intentPath, { force: true });
     }
   }
   start() {
@@ -71658,7 +72666,7 @@ var SelfUpdate = class {
     this.pendingConfirm = null;
     const msg = intent.fromVersion === VERSION ? `update finished, still running ${VERSION} (no newer version was installed)` : `updated from ${intent.fromVersion} to ${VERSION}`;
     announce(this.ctx, msg, "info");
-    await rm(this.intentPath, { force: true }).catch(() => void 0);
+    await rm2(this.intentPath, { force: true }).catch(() => void 0);
   }
   async update() {
     if (this.busy) return;
@@ -71675,11 +72683,11 @@ var SelfUpdate = class {
       this.ctx.log.info(`updating ${UPDATE_MANAGER_NAME} through Moonraker's update_manager`);
       await withTimeout(this.ctx.api.updateUpgrade(UPDATE_MANAGER_NAME), UPDATE_TIMEOUT_MS, "update timed out");
       announce(this.ctx, `update_manager finished; this service is still running ${VERSION}`, "info");
-      await rm(this.intentPath, { force: true });
+      await rm2(this.intentPath, { force: true });
       await this.session.sendVersion();
     } catch (err) {
       announce(this.ctx, `update failed: ${errText(err)}`);
-      await rm(this.intentPath, { force: true }).catch(() => void 0);
+      await rm2(this.intentPath, { force: true }).catch(() => void 0);
     } finally {
       this.busy = false;
       this.ctx.status.setUpdating(false);
@@ -71764,10 +72772,11 @@ var Controller = class {
     this.session = new CloudSession(ctx);
     this.customCommands = new CustomCommands(ctx);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
-    const aborter = void 0;
+    this.cloudPrint = new CloudPrint(ctx);
     this.features = [
       new JobReportSender(this.polar, this.jobs, d.log.child("jobs")),
-      new PrintControl(ctx, aborter),
+      new PrintControl(ctx, this.cloudPrint),
+      this.cloudPrint,
       new RemoteGcode(ctx),
       this.customCommands,
       this.session,
@@ -71784,6 +72793,7 @@ var Controller = class {
   status;
   session;
   customCommands;
+  cloudPrint;
   selfUpdate;
   features;
   net;
@@ -75526,11 +76536,78 @@ async function queueCommand(config2, log, json2) {
   }
 }
 
+// src/cli/next-command.ts
+import * as http3 from "node:http";
+import * as https3 from "node:https";
+var AGENT = "moonraker-polarcloud";
+var replySchema = external_exports.object({
+  result: external_exports.object({ outcome: external_exports.enum(["printing", "none", "failed"]), jobId: external_exports.string().optional(), message: external_exports.string() })
+});
+var errorSchema2 = external_exports.object({ error: external_exports.object({ message: external_exports.string() }).loose() }).loose();
+function postJson(url4, body2, apiKey, timeoutMs) {
+  const u = new URL(url4);
+  const lib = u.protocol === "https:" ? https3 : http3;
+  const data = JSON.stringify(body2);
+  return new Promise((resolve5, reject) => {
+    const req = lib.request(
+      u,
+      { method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data), ...apiKey ? { "x-api-key": apiKey } : {} }, timeout: timeoutMs },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => text += c);
+        res.on("end", () => resolve5({ status: res.statusCode ?? 0, text }));
+      }
+    );
+    req.on("timeout", () => req.destroy(new Error("no answer from Moonraker")));
+    req.on("error", reject);
+    req.end(data);
+  });
+}
+async function nextCommand(config2, jobId) {
+  if (jobId !== void 0 && !/^[\w.-]{1,256}$/.test(jobId)) {
+    process.stderr.write(`'${jobId}' is not a Polar job id
+`);
+    return 2;
+  }
+  try {
+    const res = await postJson(
+      `${config2.moonraker.url}/server/extensions/request`,
+      { agent: AGENT, method: NEXT_PRINT_EXTENSION, arguments: jobId ? { job: jobId } : {} },
+      config2.moonraker.api_key,
+      (config2.polar.reply_timeout + 10) * 1e3
+    );
+    const ok = replySchema.safeParse(safeJson2(res.text));
+    if (res.status === 200 && ok.success) {
+      process.stdout.write(`${ok.data.result.message}
+`);
+      return ok.data.result.outcome === "failed" ? 1 : 0;
+    }
+    const err = errorSchema2.safeParse(safeJson2(res.text));
+    const why = err.success ? err.data.error.message : `HTTP ${res.status}`;
+    const hint = /not connected/i.test(why) ? " (is the moonraker-polarcloud service running?)" : "";
+    process.stderr.write(`The service could not ask for the next print: ${why}${hint}
+`);
+    return 1;
+  } catch (err) {
+    process.stderr.write(`Cannot reach Moonraker at ${config2.moonraker.url}: ${errText(err)}
+`);
+    return 1;
+  }
+}
+function safeJson2(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+}
+
 // src/emulator/index.ts
 import { createServer } from "node:http";
 
 // src/emulator/context.ts
-import { randomBytes as randomBytes3 } from "node:crypto";
+import { randomBytes as randomBytes4 } from "node:crypto";
 
 // src/emulator/event-log.ts
 var MAX_EVENTS = 5e4;
@@ -75982,9 +77059,9 @@ function createContext(opts) {
     uploads: new UploadStore(),
     s3: {
       bucket: opts.bucket ?? "polar-emulator",
-      accessKeyId: "AKIAEMULATOR" + randomBytes3(4).toString("hex").toUpperCase(),
+      accessKeyId: "AKIAEMULATOR" + randomBytes4(4).toString("hex").toUpperCase(),
       // Random per run: an upload can only pass with fields this emulator signed.
-      secretAccessKey: randomBytes3(30).toString("base64"),
+      secretAccessKey: randomBytes4(30).toString("base64"),
       region: "us-east-1"
     },
     accounts: opts.accounts,
@@ -76147,7 +77224,7 @@ function createControl(ctx, hub) {
 }
 
 // src/emulator/http-util.ts
-import { randomBytes as randomBytes4 } from "node:crypto";
+import { randomBytes as randomBytes5 } from "node:crypto";
 function sendJson(res, status, body2) {
   const text = JSON.stringify(body2, (_k, v) => Buffer.isBuffer(v) ? `<${v.length} bytes>` : v);
   res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
@@ -76159,7 +77236,7 @@ function xmlEscape(s) {
 function s3ErrorXml(code, message, extra = {}) {
   const parts2 = [`<Code>${xmlEscape(code)}</Code>`, `<Message>${xmlEscape(message)}</Message>`];
   for (const [k, v] of Object.entries(extra)) parts2.push(`<${k}>${xmlEscape(v)}</${k}>`);
-  parts2.push(`<RequestId>${randomBytes4(8).toString("hex").toUpperCase()}</RequestId>`);
+  parts2.push(`<RequestId>${randomBytes5(8).toString("hex").toUpperCase()}</RequestId>`);
   return `<?xml version="1.0" encoding="UTF-8"?>
 <Error>${parts2.join("")}</Error>`;
 }
@@ -76365,7 +77442,7 @@ function createControlHandler(control) {
 }
 
 // src/emulator/file-server.ts
-import { createHash } from "node:crypto";
+import { createHash as createHash3 } from "node:crypto";
 
 // src/emulator/gcode-generator.ts
 var GCODE_HEADER = Buffer.from(
@@ -76447,7 +77524,7 @@ function* chunksOf(entry, start, end) {
 }
 function etag(entry) {
   if (!entry.content) return `"generated-${entry.size}"`;
-  return `"${createHash("md5").update(entry.content).digest("hex")}"`;
+  return `"${createHash3("md5").update(entry.content).digest("hex")}"`;
 }
 function writable(res) {
   return new Promise((resolve5) => {
@@ -76530,7 +77607,7 @@ async function sendBody(res, chunks, fault) {
 
 // src/emulator/s3-endpoint.ts
 var import_busboy = __toESM(require_lib(), 1);
-import { createHash as createHash2 } from "node:crypto";
+import { createHash as createHash4 } from "node:crypto";
 
 // src/emulator/s3-post-policy.ts
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -76734,7 +77811,7 @@ function handleS3Post(ctx, req, res, bucket) {
       stream.resume();
       return;
     }
-    const hash3 = createHash2("sha256");
+    const hash3 = createHash4("sha256");
     const kept = [];
     let size = 0;
     stream.on("data", (chunk) => {
@@ -76788,7 +77865,7 @@ function handleS3Post(ctx, req, res, bucket) {
       payload: { seq: rec.seq, key, size: rec.size, contentType: rec.contentType, sha256: rec.sha256 }
     });
     ctx.log.info(`upload ${key} (${rec.size} bytes) accepted`);
-    const etag2 = `"${createHash2("md5").update(upload.body ?? Buffer.from(upload.sha256)).digest("hex")}"`;
+    const etag2 = `"${createHash4("md5").update(upload.body ?? Buffer.from(upload.sha256)).digest("hex")}"`;
     res.writeHead(204, { ETag: etag2, Location: `${ctx.baseUrl}/s3/${bucket}/${key}` });
     res.end();
   });
@@ -76802,7 +77879,7 @@ function handleS3Post(ctx, req, res, bucket) {
 }
 
 // src/emulator/socket-hub.ts
-import { randomBytes as randomBytes5 } from "node:crypto";
+import { randomBytes as randomBytes6 } from "node:crypto";
 
 // node_modules/socket.io/wrapper.mjs
 var import_dist = __toESM(require_dist3(), 1);
@@ -76940,9 +78017,9 @@ function handlePrinterCommand(ctx, hub, session, name, payload) {
   handler(ctx, hub, session, serial3, v.value, payload);
 }
 function answerInvalid(hub, session, serial3, name, payload, reason) {
-  if (isRecord(payload) && payload.serialNumber !== serial3) return;
+  if (isRecord2(payload) && payload.serialNumber !== serial3) return;
   if (name === "getUrl") {
-    const type = isRecord(payload) && typeof payload.type === "string" ? payload.type : void 0;
+    const type = isRecord2(payload) && typeof payload.type === "string" ? payload.type : void 0;
     hub.emitTo(session, "getUrlResponse", { status: "FAILED", serialNumber: serial3, type, message: reason });
   } else if (name === "sendNextPrint" && /(^|; )jobId\b/.test(reason)) {
     hub.emitTo(session, "sendNextPrintResponse", { serialNumber: serial3, status: "FAILED", message: "INVALID_JOBID" });
@@ -76961,7 +78038,7 @@ function reasonForIssues(issues) {
   return "SERVER_ERROR";
 }
 function handleRegister(ctx, hub, session, payload) {
-  if (!isRecord(payload)) return hub.violation(session, "register", "payload must be a JSON object", payload);
+  if (!isRecord2(payload)) return hub.violation(session, "register", "payload must be a JSON object", payload);
   const forced = ctx.settings.failRegister;
   if (forced) {
     ctx.settings.failRegister = void 0;
@@ -77020,7 +78097,7 @@ function handleHello(ctx, hub, session, payload) {
     ctx.log.info(`hello ${status} for ${session.serialNumber ?? session.socket.id}: ${message}`);
     hub.closeSoon(session);
   };
-  if (isRecord(payload) && typeof payload.serialNumber === "string") session.serialNumber = payload.serialNumber;
+  if (isRecord2(payload) && typeof payload.serialNumber === "string") session.serialNumber = payload.serialNumber;
   if (ctx.settings.failHellos > 0) {
     ctx.settings.failHellos--;
     return reject("FAILED", "forced by emulator control");
@@ -77077,7 +78154,7 @@ var SocketHub = class {
     this.io = io2;
   }
   onConnection(socket) {
-    const session = { socket, challenge: randomBytes5(16).toString("hex"), authenticated: false };
+    const session = { socket, challenge: randomBytes6(16).toString("hex"), authenticated: false };
     this.sessions.set(socket.id, session);
     this.ctx.events.record({
       kind: "connect",
@@ -77102,7 +78179,7 @@ var SocketHub = class {
   onMessage(session, event, rawArgs) {
     const args = rawArgs.filter((a) => typeof a !== "function");
     const payload = args[0];
-    const claimed = isRecord(payload) && typeof payload.serialNumber === "string" ? payload.serialNumber : void 0;
+    const claimed = isRecord2(payload) && typeof payload.serialNumber === "string" ? payload.serialNumber : void 0;
     this.ctx.events.record({
       kind: "in",
       socketId: session.socket.id,
@@ -77141,7 +78218,7 @@ var SocketHub = class {
       name: event,
       payload: args.length === 1 ? args[0] : args
     });
-    if (event === "print" && session.serialNumber && isRecord(args[0]) && typeof args[0].jobId === "string") {
+    if (event === "print" && session.serialNumber && isRecord2(args[0]) && typeof args[0].jobId === "string") {
       this.ctx.printers.get(session.serialNumber)?.printedJobIds.add(args[0].jobId);
     }
     if (this.ctx.log.enabled("debug")) this.ctx.log.debug(`-> ${event} to ${session.serialNumber ?? session.socket.id}`);
@@ -77206,7 +78283,7 @@ var SocketHub = class {
     await io2.close();
   }
 };
-function isRecord(v) {
+function isRecord2(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
@@ -77283,10 +78360,10 @@ async function startPolarEmulator(opts = {}) {
 // src/simulator/simulator.ts
 import { promises as fs7 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join as join8 } from "node:path";
+import { join as join9 } from "node:path";
 
 // src/simulator/auth.ts
-import { randomBytes as randomBytes6 } from "node:crypto";
+import { randomBytes as randomBytes7 } from "node:crypto";
 var ONESHOT_TTL_MS = 5e3;
 var BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 var OneshotTokens = class {
@@ -77296,7 +78373,7 @@ var OneshotTokens = class {
   now;
   tokens = /* @__PURE__ */ new Map();
   issue() {
-    const bytes = randomBytes6(20);
+    const bytes = randomBytes7(20);
     let token = "";
     for (let i = 0; i < 32; i++) token += BASE32[(bytes[Math.floor(i * 5 / 8)] ?? 0) % 32];
     this.tokens.set(token, this.now() + ONESHOT_TTL_MS);
@@ -77336,13 +78413,21 @@ var MoonrakerError = class extends Error {
   }
   status;
 };
+var AgentError = class extends MoonrakerError {
+  constructor(message, errorData) {
+    super(message, 424);
+    this.errorData = errorData;
+    this.name = "AgentError";
+  }
+  errorData;
+};
 var CommandError = class extends Error {
   constructor(message) {
     super(message);
     this.name = "CommandError";
   }
 };
-function errorMessage(err) {
+function errorMessage2(err) {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -77420,7 +78505,7 @@ var Params = class {
     return v;
   }
 };
-function isRecord2(v) {
+function isRecord3(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
@@ -77457,14 +78542,14 @@ var RpcRouter = class _RpcRouter {
   }
   /** Validates one JSON-RPC object; returns an error response or the request. */
   static parseRequest(obj) {
-    const id = isRecord2(obj) ? obj["id"] ?? null : null;
-    if (!isRecord2(obj) || obj["jsonrpc"] !== "2.0") return { error: _RpcRouter.errorObject(-32600, "Invalid Request", id) };
+    const id = isRecord3(obj) ? obj["id"] ?? null : null;
+    if (!isRecord3(obj) || obj["jsonrpc"] !== "2.0") return { error: _RpcRouter.errorObject(-32600, "Invalid Request", id) };
     if (!("method" in obj)) return { response: true };
     const method = obj["method"];
     if (typeof method !== "string") return { error: _RpcRouter.errorObject(-32600, "Invalid Request", id) };
     let params = {};
     if ("params" in obj) {
-      if (!isRecord2(obj["params"])) return { error: _RpcRouter.errorObject(-32602, "Invalid params:", id) };
+      if (!isRecord3(obj["params"])) return { error: _RpcRouter.errorObject(-32602, "Invalid params:", id) };
       params = obj["params"];
     }
     return { request: { method, params, id } };
@@ -77483,15 +78568,17 @@ var RpcRouter = class _RpcRouter {
     } catch (err) {
       if (err instanceof MoonrakerError) {
         const code = err.status === 404 ? -32601 : err.status === 401 ? -32602 : err.status;
-        return _RpcRouter.errorObject(code, err.message, req.id);
+        return _RpcRouter.errorObject(code, err.message, req.id, err instanceof AgentError ? err.errorData ?? null : void 0);
       }
-      return _RpcRouter.errorObject(500, errorMessage(err), req.id);
+      return _RpcRouter.errorObject(500, errorMessage2(err), req.id);
     }
     if (req.id === null || req.id === void 0) return null;
     return { jsonrpc: "2.0", result: result === void 0 ? null : result, id: req.id };
   }
-  static errorObject(code, message, id) {
-    return { jsonrpc: "2.0", error: { code, message }, id: id === void 0 ? null : id };
+  static errorObject(code, message, id, data) {
+    const error62 = { code, message };
+    if (data !== void 0) error62["data"] = data;
+    return { jsonrpc: "2.0", error: error62, id: id === void 0 ? null : id };
   }
 };
 
@@ -77735,6 +78822,7 @@ var Connections = class {
     this.running = false;
     this.ctx.clock.clearTimeout(this.flushTimer);
     this.clients.clear();
+    this.ctx.extensions.closeAll();
   }
   get count() {
     return this.clients.size;
@@ -77755,7 +78843,9 @@ var Connections = class {
     });
   }
   onClose(conn) {
+    const c = this.clients.get(conn.id);
     this.clients.delete(conn.id);
+    this.ctx.extensions.connectionClosed(conn.id, c?.identified ? c.client : void 0);
   }
   onMessage(conn, text) {
     void this.handleMessage(conn, text).catch((err) => this.ctx.log.warn(`websocket message: ${String(err)}`));
@@ -77783,7 +78873,10 @@ var Connections = class {
   async handleOne(conn, obj) {
     const p = RpcRouter.parseRequest(obj);
     if ("error" in p) return p.error;
-    if ("response" in p) return null;
+    if ("response" in p) {
+      this.ctx.extensions.handleResponse(conn.id, this.clients.get(conn.id)?.client.name ?? "unknown", obj);
+      return null;
+    }
     const req = p.request;
     this.ctx.rpcLog.push({ time: this.ctx.clock.now(), method: req.method, transport: "websocket" });
     const guard = (method) => {
@@ -77796,12 +78889,23 @@ var Connections = class {
     if (this.ctx.settings.replyDelayMs > 0) await delay(this.ctx, this.ctx.settings.replyDelayMs);
     conn.send(JSON.stringify(msg));
   }
-  /** Broadcasts a notification to every authenticated client. */
-  notify(method, params) {
+  /** Broadcasts a notification to every authenticated client (but `exceptId`). */
+  notify(method, params, exceptId) {
     const msg = { jsonrpc: "2.0", method };
     if (params && params.length) msg["params"] = params;
     const text = JSON.stringify(msg);
-    for (const c of this.clients.values()) if (!c.needAuth) c.conn.send(text);
+    for (const c of this.clients.values()) if (!c.needAuth && c.conn.id !== exceptId) c.conn.send(text);
+  }
+  /** Sends a frame to one connection; false if it is gone. */
+  sendTo(connectionId, text) {
+    const c = this.clients.get(connectionId);
+    if (!c?.conn.isOpen) return false;
+    c.conn.send(text);
+    return true;
+  }
+  /** Identified connections of the 'agent' type (names are unique). */
+  agents() {
+    return [...this.clients.values()].filter((c) => c.identified && c.client.type === "agent").map((c) => ({ connectionId: c.conn.id, client: c.client }));
   }
   state(id) {
     const c = id === void 0 ? void 0 : this.clients.get(id);
@@ -77832,6 +78936,7 @@ var Connections = class {
     }
     c.client = { name, version: version2, type, url: url4 };
     c.identified = true;
+    if (type === "agent") this.ctx.extensions.agentConnected(c.conn.id, c.client);
     return { connection_id: c.conn.id };
   }
   /** connection.register_remote_method (agents only). */
@@ -78052,9 +79157,94 @@ async function handleControlHttp(control, req, res, url4, body2) {
     send(200, { result: "ok" });
   } catch (err) {
     const status = err instanceof MoonrakerError ? err.status : 500;
-    send(status, { error: { code: status, message: errorMessage(err) } });
+    send(status, { error: { code: status, message: errorMessage2(err) } });
   }
 }
+
+// src/simulator/extensions.ts
+var AGENT_REQUEST_TIMEOUT_MS = 3e4;
+var Extensions = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+  }
+  ctx;
+  pending = /* @__PURE__ */ new Map();
+  // Moonraker uses id(future): a large integer unrelated to the caller's id.
+  nextId = 14e7 + Math.floor(Math.random() * 1e6);
+  register() {
+    const r = this.ctx.router;
+    r.register("server.extensions.list", () => ({ agents: this.ctx.connections.agents().map((a) => ({ ...a.client })) }), {
+      http: ["GET", "/server/extensions/list"]
+    });
+    r.register("server.extensions.request", (p) => this.request(p), { http: ["POST", "/server/extensions/request"] });
+  }
+  /** An agent identified: every other client hears `notify_agent_event` "connected". */
+  agentConnected(connectionId, client) {
+    this.ctx.connections.notify("notify_agent_event", [{ agent: client.name, event: "connected", data: { ...client } }], connectionId);
+  }
+  /** A socket closed: its pending calls fail like Moonraker's ("Client Socket Disconnected", 500). */
+  connectionClosed(connectionId, client) {
+    for (const [id, call] of [...this.pending]) {
+      if (call.connectionId === connectionId) this.settle(id)?.reject(new MoonrakerError("Client Socket Disconnected", 500));
+    }
+    if (client?.type === "agent") {
+      this.ctx.connections.notify("notify_agent_event", [{ agent: client.name, event: "disconnected" }], connectionId);
+    }
+  }
+  /** Moonraker shuts down: every pending call fails and its timer is released. */
+  closeAll() {
+    for (const id of [...this.pending.keys()]) this.settle(id)?.reject(new MoonrakerError("Client Socket Disconnected", 500));
+  }
+  /**
+   * A frame without `method` from a websocket: the answer to a relayed call.
+   * Like Moonraker, a missing or null `result` counts as an error.
+   */
+  handleResponse(connectionId, agentName, frame) {
+    const id = frame["id"];
+    if (typeof id !== "number") {
+      this.ctx.log.debug(`agent response with id ${JSON.stringify(id)} ignored`);
+      return;
+    }
+    const call = this.pending.get(id);
+    if (!call || call.connectionId !== connectionId) {
+      this.ctx.log.debug(`agent response for unknown request ${id} ignored`);
+      return;
+    }
+    this.settle(id);
+    const result = frame["result"];
+    if (result === void 0 || result === null) call.reject(new AgentError(`Agent ${agentName} RPC error`, frame["error"] ?? null));
+    else call.resolve(result);
+  }
+  /** server.extensions.request {agent, method, arguments} */
+  request(p) {
+    const agent = p.str("agent");
+    const method = p.str("method");
+    const raw = p.has("arguments") ? p.args["arguments"] : null;
+    if (raw !== null && typeof raw !== "object") throw new MoonrakerError("The 'arguments' field must contain an object or a list");
+    const args = raw;
+    const target = this.ctx.connections.agents().find((a) => a.client.name === agent);
+    if (!target) throw new MoonrakerError(`Agent ${agent} not connected`);
+    const id = this.nextId++;
+    const msg = { jsonrpc: "2.0", method, id };
+    if (args !== null && Object.keys(args).length > 0) msg["params"] = args;
+    return new Promise((resolve5, reject) => {
+      const timer = this.ctx.clock.setTimeout(() => {
+        this.settle(id)?.reject(new MoonrakerError(`Agent ${agent} did not answer '${method}' within ${AGENT_REQUEST_TIMEOUT_MS / 1e3} s`, 504));
+      }, AGENT_REQUEST_TIMEOUT_MS);
+      this.pending.set(id, { connectionId: target.connectionId, resolve: resolve5, reject, timer });
+      if (!this.ctx.connections.sendTo(target.connectionId, JSON.stringify(msg))) {
+        this.settle(id)?.reject(new MoonrakerError("Client Socket Disconnected", 500));
+      }
+    });
+  }
+  settle(id) {
+    const call = this.pending.get(id);
+    if (!call) return void 0;
+    this.pending.delete(id);
+    this.ctx.clock.clearTimeout(call.timer);
+    return call;
+  }
+};
 
 // src/simulator/file-api.ts
 function registerFileApi(ctx) {
@@ -78090,7 +79280,7 @@ function registerFileApi(ctx) {
 
 // src/simulator/file-manager.ts
 import { promises as fs3 } from "node:fs";
-import { dirname as dirname3, join as join5, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
+import { dirname as dirname3, join as join6, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
 
 // src/simulator/metadata.ts
 import { promises as fs2 } from "node:fs";
@@ -78291,16 +79481,16 @@ var FileManager = class {
   ctx;
   metadata = /* @__PURE__ */ new Map();
   roots() {
-    return { config: join5(this.ctx.dataDir, "config"), logs: join5(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
+    return { config: join6(this.ctx.dataDir, "config"), logs: join6(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
   }
   async start() {
     const roots = this.roots();
     for (const dir of Object.values(roots)) await fs3.mkdir(dir, { recursive: true });
-    const cfg = join5(roots.config, "printer.cfg");
+    const cfg = join6(roots.config, "printer.cfg");
     if (!await fs3.stat(cfg).catch(() => null)) {
       await fs3.writeFile(cfg, "# Simulated printer\n[virtual_sdcard]\npath: ~/printer_data/gcodes\n[pause_resume]\n[display_status]\n");
     }
-    await fs3.writeFile(join5(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
+    await fs3.writeFile(join6(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
     for (const f of await this.listFiles("gcodes")) await this.scanMetadata(f.path).catch(() => void 0);
   }
   /** Splits "root/rel/path" and resolves it on disk (Moonraker's _convert_request_path). */
@@ -78336,7 +79526,7 @@ var FileManager = class {
     const walk = async (dir) => {
       for (const ent of await fs3.readdir(dir, { withFileTypes: true }).catch(() => [])) {
         if (ent.name.startsWith(".")) continue;
-        const full = join5(dir, ent.name);
+        const full = join6(dir, ent.name);
         if (ent.isDirectory()) await walk(full);
         else if (ent.isFile() && (root !== "gcodes" || VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase()))) {
           out.push({ path: relative(base, full).split(sep2).join("/"), ...await pathInfo(full, root) });
@@ -78354,7 +79544,7 @@ var FileManager = class {
     const files = [];
     for (const ent of await fs3.readdir(full, { withFileTypes: true })) {
       if (ent.name.startsWith(".")) continue;
-      const child = join5(full, ent.name);
+      const child = join6(full, ent.name);
       const info = await pathInfo(child, root).catch(() => null);
       if (!info) continue;
       if (ent.isDirectory()) dirs.push({ ...info, dirname: ent.name });
@@ -78659,12 +79849,12 @@ See the 'max_extrude_only_distance' config option for details`
   p.gcodeMove.lastPosition = [...end];
   schedule(p, duration3);
 }
-function schedule(p, seconds) {
-  if (seconds <= 0) return;
+function schedule(p, seconds2) {
+  if (seconds2 <= 0) return;
   const th = p.toolhead;
   const now = p.sim.now();
-  th.busyUntil = Math.max(th.busyUntil, now) + seconds;
-  th.printTime = Math.max(th.printTime, now) + seconds;
+  th.busyUntil = Math.max(th.busyUntil, now) + seconds2;
+  th.printTime = Math.max(th.printTime, now) + seconds2;
 }
 async function waitMoves(p) {
   await p.sim.sleepUntil(p.toolhead.busyUntil, () => !p.isReady);
@@ -78696,13 +79886,13 @@ async function cmdG28(p, g) {
   let axes = ["x", "y", "z"].filter((a) => g.params[a.toUpperCase()] !== void 0);
   if (!axes.length) axes = ["x", "y", "z"];
   await waitMoves(p);
-  let seconds = 0;
+  let seconds2 = 0;
   for (const a of axes) {
     const i = a === "x" ? 0 : a === "y" ? 1 : 2;
-    seconds += Math.abs(th.homed.has(a) ? th.position[i] : 100) / HOMING_SPEED[a] + 0.5;
+    seconds2 += Math.abs(th.homed.has(a) ? th.position[i] : 100) / HOMING_SPEED[a] + 0.5;
   }
   const start = p.sim.now();
-  await p.sim.sleepUntil(start + seconds, () => !p.isReady);
+  await p.sim.sleepUntil(start + seconds2, () => !p.isReady);
   if (!p.isReady) throw new CommandError(p.stateMessage);
   for (const a of axes) {
     const i = a === "x" ? 0 : a === "y" ? 1 : 2;
@@ -79325,19 +80515,19 @@ var History = class {
 };
 
 // src/simulator/http-routes.ts
-import { createReadStream, promises as fs5 } from "node:fs";
-import { basename as basename3 } from "node:path";
+import { createReadStream as createReadStream2, promises as fs5 } from "node:fs";
+import { basename as basename4 } from "node:path";
 
 // src/simulator/upload.ts
 var import_busboy2 = __toESM(require_lib(), 1);
 import { STATUS_CODES } from "node:http";
-import { createWriteStream, promises as fs4 } from "node:fs";
-import { createHash as createHash3, randomBytes as randomBytes7 } from "node:crypto";
-import { dirname as dirname4, extname as extname2, join as join6, resolve as resolve3, sep as sep3 } from "node:path";
+import { createWriteStream as createWriteStream2, promises as fs4 } from "node:fs";
+import { createHash as createHash5, randomBytes as randomBytes8 } from "node:crypto";
+import { dirname as dirname4, extname as extname2, join as join7, resolve as resolve3, sep as sep3 } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 var Sha256 = class extends Transform {
-  hash = createHash3("sha256");
+  hash = createHash5("sha256");
   _transform(chunk, _enc, cb) {
     this.hash.update(chunk);
     cb(null, chunk);
@@ -79347,7 +80537,7 @@ var Sha256 = class extends Transform {
   }
 };
 async function receive(ctx, req) {
-  const tmpPath = join6(ctx.dataDir, "tmp", `upload-${randomBytes7(6).toString("hex")}.mru`);
+  const tmpPath = join7(ctx.dataDir, "tmp", `upload-${randomBytes8(6).toString("hex")}.mru`);
   await fs4.mkdir(dirname4(tmpPath), { recursive: true });
   const fields = {};
   let filename = null;
@@ -79371,7 +80561,7 @@ async function receive(ctx, req) {
       }
       filename = info.filename ?? null;
       hasher = new Sha256();
-      writing = pipeline(stream, hasher, createWriteStream(tmpPath));
+      writing = pipeline(stream, hasher, createWriteStream2(tmpPath));
       writing.catch(reject);
     });
     bb.on("close", () => resolveDone());
@@ -79386,7 +80576,7 @@ async function receive(ctx, req) {
     throw new MoonrakerError(`File Upload Parsing Failed: ${err instanceof Error ? err.message : String(err)}`, 500);
   }
   const h = hasher;
-  return { fields, filename, tmpPath, sha256: h ? h.digest() : createHash3("sha256").digest("hex") };
+  return { fields, filename, tmpPath, sha256: h ? h.digest() : createHash5("sha256").digest("hex") };
 }
 async function moveInto(tmp, dest) {
   await fs4.mkdir(dirname4(dest), { recursive: true });
@@ -79545,7 +80735,7 @@ var HttpRoutes = class {
   handle(req, res) {
     void this.route(req, res).catch((err) => {
       if (err instanceof MoonrakerError) sendError(res, err.status, err.message);
-      else sendError(res, 500, errorMessage(err));
+      else sendError(res, 500, errorMessage2(err));
     });
   }
   async route(req, res) {
@@ -79630,7 +80820,7 @@ var HttpRoutes = class {
     const { full } = this.ctx.files.resolvePath(requestPath);
     const st = await fs5.stat(full).catch(() => null);
     if (!st?.isFile()) throw new MoonrakerError("Not Found", 404);
-    const name = basename3(full);
+    const name = basename4(full);
     const headers = {
       "Content-Type": "application/octet-stream",
       "Last-Modified": st.mtime.toUTCString(),
@@ -79659,7 +80849,7 @@ var HttpRoutes = class {
       res.end();
       return;
     }
-    createReadStream(full, { start, end }).pipe(res);
+    createReadStream2(full, { start, end }).pipe(res);
   }
 };
 
@@ -80289,7 +81479,7 @@ var KlippyConnection = class {
     this.pending.clear();
   }
   /** Starts the Klippy host: "startup", then "ready" (or "error" with `errorMessage`). */
-  async startHost(errorMessage2) {
+  async startHost(errorMessage3) {
     const p = this.ctx.printer;
     const gen = ++this.generation;
     p.resetHost();
@@ -80297,9 +81487,9 @@ var KlippyConnection = class {
     this.hostRunning = true;
     await delay(this.ctx, this.ctx.settings.klippyStartupMs);
     if (gen !== this.generation || this.ctx.sim.isClosed) return;
-    if (errorMessage2 !== void 0) {
-      this.ctx.log.info(`Klippy error: ${errorMessage2}`);
-      p.setState("error", errorMessage2);
+    if (errorMessage3 !== void 0) {
+      this.ctx.log.info(`Klippy error: ${errorMessage3}`);
+      p.setState("error", errorMessage3);
       return;
     }
     p.setState("ready", MESSAGE_READY);
@@ -80406,23 +81596,23 @@ var MoonrakerServer = class {
   nextId = 1e6 + Math.floor(Math.random() * 1e6);
   /** Starts listening; returns the bound port. */
   async start(port) {
-    const http = createServer2((req, res) => this.onHttp(req, res));
+    const http4 = createServer2((req, res) => this.onHttp(req, res));
     const wss = new import_websocket_server.default({ noServer: true, maxPayload: 64 * 1024 * 1024 });
-    http.on("connection", (sock) => {
+    http4.on("connection", (sock) => {
       this.sockets.add(sock);
       sock.on("close", () => this.sockets.delete(sock));
     });
-    http.on("upgrade", (req, sock, head) => this.upgrade(wss, req, sock, head));
+    http4.on("upgrade", (req, sock, head) => this.upgrade(wss, req, sock, head));
     await new Promise((resolve5, reject) => {
-      http.once("error", reject);
-      http.listen(port, this.host, () => {
-        http.off("error", reject);
+      http4.once("error", reject);
+      http4.listen(port, this.host, () => {
+        http4.off("error", reject);
         resolve5();
       });
     });
-    this.http = http;
+    this.http = http4;
     this.wss = wss;
-    const addr = http.address();
+    const addr = http4.address();
     return typeof addr === "object" && addr ? addr.port : port;
   }
   upgrade(wss, req, sock, head) {
@@ -80462,20 +81652,20 @@ Content-Length: 0\r
   }
   /** Stops listening and destroys every connection. */
   async stop() {
-    const http = this.http;
+    const http4 = this.http;
     const wss = this.wss;
     this.http = null;
     this.wss = null;
     for (const c of [...this.conns]) c.terminate();
     for (const s of [...this.sockets]) s.destroy();
     if (wss) await new Promise((resolve5) => wss.close(() => resolve5()));
-    if (http) await new Promise((resolve5) => http.close(() => resolve5()));
+    if (http4) await new Promise((resolve5) => http4.close(() => resolve5()));
   }
 };
 
 // src/simulator/print-executor.ts
 import { promises as fs6 } from "node:fs";
-import { join as join7, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
+import { join as join8, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
 
 // src/simulator/sim-clock.ts
 var EVENTTIME_BASE = 1e3;
@@ -80639,7 +81829,7 @@ var VirtualSdcard = class {
     const want = filename.toLowerCase();
     const walk = async (dir) => {
       for (const ent of await fs6.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-        const full = join7(dir, ent.name);
+        const full = join8(dir, ent.name);
         if (ent.isDirectory()) {
           const hit = await walk(full);
           if (hit) return hit;
@@ -80997,7 +82187,6 @@ var ServerApi = class {
       if (ctx.settings.apiKey === null) throw new MoonrakerError("API Key authentication is disabled", 401);
       return ctx.settings.apiKey;
     }, { http: ["GET", "/access/api_key"] });
-    r.register("server.extensions.list", () => ({ agents: [] }), { http: ["GET", "/server/extensions/list"] });
     r.register("machine.system_info", () => ({ system_info: systemInfo() }), { http: ["GET", "/machine/system_info"] });
     r.register("machine.proc_stats", () => ({
       moonraker_stats: [{ time: ctx.clock.now() / 1e3, cpu_usage: 1.5, memory: 4e4, mem_units: "kB" }],
@@ -81083,10 +82272,10 @@ var TrackedClock = class {
 };
 
 // src/simulator/update-manager.ts
-import { randomBytes as randomBytes8 } from "node:crypto";
+import { randomBytes as randomBytes9 } from "node:crypto";
 var STEP_MS = 100;
 function hash2() {
-  return randomBytes8(20).toString("hex");
+  return randomBytes9(20).toString("hex");
 }
 function gitRepo(name, owner, version2) {
   const h = hash2();
@@ -81493,8 +82682,8 @@ var Simulator = class {
   }
   async start() {
     const cfg = this.cfg;
-    const dataDir = await fs7.mkdtemp(join8(tmpdir(), "moonraker-sim-"));
-    const gcodesDir = cfg.gcodesDir ?? join8(dataDir, "gcodes");
+    const dataDir = await fs7.mkdtemp(join9(tmpdir(), "moonraker-sim-"));
+    const gcodesDir = cfg.gcodesDir ?? join9(dataDir, "gcodes");
     await fs7.mkdir(gcodesDir, { recursive: true });
     this.clock = new TrackedClock(cfg.clock);
     const settings = {
@@ -81542,6 +82731,7 @@ var Simulator = class {
     ctx.printer.gcodeBusy = () => ctx.runner.mutex.isLocked;
     ctx.printer.vsdStatus = () => ctx.sd.status();
     ctx.connections = new Connections(ctx);
+    ctx.extensions = new Extensions(ctx);
     ctx.oneshot = new OneshotTokens(() => this.clock.now());
     ctx.files = new FileManager(ctx);
     ctx.history = new History(ctx);
@@ -81556,6 +82746,7 @@ var Simulator = class {
     this.serverApi.restartMoonraker = () => void this.restartMoonraker(1e3);
     this.ctx = ctx;
     this.serverApi.register();
+    ctx.extensions.register();
     registerPrinterApi(ctx);
     registerFileApi(ctx);
     ctx.history.register();
@@ -81676,17 +82867,17 @@ async function startMoonrakerSimulator(opts = {}) {
 }
 
 // src/cli/demo.ts
-import { mkdtemp, rm as rm2 } from "node:fs/promises";
+import { mkdtemp, rm as rm3 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join9 } from "node:path";
+import { join as join10 } from "node:path";
 var DEMO_ACCOUNT = { email: "demo@polarcloud.example", pin: "1234" };
 async function demoCommand(log) {
   const out = (s) => process.stdout.write(s + "\n");
   const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
   const sim = await startMoonrakerSimulator({ speedFactor: 50, log: log.child("sim") });
-  const dir = await mkdtemp(join9(tmpdir2(), "polarcloud-demo-"));
+  const dir = await mkdtemp(join10(tmpdir2(), "polarcloud-demo-"));
   const { config: config2 } = parseConfig(
-    `data_dir: ${join9(dir, "data")}
+    `data_dir: ${join10(dir, "data")}
 polar:
   server_url: ${emu.url}
   reply_timeout: 10
@@ -81727,7 +82918,7 @@ moonraker:
     await bridge.stop();
     await sim.stop();
     await emu.stop();
-    await rm2(dir, { recursive: true, force: true });
+    await rm3(dir, { recursive: true, force: true });
   }
 }
 async function waitFor2(cond, timeoutMs, what) {
@@ -81812,6 +83003,8 @@ Usage:
   polarcloud unregister --config FILE                remove this printer from Polar Cloud
   polarcloud status --config FILE [--json]           show registration and identity
   polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
+  polarcloud next --config FILE [JOB_ID]             ask Polar Cloud for the next (or this) queued job
+                                                     (through the running service)
 ${serverCommands.help}
 Options:
   --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
@@ -81845,7 +83038,8 @@ async function main(argv) {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 2;
   }
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  const maxPositionals = command === "next" ? 2 : 1;
+  if (positionals.length > maxPositionals) throw new UsageError(`unexpected argument '${positionals[maxPositionals]}'`);
   const log = makeLogger(values["log-level"]);
   if (serverCommands.names.includes(command)) return serverCommands.run(command, values, log);
   const config2 = await loadConfigOrExit(values.config, log);
@@ -81864,6 +83058,8 @@ async function main(argv) {
       return statusCommand(config2, values.json ?? false);
     case "queue":
       return queueCommand(config2, log, values.json ?? false);
+    case "next":
+      return nextCommand(config2, positionals[1]);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

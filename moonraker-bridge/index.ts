@@ -5,14 +5,18 @@ export {
   DEFAULT_GCODE_TIMEOUT_MS,
   DEFAULT_RPC_TIMEOUT_MS,
   JsonRpcPeer,
+  METHOD_NOT_FOUND,
   MoonrakerReplyError,
   MoonrakerRpcError,
   RpcAbortedError,
   RpcClosedError,
+  RpcMethodError,
   RpcTimeoutError,
   parseReply,
 } from './json-rpc.js';
-export type { CallOptions, JsonRpcPeerOptions, RpcParams } from './json-rpc.js';
+export type { CallOptions, InboundRequestHandler, JsonRpcPeerOptions, RpcParams } from './json-rpc.js';
+export { ExtensionMethods } from './extension-methods.js';
+export type { ExtensionMethodHandler } from './extension-methods.js';
 export { TransportError, connectWebSocket, createWsConnector, websocketUrl } from './ws-transport.js';
 export type { RpcSocket, SocketConnector, SocketHandlers, TransportErrorKind, WsTransportOptions } from './ws-transport.js';
 export { MoonrakerClient, isUnauthorized } from './moonraker-client.js';

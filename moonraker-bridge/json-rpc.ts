@@ -2,6 +2,8 @@
 // socket: frames go out through the injected `send`, come in via handleFrame().
 // Every inbound frame is validated; a malformed one is logged and dropped,
 // never thrown. close() rejects every pending call with RpcClosedError.
+// Inbound requests (Moonraker relaying server.extensions.request to this
+// agent) go to the optional onRequest handler; without one they get -32601.
 import { z } from 'zod';
 import type { BridgeClock, BridgeLogger } from './deps.js';
 
@@ -48,6 +50,32 @@ export class RpcAbortedError extends Error {
   }
 }
 
+/**
+ * Thrown by an onRequest handler to answer an inbound request with this exact
+ * JSON-RPC error; RpcMethodError.notFound() is the standard -32601.
+ */
+export class RpcMethodError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'RpcMethodError';
+  }
+
+  static notFound(method: string): RpcMethodError {
+    return new RpcMethodError(METHOD_NOT_FOUND, `Method not found: ${method}`);
+  }
+}
+
+export const METHOD_NOT_FOUND = -32601;
+/** JSON-RPC "server error" used when a handler throws something without a numeric code. */
+export const HANDLER_ERROR = -32000;
+
+/** Answers an inbound request: resolve with the result, throw to answer with an error. */
+export type InboundRequestHandler = (method: string, params: unknown) => Promise<unknown>;
+
 /** A reply arrived but does not have the documented shape. */
 export class MoonrakerReplyError extends Error {
   constructor(
@@ -90,6 +118,12 @@ export interface JsonRpcPeerOptions {
   methodTimeoutsMs?: Readonly<Record<string, number>>;
   /** Server-to-client notifications (no id). Called synchronously per frame. */
   onNotification?(method: string, params: unknown): void;
+  /**
+   * Server-to-client requests (with an id). The reply is {result} (undefined
+   * becomes null) or, if it throws, {error: {code, message}}: an RpcMethodError's
+   * own code/data, else `err.code` when numeric, else -32000. Absent: -32601.
+   */
+  onRequest?: InboundRequestHandler;
   /** Log every frame at debug level. */
   wire?: boolean;
 }
@@ -228,13 +262,12 @@ export class JsonRpcPeer {
     }
     const { method, params, id } = parsed.data;
     if (id !== undefined && id !== null) {
-      // Moonraker relays server.extensions.request calls to agents with an id;
-      // this bridge offers no callable methods, so answer instead of leaving the caller hanging.
-      this.opts.log.debug(`refused inbound request '${method}' (no such method)`);
-      try {
-        this.opts.send(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32601, message: `Method not found: ${method}` } }));
-      } catch {
-        // Socket closing: nothing to answer on.
+      // Moonraker relays server.extensions.request calls to agents with an id:
+      // always answer, so the caller is never left hanging.
+      if (this.opts.onRequest) void this.answerInboundRequest(this.opts.onRequest, id, method, params);
+      else {
+        this.opts.log.debug(`refused inbound request '${method}' (no request handler)`);
+        this.sendInboundReply(method, { jsonrpc: '2.0', id, error: inboundErrorObject(RpcMethodError.notFound(method)) });
       }
       return;
     }
@@ -242,6 +275,40 @@ export class JsonRpcPeer {
       this.opts.onNotification?.(method, params);
     } catch (err) {
       this.opts.log.error(`notification handler for '${method}' failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    }
+  }
+
+  private async answerInboundRequest(handler: InboundRequestHandler, id: number | string, method: string, params: unknown): Promise<void> {
+    let reply: Record<string, unknown>;
+    try {
+      const result = await handler(method, params);
+      reply = { jsonrpc: '2.0', id, result: result === undefined ? null : result };
+    } catch (err) {
+      const error = inboundErrorObject(err);
+      if (err instanceof RpcMethodError) this.opts.log.debug(`inbound request '${method}' refused: ${error.code} ${error.message}`);
+      else this.opts.log.warn(`inbound request '${method}' failed: ${error.code} ${error.message}`);
+      reply = { jsonrpc: '2.0', id, error };
+    }
+    this.sendInboundReply(method, reply);
+  }
+
+  private sendInboundReply(method: string, reply: Record<string, unknown>): void {
+    if (this.closedReason !== undefined) {
+      this.opts.log.debug(`reply to inbound request '${method}' dropped: connection closed (${this.closedReason})`);
+      return;
+    }
+    let text: string;
+    try {
+      text = JSON.stringify(reply);
+    } catch (err) {
+      this.opts.log.warn(`inbound request '${method}': result not serializable (${err instanceof Error ? err.message : String(err)})`);
+      text = JSON.stringify({ jsonrpc: '2.0', id: reply.id, error: { code: HANDLER_ERROR, message: 'Result not serializable' } });
+    }
+    if (this.opts.wire) this.opts.log.debug(`> ${truncate(text)}`);
+    try {
+      this.opts.send(text);
+    } catch {
+      // Socket closing: nothing to answer on.
     }
   }
 
@@ -286,6 +353,14 @@ export class JsonRpcPeer {
     entry.cleanupAbort?.();
     return entry;
   }
+}
+
+function inboundErrorObject(err: unknown): { code: number; message: string; data?: unknown } {
+  if (err instanceof RpcMethodError) {
+    return err.data === undefined ? { code: err.code, message: err.message } : { code: err.code, message: err.message, data: err.data };
+  }
+  const code = typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number' && Number.isInteger(err.code) ? err.code : HANDLER_ERROR;
+  return { code, message: err instanceof Error ? err.message : String(err) };
 }
 
 function truncate(text: string, max = 2000): string {

@@ -1,12 +1,15 @@
 // Connection manager for Moonraker: open the websocket, identify as an agent,
 // register remote methods, then hand over to KlippySync (server.info until
 // ready, list, query, one subscribe, resubscribe after notify_klippy_ready).
+// Answers the extension methods registered with registerExtensionMethod()
+// (server.extensions.request relayed by Moonraker).
 // Reconnects after any loss with the injected backoff (first failure logged,
 // then rate-limited); an unauthorized socket is reported once and retried slowly.
 import { z } from 'zod';
 import type { BridgeBackoff, BridgeClock, BridgeFailureLog, BridgeLogger } from './deps.js';
 import { errorText } from './deps.js';
 import { Emitter } from './emitter.js';
+import { ExtensionMethods, type ExtensionMethodHandler } from './extension-methods.js';
 import {
   DEFAULT_GCODE_TIMEOUT_MS,
   DEFAULT_RPC_TIMEOUT_MS,
@@ -91,6 +94,7 @@ export class MoonrakerClient {
   private unauthorizedReported = false;
   private identifyConflicts = 0;
   private readonly failures: BridgeFailureLog;
+  private readonly extensionMethods = new ExtensionMethods();
 
   constructor(private readonly opts: MoonrakerClientOptions) {
     this.emitter = new Emitter<MoonrakerClientEvents>((event, err) => opts.log.error(`'${event}' listener failed: ${errorText(err)}`));
@@ -137,6 +141,15 @@ export class MoonrakerClient {
     return true;
   }
 
+  /**
+   * Offers `name` to Moonraker clients via server.extensions.request
+   * {agent: <clientName>, method: name, arguments}. Works across reconnects;
+   * returns a function that removes the method. Throws if the name is taken.
+   */
+  registerExtensionMethod(name: string, handler: ExtensionMethodHandler): () => void {
+    return this.extensionMethods.register(name, handler);
+  }
+
   /** A JSON-RPC call on the current connection (rejects with RpcClosedError when there is none). */
   call(method: string, params?: RpcParams, options?: CallOptions): Promise<unknown> {
     const s = this.session;
@@ -164,6 +177,7 @@ export class MoonrakerClient {
       defaultTimeoutMs: this.opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
       methodTimeoutsMs: { 'printer.gcode.script': this.opts.gcodeTimeoutMs ?? DEFAULT_GCODE_TIMEOUT_MS },
       onNotification: (method, params) => this.onNotification(seq, method, params),
+      onRequest: (method, params) => this.extensionMethods.dispatch(method, params),
       wire: this.opts.wire ?? false,
     });
     let markClosed: () => void = () => undefined;

@@ -89,6 +89,37 @@ export const configSchema = z.object({
       jog_feedrate_z: z.number().positive().max(60000).default(600),
     })
     .prefault({}),
+  cloud_print: z
+    .object({
+      /** Folder under Moonraker's gcodes root for files from the cloud. */
+      folder: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be one folder name (letters, digits, _ -)').default('polarcloud'),
+      /** Cloud files kept in that folder (older ones are deleted unless loaded or queued). */
+      keep_files: z.number().int().min(1).max(1000).default(10),
+      /** A print arriving while the printer is busy: queue it in Moonraker's job queue, or reject it. */
+      when_busy: z.enum(['queue', 'reject']).default('queue'),
+      /** Largest file accepted (MB). */
+      max_file_size: z.number().positive().max(1_000_000).default(4096),
+      /** Free space kept on the printer's disk beyond the file itself (MB). */
+      free_space_margin: z.number().min(0).max(10_000_000).default(200),
+      /** Hosts a plain http:// download may come from (besides polar.server_url's host). */
+      allow_http_hosts: z.array(z.string().min(1).max(253)).max(50).default([]),
+      /** Give up a download that received nothing for this long (s). */
+      stall_timeout: z.number().positive().max(3600).default(60),
+      /** Download attempts before the job fails. */
+      download_attempts: z.number().int().min(1).max(20).default(5),
+    })
+    .prefault({}),
+  slicer: z
+    .object({
+      /**
+       * Command that turns an STL/3MF and Polar's slicer config into G-code. Placeholders:
+       * {input} model file, {config} the job's config file (INI), {output} G-code to write.
+       */
+      command: z.string().min(1).max(4096).optional(),
+      /** Seconds before slicing is given up. */
+      timeout: z.number().positive().max(86_400).default(1800),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema> & { data_dir: string; configFile: string | undefined };

@@ -17,7 +17,8 @@ import { JobService } from './jobs/job-service.js';
 import { StatusReporter } from './status/status-reporter.js';
 import type { Feature, FeatureContext } from './features/feature-context.js';
 import { JobReportSender } from './features/job-reports.js';
-import { PrintControl, type CloudPrintAborter } from './features/print-control.js';
+import { PrintControl } from './features/print-control.js';
+import { CloudPrint } from './features/cloud-print.js';
 import { RemoteGcode } from './features/remote-gcode.js';
 import { CustomCommands } from './features/custom-commands.js';
 import { CloudSession, NEXT_PRINT_METHOD } from './features/cloud-session.js';
@@ -50,6 +51,7 @@ export class Controller {
   readonly status: StatusReporter;
   readonly session: CloudSession;
   readonly customCommands: CustomCommands;
+  readonly cloudPrint: CloudPrint;
   private readonly selfUpdate: SelfUpdate;
   private readonly features: Feature[];
   private net: NetInfo | undefined;
@@ -118,11 +120,11 @@ export class Controller {
     this.session = new CloudSession(ctx);
     this.customCommands = new CustomCommands(ctx);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
-    // Cloud-print feature (issue 5) plugs its aborter in here.
-    const aborter: CloudPrintAborter | undefined = undefined;
+    this.cloudPrint = new CloudPrint(ctx);
     this.features = [
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
-      new PrintControl(ctx, aborter),
+      new PrintControl(ctx, this.cloudPrint),
+      this.cloudPrint,
       new RemoteGcode(ctx),
       this.customCommands,
       this.session,

@@ -7,6 +7,7 @@ import { loadConfigOrExit, makeLogger, UsageError } from './common.js';
 import { registerCommand, statusCommand, unregisterCommand } from './identity-commands.js';
 import { runCommand } from './run-command.js';
 import { queueCommand } from './queue-command.js';
+import { nextCommand } from './next-command.js';
 import { serverCommands } from './server-commands.js';
 
 const HELP = `polarcloud ${VERSION} — connects a Klipper printer (Moonraker) to the Polar Cloud
@@ -19,6 +20,8 @@ Usage:
   polarcloud unregister --config FILE                remove this printer from Polar Cloud
   polarcloud status --config FILE [--json]           show registration and identity
   polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
+  polarcloud next --config FILE [JOB_ID]             ask Polar Cloud for the next (or this) queued job
+                                                     (through the running service)
 ${serverCommands.help}
 Options:
   --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
@@ -52,7 +55,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command || values.help ? 0 : 2;
   }
-  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+  const maxPositionals = command === 'next' ? 2 : 1;
+  if (positionals.length > maxPositionals) throw new UsageError(`unexpected argument '${positionals[maxPositionals]}'`);
   const log = makeLogger(values['log-level']);
 
   if (serverCommands.names.includes(command)) return serverCommands.run(command, values, log);
@@ -73,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(config, values.json ?? false);
     case 'queue':
       return queueCommand(config, log, values.json ?? false);
+    case 'next':
+      return nextCommand(config, positionals[1]);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -12,9 +12,36 @@ import type { Feature, FeatureContext } from './feature-context.js';
 /** Remote method a Klipper macro (POLAR_NEXT) calls through action_call_remote_method. */
 export const NEXT_PRINT_METHOD = 'polarcloud_next_print';
 
+/** Extension method (server.extensions.request) behind `polarcloud next`. */
+export const NEXT_PRINT_EXTENSION = 'next_print';
+
+export interface NextPrintOutcome {
+  outcome: 'printing' | 'none' | 'failed';
+  jobId?: string;
+  message: string;
+}
+
+/** sendNextPrintResponse in words. */
+export function nextPrintWords(status: 'NONE' | 'FAILED', message: string | undefined, jobId?: string): string {
+  if (status === 'NONE') return jobId ? `job ${jobId} is not ready in the Polar Cloud queue` : 'the Polar Cloud queue has no job ready to print';
+  switch (message) {
+    case 'INVALID_JOBID':
+      return `Polar Cloud does not know job ${jobId ?? '(none given)'}`;
+    case undefined:
+    case '':
+      return 'Polar Cloud could not send a job (no reason given)';
+    default:
+      return `Polar Cloud could not send a job: ${message}`;
+  }
+}
+
 /** Moonraker update_manager entry of this service (install kit). */
 export const UPDATE_MANAGER_NAME = 'moonraker-polarcloud';
 const DAY_MS = 24 * 3600_000;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
 
 export class CloudSession implements Feature {
   private offs: (() => void)[] = [];
@@ -28,6 +55,11 @@ export class CloudSession implements Feature {
     this.offs.push(
       polar.events.on('online', () => void this.onOnline()),
       polar.events.on('offline', () => this.clearTimer()),
+      this.ctx.moonraker.registerExtensionMethod(NEXT_PRINT_EXTENSION, async (params) => {
+        const job = isRecord(params) ? params.job : undefined;
+        if (job !== undefined && (typeof job !== 'string' || !/^[\w.-]{1,256}$/.test(job))) throw new Error('job must be a Polar job id');
+        return this.requestNextPrint(job);
+      }),
       this.ctx.moonraker.on('remoteMethod', ({ method, params }) => {
         if (method !== NEXT_PRINT_METHOD) return;
         const job = params.job ?? params.JOB;
@@ -35,8 +67,8 @@ export class CloudSession implements Feature {
           announce(this.ctx, `POLAR_NEXT: JOB must be a Polar job id`);
           return;
         }
-        this.sendNextPrint(job).then(
-          () => announce(this.ctx, `asked Polar Cloud for the next print${job ? ` (job ${job})` : ''}`, 'info'),
+        this.requestNextPrint(job).then(
+          (r) => announce(this.ctx, r.message, r.outcome === 'failed' ? 'warn' : 'info'),
           (err) => announce(this.ctx, `POLAR_NEXT refused: ${errText(err)}`),
         );
       }),
@@ -74,6 +106,30 @@ export class CloudSession implements Feature {
     this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ''}`);
     this.ctx.polar.send('sendNextPrint', { serialNumber, ...(jobId ? { jobId } : {}) });
     return 'requested';
+  }
+
+  /** sendNextPrint, then waits for the cloud's answer: a `print` (the job is on its way) or NONE/FAILED in words. */
+  async requestNextPrint(jobId?: string): Promise<NextPrintOutcome> {
+    const timeout = this.replyTimeout();
+    let offPrint: (() => void) | undefined;
+    const printed = new Promise<NextPrintOutcome>((resolve) => {
+      offPrint = this.ctx.polar.onCommand('print', (m) => {
+        if (!jobId || m.jobId === jobId) resolve({ outcome: 'printing', jobId: m.jobId, message: `Polar Cloud sent job ${m.jobId}${m.jobName ? ` (${m.jobName})` : ''}` });
+      });
+    });
+    try {
+      const serialNumber = this.requireOnline();
+      const state = this.ctx.printer.snapshot().print_stats.state;
+      if (state === 'printing' || state === 'paused' || this.ctx.jobs.pendingCloud) throw new Error('a print is running');
+      this.ctx.log.info(`asking Polar Cloud for the next print${jobId ? ` (job ${jobId})` : ''}`);
+      const answered = this.ctx.polar
+        .request('sendNextPrint', { serialNumber, ...(jobId ? { jobId } : {}) }, 'sendNextPrintResponse', timeout)
+        .then((r): NextPrintOutcome => ({ outcome: r.status === 'NONE' ? 'none' : 'failed', message: nextPrintWords(r.status, r.message, jobId) }));
+      // A `print` wins over a late/absent sendNextPrintResponse.
+      return await Promise.race([printed, answered]);
+    } finally {
+      offPrint?.();
+    }
   }
 
   private requireOnline(): string {

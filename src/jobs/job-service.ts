@@ -102,6 +102,21 @@ export class JobService {
     this.feed({ type: 'cloudAbort', at: this.d.clock.now(), jobId });
   }
 
+  /** A cloud job's file waits in Moonraker's job queue; it is the cloud job when it starts. */
+  cloudQueue(job: PendingCloudJob): void {
+    this.feed({ type: 'cloudQueue', at: this.d.clock.now(), job });
+  }
+
+  /** Forgets a cloud job that failed before printing (no report: it stays queued in the cloud). */
+  cloudDrop(jobId: string): void {
+    this.feed({ type: 'cloudDrop', at: this.d.clock.now(), jobId });
+  }
+
+  /** Cloud jobs waiting in Moonraker's job queue. */
+  get queuedCloud(): readonly PendingCloudJob[] {
+    return this.store.tracker.queuedCloud ?? [];
+  }
+
   /** Reports sent on an authenticated connection: drop them from the outbox. */
   async acknowledge(keys: ReadonlySet<string>): Promise<void> {
     await this.store.remove(keys);

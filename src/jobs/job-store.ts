@@ -43,6 +43,7 @@ const fileSchema = z.object({
     pendingCloud: pendingCloud.nullable(),
     reported: z.array(str).max(1000),
     staleFile: str.nullable().optional(),
+    queuedCloud: z.array(pendingCloud).max(1000).optional(),
   }),
   // No cap: the writer never trims, so the reader must never refuse what it wrote.
   outbox: z.array(report),

@@ -22,6 +22,10 @@ export const HISTORY_GRACE_MS = 5000;
 export const REPORTED_KEYS_CAP = 50;
 /** A cloud job that neither started nor was aborted within this time is forgotten. */
 export const PENDING_CLOUD_TTL_MS = 30 * 60_000;
+/** Cloud jobs remembered in Moonraker's job queue (oldest dropped beyond this). */
+export const QUEUED_CLOUD_CAP = 100;
+/** A queued cloud job that has not started within this time is forgotten (the file stays). */
+export const QUEUED_CLOUD_TTL_MS = 14 * 24 * 3600_000;
 /** A history record may claim to start this much before the tracked start and still be that print
  *  (the tracked start may come from the bridge's clock, the record's from Moonraker's). */
 export const START_SLACK_MS = 60_000;
@@ -61,6 +65,14 @@ export function reduceJob(state: TrackerState, event: TrackerEvent): TrackerResu
     case 'cloudAbort':
       onCloudAbort(d, event.jobId);
       break;
+    case 'cloudQueue':
+      if (d.state.pendingCloud?.jobId === event.job.jobId) d.state.pendingCloud = null;
+      d.state.queuedCloud = [...(d.state.queuedCloud ?? []).filter((j) => j.jobId !== event.job.jobId), { ...event.job }].slice(-QUEUED_CLOUD_CAP);
+      break;
+    case 'cloudDrop':
+      if (d.state.pendingCloud?.jobId === event.jobId) d.state.pendingCloud = null;
+      if (d.state.queuedCloud?.some((j) => j.jobId === event.jobId)) d.state.queuedCloud = d.state.queuedCloud.filter((j) => j.jobId !== event.jobId);
+      break;
     case 'historyAdded':
     case 'historyFinished':
       // Dispatch on the record's status, not the notification name: a history list replay and
@@ -84,6 +96,8 @@ export function reduceJob(state: TrackerState, event: TrackerEvent): TrackerResu
 function dropExpiredPending(d: Draft): void {
   const pending = d.state.pendingCloud;
   if (pending && d.at - pending.since > PENDING_CLOUD_TTL_MS) d.state.pendingCloud = null;
+  const queued = d.state.queuedCloud;
+  if (queued?.some((j) => d.at - j.since > QUEUED_CLOUD_TTL_MS)) d.state.queuedCloud = queued.filter((j) => d.at - j.since <= QUEUED_CLOUD_TTL_MS);
 }
 
 type SnapshotEvent = Extract<TrackerEvent, { type: 'snapshot' }>;
@@ -190,9 +204,13 @@ function startJob(
 ): void {
   const pending = d.state.pendingCloud;
   const base = { filename, startedAt, moonrakerJobId, printSeconds, filamentUsed };
+  const queued = d.state.queuedCloud?.find((j) => sameFile(j.filename, filename));
   if (pending && sameFile(pending.filename, filename)) {
     d.state.pendingCloud = null;
     d.state.active = { ...base, jobId: pending.jobId, cloud: true, ...cloudDetails(pending) };
+  } else if (queued) {
+    d.state.queuedCloud = d.state.queuedCloud!.filter((j) => j !== queued);
+    d.state.active = { ...base, jobId: queued.jobId, cloud: true, ...cloudDetails(queued) };
   } else {
     d.state.active = { ...base, jobId: LOCAL_JOB_ID, cloud: false };
   }

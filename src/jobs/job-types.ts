@@ -68,6 +68,8 @@ export interface TrackerState {
    * this file showing 'printing' are stale until print_stats leaves that state.
    */
   staleFile?: string | null | undefined;
+  /** Cloud jobs uploaded into Moonraker's job queue, waiting their turn (matched by filename when they start). */
+  queuedCloud?: PendingCloudJob[] | undefined;
 }
 
 export const INITIAL_TRACKER_STATE: TrackerState = { active: null, ended: null, pendingCloud: null, reported: [] };
@@ -97,8 +99,12 @@ export type TrackerEvent =
       filamentUsed: number;
     }
   | { type: 'cloudStart'; at: number; job: PendingCloudJob }
-  /** The cloud job never started printing (download/upload/start failed or was canceled). */
+  /** The cloud job never started printing and was canceled: reported canceled. */
   | { type: 'cloudAbort'; at: number; jobId: string }
+  /** A cloud job waits in Moonraker's job queue. */
+  | { type: 'cloudQueue'; at: number; job: PendingCloudJob }
+  /** Forget a pending/queued cloud job without a report (it failed before printing; the cloud keeps it queued). */
+  | { type: 'cloudDrop'; at: number; jobId: string }
   /** notify_history_changed action 'added' or an in_progress record seen in a history list. */
   | { type: 'historyAdded'; at: number; record: HistoryRecord }
   /** notify_history_changed action 'finished' or a finished record seen in a history list. */

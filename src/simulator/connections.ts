@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TimerHandle } from '../util/clock.js';
 import { delay, type SimContext } from './context.js';
 import { MoonrakerError } from './errors.js';
+import type { AgentInfo } from './extensions.js';
 import { RpcRouter } from './jsonrpc-router.js';
 import type { SocketHandlers, WsConnection } from './moonraker-server.js';
 import type { Params } from './params.js';
@@ -20,7 +21,7 @@ interface ClientState {
   conn: WsConnection;
   needAuth: boolean;
   identified: boolean;
-  client: { name: string; version: string; type: string; url: string };
+  client: AgentInfo;
   subscription: Subscription | null;
   /** Last value sent per object/field, JSON-encoded. */
   lastSent: Map<string, Map<string, string>>;
@@ -60,6 +61,7 @@ export class Connections implements SocketHandlers {
     this.running = false;
     this.ctx.clock.clearTimeout(this.flushTimer);
     this.clients.clear();
+    this.ctx.extensions.closeAll();
   }
 
   get count(): number {
@@ -84,7 +86,9 @@ export class Connections implements SocketHandlers {
   }
 
   onClose(conn: WsConnection): void {
+    const c = this.clients.get(conn.id);
     this.clients.delete(conn.id);
+    this.ctx.extensions.connectionClosed(conn.id, c?.identified ? c.client : undefined);
   }
 
   onMessage(conn: WsConnection, text: string): void {
@@ -115,7 +119,11 @@ export class Connections implements SocketHandlers {
   private async handleOne(conn: WsConnection, obj: unknown): Promise<object | null> {
     const p = RpcRouter.parseRequest(obj);
     if ('error' in p) return p.error;
-    if ('response' in p) return null;
+    if ('response' in p) {
+      // The answer to a call relayed to this (agent) connection by server.extensions.request.
+      this.ctx.extensions.handleResponse(conn.id, this.clients.get(conn.id)?.client.name ?? 'unknown', obj as Record<string, unknown>);
+      return null;
+    }
     const req = p.request;
     this.ctx.rpcLog.push({ time: this.ctx.clock.now(), method: req.method, transport: 'websocket' });
     const guard = (method: string): void => {
@@ -130,12 +138,25 @@ export class Connections implements SocketHandlers {
     conn.send(JSON.stringify(msg));
   }
 
-  /** Broadcasts a notification to every authenticated client. */
-  notify(method: string, params?: unknown[]): void {
+  /** Broadcasts a notification to every authenticated client (but `exceptId`). */
+  notify(method: string, params?: unknown[], exceptId?: number): void {
     const msg: Record<string, unknown> = { jsonrpc: '2.0', method };
     if (params && params.length) msg['params'] = params;
     const text = JSON.stringify(msg);
-    for (const c of this.clients.values()) if (!c.needAuth) c.conn.send(text);
+    for (const c of this.clients.values()) if (!c.needAuth && c.conn.id !== exceptId) c.conn.send(text);
+  }
+
+  /** Sends a frame to one connection; false if it is gone. */
+  sendTo(connectionId: number, text: string): boolean {
+    const c = this.clients.get(connectionId);
+    if (!c?.conn.isOpen) return false;
+    c.conn.send(text);
+    return true;
+  }
+
+  /** Identified connections of the 'agent' type (names are unique). */
+  agents(): Array<{ connectionId: number; client: AgentInfo }> {
+    return [...this.clients.values()].filter((c) => c.identified && c.client.type === 'agent').map((c) => ({ connectionId: c.conn.id, client: c.client }));
   }
 
   private state(id: number | undefined): ClientState {
@@ -169,6 +190,7 @@ export class Connections implements SocketHandlers {
     }
     c.client = { name, version, type, url };
     c.identified = true;
+    if (type === 'agent') this.ctx.extensions.agentConnected(c.conn.id, c.client);
     return { connection_id: c.conn.id };
   }
 

@@ -4,6 +4,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { OneshotTokens } from './auth.js';
 import type { Connections } from './connections.js';
+import type { Extensions } from './extensions.js';
 import type { FileManager } from './file-manager.js';
 import type { GcodeInterpreter } from './gcode-interpreter.js';
 import type { GcodeRunner } from './gcode-runner.js';
@@ -53,6 +54,7 @@ export interface SimContext {
   sd: VirtualSdcard;
   klippy: KlippyConnection;
   connections: Connections;
+  extensions: Extensions;
   oneshot: OneshotTokens;
   files: FileManager;
   history: History;

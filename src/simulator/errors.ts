@@ -9,6 +9,17 @@ export class MoonrakerError extends Error {
   }
 }
 
+/**
+ * An agent answered a relayed server.extensions.request with an error
+ * (Moonraker's AgentError: status 424, the agent's error object as `data`).
+ */
+export class AgentError extends MoonrakerError {
+  constructor(message: string, readonly errorData: unknown) {
+    super(message, 424);
+    this.name = 'AgentError';
+  }
+}
+
 /** A G-code command error (Klipper's `gcmd.error`); surfaces as a 400 with Klipper's text. */
 export class CommandError extends Error {
   constructor(message: string) {

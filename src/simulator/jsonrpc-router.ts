@@ -2,7 +2,7 @@
 // an HTTP route (Moonraker derives one from the other); the websocket and the
 // HTTP adapter both dispatch through here. Error codes follow Moonraker's
 // JsonRPC.execute_method: 404 -> -32601, 401 -> -32602, others unchanged.
-import { MoonrakerError, errorMessage } from './errors.js';
+import { AgentError, MoonrakerError, errorMessage } from './errors.js';
 import { Params, isRecord, type Args } from './params.js';
 
 export type Transport = 'websocket' | 'http';
@@ -103,7 +103,8 @@ export class RpcRouter {
     } catch (err) {
       if (err instanceof MoonrakerError) {
         const code = err.status === 404 ? -32601 : err.status === 401 ? -32602 : err.status;
-        return RpcRouter.errorObject(code, err.message, req.id);
+        // Like Moonraker's build_error: an agent's own error object rides along as `data`.
+        return RpcRouter.errorObject(code, err.message, req.id, err instanceof AgentError ? (err.errorData ?? null) : undefined);
       }
       return RpcRouter.errorObject(500, errorMessage(err), req.id);
     }
@@ -111,7 +112,9 @@ export class RpcRouter {
     return { jsonrpc: '2.0', result: result === undefined ? null : result, id: req.id };
   }
 
-  static errorObject(code: number, message: string, id: unknown): object {
-    return { jsonrpc: '2.0', error: { code, message }, id: id === undefined ? null : id };
+  static errorObject(code: number, message: string, id: unknown, data?: unknown): object {
+    const error: Record<string, unknown> = { code, message };
+    if (data !== undefined) error['data'] = data;
+    return { jsonrpc: '2.0', error, id: id === undefined ? null : id };
   }
 }

@@ -111,7 +111,6 @@ export class ServerApi {
       if (ctx.settings.apiKey === null) throw new MoonrakerError('API Key authentication is disabled', 401);
       return ctx.settings.apiKey;
     }, { http: ['GET', '/access/api_key'] });
-    r.register('server.extensions.list', () => ({ agents: [] }), { http: ['GET', '/server/extensions/list'] });
     r.register('machine.system_info', () => ({ system_info: systemInfo() }), { http: ['GET', '/machine/system_info'] });
     r.register('machine.proc_stats', () => ({
       moonraker_stats: [{ time: ctx.clock.now() / 1000, cpu_usage: 1.5, memory: 40000, mem_units: 'kB' }],

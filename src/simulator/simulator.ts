@@ -9,6 +9,7 @@ import { OneshotTokens } from './auth.js';
 import { Connections } from './connections.js';
 import { delay, type SimContext, type SimSettings } from './context.js';
 import { createControl, handleControlHttp, type SimulatorControl } from './control-api.js';
+import { Extensions } from './extensions.js';
 import { registerFileApi } from './file-api.js';
 import { FileManager } from './file-manager.js';
 import { GcodeInterpreter } from './gcode-interpreter.js';
@@ -107,6 +108,7 @@ export class Simulator {
     ctx.printer.gcodeBusy = () => ctx.runner.mutex.isLocked;
     ctx.printer.vsdStatus = () => ctx.sd.status();
     ctx.connections = new Connections(ctx);
+    ctx.extensions = new Extensions(ctx);
     ctx.oneshot = new OneshotTokens(() => this.clock.now());
     ctx.files = new FileManager(ctx);
     ctx.history = new History(ctx);
@@ -122,6 +124,7 @@ export class Simulator {
     this.ctx = ctx;
 
     this.serverApi.register();
+    ctx.extensions.register();
     registerPrinterApi(ctx);
     registerFileApi(ctx);
     ctx.history.register();

@@ -28,12 +28,18 @@ export function mapStatus(input: StatusInput): PolarStatusMessage {
   const base = { serialNumber: input.serialNumber, ...temps };
 
   if (input.updating) return finish(base, POLAR_STATUS.UPDATING, 'Updating', {});
+  // A cloud print that failed before it ran: shown for a few messages, then the real state.
+  if (input.failure) {
+    return finish(base, POLAR_STATUS.ERROR, 'Error', { progressDetail: input.failure.message, jobId: input.failure.jobId });
+  }
   if (!ready) return notReady(input.serialNumber, p);
 
   if (input.prepare) return finish(base, POLAR_STATUS.PREPARING, 'Preparing', prepareFields(input, input.prepare));
 
   const state = p.print_stats.state ?? '';
-  if (state === 'printing' || state === 'paused') return activePrint(input, base, state === 'paused');
+  // A banner with no tracked job: history already finished the print and print_stats still says printing.
+  const stale = input.job === null && input.banner !== null;
+  if ((state === 'printing' || state === 'paused') && !stale) return activePrint(input, base, state === 'paused');
 
   if (input.postProcessing) {
     return finish(base, POLAR_STATUS.POSTPROCESSING, 'Post-processing', { jobId: input.postProcessing.jobId });
@@ -83,12 +89,15 @@ function prepareFields(input: StatusInput, prepare: PrepareView): Fields {
   const job = prepare.job;
   const name = job.jobName || basename(job.filename);
   const pct = prepare.percent !== undefined && Number.isFinite(prepare.percent) ? ` ${formatPercent(prepare.percent)}%` : '';
+  const pctParen = prepare.percent !== undefined && Number.isFinite(prepare.percent) ? ` (${Math.floor(Math.min(100, Math.max(0, prepare.percent)))}%)` : '';
   const detail =
     prepare.step === 'downloading'
-      ? `Downloading ${name}${pct}`
-      : prepare.step === 'uploading'
-        ? `Uploading to printer: ${name}${pct}`
-        : `Starting print: ${name}`;
+      ? `Downloading file for job: ${job.jobId}${pctParen}`
+      : prepare.step === 'slicing'
+        ? `Slicing Job: ${job.jobId}`
+        : prepare.step === 'uploading'
+          ? `Uploading to printer: ${name}${pct}`
+          : `Starting print: ${name}`;
   return {
     progressDetail: detail,
     jobId: job.jobId,

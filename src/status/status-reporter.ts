@@ -51,6 +51,7 @@ export class StatusReporter {
   private prepare: PrepareView | null = null;
   private postProcessing: { jobId: string } | null = null;
   private updating = false;
+  private failures: { jobId: string; message: string; remaining: number }[] = [];
   private banners: { state: FinishState; jobId: string; remaining: number; outranked: number }[] = [];
 
   constructor(private readonly o: StatusReporterOptions) {}
@@ -94,6 +95,11 @@ export class StatusReporter {
     this.postProcessing = p;
     this.poke();
   }
+  /** A cloud print failed before printing: 12 with the reason on the next few messages. */
+  reportFailure(jobId: string, message: string): void {
+    this.failures.push({ jobId, message, remaining: BANNER_REPEATS });
+    this.poke();
+  }
   setUpdating(on: boolean): void {
     this.updating = on;
     this.poke();
@@ -115,6 +121,7 @@ export class StatusReporter {
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
       updating: this.updating,
+      failure: this.failures[0] ? { jobId: this.failures[0].jobId, message: this.failures[0].message } : null,
       chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name)),
     };
     return mapStatus(input);
@@ -157,6 +164,13 @@ export class StatusReporter {
   }
 
   private consumeBanner(sent: PolarStatusMessage): void {
+    const f = this.failures[0];
+    if (f && sent.status === 12 && sent.jobId === f.jobId && --f.remaining <= 0) {
+      this.failures.shift();
+      this.poke();
+      return;
+    }
+    if (f) return;
     const b = this.banners[0];
     if (!b) return;
     if ((sent.status === 6 || sent.status === 7) && sent.jobId === b.jobId) b.remaining--;
@@ -172,7 +186,7 @@ export class StatusReporter {
 
   private scheduleHeartbeat(): void {
     this.o.clock.clearTimeout(this.heartbeatTimer);
-    const interval = this.banners.length > 0 ? (this.o.minSpacingMs ?? 1000) : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
+    const interval = this.banners.length > 0 || this.failures.length > 0 ? (this.o.minSpacingMs ?? 1000) : isActive(this.o.printer.snapshot(), this.prepare !== null) ? this.o.activeIntervalMs : this.o.idleIntervalMs;
     this.heartbeatTimer = this.o.clock.setTimeout(() => {
       this.heartbeatTimer = undefined;
       this.sendNow();

@@ -18,7 +18,7 @@ export interface JobMeta {
 /** A cloud job on its way to the printer (issue 5 fills this in). */
 export interface PrepareView {
   job: PendingCloudJob;
-  step: 'downloading' | 'uploading' | 'starting';
+  step: 'downloading' | 'slicing' | 'uploading' | 'starting';
   /** 0–100 when known. */
   percent?: number | undefined;
 }
@@ -40,6 +40,8 @@ export interface StatusInput {
   postProcessing: { jobId: string } | null;
   /** This service is updating itself. */
   updating: boolean;
+  /** A cloud print that failed before printing (reported as 12 for a few messages). */
+  failure?: { jobId: string; message: string } | null | undefined;
   /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */
   chamberObject: string | null;
 }

@@ -74,9 +74,9 @@ export function makeController(serverUrl: string, dataDir: string, capture: LogC
 }
 
 /** Resolves when `cond` holds (checked every 10 ms), rejects after timeoutMs. */
-export async function eventually(cond: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function eventually(cond: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }

@@ -3,17 +3,19 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../helpers/fake-clock.js';
 import {
   JsonRpcPeer,
+  METHOD_NOT_FOUND,
   MoonrakerRpcError,
   RpcAbortedError,
   RpcClosedError,
+  RpcMethodError,
   RpcTimeoutError,
   type JsonRpcPeerOptions,
 } from '../../moonraker-bridge/index.js';
-import { captureLog } from './helpers.js';
+import { captureLog, waitFor } from './helpers.js';
 
 interface Frame {
   jsonrpc: string;
-  id?: number;
+  id?: number | string;
   method?: string;
   params?: unknown;
   result?: unknown;
@@ -185,4 +187,69 @@ test('an inbound request with an id is answered with method-not-found', () => {
   peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'polar.hello', params: {}, id: 77 }));
   assert.equal(notifications.length, 0);
   assert.deepEqual(sent, [{ jsonrpc: '2.0', id: 77, error: { code: -32601, message: 'Method not found: polar.hello' } }]);
+});
+
+test('onRequest: an inbound request is answered with the handler result (undefined -> null)', async () => {
+  const calls: Array<[string, unknown]> = [];
+  const { peer, sent, notifications } = setup({
+    onRequest: async (method, params) => {
+      calls.push([method, params]);
+      return method === 'polar.void' ? undefined : { echoed: params };
+    },
+  });
+  peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'polar.echo', params: { a: 1 }, id: 5 }));
+  peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'polar.echo', params: [1, 'x'], id: 'str-id' }));
+  peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'polar.void', id: 6 }));
+  await waitFor(() => sent.length === 3, 'three replies');
+  assert.deepEqual(calls, [['polar.echo', { a: 1 }], ['polar.echo', [1, 'x']], ['polar.void', undefined]]);
+  assert.deepEqual(sent, [
+    { jsonrpc: '2.0', id: 5, result: { echoed: { a: 1 } } },
+    { jsonrpc: '2.0', id: 'str-id', result: { echoed: [1, 'x'] } },
+    { jsonrpc: '2.0', id: 6, result: null },
+  ]);
+  assert.equal(notifications.length, 0);
+  // A request without an id is still a notification.
+  peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'notify_x', params: [1] }));
+  assert.deepEqual(notifications, [['notify_x', [1]]]);
+  assert.equal(calls.length, 3);
+});
+
+test('onRequest: a thrown error becomes {code, message}: RpcMethodError as is, numeric err.code, else -32000', async () => {
+  const { peer, sent, log } = setup({
+    onRequest: async (method) => {
+      if (method === 'nf') throw RpcMethodError.notFound(method);
+      if (method === 'custom') throw new RpcMethodError(-32602, 'bad args', { field: 'x' });
+      if (method === 'coded') throw Object.assign(new Error('upstream said no'), { code: 400 });
+      if (method === 'text-code') throw Object.assign(new Error('fs failure'), { code: 'ENOENT' });
+      throw new Error('boom');
+    },
+  });
+  for (const [i, m] of ['nf', 'custom', 'coded', 'text-code', 'plain'].entries()) {
+    peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: m, id: i + 1 }));
+  }
+  await waitFor(() => sent.length === 5, 'five replies');
+  const byId = new Map(sent.map((f) => [f.id, f.error]));
+  assert.deepEqual(byId.get(1), { code: METHOD_NOT_FOUND, message: 'Method not found: nf' });
+  assert.deepEqual(byId.get(2), { code: -32602, message: 'bad args', data: { field: 'x' } });
+  assert.deepEqual(byId.get(3), { code: 400, message: 'upstream said no' });
+  assert.deepEqual(byId.get(4), { code: -32000, message: 'fs failure' });
+  assert.deepEqual(byId.get(5), { code: -32000, message: 'boom' });
+  assert.ok(sent.every((f) => !('result' in f)));
+  assert.equal(log.count('warn', /inbound request 'plain' failed/), 1);
+});
+
+test('onRequest: no reply is sent once the connection closed while the handler ran', async () => {
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  const { peer, sent } = setup({
+    onRequest: async () => {
+      await gate;
+      return 'late';
+    },
+  });
+  peer.handleFrame(JSON.stringify({ jsonrpc: '2.0', method: 'slow', id: 1 }));
+  peer.close('socket closed');
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(sent, []);
 });

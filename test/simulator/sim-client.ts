@@ -10,6 +10,8 @@ export class RpcError extends Error {
   constructor(
     readonly code: number,
     message: string,
+    /** The error's `data` (e.g. an agent's own error relayed by server.extensions.request). */
+    readonly data?: unknown,
   ) {
     super(message);
   }
@@ -49,11 +51,11 @@ export class SimClient {
   }
 
   private onMessage(text: string): void {
-    const msg = JSON.parse(text) as { id?: number; result?: unknown; error?: { code: number; message: string }; method?: string; params?: unknown[] };
+    const msg = JSON.parse(text) as { id?: number; result?: unknown; error?: { code: number; message: string; data?: unknown }; method?: string; params?: unknown[] };
     if (msg.id !== undefined && msg.id !== null && this.pending.has(msg.id)) {
       const p = this.pending.get(msg.id);
       this.pending.delete(msg.id);
-      if (msg.error) p?.reject(new RpcError(msg.error.code, msg.error.message));
+      if (msg.error) p?.reject(new RpcError(msg.error.code, msg.error.message, msg.error.data));
       else p?.resolve(msg.result);
       return;
     }

@@ -118,10 +118,12 @@ const statusRows: Row[] = [
   {
     name: 'prepare downloading → 2 with percent and job fields',
     input: input({ prepare: { job: pending, step: 'downloading', percent: 42.25 }, jobMeta: meta }),
-    expect: { status: 2, progress: 'Preparing', progressDetail: 'Downloading Benchy 42.3%', jobId: 'J42', file: 'https://x/file', config: 'https://x/config', estimatedTime: 3601, filamentUsed: 1234, ...TEMPS },
+    expect: { status: 2, progress: 'Preparing', progressDetail: 'Downloading file for job: J42 (42%)', jobId: 'J42', file: 'https://x/file', config: 'https://x/config', estimatedTime: 3601, filamentUsed: 1234, ...TEMPS },
     absent: ['printSeconds', 'bytesRead', 'startTime'],
   },
   { name: 'prepare uploading', input: input({ prepare: { job: { ...pending, jobName: undefined }, step: 'uploading' } }), expect: { status: 2, progressDetail: 'Uploading to printer: benchy.gcode', jobId: 'J42' } },
+  { name: 'prepare slicing', input: input({ prepare: { job: pending, step: 'slicing' } }), expect: { status: 2, progressDetail: 'Slicing Job: J42', jobId: 'J42' } },
+  { name: 'a failed cloud print → 12 with the reason, ahead of everything but updating', input: input({ failure: { jobId: 'J9', message: 'Download failed: HTTP 404' }, prepare: { job: pending, step: 'downloading' } }), expect: { status: 12, progress: 'Error', progressDetail: 'Download failed: HTTP 404', jobId: 'J9' } },
   { name: 'prepare starting', input: input({ prepare: { job: pending, step: 'starting', percent: 100 } }), expect: { status: 2, progressDetail: 'Starting print: Benchy' } },
   {
     name: 'local print, no tracked job → 1 with jobId 123 and exact detail',

@@ -1,0 +1,236 @@
+// One cloud job from the `print` command to a running (or queued) Klipper
+// job: download (streamed, checked) → slice when it is a model → upload into
+// the cloud folder with its checksum → start, or post to Moonraker's job queue
+// when the printer is busy. Every step updates the Polar status; every failure
+// throws a PrintJobError with words for the user; temp files never outlive it.
+import { mkdir, rm, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/index.js';
+import type { FeatureContext } from '../features/feature-context.js';
+import type { PendingCloudJob } from '../jobs/job-types.js';
+import { errText, redactUrl } from '../util/log.js';
+import { downloadToFile, DownloadError } from './http-download.js';
+import { alternateFileName, cloudFileName } from './job-file-name.js';
+import { runSlicer } from './slicer.js';
+
+export interface PrintSpec {
+  jobId: string;
+  jobName: string | undefined;
+  /** The file to print and what it is. */
+  url: string;
+  kind: 'gcode' | 'model';
+  configUrl: string | undefined;
+}
+
+/** A cloud job that could not be handed to the printer; `message` is for the Polar UI and the console. */
+export class PrintJobError extends Error {
+  constructor(
+    message: string,
+    readonly canceled = false,
+  ) {
+    super(message);
+    this.name = 'PrintJobError';
+  }
+}
+
+export type HandOff = 'started' | 'queued';
+
+const MIB = 1048576;
+
+export class PrintPipeline {
+  private readonly tmpDir: string;
+  private uploadedAs: string | null = null;
+  private handedOff = false;
+
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly spec: PrintSpec,
+    private readonly signal: AbortSignal,
+  ) {
+    this.tmpDir = join(ctx.config.data_dir, 'downloads');
+  }
+
+  /** The file name (in the gcodes root) this job will have. */
+  targetName(): string {
+    const folder = this.ctx.config.cloud_print.folder;
+    let name = `${folder}/${cloudFileName(this.spec.jobName, this.spec.jobId)}`;
+    const loaded = this.ctx.printer.snapshot().print_stats.filename ?? '';
+    for (let i = 2; name === loaded && i < 100; i++) name = `${folder}/${alternateFileName(cloudFileName(this.spec.jobName, this.spec.jobId), i)}`;
+    return name;
+  }
+
+  async run(): Promise<HandOff> {
+    const { ctx, spec } = this;
+    const filename = this.targetName();
+    const pending: PendingCloudJob = {
+      jobId: spec.jobId,
+      filename,
+      since: ctx.clock.now(),
+      ...(spec.jobName ? { jobName: spec.jobName } : {}),
+      fileUrl: spec.url,
+      ...(spec.configUrl ? { configUrl: spec.configUrl } : {}),
+    };
+    const base = cloudFileName(spec.jobName, spec.jobId).replace(/\.gcode$/, '');
+    const download = join(this.tmpDir, `${base}.${spec.kind === 'gcode' ? 'gcode' : 'model'}.part`);
+    const configPath = join(this.tmpDir, `${base}.ini.part`);
+    const sliced = join(this.tmpDir, `${base}.sliced.gcode.part`);
+    // Known to the tracker from the first byte, so a cancel at any step is reported as the cloud job.
+    ctx.jobs.cloudStart(pending);
+    try {
+      await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+      ctx.status.setPrepare({ job: pending, step: 'downloading', percent: 0 });
+      ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);
+      const got = await this.download(spec.url, download, pending, true);
+      let gcodeFile = download;
+      let sha = got.sha256;
+      if (spec.kind === 'model') {
+        const command = ctx.config.slicer.command;
+        if (!command) throw new PrintJobError(`Cannot print job ${spec.jobId}: it is a 3D model and no slicer is configured (slicer.command)`);
+        let config: string | null = null;
+        if (spec.configUrl) {
+          await this.download(spec.configUrl, configPath, pending, false);
+          config = configPath;
+        }
+        ctx.status.setPrepare({ job: pending, step: 'slicing' });
+        ctx.log.info(`cloud job ${spec.jobId}: slicing`);
+        try {
+          await runSlicer({ command, input: download, config, output: sliced, timeoutMs: ctx.config.slicer.timeout * 1000, signal: this.signal });
+        } catch (err) {
+          this.throwIfCanceled();
+          throw new PrintJobError(`Slicing job ${spec.jobId} failed: ${errText(err)}`);
+        }
+        gcodeFile = sliced;
+        sha = await sha256File(sliced);
+      }
+      this.throwIfCanceled();
+      await this.upload(gcodeFile, filename, sha, pending);
+      return await this.handOff(pending);
+    } catch (err) {
+      if (this.uploadedAs && !this.handedOff) {
+        await ctx.api.deleteFile(this.uploadedAs).catch((e) => ctx.log.warn(`could not delete ${this.uploadedAs}: ${errText(e)}`));
+      }
+      if (this.signal.aborted) throw new PrintJobError(`Cloud job ${spec.jobId} canceled`, true);
+      if (err instanceof PrintJobError) throw err;
+      throw new PrintJobError(`Cloud job ${spec.jobId} failed: ${errText(err)}`);
+    } finally {
+      ctx.status.setPrepare(null);
+      await Promise.all([download, configPath, sliced].map((f) => rm(f, { force: true })));
+    }
+  }
+
+  private throwIfCanceled(): void {
+    if (this.signal.aborted) throw new PrintJobError(`Cloud job ${this.spec.jobId} canceled`, true);
+  }
+
+  private async download(url: string, dest: string, pending: PendingCloudJob, main: boolean): Promise<{ sha256: string }> {
+    const { ctx } = this;
+    const cp = ctx.config.cloud_print;
+    let lastPct = -1;
+    try {
+      return await downloadToFile(url, dest, {
+        policy: { serverUrl: ctx.config.polar.server_url, allowHttpHosts: cp.allow_http_hosts },
+        maxBytes: cp.max_file_size * MIB,
+        stallMs: cp.stall_timeout * 1000,
+        attempts: cp.download_attempts,
+        clock: ctx.clock,
+        signal: this.signal,
+        log: ctx.log,
+        checkSize: main ? (total) => this.checkDiskSpace(total) : undefined,
+        onProgress: main
+          ? (received, total) => {
+              if (total === null || total === 0) return;
+              const pct = Math.floor((received / total) * 100);
+              if (pct === lastPct) return;
+              lastPct = pct;
+              ctx.status.setPrepare({ job: pending, step: 'downloading', percent: pct });
+              if (pct % 25 === 0) ctx.log.info(`cloud job ${this.spec.jobId}: downloaded ${pct}%`);
+            }
+          : undefined,
+      });
+    } catch (err) {
+      this.throwIfCanceled();
+      const why = err instanceof DownloadError ? err.message : errText(err);
+      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+    }
+  }
+
+  /** Room for the temporary copy here and the uploaded copy on the printer, plus the margin. */
+  private async checkDiskSpace(total: number | null): Promise<void> {
+    if (total === null) return;
+    const margin = this.ctx.config.cloud_print.free_space_margin * MIB;
+    const printerFree = await this.ctx.api.freeDiskSpace('gcodes');
+    if (printerFree < total + margin) {
+      throw new Error(`not enough disk space on the printer: the file needs ${mib(total)} MiB, ${mib(printerFree)} MiB free (keeping ${mib(margin)} MiB spare)`);
+    }
+    const local = await statfs(this.tmpDir);
+    const localFree = local.bavail * local.bsize;
+    if (localFree < total + margin) throw new Error(`not enough disk space for the download: needs ${mib(total)} MiB, ${mib(localFree)} MiB free in ${this.tmpDir}`);
+  }
+
+  private async upload(file: string, filename: string, checksum: string, pending: PendingCloudJob): Promise<void> {
+    const { ctx } = this;
+    const slash = filename.lastIndexOf('/');
+    ctx.status.setPrepare({ job: pending, step: 'uploading', percent: 0 });
+    let lastPct = -1;
+    try {
+      await uploadFile({
+        url: ctx.config.moonraker.url,
+        ...(ctx.config.moonraker.api_key ? { apiKey: ctx.config.moonraker.api_key } : {}),
+        file,
+        filename: filename.slice(slash + 1),
+        path: filename.slice(0, slash),
+        checksum,
+        signal: this.signal,
+        onProgress: ({ sent, total }) => {
+          const pct = total ? Math.floor((sent / total) * 100) : 0;
+          if (pct !== lastPct) {
+            lastPct = pct;
+            ctx.status.setPrepare({ job: pending, step: 'uploading', percent: pct });
+          }
+        },
+      });
+      this.uploadedAs = filename;
+    } catch (err) {
+      this.throwIfCanceled();
+      const why = err instanceof UploadError && err.status ? `Moonraker refused the upload (HTTP ${err.status}: ${err.message})` : errText(err);
+      throw new PrintJobError(`Upload of job ${this.spec.jobId} to the printer failed: ${why}`);
+    }
+  }
+
+  /** Starts the print, or posts it to Moonraker's job queue when the printer is busy (cloud_print.when_busy). */
+  private async handOff(pending: PendingCloudJob): Promise<HandOff> {
+    const { ctx } = this;
+    this.throwIfCanceled();
+    if (busyReason(ctx, pending.jobId)) {
+      await ctx.api.jobQueuePost([pending.filename]);
+      this.handedOff = true;
+      ctx.jobs.cloudQueue(pending);
+      return 'queued';
+    }
+    ctx.status.setPrepare({ job: pending, step: 'starting' });
+    ctx.jobs.cloudStart(pending);
+    try {
+      await ctx.api.printStart(pending.filename);
+      this.handedOff = true;
+    } catch (err) {
+      ctx.jobs.cloudDrop(pending.jobId);
+      throw new PrintJobError(`Klipper refused to start job ${this.spec.jobId}: ${errText(err)}`);
+    }
+    return 'started';
+  }
+}
+
+/** Why a new print cannot start right now, or null when it can. */
+export function busyReason(ctx: FeatureContext, ownJobId?: string): string | null {
+  const s = ctx.printer.snapshot();
+  if (s.connection !== 'klippy_ready') return `the printer is not ready (${s.connection.replace('klippy_', 'Klipper ')})`;
+  const state = s.print_stats.state;
+  if (state === 'printing' || state === 'paused') return `the printer is ${state}`;
+  const pending = ctx.jobs.pendingCloud;
+  if (ctx.jobs.job !== null || (pending !== null && pending.jobId !== ownJobId)) return 'another print is starting';
+  return null;
+}
+
+function mib(n: number): string {
+  return (n / MIB).toFixed(0);
+}
