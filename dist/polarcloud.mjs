@@ -70642,11 +70642,13 @@ function onTick(d) {
   if (active && ended && d.at >= ended.at + HISTORY_GRACE_MS) finishFromSnapshot(d);
 }
 function onCloudAbort(d, jobId) {
-  const pending = d.state.pendingCloud;
-  if (!pending || pending.jobId !== jobId) return;
+  const queued = d.state.queuedCloud?.find((j) => j.jobId === jobId);
+  const pending = d.state.pendingCloud?.jobId === jobId ? d.state.pendingCloud : queued ?? null;
+  if (!pending) return;
   const active = d.state.active;
   if (active && active.cloud && active.jobId === jobId) return;
-  d.state.pendingCloud = null;
+  if (d.state.pendingCloud?.jobId === jobId) d.state.pendingCloud = null;
+  if (queued) d.state.queuedCloud = d.state.queuedCloud.filter((j) => j !== queued);
   emit(d, {
     jobId,
     state: "canceled",
@@ -72022,6 +72024,8 @@ var PrintPipeline = class {
   tmpDir;
   uploadedAs = null;
   handedOff = false;
+  /** How the job left the pipeline (null while preparing or after a failure). */
+  result = null;
   /** The file name (in the gcodes root) this job will have. */
   targetName() {
     const folder = this.ctx.config.cloud_print.folder;
@@ -72074,7 +72078,8 @@ var PrintPipeline = class {
       }
       this.throwIfCanceled();
       await this.upload(gcodeFile, filename, sha, pending);
-      return await this.handOff(pending);
+      this.result = await this.handOff(pending);
+      return this.result;
     } catch (err) {
       if (this.uploadedAs && !this.handedOff) {
         await ctx.api.deleteFile(this.uploadedAs).catch((e) => ctx.log.warn(`could not delete ${this.uploadedAs}: ${errText(e)}`));
@@ -72226,13 +72231,34 @@ var CloudPrint = class {
   idle() {
     return this.chain;
   }
+  /**
+   * Cancels the cloud job being prepared. Returns false when there is none, or
+   * when it already reached the printer as a running print (the caller then
+   * cancels the print itself). One already in Moonraker's queue is taken out.
+   */
   async abortPreparing(reason) {
     const cur = this.current;
     if (!cur) return false;
     this.ctx.log.info(`cloud job ${cur.jobId}: ${reason}`);
     cur.abort.abort();
     await this.chain;
+    if (cur.pipeline.result === "started") return false;
+    if (cur.pipeline.result === "queued") await this.unqueue(cur.jobId);
     return true;
+  }
+  /** Takes a cloud job out of Moonraker's job queue, deletes its file and reports it canceled. */
+  async unqueue(jobId) {
+    const entry = this.ctx.jobs.queuedCloud.find((j) => j.jobId === jobId);
+    if (!entry) return;
+    try {
+      const q = await this.ctx.api.jobQueueStatus();
+      const ids = q.queued_jobs.filter((j) => j.filename === entry.filename).map((j) => j.job_id);
+      if (ids.length) await this.ctx.api.jobQueueDelete(ids);
+      await this.ctx.api.deleteFile(entry.filename);
+    } catch (err) {
+      this.ctx.log.warn(`could not take job ${jobId} out of the printer's queue: ${errText(err)}`);
+    }
+    this.ctx.jobs.cloudAbort(jobId);
   }
   onPrint(m) {
     const spec = choosePrintFile(m);
@@ -72254,9 +72280,10 @@ var CloudPrint = class {
   async runJob(spec) {
     this.waiting.delete(spec.jobId);
     const abort = new AbortController();
-    this.current = { jobId: spec.jobId, abort };
+    const pipeline2 = new PrintPipeline(this.ctx, spec, abort.signal);
+    this.current = { jobId: spec.jobId, abort, pipeline: pipeline2 };
     try {
-      const how = await new PrintPipeline(this.ctx, spec, abort.signal).run();
+      const how = await pipeline2.run();
       if (how === "queued") announce(this.ctx, `job ${spec.jobId} is in the printer's job queue; it starts when the printer is free`, "info");
       else this.ctx.log.info(`cloud job ${spec.jobId} started`);
       void this.housekeeping();

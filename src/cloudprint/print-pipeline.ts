@@ -41,6 +41,8 @@ export class PrintPipeline {
   private readonly tmpDir: string;
   private uploadedAs: string | null = null;
   private handedOff = false;
+  /** How the job left the pipeline (null while preparing or after a failure). */
+  result: HandOff | null = null;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -104,7 +106,8 @@ export class PrintPipeline {
       }
       this.throwIfCanceled();
       await this.upload(gcodeFile, filename, sha, pending);
-      return await this.handOff(pending);
+      this.result = await this.handOff(pending);
+      return this.result;
     } catch (err) {
       if (this.uploadedAs && !this.handedOff) {
         await ctx.api.deleteFile(this.uploadedAs).catch((e) => ctx.log.warn(`could not delete ${this.uploadedAs}: ${errText(e)}`));

@@ -25,7 +25,7 @@ export function choosePrintFile(m: PrintMessage): PrintSpec | { error: string } 
 export class CloudPrint implements Feature, CloudPrintAborter {
   private offs: (() => void)[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private current: { jobId: string; abort: AbortController } | null = null;
+  private current: { jobId: string; abort: AbortController; pipeline: PrintPipeline } | null = null;
   private waiting = new Set<string>();
 
   constructor(private readonly ctx: FeatureContext) {}
@@ -44,13 +44,35 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     return this.chain;
   }
 
+  /**
+   * Cancels the cloud job being prepared. Returns false when there is none, or
+   * when it already reached the printer as a running print (the caller then
+   * cancels the print itself). One already in Moonraker's queue is taken out.
+   */
   async abortPreparing(reason: string): Promise<boolean> {
     const cur = this.current;
     if (!cur) return false;
     this.ctx.log.info(`cloud job ${cur.jobId}: ${reason}`);
     cur.abort.abort();
     await this.chain;
+    if (cur.pipeline.result === 'started') return false;
+    if (cur.pipeline.result === 'queued') await this.unqueue(cur.jobId);
     return true;
+  }
+
+  /** Takes a cloud job out of Moonraker's job queue, deletes its file and reports it canceled. */
+  private async unqueue(jobId: string): Promise<void> {
+    const entry = this.ctx.jobs.queuedCloud.find((j) => j.jobId === jobId);
+    if (!entry) return;
+    try {
+      const q = await this.ctx.api.jobQueueStatus();
+      const ids = q.queued_jobs.filter((j) => j.filename === entry.filename).map((j) => j.job_id);
+      if (ids.length) await this.ctx.api.jobQueueDelete(ids);
+      await this.ctx.api.deleteFile(entry.filename);
+    } catch (err) {
+      this.ctx.log.warn(`could not take job ${jobId} out of the printer's queue: ${errText(err)}`);
+    }
+    this.ctx.jobs.cloudAbort(jobId);
   }
 
   private onPrint(m: PrintMessage): void {
@@ -74,9 +96,10 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private async runJob(spec: PrintSpec): Promise<void> {
     this.waiting.delete(spec.jobId);
     const abort = new AbortController();
-    this.current = { jobId: spec.jobId, abort };
+    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal);
+    this.current = { jobId: spec.jobId, abort, pipeline };
     try {
-      const how = await new PrintPipeline(this.ctx, spec, abort.signal).run();
+      const how = await pipeline.run();
       if (how === 'queued') announce(this.ctx, `job ${spec.jobId} is in the printer's job queue; it starts when the printer is free`, 'info');
       else this.ctx.log.info(`cloud job ${spec.jobId} started`);
       void this.housekeeping();

@@ -176,12 +176,14 @@ function onTick(d: Draft): void {
 }
 
 function onCloudAbort(d: Draft, jobId: string): void {
-  const pending = d.state.pendingCloud;
-  if (!pending || pending.jobId !== jobId) return;
+  const queued = d.state.queuedCloud?.find((j) => j.jobId === jobId);
+  const pending = d.state.pendingCloud?.jobId === jobId ? d.state.pendingCloud : (queued ?? null);
+  if (!pending) return;
   const active = d.state.active;
   // Already printing: the print's own end will be reported.
   if (active && active.cloud && active.jobId === jobId) return;
-  d.state.pendingCloud = null;
+  if (d.state.pendingCloud?.jobId === jobId) d.state.pendingCloud = null;
+  if (queued) d.state.queuedCloud = d.state.queuedCloud!.filter((j) => j !== queued);
   emit(d, {
     jobId,
     state: 'canceled',
