@@ -56,9 +56,11 @@ async function main(): Promise<void> {
     for (const mib of SIZES) {
       const job = emu.control.addJob(serialNumber, { jobName: `relay-${mib}`, size: mib * MIB });
       // The bridge, fresh per size so VmHWM is this relay's peak.
+      const statusesBefore = emu.control.printer(serialNumber)?.statusCount ?? 0;
       const child = spawn(process.execPath, [bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
       try {
-        await until(() => (emu.control.printer(serialNumber)?.connections ?? 0) > 0 && emu.control.printer(serialNumber)!.statusCount > 0, 20_000, 'bridge online');
+        // Online and reporting Ready (Klippy ready), or the print would go to the job queue instead.
+        await until(() => (emu.control.printer(serialNumber)?.statusCount ?? 0) > statusesBefore && (emu.control.printer(serialNumber)?.lastStatus as { status?: number } | undefined)?.status === 0, 20_000, 'bridge online and Ready');
         const baseline = await vmHwmMiB(child.pid!);
         const before = sim.control.rpcLog().length;
         const t0 = performance.now();

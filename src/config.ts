@@ -109,6 +109,37 @@ export const configSchema = z.object({
       download_attempts: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
+  camera: z
+    .object({
+      /** false: hello says camOff and no image is uploaded. */
+      enabled: z.boolean().default(true),
+      /** Moonraker webcam (by name) to use; default: the first enabled one with a snapshot URL. */
+      webcam: z.string().min(1).max(128).optional(),
+      /** Overrides of the webcam's URLs and orientation (absolute http(s) URLs, or relative to Moonraker's host). */
+      snapshot_url: z.string().min(1).max(2048).optional(),
+      stream_url: z.string().min(1).max(2048).optional(),
+      /** Base for relative webcam URLs (default: Moonraker's host on port 80, where Mainsail/Fluidd's web server serves /webcam/). */
+      web_base_url: httpUrl.optional(),
+      flip_horizontal: z.boolean().optional(),
+      flip_vertical: z.boolean().optional(),
+      rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
+      /** Largest image uploaded (bytes); the cloud's own limit applies too. */
+      max_image_size: z.number().int().min(10_000).max(10_000_000).default(150_000),
+      /** Seconds between images while idle (or printing a local job). */
+      idle_interval: z.number().min(10).max(3600).default(60),
+      /** Seconds between images while a cloud job prints. */
+      printing_interval: z.number().min(5).max(3600).default(10),
+      timelapse: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** Frames kept per job (older ones are thinned out beyond this). */
+          max_frames: z.number().int().min(30).max(20_000).default(1800),
+          /** Disk space the frames of one job may take (MB). */
+          max_disk: z.number().min(10).max(100_000).default(500),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   slicer: z
     .object({
       /**

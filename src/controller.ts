@@ -23,6 +23,8 @@ import { RemoteGcode } from './features/remote-gcode.js';
 import { CustomCommands } from './features/custom-commands.js';
 import { CloudSession, NEXT_PRINT_METHOD } from './features/cloud-session.js';
 import { SelfUpdate } from './features/self-update.js';
+import { Camera } from './features/camera.js';
+import { Timelapse } from './features/timelapse.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -52,6 +54,7 @@ export class Controller {
   readonly session: CloudSession;
   readonly customCommands: CustomCommands;
   readonly cloudPrint: CloudPrint;
+  readonly camera: Camera;
   private readonly selfUpdate: SelfUpdate;
   private readonly features: Feature[];
   private net: NetInfo | undefined;
@@ -121,6 +124,7 @@ export class Controller {
     this.customCommands = new CustomCommands(ctx);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
     this.cloudPrint = new CloudPrint(ctx);
+    this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
     this.features = [
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
       new PrintControl(ctx, this.cloudPrint),
@@ -129,6 +133,8 @@ export class Controller {
       this.customCommands,
       this.session,
       this.selfUpdate,
+      this.camera,
+      new Timelapse({ ...ctx, log: d.log.child('timelapse') }, this.camera),
     ];
   }
 
@@ -153,6 +159,7 @@ export class Controller {
       this.status.start();
       for (const f of this.features) f.start();
       this.moonraker.start();
+      await this.camera.firstChoice(3000);
     }
     this.polar.start();
   }
@@ -195,6 +202,7 @@ export class Controller {
   }
 
   private helloInfo(): HelloInfo {
-    return buildHelloInfo(this.d.config, this.net);
+    const info = buildHelloInfo(this.d.config, this.net);
+    return this.d.withMoonraker === false ? info : { ...info, ...this.camera.helloFields() };
   }
 }

@@ -1,11 +1,10 @@
 // `polarcloud emulator | simulator | demo`: the shipped stand-ins for the Polar
 // Cloud and for Moonraker + Klipper, and the embedded end-to-end demo. All of
 // them listen on 127.0.0.1 only (their control APIs have no authentication).
-import { startPolarEmulator } from '../emulator/index.js';
-import { startMoonrakerSimulator } from '../simulator/index.js';
+// The stand-ins are imported lazily: the bundle's `run` never loads them, which
+// keeps the service's memory down on a small Pi.
 import type { Logger } from '../util/log.js';
 import { UsageError, untilSignal } from './common.js';
-import { demoCommand } from './demo.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -40,6 +39,7 @@ async function run(command: string, values: Values, log: Logger): Promise<number
   switch (command) {
     case 'emulator': {
       const accounts = parseAccounts(values.account);
+      const { startPolarEmulator } = await import('../emulator/index.js');
       const emu = await startPolarEmulator({ port: parsePort(values.port, EMULATOR_DEFAULT_PORT), accounts, log });
       process.stdout.write(
         `Polar Cloud emulator on ${emu.url}\n` +
@@ -54,6 +54,7 @@ async function run(command: string, values: Values, log: Logger): Promise<number
     case 'simulator': {
       const speed = values['speed-factor'] === undefined ? 1 : Number(values['speed-factor']);
       if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed-factor must be a positive number, got '${String(values['speed-factor'])}'`);
+      const { startMoonrakerSimulator } = await import('../simulator/index.js');
       const sim = await startMoonrakerSimulator({ port: parsePort(values.port, SIMULATOR_DEFAULT_PORT), speedFactor: speed, log });
       process.stdout.write(
         `Moonraker simulator on ${sim.url} (websocket ${sim.url.replace(/^http/, 'ws')}/websocket), speed factor ${speed}\n` +
@@ -67,7 +68,7 @@ async function run(command: string, values: Values, log: Logger): Promise<number
     case 'demo':
       // The demo prints its own summary; the log only speaks up about problems.
       if (values['log-level'] === undefined) log.setLevel('warn');
-      return demoCommand(log);
+      return (await import('./demo.js')).demoCommand(log);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -174,7 +174,9 @@ export class StatusReporter {
     const b = this.banners[0];
     if (!b) return;
     if ((sent.status === 6 || sent.status === 7) && sent.jobId === b.jobId) b.remaining--;
-    else {
+    else if (sent.status === 5 && sent.jobId === b.jobId) {
+      // Its timelapse is being made: the announcement waits, however long that takes.
+    } else {
       // Outranked (an error, a new print): give up after a few messages rather than pin it.
       const newJob = this.o.jobs.job;
       if ((newJob && newJob.jobId !== b.jobId) || ++b.outranked >= BANNER_REPEATS * 2) b.remaining = 0;

@@ -27,10 +27,18 @@ export class Bridge {
     private readonly extraYaml: string,
   ) {}
 
-  static async start(o: { speedFactor?: number; extraYaml?: string } = {}): Promise<Bridge> {
+  /**
+   * `camera`: lines added under `camera:` (the simulator's webcam is used); without it the
+   * camera is off, so tests about other things do not upload images.
+   */
+  static async start(o: { speedFactor?: number; extraYaml?: string; camera?: string } = {}): Promise<Bridge> {
     const emu = await startPolarEmulator();
     const sim = await startMoonrakerSimulator({ speedFactor: o.speedFactor ?? 50, temperatureNoise: false });
-    const b = new Bridge(emu, sim, await makeDataDir(), new LogCapture(), o.extraYaml ?? '');
+    const camera =
+      o.camera === undefined
+        ? 'camera:\n  enabled: false\n'
+        : `camera:\n  web_base_url: ${sim.url}\n${o.camera.split('\n').filter(Boolean).map((l) => `  ${l}\n`).join('')}`;
+    const b = new Bridge(emu, sim, await makeDataDir(), new LogCapture(), camera + (o.extraYaml ?? ''));
     b.c = b.makeController();
     b.serial = (await b.c.register('a@b.example', '1234')).serialNumber;
     await b.c.start();
