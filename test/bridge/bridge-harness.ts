@@ -31,8 +31,8 @@ export class Bridge {
    * `camera`: lines added under `camera:` (the simulator's webcam is used); without it the
    * camera is off, so tests about other things do not upload images.
    */
-  static async start(o: { speedFactor?: number; extraYaml?: string; camera?: string } = {}): Promise<Bridge> {
-    const emu = await startPolarEmulator();
+  static async start(o: { speedFactor?: number; extraYaml?: string; camera?: string; emulatorNow?: () => number } = {}): Promise<Bridge> {
+    const emu = await startPolarEmulator(o.emulatorNow ? { now: o.emulatorNow } : {});
     const sim = await startMoonrakerSimulator({ speedFactor: o.speedFactor ?? 50, temperatureNoise: false });
     const camera =
       o.camera === undefined

@@ -100,3 +100,26 @@ test('a dead camera never delays status messages', async () => {
     dead.close();
   }
 });
+
+test('upload URLs are cached, renewed before they expire, and re-requested when S3 says the policy expired', async () => {
+  let skew = 0;
+  const b = await Bridge.start({ camera: 'idle_interval: 3600', emulatorNow: () => Date.now() + skew });
+  try {
+    await eventually(() => b.c.camera.camera !== null, 5000, 'camera');
+    const getUrls = (): number => b.emu.control.events().filter((e) => e.kind === 'in' && e.name === 'getUrl').length;
+    const uploads = (): number => b.emu.control.uploads().filter((u) => u.type === 'idle').length;
+    await eventually(() => uploads() === 1, 10_000, 'first image');
+    await b.c.camera.captureAndUpload(b.c.camera.camera!);
+    assert.equal(uploads(), 2);
+    assert.equal(getUrls(), 1, 'the URL was reused');
+    // The cloud's clock moves past the URL's expiry while the bridge still trusts it.
+    skew = 2 * 86_400_000;
+    await b.c.camera.captureAndUpload(b.c.camera.camera!);
+    assert.equal(uploads(), 3, 'uploaded with a fresh URL');
+    assert.equal(getUrls(), 2, 'one new URL after "Policy expired"');
+    assert.ok(b.emu.control.uploads().length >= 3);
+    assert.ok(b.emu.control.events().some((e) => e.kind === 'upload-rejected' && /expired/i.test(String(e.reason))), 'S3 refused the expired policy first');
+  } finally {
+    await b.stop();
+  }
+});
