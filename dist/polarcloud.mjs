@@ -51,11 +51,26 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
 ));
 
 // src/version.ts
-var VERSION;
+import { execFileSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+function refineVersionFromGit() {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const repo = join(here, "..");
+    const out = execFileSync("git", ["-C", repo, "describe", "--tags", "--always"], { timeout: 2e3, stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    if (/^[0-9a-f]{7,40}$/.test(out)) VERSION = `${BUILT}+g${out.slice(0, 7)}`;
+    else if (/^[\w.+-]{1,64}$/.test(out)) VERSION = out;
+  } catch {
+  }
+  return VERSION;
+}
+var BUILT, VERSION;
 var init_version = __esm({
   "src/version.ts"() {
     "use strict";
-    VERSION = true ? "0.1.0" : "0.0.0-dev";
+    BUILT = true ? "0.1.0" : "0.0.0-dev";
+    VERSION = BUILT;
   }
 });
 
@@ -102,6 +117,10 @@ var init_log = __esm({
       }
       addSink(sink) {
         this.root.sinks.push(sink);
+      }
+      /** Replaces every sink (the CLI switches to the log file once the config is read). */
+      setSinks(sinks) {
+        this.root.sinks.splice(0, this.root.sinks.length, ...sinks);
       }
       enabled(level) {
         return ORDER[level] <= ORDER[this.root.level];
@@ -7346,7 +7365,7 @@ var require_public_api = __commonJS({
         return docs;
       return Object.assign([], { empty: true }, composer$1.streamInfo());
     }
-    function parseDocument2(source, options = {}) {
+    function parseDocument3(source, options = {}) {
       const { lineCounter: lineCounter2, prettyErrors } = parseOptions(options);
       const parser$1 = new parser.Parser(lineCounter2?.addNewLine);
       const composer$1 = new composer.Composer(options);
@@ -7372,7 +7391,7 @@ var require_public_api = __commonJS({
       } else if (options === void 0 && reviver && typeof reviver === "object") {
         options = reviver;
       }
-      const doc = parseDocument2(src, options);
+      const doc = parseDocument3(src, options);
       if (!doc)
         return null;
       doc.warnings.forEach((warning) => log.warn(doc.options.logLevel, warning));
@@ -7408,7 +7427,7 @@ var require_public_api = __commonJS({
     }
     exports.parse = parse5;
     exports.parseAllDocuments = parseAllDocuments;
-    exports.parseDocument = parseDocument2;
+    exports.parseDocument = parseDocument3;
     exports.stringify = stringify;
   }
 });
@@ -8071,16 +8090,16 @@ function cleanEnum(obj) {
 }
 function base64ToUint8Array(base643) {
   const binaryString = atob(base643);
-  const bytes = new Uint8Array(binaryString.length);
+  const bytes2 = new Uint8Array(binaryString.length);
   for (let i = 0; i < binaryString.length; i++) {
-    bytes[i] = binaryString.charCodeAt(i);
+    bytes2[i] = binaryString.charCodeAt(i);
   }
-  return bytes;
+  return bytes2;
 }
-function uint8ArrayToBase64(bytes) {
+function uint8ArrayToBase64(bytes2) {
   let binaryString = "";
-  for (let i = 0; i < bytes.length; i++) {
-    binaryString += String.fromCharCode(bytes[i]);
+  for (let i = 0; i < bytes2.length; i++) {
+    binaryString += String.fromCharCode(bytes2[i]);
   }
   return btoa(binaryString);
 }
@@ -8089,22 +8108,22 @@ function base64urlToUint8Array(base64url3) {
   const padding = "=".repeat((4 - base643.length % 4) % 4);
   return base64ToUint8Array(base643 + padding);
 }
-function uint8ArrayToBase64url(bytes) {
-  return uint8ArrayToBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
+function uint8ArrayToBase64url(bytes2) {
+  return uint8ArrayToBase64(bytes2).replace(/\+/g, "-").replace(/\//g, "_").replace(/=/g, "");
 }
 function hexToUint8Array(hex3) {
   const cleanHex = hex3.replace(/^0x/, "");
   if (cleanHex.length % 2 !== 0) {
     throw new Error("Invalid hex string length");
   }
-  const bytes = new Uint8Array(cleanHex.length / 2);
+  const bytes2 = new Uint8Array(cleanHex.length / 2);
   for (let i = 0; i < cleanHex.length; i += 2) {
-    bytes[i / 2] = Number.parseInt(cleanHex.slice(i, i + 2), 16);
+    bytes2[i / 2] = Number.parseInt(cleanHex.slice(i, i + 2), 16);
   }
-  return bytes;
+  return bytes2;
 }
-function uint8ArrayToHex(bytes) {
-  return Array.from(bytes).map((b) => b.toString(16).padStart(2, "0")).join("");
+function uint8ArrayToHex(bytes2) {
+  return Array.from(bytes2).map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 function members(proto, table) {
   for (const key in table) {
@@ -27876,7 +27895,7 @@ var init_zod = __esm({
 // src/config.ts
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, resolve, sep } from "node:path";
+import { dirname as dirname2, isAbsolute, resolve, sep } from "node:path";
 async function loadConfig(file2, env = process.env) {
   let text;
   try {
@@ -27904,7 +27923,7 @@ function parseConfig(text, file2, env = process.env) {
     );
   }
   const warnings = unknownKeys(configSchema, raw, []).map((p) => `${label}: ${p}: unknown key (ignored)`);
-  const baseDir = file2 ? dirname(resolve(file2)) : process.cwd();
+  const baseDir = file2 ? dirname2(resolve(file2)) : process.cwd();
   const dataDir = resolvePath(parsed.data.data_dir ?? env.POLARCLOUD_DATA_DIR ?? defaultDataDir(env), baseDir, env);
   const problems = [];
   const served = servedByMoonraker(dataDir);
@@ -27916,8 +27935,10 @@ function parseConfig(text, file2, env = process.env) {
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  const logFile = parsed.data.log.file ? resolvePath(parsed.data.log.file, baseDir, env) : void 0;
   const config2 = {
     ...parsed.data,
+    log: { ...parsed.data.log, ...logFile ? { file: logFile } : {} },
     data_dir: dataDir,
     configFile: file2 ? resolve(file2) : void 0
   };
@@ -27994,7 +28015,13 @@ var init_config = __esm({
       log: external_exports.object({
         level: external_exports.enum(LOG_LEVELS).default("info"),
         /** Log every protocol message at debug level (opt-in; may be verbose). */
-        wire: external_exports.boolean().default(false)
+        wire: external_exports.boolean().default(false),
+        /** Log file (e.g. <printer_data>/logs/moonraker-polarcloud.log); the journal then gets warnings only. */
+        file: external_exports.string().min(1).max(1024).optional(),
+        /** Rotate the log file at this size (MB). */
+        max_size: external_exports.number().min(0.1).max(100).default(5),
+        /** Log files kept (current + rotated). */
+        files: external_exports.number().int().min(1).max(10).default(3)
       }).prefault({}),
       polar: external_exports.object({
         server_url: httpUrl2.default("https://printer4.polar3d.com"),
@@ -28008,7 +28035,13 @@ var init_config = __esm({
         /** Network interface whose MAC identifies the printer (default: the default-route interface). */
         interface: external_exports.string().min(1).max(64).optional(),
         /** Seconds to wait for registerResponse / keyPair / other replies. */
-        reply_timeout: external_exports.number().positive().max(600).default(30)
+        reply_timeout: external_exports.number().positive().max(600).default(30),
+        /**
+         * Register at start with this Polar account e-mail and PIN when not registered yet;
+         * the PIN is removed from the file after a successful registration.
+         */
+        email: external_exports.string().email().max(254).optional(),
+        pin: external_exports.union([external_exports.string().min(1).max(64), external_exports.number().int().nonnegative().transform(String)]).optional()
       }).prefault({}),
       moonraker: external_exports.object({
         url: httpUrl2.default("http://127.0.0.1:7125"),
@@ -28191,11 +28224,11 @@ var init_backoff = __esm({
 
 // src/util/atomic-file.ts
 import { promises as fs, constants as fsConstants } from "node:fs";
-import { dirname as dirname2, basename, join } from "node:path";
+import { dirname as dirname3, basename, join as join2 } from "node:path";
 import { randomBytes } from "node:crypto";
 async function writeFileAtomic(path, data, opts = {}) {
-  const dir = dirname2(path);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const dir = dirname3(path);
+  const tmp = join2(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const mode = opts.mode ?? 420;
   const fh = await fs.open(tmp, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, mode);
   try {
@@ -28245,9 +28278,9 @@ async function removeStaleTempFiles(dir, minAgeMs = 6e4, now = Date.now()) {
   let removed = 0;
   for (const name of await fs.readdir(dir).catch(() => [])) {
     if (!(name.startsWith(".") && name.endsWith(".tmp"))) continue;
-    const st = await fs.stat(join(dir, name)).catch(() => void 0);
+    const st = await fs.stat(join2(dir, name)).catch(() => void 0);
     if (!st || now - st.mtimeMs < minAgeMs) continue;
-    await fs.rm(join(dir, name), { force: true });
+    await fs.rm(join2(dir, name), { force: true });
     removed++;
   }
   return removed;
@@ -28325,7 +28358,7 @@ var init_keys = __esm({
 });
 
 // src/identity/identity-store.ts
-import { join as join2 } from "node:path";
+import { join as join3 } from "node:path";
 var identitySchema, PRIVATE_KEY_FILE, IDENTITY_FILE, IdentityStore;
 var init_identity_store = __esm({
   "src/identity/identity-store.ts"() {
@@ -28353,16 +28386,16 @@ var init_identity_store = __esm({
       async load() {
         await ensurePrivateDir(this.dataDir);
         await removeStaleTempFiles(this.dataDir);
-        const pem = await readFileIfExists(join2(this.dataDir, PRIVATE_KEY_FILE));
+        const pem = await readFileIfExists(join3(this.dataDir, PRIVATE_KEY_FILE));
         if (pem !== void 0) {
           try {
             parsePrivateKey(pem);
           } catch (err) {
-            throw new Error(`${join2(this.dataDir, PRIVATE_KEY_FILE)}: ${err.message}`);
+            throw new Error(`${join3(this.dataDir, PRIVATE_KEY_FILE)}: ${err.message}`);
           }
         }
         this.privateKey = pem;
-        const text = await readFileIfExists(join2(this.dataDir, IDENTITY_FILE));
+        const text = await readFileIfExists(join3(this.dataDir, IDENTITY_FILE));
         if (text === void 0) {
           this.identity = {};
           return;
@@ -28371,10 +28404,10 @@ var init_identity_store = __esm({
         try {
           json2 = JSON.parse(text);
         } catch {
-          throw new Error(`${join2(this.dataDir, IDENTITY_FILE)}: not valid JSON`);
+          throw new Error(`${join3(this.dataDir, IDENTITY_FILE)}: not valid JSON`);
         }
         const parsed = identitySchema.safeParse(json2);
-        if (!parsed.success) throw new Error(`${join2(this.dataDir, IDENTITY_FILE)}: unexpected content`);
+        if (!parsed.success) throw new Error(`${join3(this.dataDir, IDENTITY_FILE)}: unexpected content`);
         this.identity = parsed.data;
       }
       get hasKey() {
@@ -28390,7 +28423,7 @@ var init_identity_store = __esm({
       /** Stores the private key atomically with mode 0600. */
       async saveKey(privateKeyPem) {
         parsePrivateKey(privateKeyPem);
-        await writeFileAtomic(join2(this.dataDir, PRIVATE_KEY_FILE), privateKeyPem, { mode: 384 });
+        await writeFileAtomic(join3(this.dataDir, PRIVATE_KEY_FILE), privateKeyPem, { mode: 384 });
         this.privateKey = privateKeyPem;
       }
       /** The serial number for this server, if registered there. */
@@ -28405,13 +28438,13 @@ var init_identity_store = __esm({
       }
       async saveSerial(serialNumber, serverUrl, mac3, now = /* @__PURE__ */ new Date()) {
         const next = { serialNumber, serverUrl, mac: mac3, registeredAt: now.toISOString() };
-        await writeJsonAtomic(join2(this.dataDir, IDENTITY_FILE), next, { mode: 384 });
+        await writeJsonAtomic(join3(this.dataDir, IDENTITY_FILE), next, { mode: 384 });
         this.identity = next;
       }
       /** Forgets the serial (deleted or unregistered); the key is kept for the next registration. */
       async clearSerial() {
         const next = { mac: this.identity.mac };
-        await writeJsonAtomic(join2(this.dataDir, IDENTITY_FILE), next, { mode: 384 });
+        await writeJsonAtomic(join3(this.dataDir, IDENTITY_FILE), next, { mode: 384 });
         this.identity = next;
       }
     };
@@ -35144,7 +35177,7 @@ var init_job_tracker = __esm({
 
 // src/jobs/job-store.ts
 import { rename } from "node:fs/promises";
-import { join as join3 } from "node:path";
+import { join as join4 } from "node:path";
 var JOBS_FILE, str2, opt, trackedJob, pendingCloud, report, fileSchema, JobStore;
 var init_job_store = __esm({
   "src/jobs/job-store.ts"() {
@@ -35203,7 +35236,7 @@ var init_job_store = __esm({
       /** Writes run one after another; each writes the contents current when it starts. */
       chain = Promise.resolve();
       get path() {
-        return join3(this.dataDir, JOBS_FILE);
+        return join4(this.dataDir, JOBS_FILE);
       }
       get tracker() {
         return this.contents.tracker;
@@ -36529,7 +36562,7 @@ var init_slicer = __esm({
 
 // src/cloudprint/print-pipeline.ts
 import { mkdir, rm, statfs } from "node:fs/promises";
-import { join as join4 } from "node:path";
+import { join as join5 } from "node:path";
 function busyReason(ctx, ownJobId) {
   const s = ctx.printer.snapshot();
   if (s.connection !== "klippy_ready") return `the printer is not ready (${s.connection.replace("klippy_", "Klipper ")})`;
@@ -36565,7 +36598,7 @@ var init_print_pipeline = __esm({
         this.ctx = ctx;
         this.spec = spec;
         this.signal = signal;
-        this.tmpDir = join4(ctx.config.data_dir, "downloads");
+        this.tmpDir = join5(ctx.config.data_dir, "downloads");
       }
       ctx;
       spec;
@@ -36595,9 +36628,9 @@ var init_print_pipeline = __esm({
           ...spec.configUrl ? { configUrl: spec.configUrl } : {}
         };
         const base = cloudFileName(spec.jobName, spec.jobId).replace(/\.gcode$/, "");
-        const download = join4(this.tmpDir, `${base}.${spec.kind === "gcode" ? "gcode" : "model"}.part`);
-        const configPath = join4(this.tmpDir, `${base}.ini.part`);
-        const sliced = join4(this.tmpDir, `${base}.sliced.gcode.part`);
+        const download = join5(this.tmpDir, `${base}.${spec.kind === "gcode" ? "gcode" : "model"}.part`);
+        const configPath = join5(this.tmpDir, `${base}.ini.part`);
+        const sliced = join5(this.tmpDir, `${base}.sliced.gcode.part`);
         ctx.jobs.cloudStart(pending);
         try {
           await mkdir(this.tmpDir, { recursive: true, mode: 448 });
@@ -37226,7 +37259,7 @@ var init_cloud_session = __esm({
 
 // src/features/self-update.ts
 import { rm as rm2 } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { join as join6 } from "node:path";
 function withTimeout(p, ms, msg) {
   let timer;
   return Promise.race([
@@ -37262,7 +37295,7 @@ var init_self_update = __esm({
       /** Intent found at start: confirmed after the first hello. */
       pendingConfirm = null;
       get intentPath() {
-        return join5(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
+        return join6(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
       }
       /** Reads a leftover intent (call before start). */
       async load() {
@@ -37451,8 +37484,16 @@ var init_snapshot_fetch = __esm({
 
 // camera/ffmpeg.ts
 import { spawn as spawn2 } from "node:child_process";
+import { basename as basename4, dirname as dirname4, join as join7 } from "node:path";
 function resolveFfmpegPath(ffmpegPath) {
   return ffmpegPath || process.env.POLARCLOUD_FFMPEG || "ffmpeg";
+}
+function resolveFfprobePath(ffprobePath) {
+  if (ffprobePath) return ffprobePath;
+  if (process.env.POLARCLOUD_FFPROBE) return process.env.POLARCLOUD_FFPROBE;
+  const ff = process.env.POLARCLOUD_FFMPEG;
+  if (ff && dirname4(ff) !== ".") return join7(dirname4(ff), basename4(ff).replace(/ffmpeg/, "ffprobe"));
+  return "ffprobe";
 }
 function runFfmpeg(args, opts) {
   return runProgram("ffmpeg", resolveFfmpegPath(opts.ffmpegPath), args, opts);
@@ -37535,6 +37576,17 @@ async function probeFfmpeg(opts = {}) {
     const hint = e instanceof FfmpegError && e.kind === "spawn" ? " (install ffmpeg or set POLARCLOUD_FFMPEG)" : "";
     return { ok: false, reason: reason + hint };
   }
+}
+async function ffprobeJson(file2, opts = {}) {
+  const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams"];
+  if (opts.countFrames) args.push("-count_frames");
+  args.push("-i", file2);
+  const out = await runProgram("ffprobe", resolveFfprobePath(opts.ffprobePath), args, {
+    timeoutMs: opts.timeoutMs ?? 3e4,
+    signal: opts.signal
+  });
+  const parsed = JSON.parse(out.toString("utf8"));
+  return { streams: parsed.streams ?? [], format: parsed.format ?? {} };
 }
 var FfmpegError, STDERR_TAIL, MAX_TIMER_MS;
 var init_ffmpeg = __esm({
@@ -37785,7 +37837,7 @@ import { createReadStream as createReadStream2 } from "node:fs";
 import { stat as stat3 } from "node:fs/promises";
 import * as http4 from "node:http";
 import * as https4 from "node:https";
-import { basename as basename4 } from "node:path";
+import { basename as basename5 } from "node:path";
 async function postToS3(o) {
   const fail2 = (code, detail, attempts2 = 0, status = 0) => new S3UploadError(status, code, detail, attempts2, false);
   let target;
@@ -37802,7 +37854,7 @@ async function postToS3(o) {
     throw fail2("EntityTooLarge", `the file has ${fileSize} bytes; the upload URL allows at most ${o.maxSize}`);
   }
   if (!Buffer.isBuffer(o.file)) {
-    const name = basename4(o.file.path);
+    const name = basename5(o.file.path);
     const st = await stat3(o.file.path).catch((err) => {
       throw fail2("FileError", `cannot read ${name} (${err.code ?? err.message})`);
     });
@@ -37861,9 +37913,9 @@ Content-Type: ${contentType}\r
 }
 function fileName(o) {
   if (o.fileName) return o.fileName;
-  if (!Buffer.isBuffer(o.file)) return basename4(o.file.path);
+  if (!Buffer.isBuffer(o.file)) return basename5(o.file.path);
   const key = Object.entries(o.fields).find(([k]) => k.toLowerCase() === "key")?.[1];
-  return key && !key.includes("${filename}") ? basename4(key) : "upload";
+  return key && !key.includes("${filename}") ? basename5(key) : "upload";
 }
 function hasField(fields, name) {
   return Object.keys(fields).some((k) => k.toLowerCase() === name);
@@ -37917,10 +37969,10 @@ function attemptPost(target, headers, form, o) {
     stream.on("data", (c) => {
       read += c.length;
     });
-    stream.on("error", (err) => finish2({ kind: "FileError", detail: `reading ${basename4(o.file.path)} failed (${err.code ?? err.message})` }));
+    stream.on("error", (err) => finish2({ kind: "FileError", detail: `reading ${basename5(o.file.path)} failed (${err.code ?? err.message})` }));
     stream.on("end", () => {
       if (done || answered) return;
-      if (read !== o.file.size) return finish2({ kind: "FileError", detail: `${basename4(o.file.path)} shrank while uploading` });
+      if (read !== o.file.size) return finish2({ kind: "FileError", detail: `${basename5(o.file.path)} shrank while uploading` });
       req.end(form.tail);
     });
     stream.pipe(req, { end: false });
@@ -38293,7 +38345,7 @@ var init_camera = __esm({
 
 // camera/timelapse-encode.ts
 import { rename as rename2, rm as rm3 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { join as join8 } from "node:path";
 function planTimelapse(frameCount, maxSeconds = 30, maxFps = 30) {
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new RangeError(`frameCount must be a positive integer, got ${frameCount}`);
   if (!(maxSeconds > 0) || !Number.isInteger(maxFps) || maxFps < 1) throw new RangeError("maxSeconds and maxFps must be positive");
@@ -38316,7 +38368,7 @@ function filterChain(o, plan) {
 }
 function buildArgs(o, plan, output2) {
   if (o.framesDir.includes("%")) throw new Error(`frames directory must not contain '%': ${o.framesDir}`);
-  const input2 = join6(o.framesDir, o.pattern ?? DEFAULT_PATTERN);
+  const input2 = join8(o.framesDir, o.pattern ?? DEFAULT_PATTERN);
   const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "image2"];
   args.push("-framerate", String(plan.fps));
   if (o.startNumber !== void 0) args.push("-start_number", String(o.startNumber));
@@ -38351,7 +38403,7 @@ var init_timelapse_encode = __esm({
 
 // src/features/timelapse.ts
 import { mkdir as mkdir2, readdir, rename as rename3, rm as rm4, stat as stat4, writeFile } from "node:fs/promises";
-import { join as join7 } from "node:path";
+import { join as join9 } from "node:path";
 var FRAME, TARGET_FRAMES, Timelapse;
 var init_timelapse = __esm({
   "src/features/timelapse.ts"() {
@@ -38376,7 +38428,7 @@ var init_timelapse = __esm({
       ffmpegOk = null;
       capturing = false;
       get root() {
-        return join7(this.ctx.config.data_dir, "timelapse");
+        return join9(this.ctx.config.data_dir, "timelapse");
       }
       start() {
         const { jobs, printer } = this.ctx;
@@ -38409,7 +38461,7 @@ var init_timelapse = __esm({
       async follow() {
         const job = this.ctx.jobs.job;
         if (!this.ffmpegOk || !job?.cloud || this.rec?.jobId === job.jobId) return;
-        const dir = join7(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
+        const dir = join9(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
         const rec = { jobId: job.jobId, dir, next: 0, frames: 0, bytes: 0, stride: 1, lastLayer: null };
         this.rec = rec;
         await mkdir2(dir, { recursive: true, mode: 448 });
@@ -38418,7 +38470,7 @@ var init_timelapse = __esm({
           if (!m) continue;
           rec.frames++;
           rec.next = Math.max(rec.next, Number(m[1]) + 1);
-          rec.bytes += (await stat4(join7(dir, f))).size;
+          rec.bytes += (await stat4(join9(dir, f))).size;
         }
         this.ctx.log.info(`timelapse of cloud job ${job.jobId}: ${rec.frames ? `resuming with ${rec.frames} frames` : "recording"}`);
         this.scheduleTimer();
@@ -38455,7 +38507,7 @@ var init_timelapse = __esm({
           const jpeg2 = await fetchSnapshot(cam.snapshotUrl, { timeoutMs: 8e3, maxBytes: 16 * 1048576 });
           if (this.rec !== rec) return;
           const name = `frame-${String(rec.next++).padStart(6, "0")}.jpg`;
-          await writeFile(join7(rec.dir, name), jpeg2, { mode: 384 });
+          await writeFile(join9(rec.dir, name), jpeg2, { mode: 384 });
           rec.frames++;
           rec.bytes += jpeg2.length;
           const cfg = this.ctx.config.camera.timelapse;
@@ -38470,23 +38522,23 @@ var init_timelapse = __esm({
       async thin(rec) {
         const files = (await readdir(rec.dir)).filter((f) => FRAME.test(f)).sort();
         let kept = 0;
-        let bytes = 0;
+        let bytes2 = 0;
         for (const [i, f] of files.entries()) {
-          if (i % 2 === 1) await rm4(join7(rec.dir, f), { force: true });
+          if (i % 2 === 1) await rm4(join9(rec.dir, f), { force: true });
           else {
             kept++;
-            bytes += (await stat4(join7(rec.dir, f))).size;
+            bytes2 += (await stat4(join9(rec.dir, f))).size;
           }
         }
         rec.frames = kept;
-        rec.bytes = bytes;
+        rec.bytes = bytes2;
         rec.stride *= 2;
         this.ctx.log.info(`timelapse of ${rec.jobId}: thinned to ${kept} frames, now every ${rec.stride} layers/periods`);
       }
       /** The job ended: encode and upload when it completed, then delete the frames either way. */
       async finish(report2) {
         const rec = this.rec?.jobId === report2.jobId ? this.rec : null;
-        const dir = rec?.dir ?? join7(this.root, report2.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
+        const dir = rec?.dir ?? join9(this.root, report2.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
         if (rec) {
           this.rec = null;
           this.ctx.clock.clearTimeout(this.timer);
@@ -38498,9 +38550,9 @@ var init_timelapse = __esm({
           this.ctx.status.setPostProcessing({ jobId: report2.jobId });
           for (const [i, f] of frames.entries()) {
             const want = `frame-${String(i).padStart(6, "0")}.jpg`;
-            if (f !== want) await rename3(join7(dir, f), join7(dir, want));
+            if (f !== want) await rename3(join9(dir, f), join9(dir, want));
           }
-          const video = join7(dir, "timelapse.mp4");
+          const video = join9(dir, "timelapse.mp4");
           const cam = this.camera.camera;
           const orientation = cam?.orientation ?? { flipHorizontal: false, flipVertical: false, rotation: 0 };
           const enc = await encodeTimelapse({ framesDir: dir, frameCount: frames.length, output: video, orientation, maxSeconds: 30, timeoutMs: 30 * 6e4 });
@@ -38531,6 +38583,135 @@ var init_timelapse = __esm({
   }
 });
 
+// src/features/console-commands.ts
+import { readFile as readFile2 } from "node:fs/promises";
+function credentials(params) {
+  const p = typeof params === "object" && params !== null ? params : {};
+  const email3 = String(p.email ?? p.EMAIL ?? "").trim();
+  const pin = String(p.pin ?? p.PIN ?? "").trim();
+  if (!EMAIL.test(email3)) throw new Error("EMAIL must be the e-mail address of your Polar Cloud account");
+  if (!PIN.test(pin)) throw new Error("PIN must be the PIN shown in your Polar Cloud account settings");
+  return { email: email3, pin };
+}
+async function removePinFromConfig(file2) {
+  const doc = (0, import_yaml2.parseDocument)(await readFile2(file2, "utf8"));
+  if (!doc.hasIn(["polar", "pin"])) return;
+  doc.deleteIn(["polar", "pin"]);
+  await writeFileAtomic(file2, doc.toString(), { mode: 420 });
+}
+var import_yaml2, REMOTE_METHODS, EMAIL, PIN, ConsoleCommands;
+var init_console_commands = __esm({
+  "src/features/console-commands.ts"() {
+    "use strict";
+    import_yaml2 = __toESM(require_dist(), 1);
+    init_atomic_file();
+    init_log();
+    init_version();
+    init_feature_context();
+    REMOTE_METHODS = ["polarcloud_register", "polarcloud_status", "polarcloud_unregister"];
+    EMAIL = /^[^\s@"]{1,64}@[^\s@"]{1,190}$/;
+    PIN = /^[A-Za-z0-9]{1,32}$/;
+    ConsoleCommands = class {
+      constructor(ctx, identity) {
+        this.ctx = ctx;
+        this.identity = identity;
+      }
+      ctx;
+      identity;
+      offs = [];
+      detail = "";
+      lastError = null;
+      start() {
+        const { polar, moonraker } = this.ctx;
+        this.offs.push(
+          polar.events.on("state", ({ state, detail }) => {
+            this.detail = detail;
+            if (state === "backoff" || state === "deleted") this.lastError = detail;
+            if (state === "online") this.lastError = null;
+          }),
+          moonraker.on("remoteMethod", ({ method, params }) => void this.onRemoteMethod(method, params)),
+          moonraker.registerExtensionMethod("status", async () => this.status()),
+          moonraker.registerExtensionMethod("register", async (params) => {
+            const { email: email3, pin } = credentials(params);
+            const r = await this.identity.register(email3, pin);
+            return { serialNumber: r.serialNumber };
+          }),
+          moonraker.registerExtensionMethod("unregister", async () => {
+            await this.identity.unregister();
+            return { unregistered: true };
+          })
+        );
+        void this.registerFromConfig();
+      }
+      stop() {
+        for (const off of this.offs.splice(0)) off();
+      }
+      status() {
+        const { polar, printer, jobs, config: config2 } = this.ctx;
+        const job = jobs.job;
+        return {
+          connection: polar.state,
+          detail: this.detail,
+          registered: polar.serialNumber !== void 0,
+          serialNumber: polar.serialNumber ?? null,
+          serverUrl: config2.polar.server_url,
+          printerLink: printer.connectionState,
+          currentJob: job ? { jobId: job.jobId, cloud: job.cloud, filename: job.filename } : null,
+          pendingReports: jobs.store.outbox.length,
+          lastError: this.lastError,
+          version: VERSION
+        };
+      }
+      async onRemoteMethod(method, params) {
+        try {
+          switch (method) {
+            case "polarcloud_status": {
+              const s = this.status();
+              const job = s.currentJob ? `, ${s.currentJob.cloud ? `cloud job ${s.currentJob.jobId}` : "local job"} ${s.currentJob.filename}` : "";
+              const who = s.serialNumber ? `printer ${s.serialNumber}` : "not registered";
+              await this.respond(`${who}, Polar Cloud ${s.connection}${s.lastError ? ` (${s.lastError})` : ""}${job}, version ${s.version}`);
+              return;
+            }
+            case "polarcloud_register": {
+              const { email: email3, pin } = credentials(params);
+              await this.respond(`registering with Polar Cloud as ${email3}\u2026`);
+              const r = await this.identity.register(email3, pin);
+              await this.respond(`registered: serial number ${r.serialNumber}`);
+              return;
+            }
+            case "polarcloud_unregister":
+              await this.identity.unregister();
+              await this.respond("unregistered from Polar Cloud");
+              return;
+          }
+        } catch (err) {
+          this.ctx.log.warn(`${method}: ${errText(err)}`);
+          await this.respond(errText(err), true);
+        }
+      }
+      async respond(msg, error62 = false) {
+        if (this.ctx.printer.connectionState !== "klippy_ready") return;
+        await this.ctx.api.gcodeScript(`RESPOND TYPE=${error62 ? "error" : "echo"} MSG="Polar Cloud: ${respondText(msg)}"`, { timeoutMs: 1e4 }).catch((err) => this.ctx.log.debug(`console answer not shown: ${errText(err)}`));
+      }
+      /** polar.email + polar.pin in the config and not registered yet: register, then take the PIN out of the file. */
+      async registerFromConfig() {
+        const { config: config2, polar, log } = this.ctx;
+        const { email: email3, pin } = config2.polar;
+        if (!email3 || !pin || polar.serialNumber !== void 0 || !config2.configFile) return;
+        try {
+          log.info(`registering with Polar Cloud as ${email3} (from the config file)`);
+          const r = await this.identity.register(email3, pin);
+          log.info(`registered: serial number ${r.serialNumber}`);
+          await removePinFromConfig(config2.configFile);
+          log.info(`removed polar.pin from ${config2.configFile}`);
+        } catch (err) {
+          log.error(`registration from the config file failed: ${errText(err)}`);
+        }
+      }
+    };
+  }
+});
+
 // src/controller.ts
 var Controller;
 var init_controller = __esm({
@@ -38555,6 +38736,7 @@ var init_controller = __esm({
     init_self_update();
     init_camera();
     init_timelapse();
+    init_console_commands();
     Controller = class {
       constructor(d) {
         this.d = d;
@@ -38584,7 +38766,7 @@ var init_controller = __esm({
           backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1e3, maxMs: 6e4 }),
           failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 6e4, () => d.clock.now()),
           wire: d.config.log.wire,
-          remoteMethods: [NEXT_PRINT_METHOD]
+          remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS]
         });
         this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
         this.jobs = new JobService({
@@ -38622,6 +38804,10 @@ var init_controller = __esm({
         this.selfUpdate = new SelfUpdate(ctx, this.session);
         this.cloudPrint = new CloudPrint(ctx);
         this.camera = new Camera({ ...ctx, log: d.log.child("camera") }, () => this.net?.ip);
+        this.console = new ConsoleCommands(ctx, {
+          register: (email3, pin) => this.register(email3, pin),
+          unregister: () => this.polar.unregister(d.config.polar.reply_timeout * 1e3)
+        });
         this.features = [
           new JobReportSender(this.polar, this.jobs, d.log.child("jobs")),
           new PrintControl(ctx, this.cloudPrint),
@@ -38631,6 +38817,7 @@ var init_controller = __esm({
           this.session,
           this.selfUpdate,
           this.camera,
+          this.console,
           new Timelapse({ ...ctx, log: d.log.child("timelapse") }, this.camera)
         ];
       }
@@ -38646,6 +38833,7 @@ var init_controller = __esm({
       customCommands;
       cloudPrint;
       camera;
+      console;
       selfUpdate;
       features;
       net;
@@ -48318,25 +48506,25 @@ function serveFile(ctx, req, res, name) {
 }
 async function sendBody(res, chunks, fault) {
   const limit = fault?.kind === "truncate" || fault?.kind === "stall" ? fault.afterBytes : Infinity;
-  let bytes = 0;
+  let bytes2 = 0;
   for (const c of chunks) {
-    if (res.destroyed) return { bytes, complete: false };
-    const chunk = bytes + c.length > limit ? c.subarray(0, limit - bytes) : c;
-    bytes += chunk.length;
+    if (res.destroyed) return { bytes: bytes2, complete: false };
+    const chunk = bytes2 + c.length > limit ? c.subarray(0, limit - bytes2) : c;
+    bytes2 += chunk.length;
     if (chunk.length > 0 && !res.write(chunk)) await writable(res);
-    if (bytes >= limit) break;
+    if (bytes2 >= limit) break;
   }
-  if (res.destroyed) return { bytes, complete: false };
+  if (res.destroyed) return { bytes: bytes2, complete: false };
   if (fault?.kind === "stall") {
     await new Promise((resolve5) => res.once("close", resolve5));
-    return { bytes, complete: false };
+    return { bytes: bytes2, complete: false };
   }
   if (fault?.kind === "truncate") {
     res.socket?.end();
-    return { bytes, complete: false };
+    return { bytes: bytes2, complete: false };
   }
   res.end();
-  return { bytes, complete: fault === void 0 };
+  return { bytes: bytes2, complete: fault === void 0 };
 }
 var init_file_server = __esm({
   "src/emulator/file-server.ts"() {
@@ -48719,7 +48907,7 @@ var require_utils = __commonJS({
       if (decode4)
         return decode4(data, hint);
     }
-    function basename6(path) {
+    function basename7(path) {
       if (typeof path !== "string")
         return "";
       for (let i = path.length - 1; i >= 0; --i) {
@@ -50024,7 +50212,7 @@ var require_utils = __commonJS({
       -1
     ];
     module.exports = {
-      basename: basename6,
+      basename: basename7,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -50437,7 +50625,7 @@ var require_multipart = __commonJS({
     var { Readable: Readable2, Writable } = __require("stream");
     var StreamSearch = require_sbmh();
     var {
-      basename: basename6,
+      basename: basename7,
       convertToUTF8,
       getDecoder,
       parseContentType,
@@ -50701,7 +50889,7 @@ var require_multipart = __commonJS({
             else if (disp.params.filename)
               filename = disp.params.filename;
             if (filename !== void 0 && !preservePath)
-              filename = basename6(filename);
+              filename = basename7(filename);
           }
           if (header["content-type"]) {
             const conType = parseContentType(header["content-type"][0]);
@@ -61572,17 +61760,17 @@ var require_base64id = __commonJS({
     var crypto = __require("crypto");
     var Base64Id = function() {
     };
-    Base64Id.prototype.getRandomBytes = function(bytes) {
+    Base64Id.prototype.getRandomBytes = function(bytes2) {
       var BUFFER_SIZE = 4096;
       var self = this;
-      bytes = bytes || 12;
-      if (bytes > BUFFER_SIZE) {
-        return crypto.randomBytes(bytes);
+      bytes2 = bytes2 || 12;
+      if (bytes2 > BUFFER_SIZE) {
+        return crypto.randomBytes(bytes2);
       }
-      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes);
+      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes2);
       var threshold = Math.floor(bytesInBuffer * 0.85);
       if (!threshold) {
-        return crypto.randomBytes(bytes);
+        return crypto.randomBytes(bytes2);
       }
       if (this.bytesBufferIndex == null) {
         this.bytesBufferIndex = -1;
@@ -61594,17 +61782,17 @@ var require_base64id = __commonJS({
       if (this.bytesBufferIndex == -1 || this.bytesBufferIndex > threshold) {
         if (!this.isGeneratingBytes) {
           this.isGeneratingBytes = true;
-          crypto.randomBytes(BUFFER_SIZE, function(err, bytes2) {
-            self.bytesBuffer = bytes2;
+          crypto.randomBytes(BUFFER_SIZE, function(err, bytes3) {
+            self.bytesBuffer = bytes3;
             self.bytesBufferIndex = 0;
             self.isGeneratingBytes = false;
           });
         }
         if (this.bytesBufferIndex == -1) {
-          return crypto.randomBytes(bytes);
+          return crypto.randomBytes(bytes2);
         }
       }
-      var result = this.bytesBuffer.slice(bytes * this.bytesBufferIndex, bytes * (this.bytesBufferIndex + 1));
+      var result = this.bytesBuffer.slice(bytes2 * this.bytesBufferIndex, bytes2 * (this.bytesBufferIndex + 1));
       this.bytesBufferIndex++;
       return result;
     };
@@ -70360,17 +70548,17 @@ var require_base64id2 = __commonJS({
     var crypto = __require("crypto");
     var Base64Id = function() {
     };
-    Base64Id.prototype.getRandomBytes = function(bytes) {
+    Base64Id.prototype.getRandomBytes = function(bytes2) {
       var BUFFER_SIZE = 4096;
       var self = this;
-      bytes = bytes || 12;
-      if (bytes > BUFFER_SIZE) {
-        return crypto.randomBytes(bytes);
+      bytes2 = bytes2 || 12;
+      if (bytes2 > BUFFER_SIZE) {
+        return crypto.randomBytes(bytes2);
       }
-      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes);
+      var bytesInBuffer = Math.floor(BUFFER_SIZE / bytes2);
       var threshold = Math.floor(bytesInBuffer * 0.85);
       if (!threshold) {
-        return crypto.randomBytes(bytes);
+        return crypto.randomBytes(bytes2);
       }
       if (this.bytesBufferIndex == null) {
         this.bytesBufferIndex = -1;
@@ -70382,17 +70570,17 @@ var require_base64id2 = __commonJS({
       if (this.bytesBufferIndex == -1 || this.bytesBufferIndex > threshold) {
         if (!this.isGeneratingBytes) {
           this.isGeneratingBytes = true;
-          crypto.randomBytes(BUFFER_SIZE, function(err, bytes2) {
-            self.bytesBuffer = bytes2;
+          crypto.randomBytes(BUFFER_SIZE, function(err, bytes3) {
+            self.bytesBuffer = bytes3;
             self.bytesBufferIndex = 0;
             self.isGeneratingBytes = false;
           });
         }
         if (this.bytesBufferIndex == -1) {
-          return crypto.randomBytes(bytes);
+          return crypto.randomBytes(bytes2);
         }
       }
-      var result = this.bytesBuffer.slice(bytes * this.bytesBufferIndex, bytes * (this.bytesBufferIndex + 1));
+      var result = this.bytesBuffer.slice(bytes2 * this.bytesBufferIndex, bytes2 * (this.bytesBufferIndex + 1));
       this.bytesBufferIndex++;
       return result;
     };
@@ -78735,9 +78923,9 @@ var init_auth = __esm({
       now;
       tokens = /* @__PURE__ */ new Map();
       issue() {
-        const bytes = randomBytes8(20);
+        const bytes2 = randomBytes8(20);
         let token = "";
-        for (let i = 0; i < 32; i++) token += BASE32[(bytes[Math.floor(i * 5 / 8)] ?? 0) % 32];
+        for (let i = 0; i < 32; i++) token += BASE32[(bytes2[Math.floor(i * 5 / 8)] ?? 0) % 32];
         this.tokens.set(token, this.now() + ONESHOT_TTL_MS);
         return token;
       }
@@ -79892,7 +80080,7 @@ var init_metadata = __esm({
 
 // src/simulator/file-manager.ts
 import { promises as fs3 } from "node:fs";
-import { dirname as dirname3, join as join8, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
+import { dirname as dirname6, join as join10, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
 async function pathInfo(full, root) {
   const st = await fs3.stat(full);
   return { modified: st.mtimeMs / 1e3, size: st.size, permissions: WRITABLE.has(root) ? "rw" : "r" };
@@ -79912,16 +80100,16 @@ var init_file_manager = __esm({
       ctx;
       metadata = /* @__PURE__ */ new Map();
       roots() {
-        return { config: join8(this.ctx.dataDir, "config"), logs: join8(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
+        return { config: join10(this.ctx.dataDir, "config"), logs: join10(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
       }
       async start() {
         const roots = this.roots();
         for (const dir of Object.values(roots)) await fs3.mkdir(dir, { recursive: true });
-        const cfg = join8(roots.config, "printer.cfg");
+        const cfg = join10(roots.config, "printer.cfg");
         if (!await fs3.stat(cfg).catch(() => null)) {
           await fs3.writeFile(cfg, "# Simulated printer\n[virtual_sdcard]\npath: ~/printer_data/gcodes\n[pause_resume]\n[display_status]\n");
         }
-        await fs3.writeFile(join8(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
+        await fs3.writeFile(join10(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
         for (const f of await this.listFiles("gcodes")) await this.scanMetadata(f.path).catch(() => void 0);
       }
       /** Splits "root/rel/path" and resolves it on disk (Moonraker's _convert_request_path). */
@@ -79957,7 +80145,7 @@ var init_file_manager = __esm({
         const walk = async (dir) => {
           for (const ent of await fs3.readdir(dir, { withFileTypes: true }).catch(() => [])) {
             if (ent.name.startsWith(".")) continue;
-            const full = join8(dir, ent.name);
+            const full = join10(dir, ent.name);
             if (ent.isDirectory()) await walk(full);
             else if (ent.isFile() && (root !== "gcodes" || VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase()))) {
               out.push({ path: relative(base, full).split(sep2).join("/"), ...await pathInfo(full, root) });
@@ -79975,7 +80163,7 @@ var init_file_manager = __esm({
         const files = [];
         for (const ent of await fs3.readdir(full, { withFileTypes: true })) {
           if (ent.name.startsWith(".")) continue;
-          const child = join8(full, ent.name);
+          const child = join10(full, ent.name);
           const info = await pathInfo(child, root).catch(() => null);
           if (!info) continue;
           if (ent.isDirectory()) dirs.push({ ...info, dirname: ent.name });
@@ -80034,7 +80222,7 @@ var init_file_manager = __esm({
       async addFile(rel, content2) {
         const full = this.gcodePath(rel);
         const existed = !!await fs3.stat(full).catch(() => null);
-        await fs3.mkdir(dirname3(full), { recursive: true });
+        await fs3.mkdir(dirname6(full), { recursive: true });
         await fs3.writeFile(full, content2);
         await this.scanMetadata(this.resolvePath(`gcodes/${rel}`).rel);
         const item = await this.itemInfo("gcodes", full);
@@ -80090,7 +80278,7 @@ var init_file_manager = __esm({
         if (!copy) this.checkNotInUse(src.full);
         this.checkNotInUse(dst.full);
         const existed = !!await fs3.stat(dst.full).catch(() => null);
-        await fs3.mkdir(dirname3(dst.full), { recursive: true });
+        await fs3.mkdir(dirname6(dst.full), { recursive: true });
         if (copy) await fs3.cp(src.full, dst.full, { recursive: true });
         else await fs3.rename(src.full, dst.full);
         if (dst.root === "gcodes" && !st.isDirectory()) await this.scanMetadata(dst.rel).catch(() => void 0);
@@ -80271,19 +80459,19 @@ See the 'max_extrude_only_distance' config option for details`
       );
     }
   }
-  let duration3 = 0;
+  let duration4 = 0;
   if (dist > 0) {
     let v = Math.min(speed, th.maxVelocity);
     const dz = Math.abs(d[2] ?? 0);
     if (dz) v = Math.min(v, th.maxZVelocity * dist / dz);
-    duration3 = dist / v + v / th.maxAccel;
+    duration4 = dist / v + v / th.maxAccel;
   } else if (de) {
     const v = Math.min(speed, MAX_EXTRUDE_ONLY_VELOCITY);
-    duration3 = Math.abs(de) / v + v / th.maxAccel;
+    duration4 = Math.abs(de) / v + v / th.maxAccel;
   }
   th.position = [...end];
   p.gcodeMove.lastPosition = [...end];
-  schedule(p, duration3);
+  schedule(p, duration4);
 }
 function schedule(p, seconds2) {
   if (seconds2 <= 0) return;
@@ -81005,12 +81193,12 @@ var init_history = __esm({
 import { STATUS_CODES } from "node:http";
 import { createWriteStream as createWriteStream2, promises as fs4 } from "node:fs";
 import { createHash as createHash5, randomBytes as randomBytes9 } from "node:crypto";
-import { dirname as dirname4, extname as extname2, join as join9, resolve as resolve3, sep as sep3 } from "node:path";
+import { dirname as dirname7, extname as extname2, join as join11, resolve as resolve3, sep as sep3 } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 async function receive(ctx, req) {
-  const tmpPath = join9(ctx.dataDir, "tmp", `upload-${randomBytes9(6).toString("hex")}.mru`);
-  await fs4.mkdir(dirname4(tmpPath), { recursive: true });
+  const tmpPath = join11(ctx.dataDir, "tmp", `upload-${randomBytes9(6).toString("hex")}.mru`);
+  await fs4.mkdir(dirname7(tmpPath), { recursive: true });
   const fields = {};
   let filename = null;
   let hasher = null;
@@ -81051,7 +81239,7 @@ async function receive(ctx, req) {
   return { fields, filename, tmpPath, sha256: h ? h.digest() : createHash5("sha256").digest("hex") };
 }
 async function moveInto(tmp, dest) {
-  await fs4.mkdir(dirname4(dest), { recursive: true });
+  await fs4.mkdir(dirname7(dest), { recursive: true });
   try {
     await fs4.rename(tmp, dest);
   } catch {
@@ -81168,7 +81356,7 @@ var init_upload = __esm({
 
 // src/simulator/http-routes.ts
 import { createReadStream as createReadStream3, promises as fs5 } from "node:fs";
-import { basename as basename5 } from "node:path";
+import { basename as basename6 } from "node:path";
 function sendJson2(res, status, payload) {
   const body2 = JSON.stringify(payload);
   res.writeHead(status, { "Content-Type": "application/json; charset=UTF-8", "Content-Length": Buffer.byteLength(body2) });
@@ -81322,7 +81510,7 @@ var init_http_routes = __esm({
         const { full } = this.ctx.files.resolvePath(requestPath);
         const st = await fs5.stat(full).catch(() => null);
         if (!st?.isFile()) throw new MoonrakerError("Not Found", 404);
-        const name = basename5(full);
+        const name = basename6(full);
         const headers = {
           "Content-Type": "application/octet-stream",
           "Last-Modified": st.mtime.toUTCString(),
@@ -82297,7 +82485,7 @@ var init_sim_clock = __esm({
 
 // src/simulator/print-executor.ts
 import { promises as fs6 } from "node:fs";
-import { join as join10, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
+import { join as join12, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
 var READ_SIZE2, LOOKAHEAD_SECONDS, MIN_SLEEP_MS, LINES_PER_BATCH, LineReader, VirtualSdcard;
 var init_print_executor = __esm({
   "src/simulator/print-executor.ts"() {
@@ -82395,7 +82583,7 @@ var init_print_executor = __esm({
         const want = filename.toLowerCase();
         const walk = async (dir) => {
           for (const ent of await fs6.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-            const full = join10(dir, ent.name);
+            const full = join12(dir, ent.name);
             if (ent.isDirectory()) {
               const hit = await walk(full);
               if (hit) return hit;
@@ -84046,7 +84234,7 @@ var require_encoder = __commonJS({
         return Buffer.from(byteout);
         var jpegDataUri = "data:image/jpeg;base64," + btoa2(byteout.join(""));
         byteout = [];
-        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+        var duration4 = (/* @__PURE__ */ new Date()).getTime() - time_start;
         return jpegDataUri;
       };
       function setQuality(quality2) {
@@ -84074,7 +84262,7 @@ var require_encoder = __commonJS({
         initCategoryNumber();
         initRGBYUVTable();
         setQuality(quality);
-        var duration3 = (/* @__PURE__ */ new Date()).getTime() - time_start;
+        var duration4 = (/* @__PURE__ */ new Date()).getTime() - time_start;
       }
       init();
     }
@@ -85426,7 +85614,7 @@ X-Timestamp: ${(this.ctx.clock.now() / 1e3).toFixed(6)}\r
 // src/simulator/simulator.ts
 import { promises as fs7 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join as join11 } from "node:path";
+import { join as join13 } from "node:path";
 var TICK_MS, Simulator;
 var init_simulator = __esm({
   "src/simulator/simulator.ts"() {
@@ -85473,8 +85661,8 @@ var init_simulator = __esm({
       }
       async start() {
         const cfg = this.cfg;
-        const dataDir = await fs7.mkdtemp(join11(tmpdir(), "moonraker-sim-"));
-        const gcodesDir = cfg.gcodesDir ?? join11(dataDir, "gcodes");
+        const dataDir = await fs7.mkdtemp(join13(tmpdir(), "moonraker-sim-"));
+        const gcodesDir = cfg.gcodesDir ?? join13(dataDir, "gcodes");
         await fs7.mkdir(gcodesDir, { recursive: true });
         this.clock = new TrackedClock(cfg.clock);
         const settings = {
@@ -85671,62 +85859,263 @@ var init_simulator2 = __esm({
   }
 });
 
+// src/cli/demo-report.ts
+function statusName(code) {
+  return `${code} ${STATUS_NAMES[code] ?? "?"}`;
+}
+function statusesSeen(events) {
+  const out = [];
+  for (const e of events) {
+    if (e.kind !== "in" || e.name !== "status" || typeof e.payload !== "object" || e.payload === null) continue;
+    const p = e.payload;
+    if (typeof p.status !== "number") continue;
+    out.push(typeof p.jobId === "string" ? { status: p.status, jobId: p.jobId } : { status: p.status });
+  }
+  return out;
+}
+function distinctRuns(codes) {
+  return codes.filter((c, i) => i === 0 || codes[i - 1] !== c);
+}
+function messageCounts(events) {
+  const counts = /* @__PURE__ */ new Map();
+  for (const e of events) if (e.kind === "in") counts.set(e.name ?? "?", (counts.get(e.name ?? "?") ?? 0) + 1);
+  return [...counts].map(([name, n]) => `${name} \xD7${n}`).join(", ");
+}
+function jobReportsOf(printer) {
+  return (printer?.jobReports ?? []).filter((r) => typeof r === "object" && r !== null);
+}
+function duration3(seconds2) {
+  const s = Math.round(seconds2);
+  return s >= 60 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${s} s`;
+}
+function imagesLine(uploads) {
+  const images = uploads.filter((u) => u.type === "idle" || u.type === "printing");
+  if (images.length === 0) return "none";
+  const byType = ["idle", "printing"].map((t) => `${images.filter((u) => u.type === t).length} ${t}`).join(", ");
+  const sizes = images.map((u) => u.size);
+  const lo = Math.min(...sizes);
+  const hi = Math.max(...sizes);
+  return `${byType} (${lo === hi ? bytes(lo) : `${bytes(lo)}\u2013${bytes(hi)}`} each, ${[...new Set(images.map((u) => u.contentType))].join("/")})`;
+}
+function jobReportLine(r, speedFactor) {
+  if (!r) return "none";
+  const parts2 = [`job ${r.jobId ?? "?"} ${r.state ?? "?"}`];
+  if (r.printSeconds !== void 0) parts2.push(`print time ${duration3(r.printSeconds)} (simulated at \xD7${speedFactor})`);
+  if (r.filamentUsed !== void 0) parts2.push(`filament ${r.filamentUsed} mm`);
+  return parts2.join(", ");
+}
+function timelapseLine(t) {
+  if (t.upload === null) return "not uploaded";
+  if ("skipped" in t.upload) return `skipped: ${t.upload.skipped}`;
+  const len = t.durationSec !== void 0 ? `, ${t.durationSec.toFixed(1)} s of video` : "";
+  return `uploaded ${bytes(t.upload.size)} ${t.upload.contentType}${len}`;
+}
+function summaryLines(s) {
+  const p = s.printer;
+  const seen = statusesSeen(s.events);
+  const runs = distinctRuns(seen.map((x) => x.status));
+  const report2 = jobReportsOf(p).find((r) => r.jobId === s.jobId) ?? jobReportsOf(p)[0];
+  const lines = [
+    "What the emulated Polar Cloud saw:",
+    `  printer ${s.serialNumber}: MAC ${p?.mac ?? "?"}, version ${String(p?.hello?.version ?? "?")}, ${p?.authenticated ? "authenticated (signed hello)" : "NOT authenticated"}`,
+    `  statuses: ${runs.map(statusName).join(" \u2192 ") || "none"} (${seen.length} messages)`,
+    `  job report: ${jobReportLine(report2, s.speedFactor)}`,
+    `  camera images: ${imagesLine(s.uploads)}`,
+    `  timelapse: ${timelapseLine(s.timelapse)}`,
+    `  messages from the printer: ${messageCounts(s.events)}`,
+    `  protocol violations: ${s.violations.length}`
+  ];
+  for (const v of s.violations.slice(0, 5)) lines.push(`    - ${v.name ?? ""}: ${v.reason ?? ""}`);
+  return lines;
+}
+var STATUS_NAMES, bytes;
+var init_demo_report = __esm({
+  "src/cli/demo-report.ts"() {
+    "use strict";
+    STATUS_NAMES = {
+      0: "Ready",
+      1: "Serial (local job)",
+      2: "Preparing",
+      3: "Printing",
+      4: "Paused",
+      5: "Post-processing",
+      6: "Canceled",
+      7: "Complete",
+      8: "Updating",
+      9: "Cold pause",
+      10: "Changing filament",
+      11: "TCP/IP",
+      12: "Error",
+      13: "Disconnected",
+      14: "Door open",
+      15: "Clear build plate"
+    };
+    bytes = (n) => `${n.toLocaleString("en-US")} B`;
+  }
+});
+
 // src/cli/demo.ts
 var demo_exports = {};
 __export(demo_exports, {
-  demoCommand: () => demoCommand
+  demoCommand: () => demoCommand,
+  demoGcode: () => demoGcode
 });
-import { mkdtemp, rm as rm5 } from "node:fs/promises";
+import { mkdtemp, rm as rm5, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join12 } from "node:path";
+import { join as join14 } from "node:path";
+function demoGcode(layers, moves) {
+  const estimate = Math.round(layers * moves * 0.8 + layers);
+  const out = [
+    "; generated by PrusaSlicer 2.7.1 (moonraker-polarcloud demo file, not for real printers)",
+    "",
+    `M190 S${BED_C}`,
+    `M109 S${NOZZLE_C}`,
+    "G28",
+    "G90",
+    "M83",
+    "G92 E0",
+    `SET_PRINT_STATS_INFO TOTAL_LAYER=${layers}`
+  ];
+  for (let l = 1; l <= layers; l++) {
+    const z2 = (l * 0.2).toFixed(1);
+    out.push(";LAYER_CHANGE", `;Z:${z2}`, `SET_PRINT_STATS_INFO CURRENT_LAYER=${l}`, `G1 Z${z2} F600`);
+    for (let m = 0; m < moves; m++) out.push(`G1 X${m % 2 === 0 ? 50 : 90} Y${50 + l} E1.0 F3000`);
+    out.push(`M73 P${Math.round(l / layers * 100)}`);
+  }
+  out.push(
+    "M104 S0",
+    "M140 S0",
+    "M84",
+    `; filament used [mm] = ${(layers * moves).toFixed(2)}`,
+    `; estimated printing time (normal mode) = ${Math.floor(estimate / 60)}m ${estimate % 60}s`,
+    `; total layers count = ${layers}`,
+    `; first_layer_bed_temperature = ${BED_C}`,
+    `; first_layer_temperature = ${NOZZLE_C}`,
+    "; first_layer_height = 0.2",
+    "; layer_height = 0.2",
+    "; filament_type = PLA",
+    "; nozzle_diameter = 0.4",
+    ""
+  );
+  return out.join("\n");
+}
 async function demoCommand(log) {
   const out = (s) => process.stdout.write(s + "\n");
+  const ffmpeg = await probeFfmpeg();
+  const noTimelapse = !ffmpeg.ok ? "no ffmpeg" : !ffmpeg.libx264 ? "no ffmpeg with libx264" : null;
   const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
-  const sim = await startMoonrakerSimulator({ speedFactor: 50, log: log.child("sim") });
-  const dir = await mkdtemp(join12(tmpdir2(), "polarcloud-demo-"));
-  const { config: config2 } = parseConfig(
-    `data_dir: ${join12(dir, "data")}
-polar:
-  server_url: ${emu.url}
-  reply_timeout: 10
-moonraker:
-  url: ${sim.url}
-`,
-    void 0
-  );
+  const sim = await startMoonrakerSimulator({ speedFactor: SPEED_FACTOR, log: log.child("sim") });
+  const dir = await mkdtemp(join14(tmpdir2(), "polarcloud-demo-"));
+  const yaml = [
+    `data_dir: ${join14(dir, "data")}`,
+    "polar:",
+    `  server_url: ${emu.url}`,
+    "  reply_timeout: 10",
+    "moonraker:",
+    `  url: ${sim.url}`,
+    "status:",
+    "  idle_interval: 5",
+    "  active_interval: 2",
+    "camera:",
+    // The simulator serves /webcam/ on its own port (a real Moonraker host: port 80).
+    `  web_base_url: ${sim.url}`,
+    "  idle_interval: 10",
+    "  printing_interval: 5",
+    ""
+  ].join("\n");
+  const { config: config2 } = parseConfig(yaml, void 0);
   const bridge = new Controller({ config: config2, log: log.child("bridge"), clock: systemClock, transportFactory: socketIoTransportFactory });
+  let serialNumber;
+  let jobId;
+  let timelapse = { upload: noTimelapse ? { skipped: noTimelapse } : null };
+  let failure3;
   try {
-    out(`Polar Cloud emulator listening on ${emu.url}`);
-    out(`Moonraker simulator listening on ${sim.url}`);
+    out(`Polar Cloud emulator on ${emu.url}; Moonraker simulator on ${sim.url} (Klipper \xD7${SPEED_FACTOR}, webcam at /webcam/)`);
     const reg = await bridge.register(DEMO_ACCOUNT.email, DEMO_ACCOUNT.pin);
+    serialNumber = reg.serialNumber;
     out(`registered as ${reg.serialNumber}` + (reg.keyGenerationMs !== void 0 ? ` (RSA-2048 key generated in ${reg.keyGenerationMs.toFixed(0)} ms)` : ""));
     const started = performance.now();
     const online = bridge.polar.events.next("online", 15e3);
     await bridge.start();
     await online;
-    out(`bridge online: signed hello accepted ${(performance.now() - started).toFixed(0)} ms after start`);
     await waitFor2(() => bridge.printer.snapshot().connection === "klippy_ready", 15e3, "Klippy ready through Moonraker");
     const snap = bridge.printer.snapshot();
-    out(`printer link up ${(performance.now() - started).toFixed(0)} ms after start: Klippy ${snap.klippyState}, heaters ${snap.heaters.map((h) => `${h.name} ${h.temperature?.toFixed(1) ?? "?"}\xB0C`).join(", ")}`);
-    const printer = emu.control.printer(reg.serialNumber);
-    const inbound = emu.control.events().filter((e) => e.kind === "in").map((e) => e.name ?? "?");
-    const violations = emu.control.violations();
-    out("");
-    out("What the emulated Polar Cloud saw:");
-    out(`  printer ${reg.serialNumber}: MAC ${printer?.mac ?? "?"}, authenticated ${printer?.authenticated ? "yes" : "no"}, version ${String(printer?.hello?.version ?? "?")}`);
-    out(`  messages from the printer: ${inbound.join(", ")}`);
-    out(`  protocol violations: ${violations.length}`);
-    for (const v of violations) out(`    - ${v.name ?? ""}: ${v.reason ?? ""}`);
-    return violations.length === 0 && printer?.authenticated ? 0 : 1;
+    out(
+      `bridge online ${(performance.now() - started).toFixed(0)} ms after start (signed hello accepted); Klippy ${snap.klippyState}, ` + snap.heaters.map((h) => `${h.name} ${h.temperature?.toFixed(0) ?? "?"}\xB0C`).join(", ")
+    );
+    const job = emu.control.addJob(reg.serialNumber, { jobName: "Demo cube", content: demoGcode(LAYERS, MOVES_PER_LAYER) });
+    jobId = job.jobId;
+    sim.control.setHeaterTemperature("heater_bed", BED_C);
+    sim.control.setHeaterTemperature("extruder", NOZZLE_C);
+    const requested = performance.now();
+    await bridge.session.sendNextPrint(job.jobId);
+    out(`queued cloud job ${job.jobId} "Demo cube" (${LAYERS} layers) in the emulator, heaters preheated; the bridge asked for it (sendNextPrint)`);
+    const deadline = Date.now() + JOB_TIMEOUT_MS;
+    const cloudSaw = () => cloudState(emu, reg.serialNumber);
+    const secs = () => ((performance.now() - requested) / 1e3).toFixed(1);
+    await waitUntil(() => jobReportsOf(emu.control.printer(reg.serialNumber)).some((r) => r.jobId === job.jobId), deadline, `the job report of job ${job.jobId}`, cloudSaw);
+    const report2 = jobReportsOf(emu.control.printer(reg.serialNumber)).find((r) => r.jobId === job.jobId);
+    if (report2?.state !== "completed") throw new Error(`job ${job.jobId} was reported '${report2?.state ?? "?"}', not 'completed'; ${cloudSaw()}`);
+    out(`job reported completed ${secs()} s after the request`);
+    await waitUntil(() => emu.control.uploads().some((u) => u.type === "idle" || u.type === "printing"), deadline, "a camera image upload", cloudSaw);
+    if (!noTimelapse) {
+      await waitUntil(() => timelapseOf(emu, job.jobId) !== void 0, deadline, `the timelapse upload of job ${job.jobId}`, cloudSaw);
+      const upload = timelapseOf(emu, job.jobId);
+      timelapse = { upload, ...await videoSeconds(upload, dir) };
+      out(`timelapse uploaded ${secs()} s after the request`);
+    }
+    const codes = () => distinctRuns(statusesSeen(emu.control.events()).map((s) => s.status));
+    await waitUntil(() => codes().includes(7) && codes().lastIndexOf(0) > codes().lastIndexOf(7), deadline, "status 7 Complete, then 0 Ready", cloudSaw);
   } catch (err) {
-    process.stderr.write(`demo failed: ${errText(err)}
+    failure3 = errText(err);
+  }
+  try {
+    const violations = emu.control.violations();
+    const printer = serialNumber ? emu.control.printer(serialNumber) : void 0;
+    if (serialNumber) {
+      out("");
+      for (const line of summaryLines({ serialNumber, printer, events: emu.control.events(), uploads: emu.control.uploads(), jobId, speedFactor: SPEED_FACTOR, timelapse, violations })) out(line);
+    }
+    if (!failure3 && violations.length > 0) failure3 = `the cloud recorded ${violations.length} protocol violation(s)`;
+    if (!failure3 && !printer?.authenticated) failure3 = "the printer is not authenticated with the cloud";
+    if (failure3) {
+      process.stderr.write(`demo failed: ${failure3}
 `);
-    return 1;
+      return 1;
+    }
+    out(noTimelapse ? `demo OK (timelapse skipped: ${noTimelapse}; install it with: sudo apt install ffmpeg)` : "demo OK");
+    return 0;
   } finally {
     await bridge.stop();
     await sim.stop();
     await emu.stop();
     await rm5(dir, { recursive: true, force: true });
+  }
+}
+function timelapseOf(emu, jobId) {
+  return emu.control.uploads().find((u) => u.type === "timelapse" && u.jobId === jobId);
+}
+async function videoSeconds(upload, dir) {
+  if (!upload.body) return {};
+  try {
+    const file2 = join14(dir, "timelapse.mp4");
+    await writeFile2(file2, upload.body);
+    const d = Number((await ffprobeJson(file2, { timeoutMs: 1e4 })).format.duration);
+    return Number.isFinite(d) ? { durationSec: d } : {};
+  } catch {
+    return {};
+  }
+}
+function cloudState(emu, serialNumber) {
+  const codes = distinctRuns(statusesSeen(emu.control.events()).map((s) => s.status));
+  const reports = jobReportsOf(emu.control.printer(serialNumber)).map((r) => `${r.jobId ?? "?"} ${r.state ?? "?"}`);
+  const lapses = emu.control.uploads().filter((u) => u.type === "timelapse").length;
+  return `so far the cloud saw statuses ${codes.map(statusName).join(" \u2192 ") || "none"}; job reports: ${reports.join(", ") || "none"}; images: ${imagesLine(emu.control.uploads())}; timelapses: ${lapses}`;
+}
+async function waitUntil(cond, deadline, what, context) {
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${JOB_TIMEOUT_MS / 1e3} s after the print request); ${context()}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 async function waitFor2(cond, timeoutMs, what) {
@@ -85736,10 +86125,11 @@ async function waitFor2(cond, timeoutMs, what) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-var DEMO_ACCOUNT;
+var DEMO_ACCOUNT, SPEED_FACTOR, JOB_TIMEOUT_MS, LAYERS, MOVES_PER_LAYER, BED_C, NOZZLE_C;
 var init_demo = __esm({
   "src/cli/demo.ts"() {
     "use strict";
+    init_ffmpeg();
     init_config();
     init_controller();
     init_emulator();
@@ -85747,7 +86137,14 @@ var init_demo = __esm({
     init_socketio_transport();
     init_clock();
     init_log();
+    init_demo_report();
     DEMO_ACCOUNT = { email: "demo@polarcloud.example", pin: "1234" };
+    SPEED_FACTOR = 100;
+    JOB_TIMEOUT_MS = 6e4;
+    LAYERS = 30;
+    MOVES_PER_LAYER = 20;
+    BED_C = 60;
+    NOZZLE_C = 210;
   }
 });
 
@@ -85907,17 +86304,92 @@ async function statusCommand(config2, json2) {
 }
 
 // src/cli/run-command.ts
+init_log();
+
+// src/util/rotating-file.ts
+init_log();
+import { closeSync, existsSync as existsSync2, fstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname as dirname5 } from "node:path";
+var RotatingFile = class {
+  constructor(path, maxBytes, keep) {
+    this.path = path;
+    this.maxBytes = maxBytes;
+    this.keep = keep;
+  }
+  path;
+  maxBytes;
+  keep;
+  fd;
+  size = 0;
+  /** After a write error the file is left alone until this time (ms), so a full disk does not spin. */
+  retryAt = 0;
+  write(line) {
+    if (Date.now() < this.retryAt) return;
+    try {
+      if (this.fd === void 0) this.open();
+      const buf = Buffer.from(line, "utf8");
+      if (this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
+      writeSync(this.fd, buf);
+      this.size += buf.length;
+    } catch {
+      this.close();
+      this.retryAt = Date.now() + 6e4;
+    }
+  }
+  close() {
+    if (this.fd !== void 0) {
+      try {
+        closeSync(this.fd);
+      } catch {
+      }
+    }
+    this.fd = void 0;
+  }
+  open() {
+    mkdirSync(dirname5(this.path), { recursive: true });
+    this.fd = openSync(this.path, "a", 420);
+    this.size = fstatSync(this.fd).size;
+  }
+  rotate() {
+    this.close();
+    rmSync(`${this.path}.${this.keep - 1}`, { force: true });
+    for (let i = this.keep - 2; i >= 1; i--) {
+      if (existsSync2(`${this.path}.${i}`)) renameSync(`${this.path}.${i}`, `${this.path}.${i + 1}`);
+    }
+    if (this.keep > 1) renameSync(this.path, `${this.path}.1`);
+    else rmSync(this.path, { force: true });
+    this.open();
+  }
+};
+function fileSink(file2) {
+  return (rec) => file2.write(formatRecord(rec) + "\n");
+}
+function atLeast(min2, sink) {
+  const order = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
+  return (rec) => {
+    if (order[rec.level] <= order[min2]) sink(rec);
+  };
+}
+
+// src/cli/run-command.ts
 init_clock();
 init_controller();
 init_socketio_transport();
 init_version();
 async function runCommand(config2, log) {
+  let file2;
+  if (config2.log.file) {
+    file2 = new RotatingFile(config2.log.file, config2.log.max_size * 1048576, config2.log.files);
+    log.setSinks([fileSink(file2), atLeast("warn", stderrSink)]);
+  }
+  refineVersionFromGit();
   log.info(`moonraker-polarcloud ${VERSION} starting (node ${process.version}, data dir ${config2.data_dir})`);
   const c = new Controller({ config: config2, log, clock: systemClock, transportFactory: socketIoTransportFactory });
   await c.start();
   const sig = await untilSignal();
   log.info(`${sig} received, stopping`);
   await c.stop();
+  file2?.close();
   return 0;
 }
 
@@ -86030,7 +86502,7 @@ var help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
                                                      Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
   polarcloud simulator [--port N] [--speed-factor X]
                                                      Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
-  polarcloud demo                                    emulator + bridge end to end on loopback
+  polarcloud demo                                    emulator + simulator + bridge: a cloud print end to end
 `;
 function parsePort(v, fallback) {
   if (v === void 0) return fallback;

@@ -38,6 +38,12 @@ export const configSchema = z.object({
       level: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
       /** Log every protocol message at debug level (opt-in; may be verbose). */
       wire: z.boolean().default(false),
+      /** Log file (e.g. <printer_data>/logs/moonraker-polarcloud.log); the journal then gets warnings only. */
+      file: z.string().min(1).max(1024).optional(),
+      /** Rotate the log file at this size (MB). */
+      max_size: z.number().min(0.1).max(100).default(5),
+      /** Log files kept (current + rotated). */
+      files: z.number().int().min(1).max(10).default(3),
     })
     .prefault({}),
   polar: z
@@ -54,6 +60,12 @@ export const configSchema = z.object({
       interface: z.string().min(1).max(64).optional(),
       /** Seconds to wait for registerResponse / keyPair / other replies. */
       reply_timeout: z.number().positive().max(600).default(30),
+      /**
+       * Register at start with this Polar account e-mail and PIN when not registered yet;
+       * the PIN is removed from the file after a successful registration.
+       */
+      email: z.string().email().max(254).optional(),
+      pin: z.union([z.string().min(1).max(64), z.number().int().nonnegative().transform(String)]).optional(),
     })
     .prefault({}),
   moonraker: z
@@ -208,8 +220,10 @@ export function parseConfig(text: string, file: string | undefined, env: NodeJS.
     }
   }
   if (problems.length) throw new ConfigError(problems);
+  const logFile = parsed.data.log.file ? resolvePath(parsed.data.log.file, baseDir, env) : undefined;
   const config: Config = {
     ...parsed.data,
+    log: { ...parsed.data.log, ...(logFile ? { file: logFile } : {}) },
     data_dir: dataDir,
     configFile: file ? resolve(file) : undefined,
   };

@@ -25,6 +25,7 @@ import { CloudSession, NEXT_PRINT_METHOD } from './features/cloud-session.js';
 import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
+import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -55,6 +56,7 @@ export class Controller {
   readonly customCommands: CustomCommands;
   readonly cloudPrint: CloudPrint;
   readonly camera: Camera;
+  readonly console: ConsoleCommands;
   private readonly selfUpdate: SelfUpdate;
   private readonly features: Feature[];
   private net: NetInfo | undefined;
@@ -87,7 +89,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => d.clock.now()),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD],
+      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -125,6 +127,10 @@ export class Controller {
     this.selfUpdate = new SelfUpdate(ctx, this.session);
     this.cloudPrint = new CloudPrint(ctx);
     this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
+    this.console = new ConsoleCommands(ctx, {
+      register: (email, pin) => this.register(email, pin),
+      unregister: () => this.polar.unregister(d.config.polar.reply_timeout * 1000),
+    });
     this.features = [
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
       new PrintControl(ctx, this.cloudPrint),
@@ -134,6 +140,7 @@ export class Controller {
       this.session,
       this.selfUpdate,
       this.camera,
+      this.console,
       new Timelapse({ ...ctx, log: d.log.child('timelapse') }, this.camera),
     ];
   }

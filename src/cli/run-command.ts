@@ -1,18 +1,27 @@
 // `polarcloud run`: the service. Runs until SIGINT/SIGTERM.
 import type { Config } from '../config.js';
-import type { Logger } from '../util/log.js';
+import { stderrSink, type Logger } from '../util/log.js';
+import { RotatingFile, atLeast, fileSink } from '../util/rotating-file.js';
 import { systemClock } from '../util/clock.js';
 import { Controller } from '../controller.js';
 import { socketIoTransportFactory } from '../polar/socketio-transport.js';
-import { VERSION } from '../version.js';
+import { VERSION, refineVersionFromGit } from '../version.js';
 import { untilSignal } from './common.js';
 
 export async function runCommand(config: Config, log: Logger): Promise<number> {
+  let file: RotatingFile | undefined;
+  if (config.log.file) {
+    file = new RotatingFile(config.log.file, config.log.max_size * 1048576, config.log.files);
+    // Details go to the file (Mainsail/Fluidd show the logs folder); the journal keeps warnings and errors.
+    log.setSinks([fileSink(file), atLeast('warn', stderrSink)]);
+  }
+  refineVersionFromGit();
   log.info(`moonraker-polarcloud ${VERSION} starting (node ${process.version}, data dir ${config.data_dir})`);
   const c = new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory });
   await c.start();
   const sig = await untilSignal();
   log.info(`${sig} received, stopping`);
   await c.stop();
+  file?.close();
   return 0;
 }

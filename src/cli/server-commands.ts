@@ -15,7 +15,7 @@ const help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
                                                      Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
   polarcloud simulator [--port N] [--speed-factor X]
                                                      Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
-  polarcloud demo                                    emulator + bridge end to end on loopback
+  polarcloud demo                                    emulator + simulator + bridge: a cloud print end to end
 `;
 
 function parsePort(v: Values['port'], fallback: number): number {

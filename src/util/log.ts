@@ -50,6 +50,11 @@ export class Logger {
     this.root.sinks.push(sink);
   }
 
+  /** Replaces every sink (the CLI switches to the log file once the config is read). */
+  setSinks(sinks: LogSink[]): void {
+    this.root.sinks.splice(0, this.root.sinks.length, ...sinks);
+  }
+
   enabled(level: LogLevel): boolean {
     return ORDER[level] <= ORDER[this.root.level];
   }
