@@ -31,7 +31,7 @@ export class Bridge {
    * `camera`: lines added under `camera:` (the simulator's webcam is used); without it the
    * camera is off, so tests about other things do not upload images.
    */
-  static async start(o: { speedFactor?: number; extraYaml?: string; camera?: string; emulatorNow?: () => number } = {}): Promise<Bridge> {
+  static async start(o: { speedFactor?: number; extraYaml?: string; camera?: string; emulatorNow?: () => number; pin?: string } = {}): Promise<Bridge> {
     const emu = await startPolarEmulator(o.emulatorNow ? { now: o.emulatorNow } : {});
     const sim = await startMoonrakerSimulator({ speedFactor: o.speedFactor ?? 50, temperatureNoise: false });
     const camera =
@@ -40,7 +40,7 @@ export class Bridge {
         : `camera:\n  web_base_url: ${sim.url}\n${o.camera.split('\n').filter(Boolean).map((l) => `  ${l}\n`).join('')}`;
     const b = new Bridge(emu, sim, await makeDataDir(), new LogCapture(), camera + (o.extraYaml ?? ''));
     b.c = b.makeController();
-    b.serial = (await b.c.register('a@b.example', '1234')).serialNumber;
+    b.serial = (await b.c.register('a@b.example', o.pin ?? '1234')).serialNumber;
     await b.c.start();
     await b.ready();
     return b;

@@ -146,3 +146,22 @@ test('a cancel that arrives while the print is being started cancels the started
     await b.stop();
   }
 });
+
+test('the cloud folder keeps only the newest cloud_print.keep_files files', async () => {
+  const b = await Bridge.start({ speedFactor: 100, extraYaml: 'cloud_print:\n  keep_files: 2\n' });
+  try {
+    b.preheat();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = await printFromCloud(b, { jobName: `keep${i}`, content: GCODE });
+      ids.push(id);
+      await eventually(() => b.jobReports().some((r) => r.jobId === id), 30_000, `job ${i} done`);
+      await new Promise((r) => setTimeout(r, 1100)); // distinct modification times
+    }
+    await eventually(async () => (await gcodeFiles(b)).filter((f) => f.startsWith('polarcloud/')).length === 2, 10_000, 'two files kept');
+    const kept = (await gcodeFiles(b)).filter((f) => f.startsWith('polarcloud/'));
+    assert.deepEqual(kept, [`polarcloud/keep1-${ids[1]}.gcode`, `polarcloud/keep2-${ids[2]}.gcode`]);
+  } finally {
+    await b.stop();
+  }
+});
