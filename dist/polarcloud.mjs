@@ -28992,7 +28992,7 @@ var init_connection = __esm({
       }
       receive(event, payload) {
         if (this.wire) this.log.debug(`\u2190 ${event} ${safeJson(redactPayload(payload))}`);
-        if (!(event in cloudToPrinterSchemas)) {
+        if (!Object.hasOwn(cloudToPrinterSchemas, event)) {
           if (event === "connect" && isObject2(payload)) return this.receive("connectPrinter", payload);
           this.log.warn(`ignored unknown command from Polar Cloud: '${truncate(event, 64)}'`);
           return;
@@ -33619,7 +33619,7 @@ function isTemperatureObject(name) {
   return TEMPERATURE_OBJECT.test(name);
 }
 function schemaFor(name, temperatureNames) {
-  const fixed = FIXED_SCHEMAS[name];
+  const fixed = Object.hasOwn(FIXED_SCHEMAS, name) ? FIXED_SCHEMAS[name] : void 0;
   if (fixed) return fixed;
   if (temperatureNames.has(name) || isTemperatureObject(name)) return temperatureObjectSchema;
   return void 0;
@@ -33708,11 +33708,11 @@ function numOrNull(v) {
 function isPlainObject2(v) {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
-function mergeDeep(base, delta) {
+function mergeDeep(base, delta, depth = 0) {
   const out = { ...base };
   for (const [k, v] of Object.entries(delta)) {
     const old = out[k];
-    out[k] = isPlainObject2(v) && isPlainObject2(old) ? mergeDeep(old, v) : v;
+    out[k] = isPlainObject2(v) && isPlainObject2(old) && depth < MAX_MERGE_DEPTH ? mergeDeep(old, v, depth + 1) : v;
   }
   return out;
 }
@@ -33724,26 +33724,27 @@ function diffFields(prev, next) {
   }
   return out;
 }
-function deepEqual(a, b) {
+function deepEqual(a, b, depth = 0) {
   if (a === b) return true;
+  if (depth > MAX_MERGE_DEPTH) return false;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i], depth + 1));
   }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   const ra = a;
   const rb = b;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]));
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k], depth + 1));
 }
 function issueText2(err) {
   const i = err.issues[0];
   if (!i) return "invalid";
   return `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`;
 }
-var statusSchema2, updateParamsSchema, PrinterModel;
+var statusSchema2, updateParamsSchema, PrinterModel, MAX_MERGE_DEPTH;
 var init_printer_model = __esm({
   "moonraker-bridge/printer-model.ts"() {
     "use strict";
@@ -33931,6 +33932,7 @@ var init_printer_model = __esm({
         });
       }
     };
+    MAX_MERGE_DEPTH = 32;
   }
 });
 
@@ -35688,7 +35690,7 @@ function round1(v) {
   return isNum(v) ? Math.round(v * 10) / 10 : void 0;
 }
 function nonNegInt(v) {
-  return isNum(v) && v >= 0 ? Math.round(v) : void 0;
+  return isNum(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? Math.round(v) : void 0;
 }
 function formatPercent(pct) {
   return clamp(pct, 0, 100).toFixed(1);
@@ -36236,7 +36238,12 @@ var init_print_control = __esm({
           announce(this.ctx, `jog refused: ${gcode.error}`, "info");
           return;
         }
-        await this.ctx.api.gcodeScript(gcode.script);
+        try {
+          await this.ctx.api.gcodeScript(gcode.script);
+        } catch (err) {
+          if (gcode.script.startsWith("G91")) await this.ctx.api.gcodeScript("G90").catch(() => void 0);
+          throw err;
+        }
       }
     };
   }

@@ -292,11 +292,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** New object: `base` with `delta` merged in; nested plain objects merge, everything else replaces. */
-export function mergeDeep(base: Readonly<Record<string, unknown>>, delta: Readonly<Record<string, unknown>>): Record<string, unknown> {
+/** Klipper's objects nest a few levels; anything deeper is replaced, not merged (no unbounded recursion on hostile input). */
+const MAX_MERGE_DEPTH = 32;
+
+export function mergeDeep(base: Readonly<Record<string, unknown>>, delta: Readonly<Record<string, unknown>>, depth = 0): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(delta)) {
     const old = out[k];
-    out[k] = isPlainObject(v) && isPlainObject(old) ? mergeDeep(old, v) : v;
+    out[k] = isPlainObject(v) && isPlainObject(old) && depth < MAX_MERGE_DEPTH ? mergeDeep(old, v, depth + 1) : v;
   }
   return out;
 }
@@ -311,19 +314,21 @@ export function diffFields(prev: ObjectStatus | undefined, next: ObjectStatus): 
   return out;
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
+export function deepEqual(a: unknown, b: unknown, depth = 0): boolean {
   if (a === b) return true;
+  // Past any real Klipper nesting: call it changed rather than recurse without bound.
+  if (depth > MAX_MERGE_DEPTH) return false;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
   if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+    return a.length === b.length && a.every((x, i) => deepEqual(x, b[i], depth + 1));
   }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   const ra = a as Record<string, unknown>;
   const rb = b as Record<string, unknown>;
-  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k]));
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && deepEqual(ra[k], rb[k], depth + 1));
 }
 
 function issueText(err: z.ZodError): string {

@@ -109,7 +109,7 @@ export function isTemperatureObject(name: string): boolean {
 
 /** The schema an object's status must satisfy, or undefined if the bridge does not interpret it. */
 export function schemaFor(name: string, temperatureNames: ReadonlySet<string>): z.ZodType<Record<string, unknown>> | undefined {
-  const fixed = FIXED_SCHEMAS[name];
+  const fixed = Object.hasOwn(FIXED_SCHEMAS, name) ? FIXED_SCHEMAS[name] : undefined;
   if (fixed) return fixed;
   if (temperatureNames.has(name) || isTemperatureObject(name)) return temperatureObjectSchema;
   return undefined;

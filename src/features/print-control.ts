@@ -150,7 +150,13 @@ export class PrintControl implements Feature {
       announce(this.ctx, `jog refused: ${gcode.error}`, 'info');
       return;
     }
-    await this.ctx.api.gcodeScript(gcode.script);
+    try {
+      await this.ctx.api.gcodeScript(gcode.script);
+    } catch (err) {
+      // Klipper stops a script at the failing line: the trailing G90 never ran.
+      if (gcode.script.startsWith('G91')) await this.ctx.api.gcodeScript('G90').catch(() => undefined);
+      throw err;
+    }
   }
 }
 

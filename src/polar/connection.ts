@@ -119,7 +119,7 @@ export class PolarConnection {
 
   private receive(event: string, payload: unknown): void {
     if (this.wire) this.log.debug(`← ${event} ${safeJson(redactPayload(payload))}`);
-    if (!(event in cloudToPrinterSchemas)) {
+    if (!Object.hasOwn(cloudToPrinterSchemas, event)) {
       // 'connect' is the one alias the protocol text uses for connectPrinter.
       if (event === 'connect' && isObject(payload)) return this.receive('connectPrinter', payload);
       this.log.warn(`ignored unknown command from Polar Cloud: '${truncate(event, 64)}'`);

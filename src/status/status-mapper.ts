@@ -278,7 +278,8 @@ function round1(v: number | null | undefined): number | undefined {
 }
 
 function nonNegInt(v: number | null | undefined): number | undefined {
-  return isNum(v) && v >= 0 ? Math.round(v) : undefined;
+  // Absurd values (a corrupt file's metadata) are dropped rather than sent as non-integers past 2^53.
+  return isNum(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER ? Math.round(v) : undefined;
 }
 
 function formatPercent(pct: number): string {

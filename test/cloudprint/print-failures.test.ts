@@ -40,7 +40,11 @@ function faultyJob(jobId: string, fault: FileFault | null, content: { content: s
 test('404', () => expectFailure('F404', faultyJob('F404', { kind: 'notFound' }), /Download for job F404 failed: HTTP 404/));
 test('truncated on every attempt', () => expectFailure('FTRUNC', faultyJob('FTRUNC', { kind: 'truncate', afterBytes: 100 }), /failed after 2 attempts: .*(truncated|closed)/));
 test('stalled server', () => expectFailure('FSTALL', faultyJob('FSTALL', { kind: 'stall', afterBytes: 100 }), /no data for 1 s/));
-test('more bytes than announced', () => expectFailure('FLEN', faultyJob('FLEN', { kind: 'wrongLength', contentLength: 50 }), /malformed HTTP response/));
+// Node 20's HTTP parser rejects bytes after Content-Length; Node 18's takes the announced length
+// as the whole body (which, by HTTP's rules, it is) and ignores the rest — nothing to detect there.
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+test('more bytes than announced', { skip: NODE_MAJOR < 20 ? 'Node 18 ignores bytes after Content-Length' : false }, () =>
+  expectFailure('FLEN', faultyJob('FLEN', { kind: 'wrongLength', contentLength: 50 }), /malformed HTTP response/));
 test('too large', () => expectFailure('FBIG', faultyJob('FBIG', null, { size: 3 * 1048576 }), /over the 1\.0 MiB limit/));
 test('plain http from a host that is not allowed', () =>
   expectFailure('FHTTP', () => b.send('print', { jobId: 'FHTTP', gcodeFile: 'http://files.example.com/x.gcode' }), /plain http from files\.example\.com is not allowed/));
