@@ -35336,6 +35336,8 @@ var init_job_service = __esm({
       /** Events are reduced strictly in order, each after the previous one's write started. */
       lastPrintKey = "";
       running = false;
+      /** A cloud job that was being prepared when the service stopped (checked once Klippy is ready). */
+      stalePending = null;
       get job() {
         return this.store.tracker.active;
       }
@@ -35349,6 +35351,7 @@ var init_job_service = __esm({
       async start() {
         await ensurePrivateDir(this.d.dataDir);
         await this.store.load();
+        this.stalePending = this.store.tracker.pendingCloud?.jobId ?? null;
         this.running = true;
         const { printer, api, moonraker } = this.d;
         this.offs.push(
@@ -35469,9 +35472,27 @@ var init_job_service = __esm({
           this.d.log.debug(`no metadata for ${filename}: ${errText(err)}`);
         }
       }
+      /**
+       * A cloud job that was still being prepared when the service stopped: no pipeline survives a
+       * restart, so unless print_stats shows its file (the start got through), it is reported
+       * canceled — it stays queued in Polar — instead of blocking the printer as "starting".
+       */
+      async settleStalePending() {
+        const jobId = this.stalePending;
+        if (!jobId || this.d.printer.connectionState !== "klippy_ready") return;
+        this.stalePending = null;
+        const pending = this.store.tracker.pendingCloud;
+        if (!pending || pending.jobId !== jobId) return;
+        const ps = this.d.printer.snapshot().print_stats;
+        const running = (ps.state === "printing" || ps.state === "paused") && (ps.filename ?? "").replace(/^\/+/, "") === pending.filename;
+        if (running) return;
+        this.d.log.warn(`cloud job ${jobId} was being prepared when the service stopped; reporting it canceled (it stays queued in Polar Cloud)`);
+        this.cloudAbort(jobId);
+      }
       /** After every (re)subscribe: the latest history records, oldest first, so missed ends are found. */
       async replayHistory() {
         this.feedSnapshot(this.d.printer.snapshot());
+        await this.settleStalePending();
         if (!this.store.tracker.active) return;
         let jobs;
         try {
@@ -35696,7 +35717,7 @@ function formatPercent(pct) {
   return clamp(pct, 0, 100).toFixed(1);
 }
 function isoTime(ms) {
-  return isNum(ms) ? new Date(ms).toISOString() : void 0;
+  return isNum(ms) && Math.abs(ms) <= 864e13 ? new Date(ms).toISOString() : void 0;
 }
 function basename3(path) {
   const i = path.lastIndexOf("/");
@@ -35895,6 +35916,9 @@ var init_status_reporter = __esm({
 });
 
 // src/features/job-reports.ts
+function safeCount(n) {
+  return Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(n))) : 0;
+}
 var JobReportSender;
 var init_job_reports = __esm({
   "src/features/job-reports.ts"() {
@@ -35947,8 +35971,8 @@ var init_job_reports = __esm({
             serialNumber,
             jobId: r.jobId,
             state: r.state,
-            printSeconds: Math.max(0, Math.round(r.printSeconds)),
-            filamentUsed: Math.max(0, Math.round(r.filamentUsed))
+            printSeconds: safeCount(r.printSeconds),
+            filamentUsed: safeCount(r.filamentUsed)
           });
           if (!ok) break;
           sent.add(r.key);
@@ -36780,6 +36804,8 @@ var init_print_pipeline = __esm({
 });
 
 // src/features/cloud-print.ts
+import { rm as rm2 } from "node:fs/promises";
+import { join as join6 } from "node:path";
 function choosePrintFile(m) {
   const model = (url4) => url4 ? { jobId: m.jobId, jobName: m.jobName, url: url4, kind: "model", configUrl: m.configFile } : null;
   if (m.fileToPrint) {
@@ -36807,6 +36833,8 @@ var init_cloud_print = __esm({
       current = null;
       waiting = /* @__PURE__ */ new Set();
       start() {
+        const dir = join6(this.ctx.config.data_dir, "downloads");
+        this.chain = rm2(dir, { recursive: true, force: true }).catch((err) => this.ctx.log.warn(`could not clear ${dir}: ${errText(err)}`));
         this.offs.push(this.ctx.polar.onCommand("print", (m) => this.onPrint(m)));
       }
       stop() {
@@ -37265,8 +37293,8 @@ var init_cloud_session = __esm({
 });
 
 // src/features/self-update.ts
-import { rm as rm2 } from "node:fs/promises";
-import { join as join6 } from "node:path";
+import { rm as rm3 } from "node:fs/promises";
+import { join as join7 } from "node:path";
 function withTimeout(p, ms, msg) {
   let timer;
   return Promise.race([
@@ -37302,7 +37330,7 @@ var init_self_update = __esm({
       /** Intent found at start: confirmed after the first hello. */
       pendingConfirm = null;
       get intentPath() {
-        return join6(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
+        return join7(this.ctx.config.data_dir, UPDATE_INTENT_FILE);
       }
       /** Reads a leftover intent (call before start). */
       async load() {
@@ -37312,7 +37340,7 @@ var init_self_update = __esm({
           this.pendingConfirm = intentSchema.parse(JSON.parse(text));
         } catch (err) {
           this.ctx.log.warn(`ignoring unreadable ${this.intentPath}: ${errText(err)}`);
-          await rm2(this.intentPath, { force: true });
+          await rm3(this.intentPath, { force: true });
         }
       }
       start() {
@@ -37330,7 +37358,7 @@ var init_self_update = __esm({
         this.pendingConfirm = null;
         const msg = intent.fromVersion === VERSION ? `update finished, still running ${VERSION} (no newer version was installed)` : `updated from ${intent.fromVersion} to ${VERSION}`;
         announce(this.ctx, msg, "info");
-        await rm2(this.intentPath, { force: true }).catch(() => void 0);
+        await rm3(this.intentPath, { force: true }).catch(() => void 0);
       }
       async update() {
         if (this.busy) return;
@@ -37347,11 +37375,11 @@ var init_self_update = __esm({
           this.ctx.log.info(`updating ${UPDATE_MANAGER_NAME} through Moonraker's update_manager`);
           await withTimeout(this.ctx.api.updateUpgrade(UPDATE_MANAGER_NAME), UPDATE_TIMEOUT_MS, "update timed out");
           announce(this.ctx, `update_manager finished; this service is still running ${VERSION}`, "info");
-          await rm2(this.intentPath, { force: true });
+          await rm3(this.intentPath, { force: true });
           await this.session.sendVersion();
         } catch (err) {
           announce(this.ctx, `update failed: ${errText(err)}`);
-          await rm2(this.intentPath, { force: true }).catch(() => void 0);
+          await rm3(this.intentPath, { force: true }).catch(() => void 0);
         } finally {
           this.busy = false;
           this.ctx.status.setUpdating(false);
@@ -37491,7 +37519,7 @@ var init_snapshot_fetch = __esm({
 
 // camera/ffmpeg.ts
 import { spawn as spawn2 } from "node:child_process";
-import { basename as basename4, dirname as dirname4, join as join7 } from "node:path";
+import { basename as basename4, dirname as dirname4, join as join8 } from "node:path";
 function resolveFfmpegPath(ffmpegPath) {
   return ffmpegPath || process.env.POLARCLOUD_FFMPEG || "ffmpeg";
 }
@@ -37499,7 +37527,7 @@ function resolveFfprobePath(ffprobePath) {
   if (ffprobePath) return ffprobePath;
   if (process.env.POLARCLOUD_FFPROBE) return process.env.POLARCLOUD_FFPROBE;
   const ff = process.env.POLARCLOUD_FFMPEG;
-  if (ff && dirname4(ff) !== ".") return join7(dirname4(ff), basename4(ff).replace(/ffmpeg/, "ffprobe"));
+  if (ff && dirname4(ff) !== ".") return join8(dirname4(ff), basename4(ff).replace(/ffmpeg/, "ffprobe"));
   return "ffprobe";
 }
 function runFfmpeg(args, opts) {
@@ -38351,8 +38379,8 @@ var init_camera = __esm({
 });
 
 // camera/timelapse-encode.ts
-import { rename as rename2, rm as rm3 } from "node:fs/promises";
-import { join as join8 } from "node:path";
+import { rename as rename2, rm as rm4 } from "node:fs/promises";
+import { join as join9 } from "node:path";
 function planTimelapse(frameCount, maxSeconds = 30, maxFps = 30) {
   if (!Number.isInteger(frameCount) || frameCount < 1) throw new RangeError(`frameCount must be a positive integer, got ${frameCount}`);
   if (!(maxSeconds > 0) || !Number.isInteger(maxFps) || maxFps < 1) throw new RangeError("maxSeconds and maxFps must be positive");
@@ -38375,7 +38403,7 @@ function filterChain(o, plan) {
 }
 function buildArgs(o, plan, output2) {
   if (o.framesDir.includes("%")) throw new Error(`frames directory must not contain '%': ${o.framesDir}`);
-  const input2 = join8(o.framesDir, o.pattern ?? DEFAULT_PATTERN);
+  const input2 = join9(o.framesDir, o.pattern ?? DEFAULT_PATTERN);
   const args = ["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-f", "image2"];
   args.push("-framerate", String(plan.fps));
   if (o.startNumber !== void 0) args.push("-start_number", String(o.startNumber));
@@ -38393,7 +38421,7 @@ async function encodeTimelapse(o) {
     await runFfmpeg(buildArgs(o, plan, partial2), { timeoutMs: o.timeoutMs, signal: o.signal, ffmpegPath: o.ffmpegPath });
     await rename2(partial2, o.output);
   } catch (e) {
-    await rm3(partial2, { force: true });
+    await rm4(partial2, { force: true });
     throw e;
   }
   return { fps: plan.fps, seconds: plan.seconds, usedFrames: plan.usedFrames };
@@ -38409,8 +38437,8 @@ var init_timelapse_encode = __esm({
 });
 
 // src/features/timelapse.ts
-import { mkdir as mkdir2, readdir, rename as rename3, rm as rm4, stat as stat4, writeFile } from "node:fs/promises";
-import { join as join9 } from "node:path";
+import { mkdir as mkdir2, readdir, rename as rename3, rm as rm5, stat as stat4, writeFile } from "node:fs/promises";
+import { join as join10 } from "node:path";
 var FRAME, TARGET_FRAMES, Timelapse;
 var init_timelapse = __esm({
   "src/features/timelapse.ts"() {
@@ -38435,7 +38463,7 @@ var init_timelapse = __esm({
       ffmpegOk = null;
       capturing = false;
       get root() {
-        return join9(this.ctx.config.data_dir, "timelapse");
+        return join10(this.ctx.config.data_dir, "timelapse");
       }
       start() {
         const { jobs, printer } = this.ctx;
@@ -38449,6 +38477,7 @@ var init_timelapse = __esm({
             if (typeof layer === "number") this.onLayer(layer);
           })
         );
+        void this.removeLeftovers();
         if (this.ctx.config.camera.enabled && this.ctx.config.camera.timelapse.enabled) {
           void probeFfmpeg().then((p) => {
             this.ffmpegOk = p.ok && p.libx264;
@@ -38464,11 +38493,20 @@ var init_timelapse = __esm({
         this.ctx.clock.clearTimeout(this.timer);
         this.rec = null;
       }
+      /** Frame folders of jobs that are not running any more (a crash while encoding/uploading): never kept. */
+      async removeLeftovers() {
+        const keep = this.ctx.jobs.job?.cloud ? this.ctx.jobs.job.jobId.replace(/[^A-Za-z0-9._-]/g, "_") : null;
+        for (const name of await readdir(this.root).catch(() => [])) {
+          if (name === keep) continue;
+          await rm5(join10(this.root, name), { recursive: true, force: true });
+          this.ctx.log.info(`removed leftover timelapse frames of ${name}`);
+        }
+      }
       /** Starts (or resumes) recording when a cloud job is printing. */
       async follow() {
         const job = this.ctx.jobs.job;
         if (!this.ffmpegOk || !job?.cloud || this.rec?.jobId === job.jobId) return;
-        const dir = join9(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
+        const dir = join10(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
         const rec = { jobId: job.jobId, dir, next: 0, frames: 0, bytes: 0, stride: 1, lastLayer: null };
         this.rec = rec;
         await mkdir2(dir, { recursive: true, mode: 448 });
@@ -38477,7 +38515,7 @@ var init_timelapse = __esm({
           if (!m) continue;
           rec.frames++;
           rec.next = Math.max(rec.next, Number(m[1]) + 1);
-          rec.bytes += (await stat4(join9(dir, f))).size;
+          rec.bytes += (await stat4(join10(dir, f))).size;
         }
         this.ctx.log.info(`timelapse of cloud job ${job.jobId}: ${rec.frames ? `resuming with ${rec.frames} frames` : "recording"}`);
         this.scheduleTimer();
@@ -38514,7 +38552,7 @@ var init_timelapse = __esm({
           const jpeg2 = await fetchSnapshot(cam.snapshotUrl, { timeoutMs: 8e3, maxBytes: 16 * 1048576 });
           if (this.rec !== rec) return;
           const name = `frame-${String(rec.next++).padStart(6, "0")}.jpg`;
-          await writeFile(join9(rec.dir, name), jpeg2, { mode: 384 });
+          await writeFile(join10(rec.dir, name), jpeg2, { mode: 384 });
           rec.frames++;
           rec.bytes += jpeg2.length;
           const cfg = this.ctx.config.camera.timelapse;
@@ -38531,10 +38569,10 @@ var init_timelapse = __esm({
         let kept = 0;
         let bytes2 = 0;
         for (const [i, f] of files.entries()) {
-          if (i % 2 === 1) await rm4(join9(rec.dir, f), { force: true });
+          if (i % 2 === 1) await rm5(join10(rec.dir, f), { force: true });
           else {
             kept++;
-            bytes2 += (await stat4(join9(rec.dir, f))).size;
+            bytes2 += (await stat4(join10(rec.dir, f))).size;
           }
         }
         rec.frames = kept;
@@ -38545,7 +38583,7 @@ var init_timelapse = __esm({
       /** The job ended: encode and upload when it completed, then delete the frames either way. */
       async finish(report2) {
         const rec = this.rec?.jobId === report2.jobId ? this.rec : null;
-        const dir = rec?.dir ?? join9(this.root, report2.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
+        const dir = rec?.dir ?? join10(this.root, report2.jobId.replace(/[^A-Za-z0-9._-]/g, "_"));
         if (rec) {
           this.rec = null;
           this.ctx.clock.clearTimeout(this.timer);
@@ -38554,12 +38592,13 @@ var init_timelapse = __esm({
           if (report2.state !== "completed" || !this.ffmpegOk) return;
           const frames = (await readdir(dir).catch(() => [])).filter((f) => FRAME.test(f)).sort();
           if (frames.length < 2) return;
+          await this.ctx.jobs.store.flushed();
           this.ctx.status.setPostProcessing({ jobId: report2.jobId });
           for (const [i, f] of frames.entries()) {
             const want = `frame-${String(i).padStart(6, "0")}.jpg`;
-            if (f !== want) await rename3(join9(dir, f), join9(dir, want));
+            if (f !== want) await rename3(join10(dir, f), join10(dir, want));
           }
-          const video = join9(dir, "timelapse.mp4");
+          const video = join10(dir, "timelapse.mp4");
           const cam = this.camera.camera;
           const orientation = cam?.orientation ?? { flipHorizontal: false, flipVertical: false, rotation: 0 };
           const enc = await encodeTimelapse({ framesDir: dir, frameCount: frames.length, output: video, orientation, maxSeconds: 30, timeoutMs: 30 * 6e4 });
@@ -38583,7 +38622,7 @@ var init_timelapse = __esm({
           this.ctx.log.warn(`timelapse of cloud job ${report2.jobId} not uploaded: ${errText(err)}`);
         } finally {
           this.ctx.status.setPostProcessing(null);
-          await rm4(dir, { recursive: true, force: true });
+          await rm5(dir, { recursive: true, force: true });
         }
       }
     };
@@ -80087,7 +80126,7 @@ var init_metadata = __esm({
 
 // src/simulator/file-manager.ts
 import { promises as fs3 } from "node:fs";
-import { dirname as dirname6, join as join10, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
+import { dirname as dirname6, join as join11, relative, resolve as resolve2, sep as sep2, extname } from "node:path";
 async function pathInfo(full, root) {
   const st = await fs3.stat(full);
   return { modified: st.mtimeMs / 1e3, size: st.size, permissions: WRITABLE.has(root) ? "rw" : "r" };
@@ -80107,16 +80146,16 @@ var init_file_manager = __esm({
       ctx;
       metadata = /* @__PURE__ */ new Map();
       roots() {
-        return { config: join10(this.ctx.dataDir, "config"), logs: join10(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
+        return { config: join11(this.ctx.dataDir, "config"), logs: join11(this.ctx.dataDir, "logs"), gcodes: this.ctx.gcodesDir };
       }
       async start() {
         const roots = this.roots();
         for (const dir of Object.values(roots)) await fs3.mkdir(dir, { recursive: true });
-        const cfg = join10(roots.config, "printer.cfg");
+        const cfg = join11(roots.config, "printer.cfg");
         if (!await fs3.stat(cfg).catch(() => null)) {
           await fs3.writeFile(cfg, "# Simulated printer\n[virtual_sdcard]\npath: ~/printer_data/gcodes\n[pause_resume]\n[display_status]\n");
         }
-        await fs3.writeFile(join10(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
+        await fs3.writeFile(join11(roots.logs, "moonraker.log"), "Moonraker simulator\n").catch(() => void 0);
         for (const f of await this.listFiles("gcodes")) await this.scanMetadata(f.path).catch(() => void 0);
       }
       /** Splits "root/rel/path" and resolves it on disk (Moonraker's _convert_request_path). */
@@ -80152,7 +80191,7 @@ var init_file_manager = __esm({
         const walk = async (dir) => {
           for (const ent of await fs3.readdir(dir, { withFileTypes: true }).catch(() => [])) {
             if (ent.name.startsWith(".")) continue;
-            const full = join10(dir, ent.name);
+            const full = join11(dir, ent.name);
             if (ent.isDirectory()) await walk(full);
             else if (ent.isFile() && (root !== "gcodes" || VALID_GCODE_EXTS.includes(extname(ent.name).toLowerCase()))) {
               out.push({ path: relative(base, full).split(sep2).join("/"), ...await pathInfo(full, root) });
@@ -80170,7 +80209,7 @@ var init_file_manager = __esm({
         const files = [];
         for (const ent of await fs3.readdir(full, { withFileTypes: true })) {
           if (ent.name.startsWith(".")) continue;
-          const child = join10(full, ent.name);
+          const child = join11(full, ent.name);
           const info = await pathInfo(child, root).catch(() => null);
           if (!info) continue;
           if (ent.isDirectory()) dirs.push({ ...info, dirname: ent.name });
@@ -81200,11 +81239,11 @@ var init_history = __esm({
 import { STATUS_CODES } from "node:http";
 import { createWriteStream as createWriteStream2, promises as fs4 } from "node:fs";
 import { createHash as createHash5, randomBytes as randomBytes9 } from "node:crypto";
-import { dirname as dirname7, extname as extname2, join as join11, resolve as resolve3, sep as sep3 } from "node:path";
+import { dirname as dirname7, extname as extname2, join as join12, resolve as resolve3, sep as sep3 } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 async function receive(ctx, req) {
-  const tmpPath = join11(ctx.dataDir, "tmp", `upload-${randomBytes9(6).toString("hex")}.mru`);
+  const tmpPath = join12(ctx.dataDir, "tmp", `upload-${randomBytes9(6).toString("hex")}.mru`);
   await fs4.mkdir(dirname7(tmpPath), { recursive: true });
   const fields = {};
   let filename = null;
@@ -82492,7 +82531,7 @@ var init_sim_clock = __esm({
 
 // src/simulator/print-executor.ts
 import { promises as fs6 } from "node:fs";
-import { join as join12, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
+import { join as join13, relative as relative2, resolve as resolve4, sep as sep4 } from "node:path";
 var READ_SIZE2, LOOKAHEAD_SECONDS, MIN_SLEEP_MS, LINES_PER_BATCH, LineReader, VirtualSdcard;
 var init_print_executor = __esm({
   "src/simulator/print-executor.ts"() {
@@ -82590,7 +82629,7 @@ var init_print_executor = __esm({
         const want = filename.toLowerCase();
         const walk = async (dir) => {
           for (const ent of await fs6.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-            const full = join12(dir, ent.name);
+            const full = join13(dir, ent.name);
             if (ent.isDirectory()) {
               const hit = await walk(full);
               if (hit) return hit;
@@ -85621,7 +85660,7 @@ X-Timestamp: ${(this.ctx.clock.now() / 1e3).toFixed(6)}\r
 // src/simulator/simulator.ts
 import { promises as fs7 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join as join13 } from "node:path";
+import { join as join14 } from "node:path";
 var TICK_MS, Simulator;
 var init_simulator = __esm({
   "src/simulator/simulator.ts"() {
@@ -85668,8 +85707,8 @@ var init_simulator = __esm({
       }
       async start() {
         const cfg = this.cfg;
-        const dataDir = await fs7.mkdtemp(join13(tmpdir(), "moonraker-sim-"));
-        const gcodesDir = cfg.gcodesDir ?? join13(dataDir, "gcodes");
+        const dataDir = await fs7.mkdtemp(join14(tmpdir(), "moonraker-sim-"));
+        const gcodesDir = cfg.gcodesDir ?? join14(dataDir, "gcodes");
         await fs7.mkdir(gcodesDir, { recursive: true });
         this.clock = new TrackedClock(cfg.clock);
         const settings = {
@@ -85967,9 +86006,9 @@ __export(demo_exports, {
   demoCommand: () => demoCommand,
   demoGcode: () => demoGcode
 });
-import { mkdtemp, rm as rm5, writeFile as writeFile2 } from "node:fs/promises";
+import { mkdtemp, rm as rm6, writeFile as writeFile2 } from "node:fs/promises";
 import { tmpdir as tmpdir2 } from "node:os";
-import { join as join14 } from "node:path";
+import { join as join15 } from "node:path";
 function demoGcode(layers, moves) {
   const estimate = Math.round(layers * moves * 0.8 + layers);
   const out = [
@@ -86012,9 +86051,9 @@ async function demoCommand(log) {
   const noTimelapse = !ffmpeg.ok ? "no ffmpeg" : !ffmpeg.libx264 ? "no ffmpeg with libx264" : null;
   const emu = await startPolarEmulator({ accounts: [DEMO_ACCOUNT], log: log.child("emu") });
   const sim = await startMoonrakerSimulator({ speedFactor: SPEED_FACTOR, log: log.child("sim") });
-  const dir = await mkdtemp(join14(tmpdir2(), "polarcloud-demo-"));
+  const dir = await mkdtemp(join15(tmpdir2(), "polarcloud-demo-"));
   const yaml = [
-    `data_dir: ${join14(dir, "data")}`,
+    `data_dir: ${join15(dir, "data")}`,
     "polar:",
     `  server_url: ${emu.url}`,
     "  reply_timeout: 10",
@@ -86096,7 +86135,7 @@ async function demoCommand(log) {
     await bridge.stop();
     await sim.stop();
     await emu.stop();
-    await rm5(dir, { recursive: true, force: true });
+    await rm6(dir, { recursive: true, force: true });
   }
 }
 function timelapseOf(emu, jobId) {
@@ -86105,7 +86144,7 @@ function timelapseOf(emu, jobId) {
 async function videoSeconds(upload, dir) {
   if (!upload.body) return {};
   try {
-    const file2 = join14(dir, "timelapse.mp4");
+    const file2 = join15(dir, "timelapse.mp4");
     await writeFile2(file2, upload.body);
     const d = Number((await ffprobeJson(file2, { timeoutMs: 1e4 })).format.duration);
     return Number.isFinite(d) ? { durationSec: d } : {};

@@ -58,8 +58,8 @@ export class JobReportSender {
         serialNumber,
         jobId: r.jobId,
         state: r.state,
-        printSeconds: Math.max(0, Math.round(r.printSeconds)),
-        filamentUsed: Math.max(0, Math.round(r.filamentUsed)),
+        printSeconds: safeCount(r.printSeconds),
+        filamentUsed: safeCount(r.filamentUsed),
       });
       if (!ok) break;
       sent.add(r.key);
@@ -72,4 +72,9 @@ export class JobReportSender {
       this.log.error(`sent job reports could not be removed from the outbox (may be repeated after a restart): ${errText(err)}`);
     }
   }
+}
+
+/** A non-negative safe integer: absurd numbers from a corrupt print must not make the cloud drop the report. */
+function safeCount(n: number): number {
+  return Number.isFinite(n) ? Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(n))) : 0;
 }

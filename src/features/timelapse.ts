@@ -60,6 +60,7 @@ export class Timelapse implements Feature {
         if (typeof layer === 'number') this.onLayer(layer);
       }),
     );
+    void this.removeLeftovers();
     if (this.ctx.config.camera.enabled && this.ctx.config.camera.timelapse.enabled) {
       void probeFfmpeg().then((p) => {
         this.ffmpegOk = p.ok && p.libx264;
@@ -75,6 +76,16 @@ export class Timelapse implements Feature {
     for (const off of this.offs.splice(0)) off();
     this.ctx.clock.clearTimeout(this.timer);
     this.rec = null;
+  }
+
+  /** Frame folders of jobs that are not running any more (a crash while encoding/uploading): never kept. */
+  private async removeLeftovers(): Promise<void> {
+    const keep = this.ctx.jobs.job?.cloud ? this.ctx.jobs.job.jobId.replace(/[^A-Za-z0-9._-]/g, '_') : null;
+    for (const name of await readdir(this.root).catch(() => [] as string[])) {
+      if (name === keep) continue;
+      await rm(join(this.root, name), { recursive: true, force: true });
+      this.ctx.log.info(`removed leftover timelapse frames of ${name}`);
+    }
   }
 
   /** Starts (or resumes) recording when a cloud job is printing. */
@@ -174,6 +185,9 @@ export class Timelapse implements Feature {
       if (report.state !== 'completed' || !this.ffmpegOk) return;
       const frames = (await readdir(dir).catch(() => [] as string[])).filter((f) => FRAME.test(f)).sort();
       if (frames.length < 2) return;
+      // The report was just sent: let its removal from the outbox reach the disk before the long
+      // (memory-hungry) encode, so a crash during it cannot send the report again.
+      await this.ctx.jobs.store.flushed();
       this.ctx.status.setPostProcessing({ jobId: report.jobId });
       // Sequential names for ffmpeg's image2 demuxer (thinning leaves gaps).
       for (const [i, f] of frames.entries()) {

@@ -42,6 +42,8 @@ export class JobService {
   /** Events are reduced strictly in order, each after the previous one's write started. */
   private lastPrintKey = '';
   private running = false;
+  /** A cloud job that was being prepared when the service stopped (checked once Klippy is ready). */
+  private stalePending: string | null = null;
 
   constructor(private readonly d: JobServiceDeps) {
     this.store = new JobStore(d.dataDir, d.log);
@@ -63,6 +65,7 @@ export class JobService {
   async start(): Promise<void> {
     await ensurePrivateDir(this.d.dataDir);
     await this.store.load();
+    this.stalePending = this.store.tracker.pendingCloud?.jobId ?? null;
     this.running = true;
     const { printer, api, moonraker } = this.d;
     this.offs.push(
@@ -195,9 +198,28 @@ export class JobService {
     }
   }
 
+  /**
+   * A cloud job that was still being prepared when the service stopped: no pipeline survives a
+   * restart, so unless print_stats shows its file (the start got through), it is reported
+   * canceled — it stays queued in Polar — instead of blocking the printer as "starting".
+   */
+  private async settleStalePending(): Promise<void> {
+    const jobId = this.stalePending;
+    if (!jobId || this.d.printer.connectionState !== 'klippy_ready') return;
+    this.stalePending = null;
+    const pending = this.store.tracker.pendingCloud;
+    if (!pending || pending.jobId !== jobId) return;
+    const ps = this.d.printer.snapshot().print_stats;
+    const running = (ps.state === 'printing' || ps.state === 'paused') && (ps.filename ?? '').replace(/^\/+/, '') === pending.filename;
+    if (running) return;
+    this.d.log.warn(`cloud job ${jobId} was being prepared when the service stopped; reporting it canceled (it stays queued in Polar Cloud)`);
+    this.cloudAbort(jobId);
+  }
+
   /** After every (re)subscribe: the latest history records, oldest first, so missed ends are found. */
   private async replayHistory(): Promise<void> {
     this.feedSnapshot(this.d.printer.snapshot());
+    await this.settleStalePending();
     if (!this.store.tracker.active) return;
     let jobs: HistoryJob[];
     try {

@@ -287,7 +287,8 @@ function formatPercent(pct: number): string {
 }
 
 function isoTime(ms: number): string | undefined {
-  return isNum(ms) ? new Date(ms).toISOString() : undefined;
+  // Date's range is ±8.64e15 ms; a corrupt history/print_stats time must not throw from a timer.
+  return isNum(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
 }
 
 function basename(path: string): string {
