@@ -1,9 +1,18 @@
-// Runs every compiled test file with node's built-in runner. Files are listed
-// explicitly because node 18 and node 22 disagree on directory/glob arguments.
+// Runs every compiled test file with node's built-in runner, several files at
+// a time. Node 18.19's `node --test` runs files one after another on a 2-core
+// machine (its concurrency is cores - 1) and has no --test-concurrency flag,
+// and most of our integration tests spend their time waiting on loopback
+// sockets rather than on the CPU, so we start one `node --test` per file
+// ourselves, TEST_JOBS at a time (default: 2 per core, at least 3). Each
+// file's output is printed whole when it finishes so reports do not
+// interleave. Files are listed explicitly because node 18 and node 22
+// disagree on directory/glob arguments.
 // Extra arguments are passed to `node --test` (e.g. --test-name-pattern=...).
+// TEST_FILTER=<substring> runs only matching files; TEST_JOBS=1 runs serially.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cpus } from 'node:os';
 
 function collect(dir) {
   const out = [];
@@ -21,7 +30,58 @@ if (files.length === 0) {
   console.error('run-tests: no test files found under build/test');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--enable-source-maps', '--test', ...process.argv.slice(2), ...files], {
-  stdio: 'inherit',
-});
-process.exit(res.status ?? 1);
+// Longest first keeps the tail short; compiled size is a fair proxy for run time.
+files.sort((a, b) => statSync(b).size - statSync(a).size);
+
+const jobs = Math.max(1, Number(process.env.TEST_JOBS) || Math.max(3, cpus().length * 2));
+const extra = process.argv.slice(2);
+const started = Date.now();
+const failed = [];
+let totals = { tests: 0, pass: 0, fail: 0, skipped: 0 };
+
+function tally(text) {
+  // Both the spec and tap reporters end with "# tests N" style summary lines
+  // (the spec reporter prefixes them with "ℹ").
+  for (const key of Object.keys(totals)) {
+    const m = new RegExp(`^(?:ℹ|#) ${key} (\\d+)$`, 'm').exec(text);
+    if (m) totals[key] += Number(m[1]);
+  }
+}
+
+function runOne(file) {
+  return new Promise((resolve) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--enable-source-maps', '--test', ...extra, file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
+    });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    child.on('close', (code, signal) => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const secs = ((Date.now() - t0) / 1000).toFixed(1);
+      const ok = code === 0;
+      tally(text);
+      if (!ok) failed.push(file);
+      process.stdout.write(`\n=== ${ok ? 'ok  ' : 'FAIL'} ${file} (${secs} s)${signal ? ` signal ${signal}` : ''}\n${text}`);
+      resolve();
+    });
+  });
+}
+
+const queue = [...files];
+async function worker() {
+  for (let file = queue.shift(); file; file = queue.shift()) await runOne(file);
+}
+await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+
+const secs = ((Date.now() - started) / 1000).toFixed(1);
+console.log(
+  `\n=== ${files.length} files, ${totals.tests} tests: ${totals.pass} passed, ${totals.fail} failed, ` +
+    `${totals.skipped} skipped; ${jobs} at a time, ${secs} s`,
+);
+if (failed.length > 0) {
+  console.log(`=== failing files:\n${failed.map((f) => `  ${f}`).join('\n')}`);
+  process.exit(1);
+}
