@@ -29038,6 +29038,9 @@ var init_polar_client = __esm({
       st = "stopped";
       serial;
       timer;
+      handshakeTimer;
+      /** Why we closed the connection ourselves during the handshake (reported instead of the transport's reason). */
+      handshakeFailure;
       helloFailed = false;
       backoff;
       failures;
@@ -29058,6 +29061,7 @@ var init_polar_client = __esm({
         this.setState("stopped", "stopped");
         this.o.clock.clearTimeout(this.timer);
         this.timer = void 0;
+        this.clearHandshakeTimer();
         this.dropConnection();
       }
       /** Registers a handler for a cloud command addressed to us (called only while online). */
@@ -29120,7 +29124,20 @@ var init_polar_client = __esm({
           conn.messages.on(name, (m) => this.dispatch(conn, serial3, name, m));
         }
         conn.events.on("close", ({ reason, serverInitiated }) => this.onClose(conn, reason, serverInitiated));
+        this.clearHandshakeTimer();
+        const limit = this.o.handshakeTimeoutMs ?? 3e4;
+        this.handshakeTimer = this.o.clock.setTimeout(() => {
+          this.handshakeTimer = void 0;
+          if (conn !== this.conn || this.st === "online") return;
+          this.handshakeFailure = `no ${this.st === "authenticating" ? "answer to hello" : "welcome"} from Polar Cloud within ${Math.round(limit / 1e3)} s`;
+          conn.close();
+          if (conn === this.conn) this.onClose(conn, this.handshakeFailure, false);
+        }, limit);
         conn.open();
+      }
+      clearHandshakeTimer() {
+        this.o.clock.clearTimeout(this.handshakeTimer);
+        this.handshakeTimer = void 0;
       }
       onWelcome(conn, serial3, challenge) {
         if (conn !== this.conn) return;
@@ -29138,6 +29155,7 @@ var init_polar_client = __esm({
       async onHelloResponse(conn, serial3, m) {
         if (conn !== this.conn) return;
         if (m.status === "SUCCESS") {
+          this.clearHandshakeTimer();
           this.backoff.reset();
           this.helloFailed = false;
           this.failures.success(`connected to Polar Cloud as ${serial3}`);
@@ -29182,6 +29200,9 @@ var init_polar_client = __esm({
       onClose(conn, reason, serverInitiated) {
         if (conn !== this.conn) return;
         this.conn = void 0;
+        this.clearHandshakeTimer();
+        if (this.handshakeFailure !== void 0) reason = this.handshakeFailure;
+        this.handshakeFailure = void 0;
         const wasOnline = this.st === "online";
         if (this.st === "stopped" || this.st === "deleted" || this.st === "unregistered") return;
         if (wasOnline) {
@@ -38796,6 +38817,7 @@ var init_controller = __esm({
           helloInfo: () => this.helloInfo(),
           backoff: d.polarBackoff ?? new Backoff({ initialMs: 1e3, maxMs: 12e4 }),
           wire: d.config.log.wire,
+          handshakeTimeoutMs: d.config.polar.reply_timeout * 1e3,
           ...d.failedHelloDelayMs !== void 0 ? { failedHelloDelayMs: d.failedHelloDelayMs } : {},
           ...d.identityPollMs !== void 0 ? { identityPollMs: d.identityPollMs } : {}
         });
@@ -47952,7 +47974,7 @@ var init_upload_store = __esm({
 // src/emulator/context.ts
 import { randomBytes as randomBytes5 } from "node:crypto";
 function defaultSettings() {
-  return { failHellos: 0, keyPairBehavior: "normal", urlOptions: {} };
+  return { failHellos: 0, ignoreHellos: 0, keyPairBehavior: "normal", urlOptions: {} };
 }
 function createContext(opts) {
   const files = new FileStore(() => ctx.baseUrl);
@@ -48086,6 +48108,10 @@ function createControl(ctx, hub) {
       if (!(Number.isSafeInteger(n) && n >= 0)) throw new Error("n must be a non-negative integer");
       ctx.settings.failHellos = n;
     },
+    ignoreNextHellos(n) {
+      if (!(Number.isSafeInteger(n) && n >= 0)) throw new Error("n must be a non-negative integer");
+      ctx.settings.ignoreHellos = n;
+    },
     failNextRegister(reason) {
       if (!REGISTER_FAILURE_REASONS.includes(reason)) throw new Error(`unknown register failure reason '${String(reason)}'`);
       ctx.settings.failRegister = reason;
@@ -48134,6 +48160,15 @@ function createControl(ctx, hub) {
       positive(options.expires, "expires");
       positive(options.maxSize, "maxSize");
       ctx.settings.urlOptions = { ...options };
+    },
+    faultUploads(fault, times) {
+      if (fault === null) {
+        ctx.settings.uploadFault = void 0;
+        return;
+      }
+      if (!(Number.isInteger(fault.status) && fault.status >= 400 && fault.status <= 599)) throw new Error("status must be an HTTP error status (400..599)");
+      if (times !== void 0 && !(Number.isSafeInteger(times) && times > 0)) throw new Error("times must be a positive integer");
+      ctx.settings.uploadFault = { fault: { ...fault }, times: times ?? Infinity };
     },
     events: (since) => ctx.events.events(since),
     violations: (since) => ctx.events.violations(since),
@@ -48274,6 +48309,7 @@ function routes(control) {
     },
     "POST /control/accept": async () => (control.acceptConnections(), { ok: true }),
     "POST /control/fail-hellos": async (req) => (control.failNextHellos((await body(req, bodies.failHellos)).n), { ok: true }),
+    "POST /control/ignore-hellos": async (req) => (control.ignoreNextHellos((await body(req, bodies.failHellos)).n), { ok: true }),
     "POST /control/fail-register": async (req) => (control.failNextRegister((await body(req, bodies.failRegister)).reason), { ok: true }),
     "POST /control/key-pair": async (req) => (control.setKeyPairBehavior((await body(req, bodies.keyPair)).behavior), { ok: true }),
     "GET /control/queue": async (_req, url4) => control.queue(required2(url4, "serialNumber")),
@@ -48301,6 +48337,11 @@ function routes(control) {
     },
     "GET /control/uploads": async () => control.uploads().map(({ body: kept, ...meta3 }) => ({ ...meta3, bodyKept: kept !== void 0 })),
     "POST /control/url-options": async (req) => (control.setUrlOptions(await body(req, bodies.urlOptions)), { ok: true }),
+    "POST /control/upload-fault": async (req) => {
+      const b = await body(req, bodies.uploadFault);
+      control.faultUploads(b.fault, b.times);
+      return { ok: true };
+    },
     "GET /control/events": async (_req, url4) => control.events(num2(url4, "since")),
     "GET /control/violations": async (_req, url4) => control.violations(num2(url4, "since")),
     "POST /control/wait": async (req) => {
@@ -48384,6 +48425,10 @@ var init_control_http = __esm({
       removeJob: external_exports.object({ serialNumber: serial2, jobId: external_exports.string().min(1) }),
       addFile: external_exports.object({ name: external_exports.string().min(1), content: external_exports.string().optional(), contentBase64: external_exports.string().optional(), size: external_exports.number().int().nonnegative().optional() }),
       faultFile: external_exports.object({ name: external_exports.string().min(1), fault: faultSchema.nullable(), times: external_exports.number().int().positive().optional() }),
+      uploadFault: external_exports.object({
+        fault: external_exports.object({ status: external_exports.number().int().min(400).max(599), code: external_exports.string().optional(), message: external_exports.string().optional() }).nullable(),
+        times: external_exports.number().int().positive().optional()
+      }),
       urlOptions: external_exports.object({ expires: external_exports.number().int().positive().optional(), maxSize: external_exports.number().int().positive().optional(), fail: external_exports.union([external_exports.boolean(), external_exports.string()]).optional() }),
       wait: waitSchema,
       empty: external_exports.object({}).loose()
@@ -52453,6 +52498,12 @@ function handleS3Post(ctx, req, res, bucket) {
     sendS3Error(res, f.status, f.code, f.message, f.extra);
     drain(req);
   };
+  const outage = ctx.settings.uploadFault;
+  if (outage && req.method === "POST") {
+    if (--outage.times <= 0) ctx.settings.uploadFault = void 0;
+    const { status, code, message } = outage.fault;
+    return reject(failure2(status, code ?? (status === 503 ? "ServiceUnavailable" : "InternalError"), message ?? "Injected fault (emulator control: faultUploads)."));
+  }
   if (req.method !== "POST") return reject(failure2(405, "MethodNotAllowed", "The specified method is not allowed against this resource."));
   if (bucket !== ctx.s3.bucket) return reject(failure2(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: bucket }));
   if (req.headers["transfer-encoding"] !== void 0) {
@@ -78641,6 +78692,11 @@ function handleHello(ctx, hub, session, payload) {
     hub.closeSoon(session);
   };
   if (isRecord2(payload) && typeof payload.serialNumber === "string") session.serialNumber = payload.serialNumber;
+  if (ctx.settings.ignoreHellos > 0) {
+    ctx.settings.ignoreHellos--;
+    ctx.log.info(`hello from ${session.serialNumber ?? session.socket.id} left unanswered (emulator control)`);
+    return;
+  }
   if (ctx.settings.failHellos > 0) {
     ctx.settings.failHellos--;
     return reject("FAILED", "forced by emulator control");

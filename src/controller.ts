@@ -73,6 +73,7 @@ export class Controller {
       helloInfo: () => this.helloInfo(),
       backoff: d.polarBackoff ?? new Backoff({ initialMs: 1000, maxMs: 120_000 }),
       wire: d.config.log.wire,
+      handshakeTimeoutMs: d.config.polar.reply_timeout * 1000,
       ...(d.failedHelloDelayMs !== undefined ? { failedHelloDelayMs: d.failedHelloDelayMs } : {}),
       ...(d.identityPollMs !== undefined ? { identityPollMs: d.identityPollMs } : {}),
     });

@@ -7,7 +7,7 @@ import { JobStore } from './job-store.js';
 import { FileStore } from './print-files.js';
 import { PrinterRegistry } from './printer-registry.js';
 import type { S3Credentials } from './s3-post-policy.js';
-import type { KeyPairBehavior, RegisterFailureReason, UrlOptions } from './types.js';
+import type { KeyPairBehavior, RegisterFailureReason, UploadFault, UrlOptions } from './types.js';
 import { UploadStore } from './upload-store.js';
 
 export const DEFAULT_MANUFACTURERS = ['kl', 'test', 'op'];
@@ -15,10 +15,14 @@ export const DEFAULT_MANUFACTURERS = ['kl', 'test', 'op'];
 export interface EmulatorSettings {
   /** hellos still to be answered FAILED. */
   failHellos: number;
+  /** hellos still to be left unanswered (an overloaded cloud). */
+  ignoreHellos: number;
   /** Reason for the next register to fail with (one-shot). */
   failRegister?: RegisterFailureReason;
   keyPairBehavior: KeyPairBehavior;
   urlOptions: UrlOptions;
+  /** S3 outage: uploads answered with this error, `times` more times (Infinity: until cleared). */
+  uploadFault?: { fault: UploadFault; times: number };
 }
 
 export interface EmulatorContext {
@@ -39,7 +43,7 @@ export interface EmulatorContext {
 }
 
 export function defaultSettings(): EmulatorSettings {
-  return { failHellos: 0, keyPairBehavior: 'normal', urlOptions: {} };
+  return { failHellos: 0, ignoreHellos: 0, keyPairBehavior: 'normal', urlOptions: {} };
 }
 
 export interface ContextOptions {

@@ -54,6 +54,10 @@ const bodies = {
   removeJob: z.object({ serialNumber: serial, jobId: z.string().min(1) }),
   addFile: z.object({ name: z.string().min(1), content: z.string().optional(), contentBase64: z.string().optional(), size: z.number().int().nonnegative().optional() }),
   faultFile: z.object({ name: z.string().min(1), fault: faultSchema.nullable(), times: z.number().int().positive().optional() }),
+  uploadFault: z.object({
+    fault: z.object({ status: z.number().int().min(400).max(599), code: z.string().optional(), message: z.string().optional() }).nullable(),
+    times: z.number().int().positive().optional(),
+  }),
   urlOptions: z.object({ expires: z.number().int().positive().optional(), maxSize: z.number().int().positive().optional(), fail: z.union([z.boolean(), z.string()]).optional() }),
   wait: waitSchema,
   empty: z.object({}).loose(),
@@ -125,6 +129,7 @@ function routes(control: EmulatorControl): Record<string, Route> {
     },
     'POST /control/accept': async () => (control.acceptConnections(), { ok: true }),
     'POST /control/fail-hellos': async (req) => (control.failNextHellos((await body(req, bodies.failHellos)).n), { ok: true }),
+    'POST /control/ignore-hellos': async (req) => (control.ignoreNextHellos((await body(req, bodies.failHellos)).n), { ok: true }),
     'POST /control/fail-register': async (req) => (control.failNextRegister((await body(req, bodies.failRegister)).reason), { ok: true }),
     'POST /control/key-pair': async (req) => (control.setKeyPairBehavior((await body(req, bodies.keyPair)).behavior), { ok: true }),
     'GET /control/queue': async (_req, url) => control.queue(required(url, 'serialNumber')),
@@ -152,6 +157,11 @@ function routes(control: EmulatorControl): Record<string, Route> {
     },
     'GET /control/uploads': async () => control.uploads().map(({ body: kept, ...meta }) => ({ ...meta, bodyKept: kept !== undefined })),
     'POST /control/url-options': async (req) => (control.setUrlOptions(await body(req, bodies.urlOptions)), { ok: true }),
+    'POST /control/upload-fault': async (req) => {
+      const b = await body(req, bodies.uploadFault);
+      control.faultUploads(b.fault, b.times);
+      return { ok: true };
+    },
     'GET /control/events': async (_req, url) => control.events(num(url, 'since')),
     'GET /control/violations': async (_req, url) => control.violations(num(url, 'since')),
     'POST /control/wait': async (req) => {

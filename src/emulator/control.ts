@@ -16,6 +16,7 @@ import {
   type PrinterInfo,
   type RefuseMode,
   type RegisterFailureReason,
+  type UploadFault,
   type UrlOptions,
 } from './types.js';
 
@@ -47,6 +48,10 @@ export function createControl(ctx: EmulatorContext, hub: SocketHub): EmulatorCon
     failNextHellos(n) {
       if (!(Number.isSafeInteger(n) && n >= 0)) throw new Error('n must be a non-negative integer');
       ctx.settings.failHellos = n;
+    },
+    ignoreNextHellos(n) {
+      if (!(Number.isSafeInteger(n) && n >= 0)) throw new Error('n must be a non-negative integer');
+      ctx.settings.ignoreHellos = n;
     },
     failNextRegister(reason: RegisterFailureReason) {
       if (!REGISTER_FAILURE_REASONS.includes(reason)) throw new Error(`unknown register failure reason '${String(reason)}'`);
@@ -96,6 +101,15 @@ export function createControl(ctx: EmulatorContext, hub: SocketHub): EmulatorCon
       positive(options.expires, 'expires');
       positive(options.maxSize, 'maxSize');
       ctx.settings.urlOptions = { ...options };
+    },
+    faultUploads(fault: UploadFault | null, times?: number) {
+      if (fault === null) {
+        ctx.settings.uploadFault = undefined;
+        return;
+      }
+      if (!(Number.isInteger(fault.status) && fault.status >= 400 && fault.status <= 599)) throw new Error('status must be an HTTP error status (400..599)');
+      if (times !== undefined && !(Number.isSafeInteger(times) && times > 0)) throw new Error('times must be a positive integer');
+      ctx.settings.uploadFault = { fault: { ...fault }, times: times ?? Infinity };
     },
     events: (since) => ctx.events.events(since),
     violations: (since) => ctx.events.violations(since),

@@ -29,6 +29,12 @@ export function handleS3Post(ctx: EmulatorContext, req: IncomingMessage, res: Se
     drain(req);
   };
 
+  const outage = ctx.settings.uploadFault;
+  if (outage && req.method === 'POST') {
+    if (--outage.times <= 0) ctx.settings.uploadFault = undefined;
+    const { status, code, message } = outage.fault;
+    return reject(failure(status, code ?? (status === 503 ? 'ServiceUnavailable' : 'InternalError'), message ?? 'Injected fault (emulator control: faultUploads).'));
+  }
   if (req.method !== 'POST') return reject(failure(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.'));
   if (bucket !== ctx.s3.bucket) return reject(failure(404, 'NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket }));
   if (req.headers['transfer-encoding'] !== undefined) {

@@ -85,6 +85,11 @@ export function handleHello(ctx: EmulatorContext, hub: SocketHub, session: Sessi
     hub.closeSoon(session);
   };
   if (isRecord(payload) && typeof payload.serialNumber === 'string') session.serialNumber = payload.serialNumber;
+  if (ctx.settings.ignoreHellos > 0) {
+    ctx.settings.ignoreHellos--;
+    ctx.log.info(`hello from ${session.serialNumber ?? session.socket.id} left unanswered (emulator control)`);
+    return;
+  }
   if (ctx.settings.failHellos > 0) {
     ctx.settings.failHellos--;
     return reject('FAILED', 'forced by emulator control');

@@ -168,6 +168,15 @@ export interface UrlOptions {
   fail?: boolean | string;
 }
 
+/** An S3 outage: uploads are answered with this error instead of being checked and stored. */
+export interface UploadFault {
+  /** HTTP status, e.g. 503. */
+  status: number;
+  /** S3 error code (default: ServiceUnavailable for 503, InternalError otherwise). */
+  code?: string;
+  message?: string;
+}
+
 export interface EmulatorControl {
   /** Sends `event` to every socket authenticated as `serialNumber`; payload defaults to `{serialNumber}`. Returns sockets reached. */
   send(serialNumber: string, event: string, payload?: unknown): number;
@@ -181,6 +190,8 @@ export interface EmulatorControl {
   refuseConnections(ms?: number, mode?: RefuseMode): void;
   acceptConnections(): void;
   failNextHellos(n: number): void;
+  /** The next `n` hellos get no helloResponse at all (an overloaded cloud); the socket stays open. */
+  ignoreNextHellos(n: number): void;
   failNextRegister(reason: RegisterFailureReason): void;
   setKeyPairBehavior(behavior: KeyPairBehavior): void;
   /** Marks the printer deleted, sends `delete` to it if connected; later hellos get DELETED. */
@@ -201,6 +212,8 @@ export interface EmulatorControl {
   files(): PrintFileInfo[];
   uploads(): UploadRecord[];
   setUrlOptions(options: UrlOptions): void;
+  /** Answers the next `times` S3 uploads (default: all, until cleared with null) with `fault`. */
+  faultUploads(fault: UploadFault | null, times?: number): void;
   /** Events with seq > since (default: all kept). */
   events(since?: number): EmulatorEvent[];
   violations(since?: number): EmulatorEvent[];

@@ -42,6 +42,11 @@ export interface PolarClientOptions {
   failedHelloDelayMs?: number;
   /** How often to look for a new registration while unregistered/deleted. */
   identityPollMs?: number;
+  /**
+   * From starting a connection to hello SUCCESS (default 30 s). A cloud that accepts the
+   * socket but never sends welcome or never answers hello must not hold the bridge offline.
+   */
+  handshakeTimeoutMs?: number;
 }
 
 export interface PolarClientEvents {
@@ -60,6 +65,9 @@ export class PolarClient {
   private st: PolarClientState = 'stopped';
   private serial: string | undefined;
   private timer: TimerHandle | undefined;
+  private handshakeTimer: TimerHandle | undefined;
+  /** Why we closed the connection ourselves during the handshake (reported instead of the transport's reason). */
+  private handshakeFailure: string | undefined;
   private helloFailed = false;
   private backoff: Backoff;
   private failures: FailureLog;
@@ -90,6 +98,7 @@ export class PolarClient {
     this.setState('stopped', 'stopped');
     this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.clearHandshakeTimer();
     this.dropConnection();
   }
 
@@ -166,7 +175,22 @@ export class PolarClient {
       conn.messages.on(name, (m) => this.dispatch(conn, serial, name, m));
     }
     conn.events.on('close', ({ reason, serverInitiated }) => this.onClose(conn, reason, serverInitiated));
+    this.clearHandshakeTimer();
+    const limit = this.o.handshakeTimeoutMs ?? 30_000;
+    this.handshakeTimer = this.o.clock.setTimeout(() => {
+      this.handshakeTimer = undefined;
+      if (conn !== this.conn || this.st === 'online') return;
+      this.handshakeFailure = `no ${this.st === 'authenticating' ? 'answer to hello' : 'welcome'} from Polar Cloud within ${Math.round(limit / 1000)} s`;
+      conn.close();
+      // socket.io reports no close for a socket that never finished connecting: handle it here.
+      if (conn === this.conn) this.onClose(conn, this.handshakeFailure, false);
+    }, limit);
     conn.open();
+  }
+
+  private clearHandshakeTimer(): void {
+    this.o.clock.clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
   }
 
   private onWelcome(conn: PolarConnection, serial: string, challenge: string): void {
@@ -186,6 +210,7 @@ export class PolarClient {
   private async onHelloResponse(conn: PolarConnection, serial: string, m: CloudToPrinter['helloResponse']): Promise<void> {
     if (conn !== this.conn) return;
     if (m.status === 'SUCCESS') {
+      this.clearHandshakeTimer();
       this.backoff.reset();
       this.helloFailed = false;
       this.failures.success(`connected to Polar Cloud as ${serial}`);
@@ -233,6 +258,9 @@ export class PolarClient {
   private onClose(conn: PolarConnection, reason: string, serverInitiated: boolean): void {
     if (conn !== this.conn) return;
     this.conn = undefined;
+    this.clearHandshakeTimer();
+    if (this.handshakeFailure !== undefined) reason = this.handshakeFailure;
+    this.handshakeFailure = undefined;
     const wasOnline = this.st === 'online';
     if (this.st === 'stopped' || this.st === 'deleted' || this.st === 'unregistered') return;
     if (wasOnline) {

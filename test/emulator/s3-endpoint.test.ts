@@ -148,6 +148,21 @@ describe('emulator getUrl and S3 POST endpoint', () => {
     assert.equal(ev.serialNumber, serial);
   });
 
+  it('faultUploads answers uploads with an S3 error the given number of times, then accepts again', async () => {
+    const fields = (await getUrl()).fields as Record<string, string>;
+    emu.control.faultUploads({ status: 503 }, 2);
+    assert.deepEqual(code(await post([...fieldParts(fields), file()])), [503, 'ServiceUnavailable']);
+    emu.control.faultUploads({ status: 500, code: 'InternalError', message: 'We encountered an internal error.' });
+    const second = await post([...fieldParts(fields), file()]);
+    assert.deepEqual(code(second), [500, 'InternalError']);
+    assert.equal(message(second), 'We encountered an internal error.');
+    assert.equal((await post([...fieldParts(fields), file()])).status, 500, 'no count: until cleared');
+    emu.control.faultUploads(null);
+    assert.equal((await post([...fieldParts(fields), file()])).status, 204);
+    assert.equal(emu.control.uploads().length, 1, 'only the accepted upload is stored');
+    assert.throws(() => emu.control.faultUploads({ status: 200 }), /HTTP error status/);
+  });
+
   it('treats field names case-insensitively, like S3', async () => {
     const fields = (await getUrl()).fields as Record<string, string>;
     const lower = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k.toLowerCase(), v]));

@@ -103,6 +103,39 @@ test('hello FAILED backs off (never hot) and then succeeds', async () => {
   });
 });
 
+test('a hello the cloud never answers times out (reply_timeout), then the bridge reconnects and gets online', async () => {
+  await withEmulator(async (emu) => {
+    const dir = await makeDataDir();
+    const log = new LogCapture();
+    const clock = new FakeClock();
+    await (await registeredBridge(emu, new LogCapture(), dir)).c.stop();
+    emu.control.ignoreNextHellos(1);
+    const c = makeController(emu.url, dir, log, { clock });
+    try {
+      const hellos = (): number => emu.control.events().filter((e) => e.kind === 'in' && e.name === 'hello').length;
+      const before = hellos();
+      await c.start();
+      await eventually(() => hellos() === before + 1 && c.polar.state === 'authenticating', 5000, 'hello sent, no answer');
+      // Real time passes, fake time does not: the bridge keeps waiting without a timeout.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(c.polar.state, 'authenticating');
+      await clock.advance(4_999);
+      assert.equal(c.polar.state, 'authenticating', 'not before reply_timeout (5 s in these tests)');
+      await clock.advance(1);
+      assert.equal(c.polar.state, 'backoff');
+      assert.ok(log.has(/no answer to hello from Polar Cloud within 5 s/, 'warn'), log.lines().join('\n'));
+      await clock.advance(clock.nextDelay() ?? 0);
+      await eventually(() => c.polar.online, 5000, 'online with the next connection');
+      assert.equal(hellos(), before + 2);
+      // Online: the timer is gone, so fake time passing changes nothing.
+      await clock.advance(60_000);
+      assert.ok(c.polar.online);
+    } finally {
+      await c.stop();
+    }
+  });
+});
+
 test('DELETED at hello: the serial is forgotten, the key kept, no automatic re-registration', async () => {
   await withEmulator(async (emu) => {
     const { c: first, serial, dataDir } = await registeredBridge(emu);
