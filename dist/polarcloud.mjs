@@ -28194,26 +28194,35 @@ var init_backoff = __esm({
       failures = 0;
       suppressed = 0;
       lastLoggedAt = -Infinity;
+      /** This failure streak was announced at warn level (so its end is announced too). */
+      streakLogged = false;
+      /**
+       * At most one warning per `everyMs`, across streaks too: a link that flaps
+       * (fails, recovers, fails again) is one warning, not one per flap.
+       */
       failure(reason) {
         this.failures++;
         const t = this.now();
-        if (this.failures === 1) {
-          this.log.warn(`${this.what}: ${reason}`);
-          this.lastLoggedAt = t;
-        } else if (t - this.lastLoggedAt >= this.everyMs) {
-          this.log.warn(`${this.what}: ${reason} (still failing: ${this.failures} attempts, ${this.suppressed} similar messages suppressed)`);
+        if (t - this.lastLoggedAt >= this.everyMs) {
+          const still = this.failures > 1 ? ` (still failing: ${this.failures} attempts, ${this.suppressed} similar messages suppressed)` : "";
+          this.log.warn(`${this.what}: ${reason}${still}`);
           this.lastLoggedAt = t;
           this.suppressed = 0;
+          this.streakLogged = true;
         } else {
           this.suppressed++;
           this.log.debug(`${this.what}: ${reason}`);
         }
       }
       success(message) {
-        if (this.failures > 0) this.log.info(`${message} (after ${this.failures} failed attempts)`);
+        if (this.failures > 0) {
+          const text = `${message} (after ${this.failures} failed attempts)`;
+          if (this.streakLogged) this.log.info(text);
+          else this.log.debug(text);
+        }
         this.failures = 0;
         this.suppressed = 0;
-        this.lastLoggedAt = -Infinity;
+        this.streakLogged = false;
       }
       get failureCount() {
         return this.failures;
@@ -29014,7 +29023,7 @@ var init_connection = __esm({
 });
 
 // src/polar/polar-client.ts
-var REGISTRATION_MESSAGES, PolarClient;
+var LINK_LOST_LOG_MS, REGISTRATION_MESSAGES, PolarClient;
 var init_polar_client = __esm({
   "src/polar/polar-client.ts"() {
     "use strict";
@@ -29024,12 +29033,14 @@ var init_polar_client = __esm({
     init_keys();
     init_connection();
     init_messages();
+    LINK_LOST_LOG_MS = 5 * 6e4;
     REGISTRATION_MESSAGES = /* @__PURE__ */ new Set(["welcome", "helloResponse", "registerResponse", "keyPair"]);
     PolarClient = class {
       constructor(o) {
         this.o = o;
         this.backoff = o.backoff ?? new Backoff({ initialMs: 1e3, maxMs: 12e4 });
         this.failures = new FailureLog(o.log, "Polar Cloud connection", 5 * 6e4, () => o.clock.now());
+        this.helloFailures = new FailureLog(o.log, "Polar Cloud hello", 5 * 6e4, () => o.clock.now());
       }
       o;
       events = new TypedEmitter();
@@ -29042,8 +29053,12 @@ var init_polar_client = __esm({
       /** Why we closed the connection ourselves during the handshake (reported instead of the transport's reason). */
       handshakeFailure;
       helloFailed = false;
+      linkLostLoggedAt = -Infinity;
+      linkLostSuppressed = 0;
       backoff;
       failures;
+      /** Its own rate limit: a rejected key must not hide behind a flapping link's warnings. */
+      helloFailures;
       get state() {
         return this.st;
       }
@@ -29159,12 +29174,13 @@ var init_polar_client = __esm({
           this.backoff.reset();
           this.helloFailed = false;
           this.failures.success(`connected to Polar Cloud as ${serial3}`);
+          this.helloFailures.success(`hello accepted again for ${serial3}`);
           this.setState("online", `online as ${serial3}`);
           this.o.log.info(`hello accepted: online as ${serial3}`);
           this.events.emit("online", { serialNumber: serial3 });
         } else if (m.status === "FAILED") {
           this.helloFailed = true;
-          this.failures.failure(`hello rejected (${m.message ?? "no reason given"}); the key may not match the one registered for ${serial3}`);
+          this.helloFailures.failure(`hello rejected (${m.message ?? "no reason given"}); the key may not match the one registered for ${serial3}`);
           conn.close();
         } else {
           this.o.log.error(
@@ -29206,7 +29222,7 @@ var init_polar_client = __esm({
         const wasOnline = this.st === "online";
         if (this.st === "stopped" || this.st === "deleted" || this.st === "unregistered") return;
         if (wasOnline) {
-          this.o.log.warn(`lost Polar Cloud connection (${serverInitiated ? "closed by server" : reason})`);
+          this.logLinkLost(serverInitiated ? "closed by server" : reason);
           this.events.emit("offline", { reason });
         } else if (!this.helloFailed) {
           this.failures.failure(reason);
@@ -29215,6 +29231,19 @@ var init_polar_client = __esm({
         if (this.helloFailed) delay2 = Math.max(delay2, this.o.failedHelloDelayMs ?? 3e4);
         this.setState("backoff", `reconnecting in ${Math.round(delay2 / 1e3)} s`);
         this.timer = this.o.clock.setTimeout(() => this.connect(), delay2);
+      }
+      /** A flapping link is one warning per LINK_LOST_LOG_MS with a count, not one per drop (the SD card). */
+      logLinkLost(reason) {
+        const t = this.o.clock.now();
+        if (t - this.linkLostLoggedAt >= LINK_LOST_LOG_MS) {
+          const more = this.linkLostSuppressed > 0 ? `; lost ${this.linkLostSuppressed} more times in the last ${Math.round((t - this.linkLostLoggedAt) / 6e4)} min` : "";
+          this.o.log.warn(`lost Polar Cloud connection (${reason})${more}`);
+          this.linkLostLoggedAt = t;
+          this.linkLostSuppressed = 0;
+        } else {
+          this.linkLostSuppressed++;
+          this.o.log.debug(`lost Polar Cloud connection (${reason})`);
+        }
       }
       async forgetSerial(state, detail) {
         this.serial = void 0;
@@ -37195,6 +37224,7 @@ var init_cloud_session = __esm({
       ctx;
       offs = [];
       versionTimer;
+      versionGeneration = 0;
       lastCapabilities = null;
       start() {
         const { polar, jobs } = this.ctx;
@@ -37293,6 +37323,7 @@ var init_cloud_session = __esm({
       /** setVersion with the running version and the newest one Moonraker's update_manager knows. */
       async sendVersion() {
         this.clearTimer();
+        const generation = ++this.versionGeneration;
         let latestVersion;
         try {
           const info = (await this.ctx.api.updateStatus()).version_info[UPDATE_MANAGER_NAME];
@@ -37301,8 +37332,9 @@ var init_cloud_session = __esm({
           this.ctx.log.debug(`update_manager status unavailable: ${errText(err)}`);
         }
         const serialNumber = this.ctx.polar.serialNumber;
-        if (!serialNumber || !this.ctx.polar.online) return;
+        if (generation !== this.versionGeneration || !serialNumber || !this.ctx.polar.online) return;
         this.ctx.polar.send("setVersion", { serialNumber, runningVersion: VERSION, ...latestVersion ? { latestVersion } : {} });
+        this.clearTimer();
         this.versionTimer = this.ctx.clock.setTimeout(() => void this.sendVersion(), DAY_MS);
       }
       clearTimer() {
@@ -38460,7 +38492,7 @@ var init_timelapse_encode = __esm({
 // src/features/timelapse.ts
 import { mkdir as mkdir2, readdir, rename as rename3, rm as rm5, stat as stat4, writeFile } from "node:fs/promises";
 import { join as join10 } from "node:path";
-var FRAME, TARGET_FRAMES, Timelapse;
+var FRAME, CLOUD_WAIT_MS, TARGET_FRAMES, Timelapse;
 var init_timelapse = __esm({
   "src/features/timelapse.ts"() {
     "use strict";
@@ -38468,8 +38500,10 @@ var init_timelapse = __esm({
     init_ffmpeg();
     init_timelapse_encode();
     init_s3_post();
+    init_connection();
     init_log();
     FRAME = /^frame-(\d{6})\.jpg$/;
+    CLOUD_WAIT_MS = 5 * 6e4;
     TARGET_FRAMES = 900;
     Timelapse = class {
       constructor(ctx, camera) {
@@ -38483,6 +38517,8 @@ var init_timelapse = __esm({
       timer;
       ffmpegOk = null;
       capturing = false;
+      /** Cancels a wait for the cloud link (stop()). */
+      cancelWait = null;
       get root() {
         return join10(this.ctx.config.data_dir, "timelapse");
       }
@@ -38513,6 +38549,40 @@ var init_timelapse = __esm({
         for (const off of this.offs.splice(0)) off();
         this.ctx.clock.clearTimeout(this.timer);
         this.rec = null;
+        this.cancelWait?.();
+      }
+      /** Resolves once the bridge is online with Polar Cloud; rejects after `ms` or on stop(). */
+      waitOnline(ms) {
+        if (this.ctx.polar.online) return Promise.resolve();
+        return new Promise((resolve5, reject) => {
+          const done = (err) => {
+            off();
+            this.ctx.clock.clearTimeout(timer);
+            this.cancelWait = null;
+            if (err) reject(err);
+            else resolve5();
+          };
+          const off = this.ctx.polar.events.on("online", () => done());
+          const timer = this.ctx.clock.setTimeout(() => done(new Error(`not connected to Polar Cloud for ${Math.round(ms / 6e4)} min`)), ms);
+          this.cancelWait = () => done(new Error("stopping"));
+        });
+      }
+      /** The job's timelapse URL; a link lost while asking is waited out (the video is not lost with it). */
+      async timelapseUrl(jobId) {
+        const deadline = this.ctx.clock.now() + CLOUD_WAIT_MS;
+        for (; ; ) {
+          if (!this.ctx.polar.online) {
+            this.ctx.log.info(`timelapse of cloud job ${jobId}: waiting for the Polar Cloud link to upload it`);
+            await this.waitOnline(Math.max(1, deadline - this.ctx.clock.now()));
+          }
+          try {
+            return await this.camera.urls.get("timelapse", jobId);
+          } catch (err) {
+            const linkLost = err instanceof ConnectionClosedError || !this.ctx.polar.online;
+            if (!linkLost || this.ctx.clock.now() >= deadline) throw err;
+            this.ctx.log.debug(`timelapse URL request lost with the link: ${errText(err)}`);
+          }
+        }
       }
       /** Frame folders of jobs that are not running any more (a crash while encoding/uploading): never kept. */
       async removeLeftovers() {
@@ -38625,7 +38695,7 @@ var init_timelapse = __esm({
           const enc = await encodeTimelapse({ framesDir: dir, frameCount: frames.length, output: video, orientation, maxSeconds: 30, timeoutMs: 30 * 6e4 });
           const size = (await stat4(video)).size;
           for (let attempt = 1; ; attempt++) {
-            const url4 = await this.camera.urls.get("timelapse", report2.jobId);
+            const url4 = await this.timelapseUrl(report2.jobId);
             if (size > url4.maxSize) throw new Error(`timelapse is ${size} bytes, over the cloud's limit of ${url4.maxSize}`);
             try {
               await postToS3({ url: url4.url, fields: url4.fields, file: { path: video, size }, contentType: url4.contentType, fileName: "timelapse.mp4", timeoutMs: 10 * 6e4, attempts: 3, retryDelayMs: 2e3, maxSize: url4.maxSize });
@@ -48388,7 +48458,8 @@ var init_control_http = __esm({
       external_exports.object({ kind: external_exports.literal("truncate"), afterBytes: external_exports.number().int().nonnegative() }),
       external_exports.object({ kind: external_exports.literal("stall"), afterBytes: external_exports.number().int().nonnegative() }),
       external_exports.object({ kind: external_exports.literal("wrongLength"), contentLength: external_exports.number().int().nonnegative() }),
-      external_exports.object({ kind: external_exports.literal("status"), status: external_exports.number().int().min(400).max(599) })
+      external_exports.object({ kind: external_exports.literal("status"), status: external_exports.number().int().min(400).max(599) }),
+      external_exports.object({ kind: external_exports.literal("slow"), bytesPerSecond: external_exports.number().int().positive() })
     ]);
     jobSchema2 = external_exports.object({
       jobId: external_exports.string().min(1).optional(),
@@ -48598,12 +48669,17 @@ function serveFile(ctx, req, res, name) {
 async function sendBody(res, chunks, fault) {
   const limit = fault?.kind === "truncate" || fault?.kind === "stall" ? fault.afterBytes : Infinity;
   let bytes2 = 0;
+  const started = Date.now();
   for (const c of chunks) {
     if (res.destroyed) return { bytes: bytes2, complete: false };
     const chunk = bytes2 + c.length > limit ? c.subarray(0, limit - bytes2) : c;
     bytes2 += chunk.length;
     if (chunk.length > 0 && !res.write(chunk)) await writable(res);
     if (bytes2 >= limit) break;
+    if (fault?.kind === "slow") {
+      const due = started + bytes2 / fault.bytesPerSecond * 1e3;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
   }
   if (res.destroyed) return { bytes: bytes2, complete: false };
   if (fault?.kind === "stall") {
@@ -48615,7 +48691,7 @@ async function sendBody(res, chunks, fault) {
     return { bytes: bytes2, complete: false };
   }
   res.end();
-  return { bytes: bytes2, complete: fault === void 0 };
+  return { bytes: bytes2, complete: fault === void 0 || fault.kind === "slow" };
 }
 var init_file_server = __esm({
   "src/emulator/file-server.ts"() {

@@ -8,7 +8,8 @@
 // interleave. Files are listed explicitly because node 18 and node 22
 // disagree on directory/glob arguments.
 // Extra arguments are passed to `node --test` (e.g. --test-name-pattern=...).
-// TEST_FILTER=<substring> runs only matching files; TEST_JOBS=1 runs serially.
+// TEST_FILTER=<substring> runs only matching files; TEST_JOBS=1 runs serially;
+// TEST_ROOT=<dir> runs the tests compiled into another directory (default build).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -25,9 +26,10 @@ function collect(dir) {
 }
 
 const only = process.env.TEST_FILTER;
-const files = collect('build/test').filter((f) => !only || f.includes(only));
+const root = process.env.TEST_ROOT || 'build';
+const files = collect(join(root, 'test')).filter((f) => !only || f.includes(only));
 if (files.length === 0) {
-  console.error('run-tests: no test files found under build/test');
+  console.error(`run-tests: no test files found under ${root}/test`);
   process.exit(1);
 }
 // Longest first keeps the tail short; compiled size is a fair proxy for run time.

@@ -15,6 +15,7 @@ const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('stall'), afterBytes: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('wrongLength'), contentLength: z.number().int().nonnegative() }),
   z.object({ kind: z.literal('status'), status: z.number().int().min(400).max(599) }),
+  z.object({ kind: z.literal('slow'), bytesPerSecond: z.number().int().positive() }),
 ]);
 const jobSchema = z
   .object({

@@ -105,12 +105,18 @@ export function serveFile(ctx: EmulatorContext, req: IncomingMessage, res: Serve
 async function sendBody(res: ServerResponse, chunks: Iterable<Buffer>, fault: FileFault | undefined): Promise<{ bytes: number; complete: boolean }> {
   const limit = fault?.kind === 'truncate' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
   let bytes = 0;
+  const started = Date.now();
   for (const c of chunks) {
     if (res.destroyed) return { bytes, complete: false };
     const chunk = bytes + c.length > limit ? c.subarray(0, limit - bytes) : c;
     bytes += chunk.length;
     if (chunk.length > 0 && !res.write(chunk)) await writable(res);
     if (bytes >= limit) break;
+    if (fault?.kind === 'slow') {
+      // Pace by the total so far: the average rate stays at bytesPerSecond.
+      const due = started + (bytes / fault.bytesPerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    }
   }
   if (res.destroyed) return { bytes, complete: false };
   if (fault?.kind === 'stall') {
@@ -124,5 +130,5 @@ async function sendBody(res: ServerResponse, chunks: Iterable<Buffer>, fault: Fi
     return { bytes, complete: false };
   }
   res.end();
-  return { bytes, complete: fault === undefined };
+  return { bytes, complete: fault === undefined || fault.kind === 'slow' };
 }

@@ -132,7 +132,9 @@ export type FileFault =
   /** Advertises `contentLength` instead of the real length, sends the real body, then closes. */
   | { kind: 'wrongLength'; contentLength: number }
   /** Answers with this HTTP status and an S3-style XML error. */
-  | { kind: 'status'; status: number };
+  | { kind: 'status'; status: number }
+  /** Sends the whole file, but no faster than `bytesPerSecond` (a slow school network). */
+  | { kind: 'slow'; bytesPerSecond: number };
 
 export interface PrintFileInfo {
   name: string;

@@ -46,6 +46,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export class CloudSession implements Feature {
   private offs: (() => void)[] = [];
   private versionTimer: TimerHandle | undefined;
+  private versionGeneration = 0;
   private lastCapabilities: string[] | null = null;
 
   constructor(private readonly ctx: FeatureContext) {}
@@ -159,6 +160,8 @@ export class CloudSession implements Feature {
   /** setVersion with the running version and the newest one Moonraker's update_manager knows. */
   async sendVersion(): Promise<void> {
     this.clearTimer();
+    // Reconnects can overlap a slow update_manager query: only the newest call sends and re-arms.
+    const generation = ++this.versionGeneration;
     let latestVersion: string | undefined;
     try {
       const info = (await this.ctx.api.updateStatus()).version_info[UPDATE_MANAGER_NAME];
@@ -167,8 +170,9 @@ export class CloudSession implements Feature {
       this.ctx.log.debug(`update_manager status unavailable: ${errText(err)}`);
     }
     const serialNumber = this.ctx.polar.serialNumber;
-    if (!serialNumber || !this.ctx.polar.online) return;
+    if (generation !== this.versionGeneration || !serialNumber || !this.ctx.polar.online) return;
     this.ctx.polar.send('setVersion', { serialNumber, runningVersion: VERSION, ...(latestVersion ? { latestVersion } : {}) });
+    this.clearTimer();
     this.versionTimer = this.ctx.clock.setTimeout(() => void this.sendVersion(), DAY_MS);
   }
 

@@ -12,12 +12,19 @@ import { probeFfmpeg } from '../../camera/ffmpeg.js';
 import { encodeTimelapse } from '../../camera/timelapse-encode.js';
 import { postToS3, S3UploadError } from '../../camera/s3-post.js';
 import type { JobReport } from '../jobs/job-types.js';
+import { ConnectionClosedError } from '../polar/connection.js';
 import type { TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
 import type { Camera } from './camera.js';
 import type { Feature, FeatureContext } from './feature-context.js';
 
 const FRAME = /^frame-(\d{6})\.jpg$/;
+/**
+ * How long a finished timelapse waits for the cloud link to come back before it
+ * is given up: a network blip between the encode and the upload must not lose
+ * the video, but a bridge offline for long must not keep the frames forever.
+ */
+const CLOUD_WAIT_MS = 5 * 60_000;
 /** ~30 s of video at 30 fps. */
 const TARGET_FRAMES = 900;
 
@@ -38,6 +45,8 @@ export class Timelapse implements Feature {
   private timer: TimerHandle | undefined;
   private ffmpegOk: boolean | null = null;
   private capturing = false;
+  /** Cancels a wait for the cloud link (stop()). */
+  private cancelWait: (() => void) | null = null;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -76,6 +85,43 @@ export class Timelapse implements Feature {
     for (const off of this.offs.splice(0)) off();
     this.ctx.clock.clearTimeout(this.timer);
     this.rec = null;
+    this.cancelWait?.();
+  }
+
+  /** Resolves once the bridge is online with Polar Cloud; rejects after `ms` or on stop(). */
+  private waitOnline(ms: number): Promise<void> {
+    if (this.ctx.polar.online) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        off();
+        this.ctx.clock.clearTimeout(timer);
+        this.cancelWait = null;
+        if (err) reject(err);
+        else resolve();
+      };
+      const off = this.ctx.polar.events.on('online', () => done());
+      const timer = this.ctx.clock.setTimeout(() => done(new Error(`not connected to Polar Cloud for ${Math.round(ms / 60_000)} min`)), ms);
+      this.cancelWait = () => done(new Error('stopping'));
+    });
+  }
+
+  /** The job's timelapse URL; a link lost while asking is waited out (the video is not lost with it). */
+  private async timelapseUrl(jobId: string): Promise<Awaited<ReturnType<Camera['urls']['get']>>> {
+    const deadline = this.ctx.clock.now() + CLOUD_WAIT_MS;
+    for (;;) {
+      if (!this.ctx.polar.online) {
+        this.ctx.log.info(`timelapse of cloud job ${jobId}: waiting for the Polar Cloud link to upload it`);
+        await this.waitOnline(Math.max(1, deadline - this.ctx.clock.now()));
+      }
+      try {
+        return await this.camera.urls.get('timelapse', jobId);
+      } catch (err) {
+        // A FAILED answer is the cloud's decision; only a lost link is retried.
+        const linkLost = err instanceof ConnectionClosedError || !this.ctx.polar.online;
+        if (!linkLost || this.ctx.clock.now() >= deadline) throw err;
+        this.ctx.log.debug(`timelapse URL request lost with the link: ${errText(err)}`);
+      }
+    }
   }
 
   /** Frame folders of jobs that are not running any more (a crash while encoding/uploading): never kept. */
@@ -200,7 +246,7 @@ export class Timelapse implements Feature {
       const enc = await encodeTimelapse({ framesDir: dir, frameCount: frames.length, output: video, orientation, maxSeconds: 30, timeoutMs: 30 * 60_000 });
       const size = (await stat(video)).size;
       for (let attempt = 1; ; attempt++) {
-        const url = await this.camera.urls.get('timelapse', report.jobId);
+        const url = await this.timelapseUrl(report.jobId);
         if (size > url.maxSize) throw new Error(`timelapse is ${size} bytes, over the cloud's limit of ${url.maxSize}`);
         try {
           await postToS3({ url: url.url, fields: url.fields, file: { path: video, size }, contentType: url.contentType, fileName: 'timelapse.mp4', timeoutMs: 10 * 60_000, attempts: 3, retryDelayMs: 2000, maxSize: url.maxSize });

@@ -56,6 +56,8 @@ export interface PolarClientEvents {
   deleted: { reason: string };
 }
 
+const LINK_LOST_LOG_MS = 5 * 60_000;
+
 const REGISTRATION_MESSAGES = new Set<CloudCommandName>(['welcome', 'helloResponse', 'registerResponse', 'keyPair']);
 
 export class PolarClient {
@@ -69,12 +71,17 @@ export class PolarClient {
   /** Why we closed the connection ourselves during the handshake (reported instead of the transport's reason). */
   private handshakeFailure: string | undefined;
   private helloFailed = false;
+  private linkLostLoggedAt = -Infinity;
+  private linkLostSuppressed = 0;
   private backoff: Backoff;
   private failures: FailureLog;
+  /** Its own rate limit: a rejected key must not hide behind a flapping link's warnings. */
+  private helloFailures: FailureLog;
 
   constructor(private readonly o: PolarClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 120_000 });
     this.failures = new FailureLog(o.log, 'Polar Cloud connection', 5 * 60_000, () => o.clock.now());
+    this.helloFailures = new FailureLog(o.log, 'Polar Cloud hello', 5 * 60_000, () => o.clock.now());
   }
 
   get state(): PolarClientState {
@@ -214,12 +221,13 @@ export class PolarClient {
       this.backoff.reset();
       this.helloFailed = false;
       this.failures.success(`connected to Polar Cloud as ${serial}`);
+      this.helloFailures.success(`hello accepted again for ${serial}`);
       this.setState('online', `online as ${serial}`);
       this.o.log.info(`hello accepted: online as ${serial}`);
       this.events.emit('online', { serialNumber: serial });
     } else if (m.status === 'FAILED') {
       this.helloFailed = true;
-      this.failures.failure(`hello rejected (${m.message ?? 'no reason given'}); the key may not match the one registered for ${serial}`);
+      this.helloFailures.failure(`hello rejected (${m.message ?? 'no reason given'}); the key may not match the one registered for ${serial}`);
       conn.close();
     } else {
       this.o.log.error(
@@ -264,7 +272,7 @@ export class PolarClient {
     const wasOnline = this.st === 'online';
     if (this.st === 'stopped' || this.st === 'deleted' || this.st === 'unregistered') return;
     if (wasOnline) {
-      this.o.log.warn(`lost Polar Cloud connection (${serverInitiated ? 'closed by server' : reason})`);
+      this.logLinkLost(serverInitiated ? 'closed by server' : reason);
       this.events.emit('offline', { reason });
     } else if (!this.helloFailed) {
       this.failures.failure(reason);
@@ -273,6 +281,20 @@ export class PolarClient {
     if (this.helloFailed) delay = Math.max(delay, this.o.failedHelloDelayMs ?? 30_000);
     this.setState('backoff', `reconnecting in ${Math.round(delay / 1000)} s`);
     this.timer = this.o.clock.setTimeout(() => this.connect(), delay);
+  }
+
+  /** A flapping link is one warning per LINK_LOST_LOG_MS with a count, not one per drop (the SD card). */
+  private logLinkLost(reason: string): void {
+    const t = this.o.clock.now();
+    if (t - this.linkLostLoggedAt >= LINK_LOST_LOG_MS) {
+      const more = this.linkLostSuppressed > 0 ? `; lost ${this.linkLostSuppressed} more times in the last ${Math.round((t - this.linkLostLoggedAt) / 60_000)} min` : '';
+      this.o.log.warn(`lost Polar Cloud connection (${reason})${more}`);
+      this.linkLostLoggedAt = t;
+      this.linkLostSuppressed = 0;
+    } else {
+      this.linkLostSuppressed++;
+      this.o.log.debug(`lost Polar Cloud connection (${reason})`);
+    }
   }
 
   private async forgetSerial(state: 'deleted' | 'unregistered', detail: string): Promise<void> {

@@ -41,6 +41,8 @@ export class FailureLog {
   private failures = 0;
   private suppressed = 0;
   private lastLoggedAt = -Infinity;
+  /** This failure streak was announced at warn level (so its end is announced too). */
+  private streakLogged = false;
 
   constructor(
     private readonly log: FailureLogger,
@@ -49,16 +51,19 @@ export class FailureLog {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * At most one warning per `everyMs`, across streaks too: a link that flaps
+   * (fails, recovers, fails again) is one warning, not one per flap.
+   */
   failure(reason: string): void {
     this.failures++;
     const t = this.now();
-    if (this.failures === 1) {
-      this.log.warn(`${this.what}: ${reason}`);
-      this.lastLoggedAt = t;
-    } else if (t - this.lastLoggedAt >= this.everyMs) {
-      this.log.warn(`${this.what}: ${reason} (still failing: ${this.failures} attempts, ${this.suppressed} similar messages suppressed)`);
+    if (t - this.lastLoggedAt >= this.everyMs) {
+      const still = this.failures > 1 ? ` (still failing: ${this.failures} attempts, ${this.suppressed} similar messages suppressed)` : '';
+      this.log.warn(`${this.what}: ${reason}${still}`);
       this.lastLoggedAt = t;
       this.suppressed = 0;
+      this.streakLogged = true;
     } else {
       this.suppressed++;
       this.log.debug(`${this.what}: ${reason}`);
@@ -66,10 +71,14 @@ export class FailureLog {
   }
 
   success(message: string): void {
-    if (this.failures > 0) this.log.info(`${message} (after ${this.failures} failed attempts)`);
+    if (this.failures > 0) {
+      const text = `${message} (after ${this.failures} failed attempts)`;
+      if (this.streakLogged) this.log.info(text);
+      else this.log.debug(text);
+    }
     this.failures = 0;
     this.suppressed = 0;
-    this.lastLoggedAt = -Infinity;
+    this.streakLogged = false;
   }
 
   get failureCount(): number {

@@ -34,3 +34,21 @@ test('failure log: first failure warns, repeats are rate-limited, recovery is re
   assert.match(warnings[1]!, /still failing: 22 attempts, 20 similar messages suppressed/);
   assert.deepEqual(recs.filter((r) => r.level === 'info').map((r) => r.msg), ['connected (after 22 failed attempts)']);
 });
+
+test('failure log: a flapping link (fail, recover, fail again) warns once per period, not once per flap', () => {
+  const recs: LogRecord[] = [];
+  const log = Logger.create('debug', [(r) => recs.push(r)]);
+  let now = 0;
+  const f = new FailureLog(log, 'cloud link', 60_000, () => now);
+  for (let i = 0; i < 30; i++) {
+    now += 1000;
+    f.failure('transport close');
+    f.success('connected');
+  }
+  const at = (level: LogRecord['level']): string[] => recs.filter((r) => r.level === level).map((r) => r.msg);
+  assert.deepEqual(at('warn'), ['cloud link: transport close'], 'one warning in the first minute');
+  assert.deepEqual(at('info'), ['connected (after 1 failed attempts)'], 'only the announced streak announces its end');
+  now += 60_000;
+  f.failure('transport close');
+  assert.equal(at('warn').length, 2, 'a minute later it may warn again');
+});

@@ -168,6 +168,20 @@ describe('print file server', () => {
     assert.equal((ev.payload as { bytes: number }).bytes, 70_000);
   });
 
+  it('fault slow sends the whole file at the given average rate', async () => {
+    emu.control.addFile('slow.gcode', { size: 300_000 });
+    emu.control.faultFile('slow.gcode', { kind: 'slow', bytesPerSecond: 1_000_000 });
+    const t0 = Date.now();
+    const got = await get(url('slow.gcode'));
+    const ms = Date.now() - t0;
+    assert.equal(got.complete, true);
+    assert.deepEqual(got.body, generatedGcodeBytes(300_000, 0, 299_999));
+    // 300 kB at 1 MB/s: the last chunk is paced to ~300 ms.
+    assert.ok(ms >= 250, `took ${ms} ms`);
+    const ev = await emu.control.waitFor((e) => e.kind === 'download' && e.reason === 'done' && (e.payload as { fault?: string }).fault === 'slow');
+    assert.equal((ev.payload as { bytes: number }).bytes, 300_000);
+  });
+
   it('fault stall sends some bytes and then nothing', async () => {
     emu.control.addFile('s.gcode', { size: 100_000 });
     emu.control.faultFile('s.gcode', { kind: 'stall', afterBytes: 1234 });

@@ -55,6 +55,8 @@ export interface BridgeOptions {
   /** Start the Moonraker side too (needs moonraker.url in extraYaml). Default: cloud only. */
   withMoonraker?: boolean;
   statusSpacingMs?: number;
+  /** Default: fast (20 ms → 200 ms) so tests on real time reconnect quickly. */
+  polarBackoff?: Backoff;
 }
 
 export function makeController(serverUrl: string, dataDir: string, capture: LogCapture, o: BridgeOptions = {}): Controller {
@@ -64,7 +66,7 @@ export function makeController(serverUrl: string, dataDir: string, capture: LogC
     clock: o.clock ?? systemClock,
     transportFactory: socketIoTransportFactory,
     netSource: fixedNet,
-    polarBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
+    polarBackoff: o.polarBackoff ?? new Backoff({ initialMs: 20, maxMs: 200 }),
     moonrakerBackoff: new Backoff({ initialMs: 20, maxMs: 200 }),
     withMoonraker: o.withMoonraker ?? false,
     ...(o.statusSpacingMs !== undefined ? { statusSpacingMs: o.statusSpacingMs } : {}),
