@@ -38519,10 +38519,12 @@ var init_timelapse = __esm({
       capturing = false;
       /** Cancels a wait for the cloud link (stop()). */
       cancelWait = null;
+      stopped = false;
       get root() {
         return join10(this.ctx.config.data_dir, "timelapse");
       }
       start() {
+        this.stopped = false;
         const { jobs, printer } = this.ctx;
         this.offs.push(
           jobs.events.on("changed", () => void this.follow()),
@@ -38549,11 +38551,13 @@ var init_timelapse = __esm({
         for (const off of this.offs.splice(0)) off();
         this.ctx.clock.clearTimeout(this.timer);
         this.rec = null;
+        this.stopped = true;
         this.cancelWait?.();
       }
       /** Resolves once the bridge is online with Polar Cloud; rejects after `ms` or on stop(). */
       waitOnline(ms) {
         if (this.ctx.polar.online) return Promise.resolve();
+        if (this.stopped) return Promise.reject(new Error("stopping"));
         return new Promise((resolve5, reject) => {
           const done = (err) => {
             off();

@@ -47,6 +47,7 @@ export class Timelapse implements Feature {
   private capturing = false;
   /** Cancels a wait for the cloud link (stop()). */
   private cancelWait: (() => void) | null = null;
+  private stopped = false;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -58,6 +59,7 @@ export class Timelapse implements Feature {
   }
 
   start(): void {
+    this.stopped = false;
     const { jobs, printer } = this.ctx;
     this.offs.push(
       jobs.events.on('changed', () => void this.follow()),
@@ -85,12 +87,15 @@ export class Timelapse implements Feature {
     for (const off of this.offs.splice(0)) off();
     this.ctx.clock.clearTimeout(this.timer);
     this.rec = null;
+    this.stopped = true;
     this.cancelWait?.();
   }
 
   /** Resolves once the bridge is online with Polar Cloud; rejects after `ms` or on stop(). */
   private waitOnline(ms: number): Promise<void> {
     if (this.ctx.polar.online) return Promise.resolve();
+    // An encode that outlived stop() must not hold the process for minutes.
+    if (this.stopped) return Promise.reject(new Error('stopping'));
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         off();

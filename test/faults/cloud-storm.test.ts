@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bridge } from '../bridge/bridge-harness.js';
 import { prusaGcode } from '../simulator/gcode-samples.js';
-import { Rng, fuzzSeed } from '../fuzz/gen.js';
+import type { Rng } from '../fuzz/gen.js';
 import {
   assertBackToBaseline,
   assertCompletionSeen,
@@ -18,9 +18,10 @@ import {
   faultAndReconnect,
   assertReportedExactlyOnce,
   assertStatusWithinHeartbeat,
-  resourceBaseline,
   scenario,
+  stormRng,
   stormScale,
+  warmBaseline,
 } from './invariants.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -53,13 +54,8 @@ function linkFault(b: Bridge, r: Rng): 'drop' | 'disconnect' {
 
 test('idle: 50 random drops and server disconnects, one rejected and one unanswered hello; back online, status right, resources back', { timeout: 120_000 }, (t) =>
   scenario(t, { speedFactor: 50 }, async (b) => {
-    const r = new Rng(fuzzSeed(0x1d1e));
-    t.diagnostic(`seed ${r.seed}`);
-    // Warm-up: one reconnect first, so what is created lazily exists before the baseline.
-    b.emu.control.dropConnections();
-    await assertOnlineWithin(b);
-    await sleep(300);
-    const base = await resourceBaseline();
+    const r = stormRng(t, 0x1d1e);
+    const base = await warmBaseline(b);
 
     const n = 50 * stormScale();
     const counts = { drop: 0, disconnect: 0, whileOffline: 0 };
@@ -96,12 +92,8 @@ test('idle: 50 random drops and server disconnects, one rejected and one unanswe
 
 test('cloud print: 50 random drops and disconnects through download, upload, printing and the report, one FAILED hello; reported once, status right', { timeout: 120_000 }, (t) =>
   scenario(t, { speedFactor: 60 }, async (b) => {
-    const r = new Rng(fuzzSeed(0xc10d));
-    t.diagnostic(`seed ${r.seed}`);
-    b.emu.control.dropConnections();
-    await assertOnlineWithin(b);
-    await sleep(300);
-    const base = await resourceBaseline();
+    const r = stormRng(t, 0xc10d);
+    const base = await warmBaseline(b);
 
     // ~1.4 MB served at 600 kB/s (a slow school network) and a Moonraker that answers the
     // upload 1.5 s late: the storm spans the download, the upload, the print and the report.

@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { Bridge } from '../bridge/bridge-harness.js';
 import { eventually } from '../helpers/bridge-setup.js';
 import { filesUnder } from './crash-rig.js';
+import { Rng, fuzzSeed } from '../fuzz/gen.js';
 
 /** Storms run this many times longer with POLARCLOUD_FAULTS_LONG=1 (not in CI). */
 export function stormScale(): number {
@@ -131,6 +132,30 @@ export async function faultAndReconnect(b: Bridge, fault: () => void, boundMs = 
   fault();
   await offline;
   return assertOnlineWithin(b, boundMs);
+}
+
+/** The bridge sees Klippy ready again (Moonraker link up, subscriptions renewed) within the bound. */
+export async function assertPrinterReadyWithin(b: Bridge, boundMs = RECONNECT_BOUND_MS): Promise<number> {
+  const t0 = Date.now();
+  await eventually(() => b.c.printer.snapshot().connection === 'klippy_ready', boundMs, `Moonraker link and Klippy ready within ${boundMs} ms`);
+  return Date.now() - t0;
+}
+
+/** The scenario's seeded generator (POLARCLOUD_FUZZ_SEED replays one); the seed goes in the test's output. */
+export function stormRng(t: TestContext, fixedSeed: number): Rng {
+  const r = new Rng(fuzzSeed(fixedSeed));
+  t.diagnostic(`seed ${r.seed}`);
+  return r;
+}
+
+/** The baseline after one warm-up reconnect of each link, so what is created lazily already exists. */
+export async function warmBaseline(b: Bridge): Promise<ResourceBaseline> {
+  await faultAndReconnect(b, () => b.emu.control.dropConnections());
+  b.sim.control.dropWebsockets();
+  await eventually(() => b.c.printer.snapshot().connection !== 'klippy_ready', 2000, 'Moonraker drop noticed').catch(() => undefined);
+  await assertPrinterReadyWithin(b);
+  await new Promise((r) => setTimeout(r, 300));
+  return resourceBaseline();
 }
 
 /**

@@ -6,30 +6,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Bridge } from '../bridge/bridge-harness.js';
-import { eventually } from '../helpers/bridge-setup.js';
 import { prusaGcode } from '../simulator/gcode-samples.js';
-import { Rng, fuzzSeed } from '../fuzz/gen.js';
 import {
-  RECONNECT_BOUND_MS,
   assertBackToBaseline,
   assertCompletionSeen,
   assertNoOrphans,
   assertNoViolations,
+  assertPrinterReadyWithin,
   assertReportedExactlyOnce,
   assertStatusWithinHeartbeat,
-  resourceBaseline,
   scenario,
+  stormRng,
   stormScale,
+  warmBaseline,
 } from './invariants.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The bridge sees Klippy ready again (Moonraker link up, subscriptions renewed) within the bound. */
-async function printerBackWithin(b: Bridge, boundMs = RECONNECT_BOUND_MS): Promise<number> {
-  const t0 = Date.now();
-  await eventually(() => b.c.printer.snapshot().connection === 'klippy_ready', boundMs, `Moonraker link and Klippy ready within ${boundMs} ms`);
-  return Date.now() - t0;
-}
 
 async function queueCloudJob(b: Bridge, name: string, layers: number): Promise<string> {
   const job = b.emu.control.addJob(b.serial, { jobName: name, content: prusaGcode({ layers, movesPerLayer: 30 }) });
@@ -40,12 +32,8 @@ async function queueCloudJob(b: Bridge, name: string, layers: number): Promise<s
 
 test('cloud print through random websocket drops, slow replies and Moonraker restarts: completed, reported once, status right', { timeout: 120_000 }, (t) =>
   scenario(t, { speedFactor: 40 }, async (b) => {
-    const r = new Rng(fuzzSeed(0x3007));
-    t.diagnostic(`seed ${r.seed}`);
-    b.sim.control.dropWebsockets();
-    await printerBackWithin(b);
-    await sleep(300);
-    const base = await resourceBaseline();
+    const r = stormRng(t, 0x3007);
+    const base = await warmBaseline(b);
 
     const jobId = await queueCloudJob(b, 'MrStorm', 30);
     await b.sim.control.waitForPrintState('printing', 20_000);
@@ -71,7 +59,7 @@ test('cloud print through random websocket drops, slow replies and Moonraker res
     }
     b.sim.control.setReplyDelay(0);
     await restarting;
-    t.diagnostic(`storm: ${JSON.stringify(counts)}; printer back after ${await printerBackWithin(b)} ms`);
+    t.diagnostic(`storm: ${JSON.stringify(counts)}; printer back after ${await assertPrinterReadyWithin(b)} ms`);
 
     await b.sim.control.waitForPrintState('complete', 60_000);
     await assertReportedExactlyOnce(b, [{ jobId, state: 'completed' }]);
@@ -94,7 +82,7 @@ test('Klippy goes away mid-print and comes back: 13 while it is gone, the job re
     t.diagnostic(`while Klippy is gone: ${String(gone.progressDetail)}`);
     await sleep(500);
     await b.sim.control.klippyReady();
-    await printerBackWithin(b);
+    await assertPrinterReadyWithin(b);
     // The print died with Klippy: the cloud hears it ended (not completed), once.
     await assertReportedExactlyOnce(b, [{ jobId, state: 'canceled' }]);
     await b.waitStatus((s) => s.status === 0, gone.seq, 15_000, 'Ready (0) again');
@@ -117,7 +105,7 @@ test('uploads refused during websocket drops: 12 and no report (the job stays qu
     } finally {
       clearInterval(drops);
     }
-    await printerBackWithin(b);
+    await assertPrinterReadyWithin(b);
     assert.deepEqual(b.jobReports(), [], 'no report: the job stays queued in the cloud');
     assert.equal(b.emu.control.queue(b.serial).length, 1);
     await assertNoOrphans(b);

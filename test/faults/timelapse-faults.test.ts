@@ -28,9 +28,10 @@ async function printWithTimelapse(b: Bridge, name: string, atStatus5: () => void
   b.preheat();
   const since = b.emu.control.lastSeq();
   await b.c.session.sendNextPrint(job.jobId);
-  await b.waitStatus((s) => s.status === 5 && s.jobId === job.jobId, since, 60_000, 'making the timelapse (5)');
+  const five = await b.waitStatus((s) => s.status === 5 && s.jobId === job.jobId, since, 60_000, 'making the timelapse (5)');
   await atStatus5();
-  await b.waitStatus((s) => s.status === 7 && s.jobId === job.jobId, since, 60_000, 'complete (7) after the timelapse');
+  // A 7 may go out before the 5 too (the report is sent first): wait for the one after it.
+  await b.waitStatus((s) => s.status === 7 && s.jobId === job.jobId, five.seq, 60_000, 'complete (7) after the timelapse');
   return job.jobId;
 }
 
@@ -100,3 +101,25 @@ test('a timelapse finished while the cloud refuses connections waits for the lin
     await assertNoOrphans(b);
   }),
 );
+
+for (const when of ['while encoding', 'while waiting for the link'] as const) {
+  test(`stopping the bridge ${when} gives the timelapse up at once and deletes the frames`, { timeout: 120_000 }, (t) =>
+    scenario(t, { speedFactor: SPEED, camera: 'idle_interval: 3600' }, async (b) => {
+      const job = b.emu.control.addJob(b.serial, { jobName: 'Stop', content: prusaGcode({ layers: 8, movesPerLayer: 15 }) });
+      b.preheat();
+      const since = b.emu.control.lastSeq();
+      await b.c.session.sendNextPrint(job.jobId);
+      await b.waitStatus((s) => s.status === 5 && s.jobId === job.jobId, since, 60_000, 'making the timelapse (5)');
+      if (when === 'while waiting for the link') {
+        b.emu.control.refuseConnections();
+        await eventually(() => b.log.has(/waiting for the Polar Cloud link to upload it/), 30_000, 'waiting for the link');
+      }
+      const t0 = Date.now();
+      await b.c.stop();
+      await eventually(() => b.log.has(/timelapse of cloud job .* not uploaded: stopping/, 'warn'), 10_000, 'the timelapse given up');
+      t.diagnostic(`given up ${Date.now() - t0} ms after stop()`);
+      await eventually(async () => (await readdir(join(b.dataDir, 'timelapse')).catch(() => [])).length === 0, 5000, 'frames deleted');
+      b.emu.control.acceptConnections();
+    }),
+  );
+}
