@@ -8,7 +8,7 @@
 //     when the M104 was sent.
 //  2. Cloud command -> Moonraker call: the cloud sends `temperature`, measured until
 //     the simulator receives printer.gcode.script (wall clock, 1 ms resolution).
-//   node <build>/bench/bridge-latency.js [--samples=200]
+//   node <build>/bench/bridge-latency.js [--samples=200]   (or BENCH_SAMPLES; BENCH_QUICK=1: 30)
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +20,11 @@ import { systemClock } from '../src/util/clock.js';
 import { Logger } from '../src/util/log.js';
 import { socketIoTransportFactory } from '../src/polar/socketio-transport.js';
 import type { NetSource } from '../src/identity/mac.js';
-import { printRow, summarize } from './stats.js';
+import { QUICK, knob, printRow, summarize } from './stats.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
-const SAMPLES = Math.max(200, Number(args.get('samples') ?? 200));
+// p99 needs ≥ 200 samples; a quick run only checks that the path works.
+const SAMPLES = Math.max(QUICK ? 1 : 200, Number(args.get('samples') ?? knob('BENCH_SAMPLES', 200, 30)));
 const MAC = '02:00:00:00:be:01';
 const net: NetSource = {
   routeTable: () => 'Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\neth0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\n',

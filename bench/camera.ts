@@ -6,7 +6,8 @@
 // clock ticks, so 10 ms resolution per sample; the mean is exact over N).
 // (2) Timelapse encode of 300 and 3000 frames: encodeTimelapse against the bare
 // ffmpeg command it runs (bareTimelapseArgs), alternated; the ratio should be ≤ 1.1.
-//   node <build>/bench/camera.js   (BENCH_SNAPSHOTS=20, BENCH_TIMELAPSE_RUNS=3)
+//   node <build>/bench/camera.js   (BENCH_SNAPSHOTS=20, BENCH_TIMELAPSE_RUNS=3,
+//   BENCH_TIMELAPSE_FRAMES=300,3000; BENCH_QUICK=1: 3, 1 and 300)
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
@@ -22,10 +23,12 @@ import { fetchSnapshot } from '../camera/snapshot-fetch.js';
 import { bareTimelapseArgs, encodeTimelapse, type TimelapseOptions } from '../camera/timelapse-encode.js';
 import { startPolarEmulator } from '../src/emulator/index.js';
 import { connectAuthenticated, makeKeys, register } from '../test/emulator/raw-printer.js';
-import { percentile, printRow } from './stats.js';
+import { knob, knobText, percentile, printRow } from './stats.js';
 
-const N = Number(process.env.BENCH_SNAPSHOTS ?? 20);
-const RUNS = Number(process.env.BENCH_TIMELAPSE_RUNS ?? 3);
+const N = knob('BENCH_SNAPSHOTS', 20, 3);
+const RUNS = knob('BENCH_TIMELAPSE_RUNS', 3, 1);
+const FRAME_COUNTS = [...new Set(knobText('BENCH_TIMELAPSE_FRAMES', '300,3000', '300').split(',').map(Number))].sort((a, b) => a - b);
+if (!FRAME_COUNTS.every((n) => Number.isInteger(n) && n > 0)) throw new Error('BENCH_TIMELAPSE_FRAMES: expected frame counts like 300,3000');
 const SIZES: [number, number][] = [[640, 480], [1280, 720], [1920, 1080]];
 const ROTATED: Orientation = { flipHorizontal: false, flipVertical: false, rotation: 90 };
 const UPRIGHT: Orientation = { flipHorizontal: false, flipVertical: false, rotation: 0 };
@@ -130,23 +133,30 @@ function runBare(args: string[]): Promise<void> {
 }
 
 async function timelapse(root: string): Promise<void> {
-  const all = join(root, 'f3000');
+  // The largest count is generated once; smaller ones are its first frames, linked.
+  const most = FRAME_COUNTS[FRAME_COUNTS.length - 1]!;
+  const all = join(root, `f${most}`);
   await mkdir(all);
   const t0 = performance.now();
-  await runFfmpeg([...Q, '-f', 'lavfi', '-i', 'testsrc2=s=640x480:r=30', '-frames:v', '3000', '-q:v', '5', join(all, 'frame-%06d.jpg')], { timeoutMs: 300_000 });
+  await runFfmpeg([...Q, '-f', 'lavfi', '-i', 'testsrc2=s=640x480:r=30', '-frames:v', String(most), '-q:v', '5', join(all, 'frame-%06d.jpg')], { timeoutMs: 300_000 });
   const names = (await readdir(all)).sort();
-  const few = join(root, 'f300');
-  await mkdir(few);
-  for (const name of names.slice(0, 300)) await symlink(join(all, name), join(few, name));
+  const dirs = new Map<number, string>([[most, all]]);
+  for (const count of FRAME_COUNTS.filter((c) => c !== most)) {
+    const dir = join(root, `f${count}`);
+    await mkdir(dir);
+    for (const name of names.slice(0, count)) await symlink(join(all, name), join(dir, name));
+    dirs.set(count, dir);
+  }
   let bytes = 0;
   for (const name of names) bytes += (await stat(join(all, name))).size;
   console.log(`\ntimelapse: 640x480 JPEG frames (${names.length}, mean ${Math.round(bytes / names.length)} B, generated in ${Math.round(performance.now() - t0)} ms); encodeTimelapse vs bare ffmpeg, ${RUNS} runs each, alternated`);
 
-  for (const [count, dir] of [[300, few], [3000, all]] as const) {
+  for (const [k, count] of FRAME_COUNTS.entries()) {
+    const dir = dirs.get(count)!;
     const base: TimelapseOptions = { framesDir: dir, frameCount: count, output: '', orientation: UPRIGHT, timeoutMs: 600_000 };
     const viaModule = { ...base, output: join(root, `enc-${count}.mp4`) };
     const bare = bareTimelapseArgs({ ...base, output: join(root, `bare-${count}.mp4`) });
-    if (count === 300) await runBare(bare); // warm-up: binary and libraries into the page cache
+    if (k === 0) await runBare(bare); // warm-up: binary and libraries into the page cache
     const enc: number[] = [];
     const raw: number[] = [];
     const encCpu: number[] = [];

@@ -4,7 +4,7 @@
 // upload → printer.print.start. Reports the bridge's peak RSS (VmHWM) per file
 // size — it must not grow with the file — and throughput against `curl`
 // downloading and then uploading the same file on the same machine.
-//   node <build>/bench/cloud-print-relay.js [--sizes=100,1024]   (MiB)
+//   node <build>/bench/cloud-print-relay.js [--sizes=100,1024]   (MiB; or BENCH_RELAY_SIZES; BENCH_QUICK=1: 50)
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,11 +17,11 @@ import { Controller } from '../src/controller.js';
 import { systemClock } from '../src/util/clock.js';
 import { Logger } from '../src/util/log.js';
 import { socketIoTransportFactory } from '../src/polar/socketio-transport.js';
-import { printRow } from './stats.js';
+import { knobText, printRow } from './stats.js';
 
 const exec = promisify(execFile);
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
-const SIZES = (args.get('sizes') ?? '100,1024').split(',').map(Number);
+const SIZES = (args.get('sizes') ?? knobText('BENCH_RELAY_SIZES', '100,1024', '50')).split(',').map(Number);
 const MIB = 1048576;
 const bundle = new URL('../../dist/polarcloud.mjs', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -69,7 +69,9 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - t0) / 1000;
         const peak = await vmHwmMiB(child.pid!);
         emu.control.send(serialNumber, 'cancel', { serialNumber });
-        await sim.control.waitForPrintState('cancelled', 60_000).catch(() => undefined);
+        // The generated file does not home, so Klipper usually errors out before the cancel lands: any end state will do.
+        const printState = () => (sim.control.printerObjects()['print_stats'] as { state?: string } | undefined)?.state ?? '';
+        await until(() => ['cancelled', 'error', 'complete'].includes(printState()), 60_000, 'the print ended').catch(() => undefined);
 
         // Baseline: curl downloads the same file, then uploads it.
         const tmp = join(work, `curl-${mib}.gcode`);

@@ -6,16 +6,17 @@
 // that batching; "frame -> event" is the adapter's own share (JSON parse, zod
 // validation, merge, emit) from websocket frame arrival to the event.
 // The simulator runs in this process (shared event loop, as a worst case).
-//   node <build>/bench/moonraker-delta-latency.js [--samples=200]
+//   node <build>/bench/moonraker-delta-latency.js [--samples=200]   (or BENCH_SAMPLES; BENCH_QUICK=1: 30)
 import { startMoonrakerSimulator } from '../src/simulator/index.js';
 import { Backoff, FailureLog } from '../src/util/backoff.js';
 import { systemClock } from '../src/util/clock.js';
 import { Logger } from '../src/util/log.js';
 import { MoonrakerApi, MoonrakerClient, PrinterModel, createWsConnector, type SocketConnector } from '../moonraker-bridge/index.js';
-import { printRow, summarize } from './stats.js';
+import { QUICK, knob, printRow, summarize } from './stats.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
-const SAMPLES = Math.max(200, Number(args.get('samples') ?? 200));
+// p99 needs ≥ 200 samples; a quick run only checks that the path works.
+const SAMPLES = Math.max(QUICK ? 1 : 200, Number(args.get('samples') ?? knob('BENCH_SAMPLES', 200, 30)));
 
 async function main(): Promise<void> {
   const sim = await startMoonrakerSimulator({ port: 0 });

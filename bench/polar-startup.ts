@@ -1,14 +1,15 @@
 // Benchmark: RSA-2048 key generation with node:crypto, and the time from
 // starting the bridge (stored identity) to helloResponse SUCCESS against the
 // emulator on loopback. Prints median/p99 over repeated runs.
+//   node <build>/bench/polar-startup.js   (BENCH_KEYS=20, BENCH_STARTS=50; BENCH_QUICK=1: 5 and 10)
 import { generateRsaKeyPair } from '../src/identity/keys.js';
 import { startPolarEmulator } from '../src/emulator/index.js';
 import { Logger } from '../src/util/log.js';
 import { LogCapture, makeController, makeDataDir } from '../test/helpers/bridge-setup.js';
-import { printRow, summarize } from './stats.js';
+import { knob, printRow, summarize } from './stats.js';
 
-const KEYS = Number(process.env.BENCH_KEYS ?? 20);
-const STARTS = Number(process.env.BENCH_STARTS ?? 50);
+const KEYS = knob('BENCH_KEYS', 20, 5);
+const STARTS = knob('BENCH_STARTS', 50, 10);
 
 async function main(): Promise<void> {
   const keyMs: number[] = [];

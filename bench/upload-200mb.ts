@@ -3,17 +3,17 @@
 // upload (memory must stay flat: the file is streamed, never buffered).
 // The simulator runs in a child process so its memory does not count here;
 // pass --in-process to run it in this process instead.
-//   node <build>/bench/upload-200mb.js [--mb=200] [--in-process]
+//   node <build>/bench/upload-200mb.js [--mb=200] [--in-process]   (or BENCH_UPLOAD_MB; BENCH_QUICK=1: 50)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sha256File, uploadFile } from '../moonraker-bridge/index.js';
-import { printRow } from './stats.js';
+import { knob, printRow } from './stats.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
-const MB = Number(args.get('mb') ?? 200);
+const MB = Number(args.get('mb') ?? knob('BENCH_UPLOAD_MB', 200, 50));
 const inProcess = args.has('in-process');
 const simModule = new URL('../src/simulator/index.js', import.meta.url).href;
 

@@ -3,22 +3,16 @@
 // child process in its own process group that can be SIGKILLed and started
 // again on the same data_dir, and the invariants checked after a crash.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
 import type { EmulatorEvent, QueuedJobInfo } from '../../src/emulator/types.js';
 import { startMoonrakerSimulator, type MoonrakerSimulator } from '../../src/simulator/index.js';
-import { parseConfig } from '../../src/config.js';
-import { Controller } from '../../src/controller.js';
-import { socketIoTransportFactory } from '../../src/polar/socketio-transport.js';
-import { systemClock } from '../../src/util/clock.js';
-import { Logger } from '../../src/util/log.js';
 import { demoGcode } from '../../src/cli/demo.js';
 import { cloudFileName } from '../../src/cloudprint/job-file-name.js';
+import { BundleProcess, writeConfigAndRegister } from '../helpers/bundle-process.js';
 
-const bundle = new URL('../../../dist/polarcloud.mjs', import.meta.url).pathname;
 export const MIB = 1048576;
 /** Klipper runs this many times faster than real time: the test print takes ~5 s. */
 export const SPEED_FACTOR = 100;
@@ -54,53 +48,6 @@ export async function filesUnder(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** The bridge as shipped, in its own process group so SIGKILL takes its ffmpeg children too (systemd does the same). */
-export class BridgeProcess {
-  private readonly tail: string[] = [];
-  private readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly startedAt = Date.now();
-
-  constructor(
-    configFile: string,
-    readonly label: string,
-  ) {
-    this.child = spawn(process.execPath, [bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-    let partial = '';
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      const lines = (partial + s).split('\n');
-      partial = lines.pop() ?? '';
-      this.tail.push(...lines);
-      if (this.tail.length > 40) this.tail.splice(0, this.tail.length - 40);
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.once('exit', () => resolve());
-      this.child.once('error', () => resolve());
-    });
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** SIGKILL to the whole process group (the bridge and anything it spawned). */
-  async kill(): Promise<void> {
-    if (this.running && this.child.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        this.child.kill('SIGKILL');
-      }
-    }
-    await this.exited;
-  }
-
-  describe(): string {
-    const how = this.running ? 'running' : `exited (code ${this.child.exitCode}, signal ${this.child.signalCode})`;
-    return `--- bridge ${this.label}: ${how}; stderr tail:\n${this.tail.join('\n')}`;
-  }
-}
-
 export interface StatusSeen {
   seq: number;
   status: number;
@@ -114,8 +61,8 @@ export interface JobReportSeen {
 }
 
 export class Rig {
-  private readonly runs: BridgeProcess[] = [];
-  bridge: BridgeProcess | null = null;
+  private readonly runs: BundleProcess[] = [];
+  bridge: BundleProcess | null = null;
 
   private constructor(
     readonly emu: PolarEmulator,
@@ -153,15 +100,8 @@ export class Rig {
       '  free_space_margin: 10',
       '',
     ].join('\n');
-    const configFile = join(work, 'polarcloud.yaml');
-    await writeFile(configFile, yaml);
-    const reg = new Controller({ config: parseConfig(yaml, undefined).config, log: Logger.silent(), clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
-    try {
-      const { serialNumber } = await reg.register('sigkill@example.com', '1234');
-      return new Rig(emu, sim, work, dataDir, gcodesDir, configFile, serialNumber);
-    } finally {
-      await reg.stop();
-    }
+    const { configFile, serial } = await writeConfigAndRegister(work, yaml, 'sigkill@example.com');
+    return new Rig(emu, sim, work, dataDir, gcodesDir, configFile, serial);
   }
 
   async stop(): Promise<void> {
@@ -175,7 +115,7 @@ export class Rig {
   async startBridge(label: string): Promise<number> {
     assert.ok(!this.bridge?.running, 'previous bridge still running');
     const since = this.emu.control.lastSeq();
-    const b = new BridgeProcess(this.configFile, label);
+    const b = new BundleProcess(this.configFile, label);
     this.runs.push(b);
     this.bridge = b;
     await until(
