@@ -36714,6 +36714,7 @@ var init_print_pipeline = __esm({
         const sliced = join5(this.tmpDir, `${base}.sliced.gcode.part`);
         ctx.jobs.cloudStart(pending);
         try {
+          await ctx.jobs.store.flushed();
           await mkdir(this.tmpDir, { recursive: true, mode: 448 });
           ctx.status.setPrepare({ job: pending, step: "downloading", percent: 0 });
           ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);

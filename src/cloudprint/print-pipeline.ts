@@ -76,9 +76,11 @@ export class PrintPipeline {
     const download = join(this.tmpDir, `${base}.${spec.kind === 'gcode' ? 'gcode' : 'model'}.part`);
     const configPath = join(this.tmpDir, `${base}.ini.part`);
     const sliced = join(this.tmpDir, `${base}.sliced.gcode.part`);
-    // Known to the tracker from the first byte, so a cancel at any step is reported as the cloud job.
+    // Known to the tracker from the first byte, so a cancel at any step is reported as the cloud job;
+    // and on disk before the first byte, so a crash during the download is reported after the restart.
     ctx.jobs.cloudStart(pending);
     try {
+      await ctx.jobs.store.flushed();
       await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
       ctx.status.setPrepare({ job: pending, step: 'downloading', percent: 0 });
       ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);

@@ -26,6 +26,8 @@ const SPEED = 40;
 async function printWithTimelapse(b: Bridge, name: string, atStatus5: () => void | Promise<void>): Promise<string> {
   const job = b.emu.control.addJob(b.serial, { jobName: name, content: prusaGcode({ layers: 8, movesPerLayer: 15 }) });
   b.preheat();
+  // The previous print's end may still be on its way from Klippy (print_stats is batched).
+  await eventually(() => !['printing', 'paused'].includes(b.c.printer.snapshot().print_stats.state ?? ''), 5000, 'the printer free');
   const since = b.emu.control.lastSeq();
   await b.c.session.sendNextPrint(job.jobId);
   const five = await b.waitStatus((s) => s.status === 5 && s.jobId === job.jobId, since, 60_000, 'making the timelapse (5)');
