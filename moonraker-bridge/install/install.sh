@@ -393,7 +393,9 @@ summary() {
   if [ "${INCLUDE_ADDED}" = 1 ]; then
     say "    (restart Klipper once first, with RESTART, so it loads the new macros)"
   fi
-  say "  or in a shell:  ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs register --config ${CONFIG_FILE} --email you@example.org --pin 1234"
+  # Never suggest --pin: a PIN on a command line lands in the shell history and `ps`.
+  say "  or in a shell (the PIN is read without echo, never put on a command line):"
+  say "    read -rsp 'Polar Cloud PIN: ' POLARCLOUD_PIN && export POLARCLOUD_PIN && ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs register --config ${CONFIG_FILE} --email you@example.org"
   if [ "${WITH_SERVICE}" != 1 ]; then
     say "Without a service, run it yourself:  ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs run --config ${CONFIG_FILE}"
   fi

@@ -1,7 +1,9 @@
 // Leveled, namespaced logger. One sink per process; components take a child
 // logger (`log.child('polar')`) so every line says where it came from.
-// Secrets (PIN, private key, signed URL fields) must never be logged above
-// debug: use `redactUrl` for URLs that may carry signatures.
+// Every message passes `sanitizeLogText` before any sink sees it: secrets
+// (PIN, API keys, tokens, private keys, signed URL queries and fields) are
+// masked and control characters escaped, whatever part logged the line.
+import { sanitizeLogText } from './log-redact.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
@@ -61,7 +63,7 @@ export class Logger {
 
   log(level: LogLevel, msg: string): void {
     if (!this.enabled(level)) return;
-    const rec: LogRecord = { time: new Date(), level, ns: this.ns, msg };
+    const rec: LogRecord = { time: new Date(), level, ns: this.ns, msg: sanitizeLogText(msg) };
     for (const sink of this.root.sinks) {
       try {
         sink(rec);

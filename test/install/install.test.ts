@@ -74,6 +74,7 @@ test('install writes the unit, config, data folder, macros and Moonraker entries
   assert.deepEqual(r.calls.filter((c) => c.startsWith('node ')), ['node --version']);
   assert.match(r.out, /POLAR_REGISTER EMAIL=\S+ PIN=\S+/);
   assert.ok(r.out.includes(`${fx.repo}/dist/polarcloud.mjs register --config ${w.pd}/config/polarcloud.yaml --email`), r.out);
+  assert.doesNotMatch(r.out, /--pin\b/, 'the summary never suggests a PIN on a command line (shell history, ps)');
 });
 
 test('a second install changes nothing and says already installed', () => {
