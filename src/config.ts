@@ -7,6 +7,7 @@ import { dirname, isAbsolute, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './util/log.js';
+import { pinSourceText } from './config-pin.js';
 
 const httpUrl = z
   .string()
@@ -207,6 +208,9 @@ export function parseConfig(text: string, file: string | undefined, env: NodeJS.
       parsed.error.issues.map((i) => `${label}: ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
     );
   }
+  // `pin: 0123` unquoted is the number 123 to YAML; the PIN is what was written.
+  const pinText = pinSourceText(doc, text);
+  if (pinText !== undefined) parsed.data.polar.pin = pinText;
   const warnings = unknownKeys(configSchema, raw, []).map((p) => `${label}: ${p}: unknown key (ignored)`);
   const baseDir = file ? dirname(resolve(file)) : process.cwd();
   const dataDir = resolvePath(parsed.data.data_dir ?? env.POLARCLOUD_DATA_DIR ?? defaultDataDir(env), baseDir, env);

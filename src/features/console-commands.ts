@@ -4,10 +4,8 @@
 // server.extensions.request (agent `moonraker-polarcloud`) and always get a
 // result or an error. Also registers at start from polar.email/polar.pin in the
 // config, removing the PIN from the file after success.
-import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
 import type { RegistrationResult } from '../polar/registration.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
+import { removePinFromConfig } from '../config-pin.js';
 import { errText } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { respondText, type Feature, type FeatureContext } from './feature-context.js';
@@ -133,8 +131,9 @@ export class ConsoleCommands implements Feature {
       log.info(`registering with Polar Cloud as ${email} (from the config file)`);
       const r = await this.identity.register(email, pin);
       log.info(`registered: serial number ${r.serialNumber}`);
-      await removePinFromConfig(config.configFile);
-      log.info(`removed polar.pin from ${config.configFile}`);
+      const removal = await removePinFromConfig(config.configFile);
+      if (removal.removed) log.info(`removed the polar.pin line from ${removal.file}`);
+      else log.warn(`polar.pin not removed from ${removal.file}: ${removal.reason}`);
     } catch (err) {
       log.error(`registration from the config file failed: ${errText(err)}`);
     }
@@ -148,12 +147,4 @@ function credentials(params: unknown): { email: string; pin: string } {
   if (!EMAIL.test(email)) throw new Error('EMAIL must be the e-mail address of your Polar Cloud account');
   if (!PIN.test(pin)) throw new Error('PIN must be the PIN shown in your Polar Cloud account settings');
   return { email, pin };
-}
-
-/** Rewrites the config without polar.pin, keeping comments and everything else. */
-export async function removePinFromConfig(file: string): Promise<void> {
-  const doc = parseDocument(await readFile(file, 'utf8'));
-  if (!doc.hasIn(['polar', 'pin'])) return;
-  doc.deleteIn(['polar', 'pin']);
-  await writeFileAtomic(file, doc.toString(), { mode: 0o644 });
 }
