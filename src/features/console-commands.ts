@@ -53,12 +53,16 @@ export class ConsoleCommands implements Feature {
       }),
       moonraker.on('remoteMethod', ({ method, params }) => void this.onRemoteMethod(method, params)),
       moonraker.registerExtensionMethod('status', async () => this.status()),
+      // Any Moonraker client on the LAN can call these: a registered printer is only
+      // re-registered with force, and unregistering needs an explicit confirmation.
       moonraker.registerExtensionMethod('register', async (params) => {
         const { email, pin } = credentials(params);
+        this.refuseIfRegistered(params, 'pass "force": true');
         const r = await this.identity.register(email, pin);
         return { serialNumber: r.serialNumber };
       }),
-      moonraker.registerExtensionMethod('unregister', async () => {
+      moonraker.registerExtensionMethod('unregister', async (params) => {
+        requireConfirmation(params, 'pass "confirm": "yes"');
         await this.identity.unregister();
         return { unregistered: true };
       }),
@@ -99,12 +103,14 @@ export class ConsoleCommands implements Feature {
         }
         case 'polarcloud_register': {
           const { email, pin } = credentials(params);
+          this.refuseIfRegistered(params, 'add FORCE=yes');
           await this.respond(`registering with Polar Cloud as ${email}…`);
           const r = await this.identity.register(email, pin);
           await this.respond(`registered: serial number ${r.serialNumber}`);
           return;
         }
         case 'polarcloud_unregister':
+          requireConfirmation(params, 'run POLAR_UNREGISTER CONFIRM=yes');
           await this.identity.unregister();
           await this.respond('unregistered from Polar Cloud');
           return;
@@ -113,6 +119,13 @@ export class ConsoleCommands implements Feature {
       this.ctx.log.warn(`${method}: ${errText(err)}`);
       await this.respond(errText(err), true);
     }
+  }
+
+  /** Registering again replaces this printer's identity (a new serial number in Polar): only on purpose. */
+  private refuseIfRegistered(params: unknown, how: string): void {
+    const serial = this.ctx.polar.serialNumber;
+    if (serial === undefined || yes(arg(params, 'force'))) return;
+    throw new Error(`already registered as printer ${serial}; to register again (a new serial number), ${how}`);
   }
 
   private async respond(msg: string, error = false): Promise<void> {
@@ -138,6 +151,21 @@ export class ConsoleCommands implements Feature {
       log.error(`registration from the config file failed: ${errText(err)}`);
     }
   }
+}
+
+function arg(params: unknown, name: string): unknown {
+  const p = (typeof params === 'object' && params !== null ? params : {}) as Record<string, unknown>;
+  return p[name] ?? p[name.toUpperCase()];
+}
+
+/** true, 1, "yes", "true", "1" (any case): what a macro parameter or a JSON argument may carry. */
+function yes(v: unknown): boolean {
+  if (v === true || v === 1) return true;
+  return typeof v === 'string' && ['yes', 'true', '1'].includes(v.trim().toLowerCase());
+}
+
+function requireConfirmation(params: unknown, how: string): void {
+  if (!yes(arg(params, 'confirm'))) throw new Error(`unregistering removes this printer from Polar Cloud; to do it, ${how}`);
 }
 
 function credentials(params: unknown): { email: string; pin: string } {
