@@ -7,7 +7,7 @@
 // move comments (the installed template's `# camera:` sections ended up under
 // `log:`). The file is edited where it really lives (a symlinked config keeps
 // its link), keeps its mode and owner, and is replaced atomically.
-import { chown, readFile, realpath, stat } from 'node:fs/promises';
+import { chown, readFile, realpath, stat, truncate, writeFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { writeFileAtomic } from './util/atomic-file.js';
@@ -46,6 +46,8 @@ export function withoutPinLine(text: string): string | undefined {
   return next;
 }
 
+const IN_PLACE_CODES = new Set(['EROFS', 'EACCES', 'EPERM', 'EBUSY']);
+
 export type PinRemoval = { removed: true; file: string } | { removed: false; file: string; reason: string };
 
 /** Removes the polar.pin line from the config (through symlinks, keeping mode and owner). */
@@ -55,7 +57,15 @@ export async function removePinFromConfig(file: string): Promise<PinRemoval> {
   if (!parseDocument(text).hasIn(['polar', 'pin'])) return { removed: false, file: target, reason: 'no polar.pin in the file' };
   const next = withoutPinLine(text);
   if (next === undefined) return { removed: false, file: target, reason: 'polar.pin is not on a line of its own; delete it by hand' };
-  await writeFileAtomic(target, next, { mode: st.mode & 0o7777 });
+  try {
+    await writeFileAtomic(target, next, { mode: st.mode & 0o7777 });
+  } catch (err) {
+    // Under the systemd unit only the file itself is writable (ReadWritePaths=), not its
+    // folder: no temp file beside it. Rewrite it in place then (a few hundred bytes).
+    if (!IN_PLACE_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await writeFile(target, next, { flag: 'r+' }).then(() => truncate(target, Buffer.byteLength(next)));
+    return { removed: true, file: target };
+  }
   // A root-run `polarcloud` must not hand the user's config to root.
   if (process.getuid?.() === 0 && (st.uid !== 0 || st.gid !== 0)) await chown(target, st.uid, st.gid).catch(() => undefined);
   return { removed: true, file: target };

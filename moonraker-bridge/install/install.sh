@@ -339,6 +339,8 @@ install_unit() {
   t="${t//@ENV_FILE@/"${ENV_FILE}"}"
   t="${t//@NODE@/"${NODE_BIN}"}"
   t="${t//@REPO@/"${REPO_DIR}"}"
+  t="${t//@DATA_DIR@/"${DATA_DIR}"}"
+  t="${t//@CONFIG_FILE@/"${CONFIG_FILE}"}"
   if [ -f "${UNIT_FILE}" ] && [ "$(<"${UNIT_FILE}")" = "${t}" ]; then
     report service "already installed (${UNIT_FILE})"
   else

@@ -31,7 +31,7 @@ test('install writes the unit, config, data folder, macros and Moonraker entries
   assert.match(unit, /^RestartSec=10$/m);
   assert.ok(unit.includes(`\nEnvironmentFile=${w.pd}/systemd/moonraker-polarcloud.env\n`), unit);
   assert.ok(unit.includes(`\nExecStart=${w.bin}/node ${fx.repo}/dist/polarcloud.mjs $POLARCLOUD_ARGS\n`), unit);
-  for (const line of ['NoNewPrivileges=true', 'ProtectSystem=full', 'PrivateTmp=true', 'ProtectKernelTunables=true', 'ProtectControlGroups=true', 'RestrictSUIDSGID=true', 'SyslogIdentifier=moonraker-polarcloud', 'StandardOutput=journal', 'WantedBy=multi-user.target']) {
+  for (const line of ['NoNewPrivileges=true', 'ProtectSystem=strict', 'PrivateTmp=true', 'ProtectKernelTunables=true', 'ProtectControlGroups=true', 'RestrictSUIDSGID=true', 'SyslogIdentifier=moonraker-polarcloud', 'StandardOutput=journal', 'WantedBy=multi-user.target']) {
     assert.ok(unit.includes(`\n${line}\n`), `unit lacks ${line}`);
   }
   assert.equal(read(join(w.pd, 'systemd/moonraker-polarcloud.env')).split('\n').filter((l) => !l.startsWith('#')).join('\n'), `POLARCLOUD_ARGS="run --config ${w.pd}/config/polarcloud.yaml"\n`);
