@@ -54,6 +54,8 @@ export const fileInfoSchema = z.looseObject({
   permissions: z.string().optional(),
 });
 export const fileListSchema = z.array(fileInfoSchema);
+/** server.files.roots: every folder Moonraker serves (config, gcodes, logs, …) with its path on disk. */
+export const fileRootsSchema = z.array(z.looseObject({ name: z.string(), path: z.string(), permissions: z.string().optional() }));
 
 export const diskUsageSchema = z.looseObject({ total: z.number(), used: z.number(), free: z.number() });
 
@@ -169,6 +171,7 @@ export const updateResponseParams = z
 
 export type FileMetadata = z.infer<typeof fileMetadataSchema>;
 export type FileInfo = z.infer<typeof fileInfoSchema>;
+export type FileRoot = z.infer<typeof fileRootsSchema>[number];
 export type DirectoryInfo = z.infer<typeof directorySchema>;
 export type DiskUsage = z.infer<typeof diskUsageSchema>;
 export type DeleteFileResult = z.infer<typeof deleteFileSchema>;

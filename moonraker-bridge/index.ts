@@ -52,6 +52,7 @@ export type {
   DiskUsage,
   FileInfo,
   FileMetadata,
+  FileRoot,
   FilelistChanged,
   HistoryChanged,
   HistoryJob,

@@ -18,11 +18,13 @@ import {
   systemInfoSchema,
   updateResponseParams,
   updateStatusSchema,
+  fileRootsSchema,
   webcamListSchema,
   webcamsChangedParams,
   type DeleteFileResult,
   type DirectoryInfo,
   type FileInfo,
+  type FileRoot,
   type FileMetadata,
   type FilelistChanged,
   type HistoryChanged,
@@ -187,6 +189,11 @@ export class MoonrakerApi {
 
   getDirectory(path = 'gcodes', extended = false): Promise<DirectoryInfo> {
     return this.parsed(directorySchema, 'server.files.get_directory', { path, extended });
+  }
+
+  /** The folders Moonraker serves to any web client, with their paths on disk. */
+  fileRoots(): Promise<FileRoot[]> {
+    return this.parsed(fileRootsSchema, 'server.files.roots');
   }
 
   /** Free bytes on the disk holding `path` (a root or a folder in one). */

@@ -216,7 +216,7 @@ export function parseConfig(text: string, file: string | undefined, env: NodeJS.
   const dataDir = resolvePath(parsed.data.data_dir ?? env.POLARCLOUD_DATA_DIR ?? defaultDataDir(env), baseDir, env);
   const problems: string[] = [];
   const served = servedByMoonraker(dataDir);
-  if (served) problems.push(`${label}: data_dir: ${dataDir} is inside Moonraker's served '${served}' folder; the private key would be downloadable — use e.g. ~/printer_data/polarcloud`);
+  if (served) problems.push(`${label}: data_dir: ${dataDir} is or holds Moonraker's served '${served}' folder; the private key would be downloadable — use e.g. ~/printer_data/polarcloud`);
   for (const [key, url] of [['polar.server_url', parsed.data.polar.server_url], ['moonraker.url', parsed.data.moonraker.url]] as const) {
     const u = new URL(url);
     if (u.protocol === 'http:' && !isLoopbackHost(u.hostname) && key === 'polar.server_url') {
@@ -246,12 +246,25 @@ function resolvePath(p: string, baseDir: string, env: NodeJS.ProcessEnv): string
 
 /** Moonraker serves these roots of a printer_data folder to any web client. */
 const SERVED_ROOTS = ['config', 'gcodes', 'logs', 'docs', 'config_examples', 'timelapse'];
+/** Folder names of the layout before printer_data (each one was a served root). */
+const LEGACY_ROOTS = ['klipper_config', 'klipper_logs', 'gcode_files'];
+/** printer_data, printer_1_data, printer_voron_data (KIAUH's instance folders). */
+const PRINTER_DATA = /^printer(_[A-Za-z0-9.-]+)?_data$/;
 
+/**
+ * The name of the served folder `dir` is in (or, for a printer_data folder itself,
+ * the one it contains), guessed from folder names. Only a fallback: once Moonraker
+ * is connected, its own list of roots decides (features/served-folders.ts).
+ */
 export function servedByMoonraker(dir: string): string | undefined {
-  const parts = resolve(dir).split(sep);
-  for (let i = 0; i < parts.length - 1; i++) {
+  const parts = resolve(dir).split(sep).filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (/^printer(_\d+)?_data$/.test(p) && SERVED_ROOTS.includes(parts[i + 1]!)) return parts[i + 1];
+    if (LEGACY_ROOTS.includes(p)) return p;
+    if (!PRINTER_DATA.test(p)) continue;
+    const next = parts[i + 1];
+    if (next === undefined) return SERVED_ROOTS.slice(0, 3).join(', ');
+    if (SERVED_ROOTS.includes(next)) return next;
   }
   return undefined;
 }

@@ -26,6 +26,7 @@ import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
+import { ServedFolderGuard } from './features/served-folders.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -57,6 +58,7 @@ export class Controller {
   readonly cloudPrint: CloudPrint;
   readonly camera: Camera;
   readonly console: ConsoleCommands;
+  readonly servedFolders: ServedFolderGuard;
   private readonly selfUpdate: SelfUpdate;
   private readonly features: Feature[];
   private net: NetInfo | undefined;
@@ -132,7 +134,9 @@ export class Controller {
       register: (email, pin) => this.register(email, pin),
       unregister: () => this.polar.unregister(d.config.polar.reply_timeout * 1000),
     });
+    this.servedFolders = new ServedFolderGuard(ctx);
     this.features = [
+      this.servedFolders,
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
@@ -167,9 +171,10 @@ export class Controller {
       this.status.start();
       for (const f of this.features) f.start();
       this.moonraker.start();
-      await this.camera.firstChoice(3000);
+      // The camera choice goes into hello; and never bring the private key online from a folder Moonraker serves.
+      await Promise.all([this.camera.firstChoice(3000), this.servedFolders.firstCheck(3000)]);
     }
-    this.polar.start();
+    if (!this.servedFolders.problem) this.polar.start();
   }
 
   async stop(): Promise<void> {
