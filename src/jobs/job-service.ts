@@ -10,13 +10,14 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { ensurePrivateDir } from '../util/atomic-file.js';
 import { HISTORY_GRACE_MS, reduceJob } from './job-tracker.js';
 import { JobStore } from './job-store.js';
+import { reconcileWithHistory } from './history-reconcile.js';
 import type { HistoryRecord, JobReport, PendingCloudJob, TrackedJob, TrackerEvent } from './job-types.js';
 import type { JobMeta } from '../status/status-types.js';
 
 export interface JobServiceEvents {
   /** The tracked job, its metadata or the pending cloud job changed. */
   changed: Record<string, never>;
-  /** Reports were written to the outbox (they are durable now). */
+  /** Reports were added to the outbox (durable, unless saving failed: then they are sent from memory). */
   reportsQueued: { reports: JobReport[] };
 }
 
@@ -44,9 +45,11 @@ export class JobService {
   private running = false;
   /** A cloud job that was being prepared when the service stopped (checked once Klippy is ready). */
   private stalePending: string | null = null;
+  /** savedAt of the file loaded at start: history jobs after it are reconciled once. */
+  private reconcileAfter: number | null = null;
 
   constructor(private readonly d: JobServiceDeps) {
-    this.store = new JobStore(d.dataDir, d.log);
+    this.store = new JobStore(d.dataDir, d.log, { clock: d.clock });
   }
 
   get job(): TrackedJob | null {
@@ -65,6 +68,7 @@ export class JobService {
   async start(): Promise<void> {
     await ensurePrivateDir(this.d.dataDir);
     await this.store.load();
+    this.reconcileAfter = this.store.loadedSavedAt ?? null;
     this.stalePending = this.store.tracker.pendingCloud?.jobId ?? null;
     this.running = true;
     const { printer, api, moonraker } = this.d;
@@ -92,7 +96,7 @@ export class JobService {
     for (const off of this.offs.splice(0)) off();
     this.d.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
-    await this.store.flushed();
+    await this.store.close();
   }
 
   /** A cloud job is about to be started under `filename` (cloud-print feature). */
@@ -153,9 +157,11 @@ export class JobService {
     const write = this.store.update(res.state, res.reports);
     if (res.reports.length) {
       const reports = res.reports;
+      // A failed save (full disk) must not hold the report back: it is in the outbox in memory,
+      // the store retries the save, and the sender sends it now.
       write.then(
         () => this.events.emit('reportsQueued', { reports }),
-        (err) => this.d.log.error(`job report not saved, will retry with the next change: ${errText(err)}`),
+        () => this.events.emit('reportsQueued', { reports }),
       );
     }
     const job = res.state.active;
@@ -220,7 +226,8 @@ export class JobService {
   private async replayHistory(): Promise<void> {
     this.feedSnapshot(this.d.printer.snapshot());
     await this.settleStalePending();
-    if (!this.store.tracker.active) return;
+    const reconcileAfter = this.reconcileAfter;
+    if (!this.store.tracker.active && reconcileAfter === null) return;
     let jobs: HistoryJob[];
     try {
       jobs = (await this.d.api.historyList({ limit: HISTORY_REPLAY, order: 'desc' })).jobs;
@@ -228,11 +235,33 @@ export class JobService {
       this.d.log.debug(`history not available (${errText(err)}); job ends are taken from print_stats`);
       return;
     }
-    for (const job of jobs.reverse()) {
-      const record = toRecord(job);
+    const records = jobs.reverse().map(toRecord);
+    for (const record of records) {
       const at = this.d.clock.now();
       this.feed(record.status === 'in_progress' ? { type: 'historyAdded', at, record } : { type: 'historyFinished', at, record });
     }
+    if (reconcileAfter !== null && this.running) {
+      this.reconcileAfter = null;
+      this.reconcile(records, reconcileAfter);
+    }
+  }
+
+  /**
+   * Jobs that started after the last successful save and ended before this start: the file never
+   * heard of them (the disk was full, or the service stopped before it could save), so the tracker
+   * cannot either. Reported once from Moonraker's history.
+   */
+  private reconcile(records: HistoryRecord[], savedAt: number): void {
+    const res = reconcileWithHistory(this.store.tracker, records, savedAt, this.d.clock.now());
+    this.d.log.debug(`checked Moonraker's history for jobs since the last save (${new Date(savedAt).toISOString()}): ${res.reports.length} unreported`);
+    if (res.reports.length === 0) return;
+    for (const r of res.reports) {
+      this.d.log.warn(`job finished while its state could not be saved: ${r.cloud ? `cloud job ${r.jobId}` : 'local job'} ${r.filename} ${r.state} (from Moonraker's history)`);
+    }
+    const reports = res.reports;
+    const emit = (): void => this.events.emit('reportsQueued', { reports });
+    this.store.update(res.state, reports).then(emit, emit);
+    this.events.emit('changed', {});
   }
 }
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JOBS_FILE, JobStore } from '../../src/jobs/job-store.js';
@@ -180,9 +181,10 @@ test('writes leave a valid version-1 JSON file and no temp files', async () => {
     await store.flushed();
 
     assert.deepEqual(await readdir(dir), [JOBS_FILE]);
-    const parsed = JSON.parse(await readFile(store.path, 'utf8')) as { version: unknown; tracker: unknown; outbox: JobReport[] };
+    const parsed = JSON.parse(await readFile(store.path, 'utf8')) as { version: unknown; tracker: unknown; outbox: JobReport[]; savedAt: unknown };
     assert.equal(parsed.version, 1);
-    assert.deepEqual(Object.keys(parsed).sort(), ['outbox', 'tracker', 'version']);
+    assert.deepEqual(Object.keys(parsed).sort(), ['outbox', 'savedAt', 'tracker', 'version']);
+    assert.equal(typeof parsed.savedAt, 'number');
     assert.deepEqual(parsed.tracker, STATES['pending cloud + staleFile']);
     assert.equal(parsed.outbox.length, 19);
     assert.equal(parsed.outbox[0]!.key, 'r1');
@@ -196,5 +198,52 @@ test('flushed() waits for writes requested so far', async () => {
     await store.flushed();
     const parsed = JSON.parse(await readFile(store.path, 'utf8')) as { outbox: JobReport[] };
     assert.deepEqual(parsed.outbox.map((r) => r.key), ['z']);
+  });
+});
+
+test('jobs.json is 0600 (it holds signed file URLs), also when an older 0644 file was there', async () => {
+  await withDir(async (dir) => {
+    await writeFile(join(dir, JOBS_FILE), JSON.stringify({ version: 1, tracker: INITIAL_TRACKER_STATE, outbox: [] }), { mode: 0o644 });
+    const { store } = await freshStore(dir);
+    await store.update(STATES['active with optional fields']!, [report('m')]);
+    assert.equal((await stat(store.path)).mode & 0o777, 0o600);
+  });
+});
+
+test('a failed save keeps everything in memory, logs once, and is retried with backoff until it works', async () => {
+  await withDir(async (dir) => {
+    const clock = new FakeClock();
+    const { logger, records } = capture();
+    const store = new JobStore(dir, logger, { clock, retryMs: 1000, maxRetryMs: 8000 });
+    await store.load();
+    await store.update(INITIAL_TRACKER_STATE, []);
+    const before = await readFile(store.path, 'utf8');
+    // A real write failure: jobs.json cannot be replaced (it is now a non-empty folder).
+    await rm(store.path);
+    await mkdir(join(store.path, 'x'), { recursive: true });
+
+    await assert.rejects(store.update(STATES['active with optional fields']!, [report('lost?')]));
+    assert.equal(store.unsaved, true);
+    assert.deepEqual(store.outbox.map((r) => r.key), ['lost?'], 'the report stays in memory');
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      delays.push(clock.nextDelay()!);
+      await clock.advance(clock.nextDelay()!);
+      await store.flushed();
+    }
+    assert.deepEqual(delays, [1000, 2000, 4000, 8000, 8000], 'capped exponential backoff');
+    assert.equal(records.filter((r) => r.level === 'error').length, 1, 'the failure is logged once, then quietly');
+
+    // Space again: the next retry saves the in-memory state.
+    await rm(store.path, { recursive: true });
+    await clock.advance(clock.nextDelay()!);
+    await store.flushed();
+    assert.equal(store.unsaved, false);
+    assert.equal(clock.pending, 0, 'no more retries');
+    const saved = JSON.parse(await readFile(store.path, 'utf8')) as { outbox: JobReport[] };
+    assert.deepEqual(saved.outbox.map((r) => r.key), ['lost?']);
+    assert.notEqual(before, await readFile(store.path, 'utf8'));
+    assert.ok(records.some((r) => r.level === 'info' && /saved .* again \(after 6 failed attempt/.test(r.msg)), records.map((r) => r.msg).join('\n'));
+    await store.close();
   });
 });
