@@ -16,6 +16,7 @@
 // attempts and backoff, max size, deadline, throughput) are downloadToFile's.
 import { Writable } from 'node:stream';
 import { StreamUpload, UploadAbortedError, type StreamUploadOptions, type UploadResult } from '../../moonraker-bridge/index.js';
+import { youngGcEvery } from '../util/young-gc.js';
 import { DownloadError, downloadToFile, type DownloadOptions, type DownloadSink } from './http-download.js';
 
 export interface RelayOptions extends Omit<DownloadOptions, 'sink'> {
@@ -31,6 +32,8 @@ export interface RelayResult {
 }
 
 const WRITE_BUFFER = 256 * 1024;
+/** Socket buffers freed this often (see young-gc.ts): the relay's memory then stays flat. */
+const GC_EVERY_BYTES = 512 * 1024;
 
 export async function relayToMoonraker(url: string, label: string, o: RelayOptions): Promise<RelayResult> {
   let upload: StreamUpload | null = null;
@@ -70,9 +73,11 @@ export async function relayToMoonraker(url: string, label: string, o: RelayOptio
 
 /** The Writable one download attempt writes into; ending it leaves the upload open for a resume. */
 function forwardTo(upload: StreamUpload): Writable {
+  const counted = youngGcEvery(GC_EVERY_BYTES);
   return new Writable({
     highWaterMark: WRITE_BUFFER,
     write(chunk: Buffer, _enc, done) {
+      counted(chunk.length);
       upload.write(chunk, done);
     },
     final(done) {
