@@ -1,27 +1,37 @@
 // Benchmark: relay a generated G-code file from the Polar Cloud emulator into
 // the Moonraker simulator through the bridge (the shipped bundle, run as its
-// own process so its memory is measured alone): `print` command → download →
-// upload → printer.print.start. Reports the bridge's peak RSS (VmHWM) per file
-// size — it must not grow with the file — and throughput against `curl`
-// downloading and then uploading the same file on the same machine.
-//   node <build>/bench/cloud-print-relay.js [--sizes=100,1024]   (MiB; or BENCH_RELAY_SIZES; BENCH_QUICK=1: 50)
+// own process so its memory is measured alone): `print` command → download
+// streamed into the upload → printer.print.start. Reports the bridge's peak
+// RSS (VmHWM) per file size — it must not grow with the file — and its time
+// against `curl` downloading and then uploading the same file on the same
+// machine. The simulator runs in its own process, as Moonraker does (in this
+// process it would serve the download and take the upload on one thread, and
+// the relay could never be faster than the two legs one after the other).
+// Targets (issue 15): peak RSS ≤ 80 MiB, time ≤ 0.8× curl; pass/fail per size
+// on the median of the runs (runs alternate bridge and curl; ranges shown).
+//   node <build>/bench/cloud-print-relay.js [--sizes=200,1024] [--runs=3]
+//   (MiB; or BENCH_RELAY_SIZES, BENCH_RELAY_RUNS; BENCH_QUICK=1: 50 MiB, 1 run)
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startPolarEmulator } from '../src/emulator/index.js';
-import { startMoonrakerSimulator } from '../src/simulator/index.js';
+import { createInterface } from 'node:readline';
 import { parseConfig } from '../src/config.js';
 import { Controller } from '../src/controller.js';
 import { systemClock } from '../src/util/clock.js';
 import { Logger } from '../src/util/log.js';
 import { socketIoTransportFactory } from '../src/polar/socketio-transport.js';
-import { knobText, printRow } from './stats.js';
+import { knob, knobText, printRow, summarize } from './stats.js';
 
 const exec = promisify(execFile);
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
-const SIZES = (args.get('sizes') ?? knobText('BENCH_RELAY_SIZES', '100,1024', '50')).split(',').map(Number);
+const SIZES = (args.get('sizes') ?? knobText('BENCH_RELAY_SIZES', '200,1024', '50')).split(',').map(Number);
+const RUNS = Number(args.get('runs') ?? knob('BENCH_RELAY_RUNS', 3, 1));
+const TARGET_RSS_MIB = 80;
+const TARGET_TIME_VS_CURL = 0.8;
+const simModule = new URL('../src/simulator/index.js', import.meta.url).href;
 const MIB = 1048576;
 const bundle = new URL('../../dist/polarcloud.mjs', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -40,38 +50,88 @@ async function vmHwmMiB(pid: number): Promise<number> {
   return kb / 1024;
 }
 
+/** The Moonraker simulator in a child process, driven through its /_sim/ control endpoints. */
+async function startSimulatorProcess(): Promise<{ url: string; printState(): Promise<string>; stop(): Promise<void> }> {
+  const script = `import { startMoonrakerSimulator } from ${JSON.stringify(simModule)};
+const sim = await startMoonrakerSimulator({ port: 0, temperatureNoise: false });
+process.stdout.write(JSON.stringify({ url: sim.url }) + '\\n');
+process.stdin.on('end', async () => { await sim.stop(); process.exit(0); });
+process.stdin.resume();`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`simulator exited (${code})`)));
+  });
+  const { url } = JSON.parse(first) as { url: string };
+  const control = async <T>(name: string): Promise<T> => ((await (await fetch(`${url}/_sim/${name}`)).json()) as { result: T }).result;
+  return {
+    url,
+    printState: async () => ((await control<Record<string, { state?: string }>>('printerobjects'))['print_stats']?.state ?? ''),
+    stop: async () => {
+      child.stdin!.end();
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+const range = (xs: number[], digits: number): string => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
+
 async function main(): Promise<void> {
   const emu = await startPolarEmulator();
-  const sim = await startMoonrakerSimulator({ temperatureNoise: false });
+  const sim = await startSimulatorProcess();
   const work = await mkdtemp(join(tmpdir(), 'pc-relay-'));
   const dataDir = join(work, 'data');
-  const yaml = `data_dir: ${dataDir}\nlog:\n  level: warn\npolar:\n  server_url: ${emu.url}\nmoonraker:\n  url: ${sim.url}\ncloud_print:\n  max_file_size: 100000\n  keep_files: 1\n`;
+  const yaml = `data_dir: ${dataDir}\nlog:\n  level: info\npolar:\n  server_url: ${emu.url}\nmoonraker:\n  url: ${sim.url}\ncloud_print:\n  max_file_size: 100000\n  keep_files: 1\n`;
   const configFile = join(work, 'polarcloud.yaml');
   await writeFile(configFile, yaml);
   const reg = new Controller({ config: parseConfig(yaml, undefined).config, log: Logger.create('warn'), clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
   const { serialNumber } = await reg.register('bench@example.com', '1234');
   await reg.stop();
-  console.log(`cloud-print-relay: sizes ${SIZES.join(', ')} MiB, node ${process.version}; bridge = dist/polarcloud.mjs in its own process`);
+  console.log(`cloud-print-relay: sizes ${SIZES.join(', ')} MiB, ${RUNS} run(s) each, node ${process.version}; bridge = dist/polarcloud.mjs and the simulator each in its own process`);
   try {
     for (const mib of SIZES) {
-      const job = emu.control.addJob(serialNumber, { jobName: `relay-${mib}`, size: mib * MIB });
-      // The bridge, fresh per size so VmHWM is this relay's peak.
+      const runs: Array<{ bridge: number; curl: number; peak: number; idle: number }> = [];
+      for (let run = 0; run < RUNS; run++) runs.push(await relayOnce(mib, run));
+      const ratios = runs.map((r) => r.bridge / r.curl);
+      const median = summarize(ratios).median;
+      const peak = Math.max(...runs.map((r) => r.peak));
+      printRow(`${mib} MiB relay`, {
+        runs: String(RUNS),
+        bridge_s: range(runs.map((r) => r.bridge), 2),
+        curl_s: range(runs.map((r) => r.curl), 2),
+        time_vs_curl: `${median.toFixed(2)} (${range(ratios, 2)})`,
+        time_target: `≤${TARGET_TIME_VS_CURL} ${median <= TARGET_TIME_VS_CURL ? 'pass' : 'FAIL'}`,
+        peak_rss_MiB: `${peak.toFixed(1)} (${range(runs.map((r) => r.peak), 1)})`,
+        rss_target: `≤${TARGET_RSS_MIB} ${peak <= TARGET_RSS_MIB ? 'pass' : 'FAIL'}`,
+        rss_at_idle_MiB: range(runs.map((r) => r.idle), 1),
+        relay_growth_MiB: range(runs.map((r) => r.peak - r.idle), 1),
+      });
+    }
+
+    async function relayOnce(mib: number, run: number): Promise<{ bridge: number; curl: number; peak: number; idle: number }> {
+      const job = emu.control.addJob(serialNumber, { jobName: `relay-${mib}-${run}`, size: mib * MIB });
+      // The bridge, fresh per run so VmHWM is this relay's peak.
       const statusesBefore = emu.control.printer(serialNumber)?.statusCount ?? 0;
-      const child = spawn(process.execPath, [bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      // The bridge's own log says when the print was started (Moonraker's reply to printer.print.start
+      // arrived): free to watch, where polling the simulator would take CPU from it mid-upload.
+      let started = false;
+      createInterface({ input: child.stderr! }).on('line', (l) => {
+        if (l.includes(`cloud job ${job.jobId} started`)) started = true;
+        else if (/ (WARN|ERROR) /.test(l) && !l.includes('[camera]')) process.stderr.write(`${l}\n`);
+      });
       try {
         // Online and reporting Ready (Klippy ready), or the print would go to the job queue instead.
         await until(() => (emu.control.printer(serialNumber)?.statusCount ?? 0) > statusesBefore && (emu.control.printer(serialNumber)?.lastStatus as { status?: number } | undefined)?.status === 0, 20_000, 'bridge online and Ready');
-        const baseline = await vmHwmMiB(child.pid!);
-        const before = sim.control.rpcLog().length;
+        const idle = await vmHwmMiB(child.pid!);
         const t0 = performance.now();
         emu.control.send(serialNumber, 'print', { serialNumber, jobId: job.jobId, jobName: job.jobName, gcodeFile: job.gcodeUrl });
-        await until(() => sim.control.rpcLog().slice(before).some((r) => r.method === 'printer.print.start'), 600_000, 'print started');
+        await until(() => started, 600_000, 'print started');
         const seconds = (performance.now() - t0) / 1000;
         const peak = await vmHwmMiB(child.pid!);
         emu.control.send(serialNumber, 'cancel', { serialNumber });
         // The generated file does not home, so Klipper usually errors out before the cancel lands: any end state will do.
-        const printState = () => (sim.control.printerObjects()['print_stats'] as { state?: string } | undefined)?.state ?? '';
-        await until(() => ['cancelled', 'error', 'complete'].includes(printState()), 60_000, 'the print ended').catch(() => undefined);
+        await until(async () => ['cancelled', 'error', 'complete'].includes(await sim.printState()), 60_000, 'the print ended').catch(() => undefined);
 
         // Baseline: curl downloads the same file, then uploads it.
         const tmp = join(work, `curl-${mib}.gcode`);
@@ -80,15 +140,8 @@ async function main(): Promise<void> {
         await exec('curl', ['-sSf', '-o', '/dev/null', '-F', 'root=gcodes', '-F', `file=@${tmp};filename=curl-${mib}.gcode`, `${sim.url}/server/files/upload`], { maxBuffer: 1 << 20 });
         const curlSeconds = (performance.now() - c0) / 1000;
         await rm(tmp, { force: true });
-
-        printRow(`${mib} MiB relay`, {
-          bridge_s: seconds.toFixed(2),
-          bridge_MiBps: (mib / seconds).toFixed(0),
-          curl_s: curlSeconds.toFixed(2),
-          ratio_vs_curl: (curlSeconds / seconds).toFixed(2),
-          peak_rss_MiB: peak.toFixed(1),
-          rss_at_idle_MiB: baseline.toFixed(1),
-        });
+        console.log(`  run ${run + 1}: bridge ${seconds.toFixed(2)} s, curl ${curlSeconds.toFixed(2)} s, peak RSS ${peak.toFixed(1)} MiB`);
+        return { bridge: seconds, curl: curlSeconds, peak, idle };
       } finally {
         child.kill('SIGTERM');
         await new Promise((r) => child.once('exit', r));

@@ -177,16 +177,9 @@ export async function uploadFile(opts: UploadOptions): Promise<UploadResult> {
       });
       res.on('error', (err) => finish(new UploadError(0, `upload response failed: ${err.message}`)));
       res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (status >= 200 && status < 300) {
-          const parsed = parseJson(text);
-          const r = uploadResultSchema.safeParse(parsed);
-          if (r.success) finish(undefined, r.data);
-          else finish(new UploadError(status, `unexpected upload reply: ${text.slice(0, 200)}`));
-        } else {
-          finish(new UploadError(status, errorMessage(status, text)));
-        }
+        const r = parseUploadReply(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8'));
+        if (r instanceof UploadError) finish(r);
+        else finish(undefined, r);
       });
     });
 
@@ -241,6 +234,13 @@ export async function uploadFile(opts: UploadOptions): Promise<UploadResult> {
     continueTimer.unref();
     req.flushHeaders();
   });
+}
+
+/** Moonraker's answer to an upload: the result (2xx) or an UploadError carrying its message. */
+export function parseUploadReply(status: number, text: string): UploadResult | UploadError {
+  if (status < 200 || status >= 300) return new UploadError(status, errorMessage(status, text));
+  const r = uploadResultSchema.safeParse(parseJson(text));
+  return r.success ? r.data : new UploadError(status, `unexpected upload reply: ${text.slice(0, 200)}`);
 }
 
 function parseJson(text: string): unknown {

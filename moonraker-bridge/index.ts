@@ -68,3 +68,5 @@ export type {
 } from './api-schemas.js';
 export { UploadAbortedError, UploadError, buildMultipart, sha256File, uploadFile } from './file-upload.js';
 export type { UploadOptions, UploadProgress, UploadResult } from './file-upload.js';
+export { StreamUpload } from './stream-upload.js';
+export type { StreamUploadOptions } from './stream-upload.js';

@@ -120,6 +120,10 @@ export const configSchema = z.object({
       stall_timeout: z.number().positive().max(3600).default(60),
       /** Download attempts before the job fails. */
       download_attempts: z.number().int().min(1).max(20).default(5),
+      /** The whole download, retries included, must finish within this (s). */
+      download_deadline: z.number().positive().max(86_400).default(7200),
+      /** A download slower than this over a minute is retried (KiB/s; 0: off). */
+      min_download_speed: z.number().min(0).max(1_000_000).default(4),
     })
     .prefault({}),
   camera: z

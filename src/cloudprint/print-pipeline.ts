@@ -1,15 +1,18 @@
 // One cloud job from the `print` command to a running (or queued) Klipper
-// job: download (streamed, checked) → slice when it is a model → upload into
-// the cloud folder with its checksum → start, or post to Moonraker's job queue
-// when the printer is busy. Every step updates the Polar status; every failure
-// throws a PrintJobError with words for the user; temp files never outlive it.
+// job. G-code: streamed from the download straight into Moonraker's upload
+// (cloud-relay.ts, no copy on disk). A model: downloaded to a temp file →
+// sliced → uploaded into the cloud folder with its checksum. Then start, or
+// post to Moonraker's job queue when the printer is busy. Every step updates
+// the Polar status; every failure throws a PrintJobError with words for the
+// user; temp files never outlive it.
 import { mkdir, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/index.js';
 import type { FeatureContext } from '../features/feature-context.js';
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { errText, redactUrl } from '../util/log.js';
-import { downloadToFile, DownloadError } from './http-download.js';
+import { relayToMoonraker } from './cloud-relay.js';
+import { downloadToFile, DownloadError, type DownloadOptions } from './http-download.js';
 import { alternateFileName, cloudFileName } from './job-file-name.js';
 import { runSlicer } from './slicer.js';
 
@@ -40,6 +43,8 @@ const MIB = 1048576;
 export class PrintPipeline {
   private readonly tmpDir: string;
   private uploadedAs: string | null = null;
+  /** The relay sent its last byte but Moonraker's answer never came: the file may be there. */
+  private maybeUploadedAs: string | null = null;
   private handedOff = false;
   /** How the job left the pipeline (null while preparing or after a failure). */
   result: HandOff | null = null;
@@ -84,6 +89,11 @@ export class PrintPipeline {
       await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
       ctx.status.setPrepare({ job: pending, step: 'downloading', percent: 0 });
       ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);
+      if (spec.kind === 'gcode') {
+        await this.relay(spec.url, filename, pending);
+        this.result = await this.handOff(pending);
+        return this.result;
+      }
       const got = await this.download(spec.url, download, pending, true);
       let gcodeFile = download;
       let sha = got.sha256;
@@ -113,6 +123,9 @@ export class PrintPipeline {
     } catch (err) {
       if (this.uploadedAs && !this.handedOff) {
         await ctx.api.deleteFile(this.uploadedAs).catch((e) => ctx.log.warn(`could not delete ${this.uploadedAs}: ${errText(e)}`));
+      } else if (this.maybeUploadedAs && !this.handedOff) {
+        // Usually not there (Moonraker drops an upload whose connection closed): a failed delete is expected.
+        await ctx.api.deleteFile(this.maybeUploadedAs).catch((e) => ctx.log.debug(`${this.maybeUploadedAs} not deleted: ${errText(e)}`));
       }
       if (this.signal.aborted) throw new PrintJobError(`Cloud job ${spec.jobId} canceled`, true);
       if (err instanceof PrintJobError) throw err;
@@ -128,19 +141,60 @@ export class PrintPipeline {
   }
 
   private async download(url: string, dest: string, pending: PendingCloudJob, main: boolean): Promise<{ sha256: string }> {
+    try {
+      return await downloadToFile(url, dest, this.downloadOptions(pending, main, true));
+    } catch (err) {
+      this.throwIfCanceled();
+      const why = err instanceof DownloadError ? err.message : errText(err);
+      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+    }
+  }
+
+  /** G-code: download and upload at once, nothing on the bridge's disk. */
+  private async relay(url: string, filename: string, pending: PendingCloudJob): Promise<void> {
+    const { ctx } = this;
+    const slash = filename.lastIndexOf('/');
+    try {
+      await relayToMoonraker(url, `cloud job ${this.spec.jobId}`, {
+        ...this.downloadOptions(pending, true, false),
+        upload: {
+          url: ctx.config.moonraker.url,
+          apiKey: ctx.config.moonraker.api_key,
+          filename: filename.slice(slash + 1),
+          path: filename.slice(0, slash),
+        },
+        onAllSent: () => {
+          this.maybeUploadedAs = filename;
+          ctx.status.setPrepare({ job: pending, step: 'uploading' });
+        },
+      });
+      this.uploadedAs = filename;
+    } catch (err) {
+      this.throwIfCanceled();
+      if (err instanceof UploadError) {
+        const why = err.status ? `Moonraker refused the upload (HTTP ${err.status}: ${err.message})` : err.message;
+        throw new PrintJobError(`Upload of job ${this.spec.jobId} to the printer failed: ${why}`);
+      }
+      const why = err instanceof DownloadError ? err.message : errText(err);
+      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+    }
+  }
+
+  private downloadOptions(pending: PendingCloudJob, main: boolean, localCopy: boolean): Omit<DownloadOptions, 'sink'> {
     const { ctx } = this;
     const cp = ctx.config.cloud_print;
     let lastPct = -1;
-    try {
-      return await downloadToFile(url, dest, {
+    return {
         policy: { serverUrl: ctx.config.polar.server_url, allowHttpHosts: cp.allow_http_hosts },
         maxBytes: cp.max_file_size * MIB,
         stallMs: cp.stall_timeout * 1000,
         attempts: cp.download_attempts,
+        deadlineMs: cp.download_deadline * 1000,
+        minBytesPerSecond: cp.min_download_speed * 1024,
         clock: ctx.clock,
         signal: this.signal,
         log: ctx.log,
-        checkSize: main ? (total) => this.checkDiskSpace(total) : undefined,
+        checkSize: main ? (total) => this.checkDiskSpace(total, localCopy) : undefined,
         onProgress: main
           ? (received, total) => {
               if (total === null || total === 0) return;
@@ -151,25 +205,29 @@ export class PrintPipeline {
               if (pct % 25 === 0) ctx.log.info(`cloud job ${this.spec.jobId}: downloaded ${pct}%`);
             }
           : undefined,
-      });
-    } catch (err) {
-      this.throwIfCanceled();
-      const why = err instanceof DownloadError ? err.message : errText(err);
-      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
-    }
+    };
   }
 
-  /** Room for the temporary copy here and the uploaded copy on the printer, plus the margin. */
-  private async checkDiskSpace(total: number | null): Promise<void> {
-    if (total === null) return;
+  /**
+   * Room for the file in Moonraker's gcodes root (and for the temporary copy here when there is one),
+   * keeping the margin. Returns the most bytes there is room for: without a Content-Length the
+   * download is stopped when it outgrows that.
+   */
+  private async checkDiskSpace(total: number | null, localCopy: boolean): Promise<number> {
     const margin = this.ctx.config.cloud_print.free_space_margin * MIB;
     const printerFree = await this.ctx.api.freeDiskSpace('gcodes');
-    if (printerFree < total + margin) {
+    if (total !== null && printerFree < total + margin) {
       throw new Error(`not enough disk space on the printer: the file needs ${mib(total)} MiB, ${mib(printerFree)} MiB free (keeping ${mib(margin)} MiB spare)`);
     }
-    const local = await statfs(this.tmpDir);
-    const localFree = local.bavail * local.bsize;
-    if (localFree < total + margin) throw new Error(`not enough disk space for the download: needs ${mib(total)} MiB, ${mib(localFree)} MiB free in ${this.tmpDir}`);
+    let room = printerFree - margin;
+    if (localCopy) {
+      const local = await statfs(this.tmpDir);
+      const localFree = local.bavail * local.bsize;
+      if (total !== null && localFree < total + margin) throw new Error(`not enough disk space for the download: needs ${mib(total)} MiB, ${mib(localFree)} MiB free in ${this.tmpDir}`);
+      room = Math.min(room, localFree - margin);
+    }
+    if (room <= 0) throw new Error(`not enough disk space on the printer: ${mib(printerFree)} MiB free (keeping ${mib(margin)} MiB spare)`);
+    return room;
   }
 
   private async upload(file: string, filename: string, checksum: string, pending: PendingCloudJob): Promise<void> {

@@ -34,6 +34,8 @@ export interface SimSettings {
   replyDelayMs: number;
   /** HTTP status to refuse uploads with (control.refuseUploads), or null. */
   refuseUploads: number | null;
+  /** Free bytes reported in disk_usage instead of the real disk's (control.setDiskFree), or null. */
+  diskFree: number | null;
 }
 
 export interface SimContext {

@@ -30,6 +30,8 @@ export interface SimulatorControl {
   setReplyDelay(ms: number): void;
   /** Makes uploads fail with this HTTP status and Moonraker's error body; null accepts them again. */
   refuseUploads(status: number | null): void;
+  /** Reports this many free bytes in get_directory's disk_usage (a nearly full SD card); null: the real disk's. */
+  setDiskFree(bytes: number | null): void;
   /** Requires this API key from now on (null: trusted mode). Open sockets keep their authentication state. */
   requireApiKey(key: string | null): void;
   /** Starts a print as another client (Mainsail) would: printer.print.start. */
@@ -83,6 +85,9 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     },
     refuseUploads: (status) => {
       ctx.settings.refuseUploads = status;
+    },
+    setDiskFree: (bytes) => {
+      ctx.settings.diskFree = bytes;
     },
     requireApiKey: (key) => {
       ctx.settings.apiKey = key;
@@ -151,6 +156,7 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
       case 'klippydisconnect': await control.klippyDisconnect(); break;
       case 'klippyready': await control.klippyReady(); break;
       case 'setreplydelay': control.setReplyDelay(p.int('ms')); break;
+      case 'setdiskfree': control.setDiskFree(p.has('bytes') && p.args['bytes'] !== null ? p.int('bytes') : null); break;
       case 'refuseuploads': control.refuseUploads(p.has('status') && p.args['status'] !== null ? p.int('status') : null); break;
       case 'requireapikey': control.requireApiKey(p.has('key') && p.args['key'] !== null ? p.str('key') : null); break;
       case 'startlocalprint': await control.startLocalPrint(p.str('filename')); break;

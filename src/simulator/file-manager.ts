@@ -118,7 +118,7 @@ export class FileManager {
     try {
       const s = await fs.statfs(path);
       const total = s.blocks * s.bsize;
-      const free = s.bavail * s.bsize;
+      const free = this.ctx.settings.diskFree ?? s.bavail * s.bsize;
       return { total, used: total - s.bfree * s.bsize, free };
     } catch {
       return { total: 32e9, used: 8e9, free: 24e9 };

@@ -78,6 +78,7 @@ export class Simulator {
       klipperVersion: 'v0.12.0-simulated',
       replyDelayMs: 0,
       refuseUploads: null,
+      diskFree: null,
     };
     const sim = new SimClock(this.clock, cfg.speedFactor);
     const ctx = { log: cfg.log.child('simulator'), clock: this.clock, sim, settings, gcodesDir, dataDir, rpcLog: [] } as unknown as SimContext;
@@ -183,6 +184,7 @@ export class Simulator {
     const ctx = this.ctx;
     ctx.settings.replyDelayMs = 0;
     ctx.settings.refuseUploads = null;
+    ctx.settings.diskFree = null;
     ctx.settings.apiKey = this.cfg.apiKey;
     ctx.sim.setSpeedFactor(this.cfg.speedFactor);
     await ctx.klippy.disconnect();

@@ -2,6 +2,11 @@
 // memory, via busboy) while hashing; then Moonraker's checks: checksum (422),
 // destination inside the root, the file loaded by a print in progress (403),
 // optional print start / queueing. Replies 201 with a Location header.
+// As in Moonraker, fields may come in any order (a checksum after the file is
+// checked once the body is complete), a chunked body is accepted, and a body
+// cut short (the client dropped the connection) is discarded: nothing is moved
+// into a root. (Moonraker leaves its temp file under the system temp dir
+// until the next upload overwrites it; the simulator deletes its own.)
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import { createWriteStream, promises as fs } from 'node:fs';
@@ -46,6 +51,7 @@ async function receive(ctx: SimContext, req: IncomingMessage): Promise<Received>
     req.resume();
     throw new MoonrakerError('Bad Request', 400);
   }
+  let fileStream: NodeJS.ReadableStream & { destroy(err?: Error): void } | null = null;
   const done = new Promise<void>((resolveDone, reject) => {
     bb.on('field', (name, value) => {
       fields[name] = value;
@@ -57,11 +63,19 @@ async function receive(ctx: SimContext, req: IncomingMessage): Promise<Received>
       }
       filename = info.filename ?? null;
       hasher = new Sha256();
+      fileStream = stream;
       writing = pipeline(stream, hasher, createWriteStream(tmpPath));
       writing.catch(reject);
     });
     bb.on('close', () => resolveDone());
     bb.on('error', reject);
+    // The client went away before the end of the body: drop what arrived.
+    req.on('close', () => {
+      if (req.complete) return;
+      const err = new Error('connection closed before the end of the upload');
+      fileStream?.destroy(err);
+      reject(err);
+    });
   });
   req.pipe(bb);
   try {

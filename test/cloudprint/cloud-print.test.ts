@@ -105,16 +105,19 @@ test('busy printer: the cloud job goes to Moonraker’s job queue, starts after 
   }
 });
 
-test('cancel during the download aborts it, leaves no file behind and reports the job canceled', async () => {
+test('cancel during the download aborts both legs, leaves no file behind and reports the job canceled', async () => {
   const b = await Bridge.start({ extraYaml: 'cloud_print:\n  stall_timeout: 30\n' });
   try {
     const job = b.emu.control.addJob(b.serial, { jobName: 'Big', size: 20 * 1048576 });
     b.emu.control.faultFile(job.fileName!, { kind: 'stall', afterBytes: 256 * 1024 });
     const since = b.emu.control.lastSeq();
+    const t0 = Date.now();
     await b.c.session.sendNextPrint(job.jobId);
     const dl = await b.waitStatus((s) => s.status === 2, since, 5000, 'downloading');
     assert.match(String(dl.progressDetail), new RegExp(`^Downloading file for job: ${job.jobId}( \\(\\d+%\\))?$`));
-    await eventually(async () => (await downloadsLeft(b)).length === 1, 5000, 'temp file');
+    // Streamed: the upload to Moonraker is open while the download runs, and nothing is copied to disk.
+    await eventually(() => b.rpcMethodsSince(t0).includes('server.files.upload'), 5000, 'the upload leg open');
+    assert.deepEqual(await downloadsLeft(b), [], 'no copy of the file on the bridge side');
     b.send('cancel');
     await eventually(() => b.jobReports().length === 1, 5000, 'canceled report');
     assert.deepEqual({ jobId: b.jobReports()[0]!.jobId, state: b.jobReports()[0]!.state }, { jobId: job.jobId, state: 'canceled' });
