@@ -78,7 +78,8 @@ export class CustomCommands implements Feature {
     const list = this.entries();
     const json = JSON.stringify(list);
     if (json === this.lastSentJson) return;
-    if (this.ctx.polar.send('customCommandList', { serialNumber, customCommandList: list })) this.lastSentJson = json;
+    // Both keys: the protocol document says customCommandList, the live cloud reads commandList.
+    if (this.ctx.polar.send('customCommandList', { serialNumber, customCommandList: list, commandList: list })) this.lastSentJson = json;
   }
 
   private async run(command: string): Promise<void> {
