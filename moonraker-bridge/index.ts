@@ -21,9 +21,10 @@ export { TransportError, connectWebSocket, createWsConnector, websocketUrl } fro
 export type { RpcSocket, SocketConnector, SocketHandlers, TransportErrorKind, WsTransportOptions } from './ws-transport.js';
 export { MoonrakerClient, isUnauthorized } from './moonraker-client.js';
 export type { MoonrakerClientEvents, MoonrakerClientOptions } from './moonraker-client.js';
-export { PrinterModel, deepEqual, diffFields, klippyStateOf, mergeDeep } from './printer-model.js';
+export { PrinterModel, deepEqual, diffFields, filamentSensorsOf, klippyStateOf, mergeDeep } from './printer-model.js';
 export type {
   ConnectionState,
+  FilamentSensorView,
   HeaterView,
   KlippyState,
   ObjectStatus,
@@ -31,9 +32,10 @@ export type {
   PrinterModelOptions,
   PrinterSnapshot,
 } from './printer-model.js';
-export { BASE_SUBSCRIPTION, PRINT_STATES, isTemperatureObject } from './printer-objects.js';
+export { BASE_SUBSCRIPTION, PRINT_STATES, filamentSensorName, isTemperatureObject } from './printer-objects.js';
 export type {
   DisplayStatus,
+  FilamentSensorStatus,
   HeatersStatus,
   IdleTimeoutStatus,
   PauseResumeStatus,

@@ -131,6 +131,9 @@ export class Simulator {
     ctx.queue.register();
     ctx.webcams.register();
     ctx.updates.register();
+    ctx.printer.on('runout', ({ script }) => {
+      void ctx.runner.runInternal(script, () => ctx.klippy.generation).catch(() => undefined);
+    });
     ctx.printer.on('idleTimeout', () => {
       void ctx.runner.runInternal('TURN_OFF_HEATERS\nM84', () => ctx.klippy.generation).catch(() => undefined);
     });
@@ -189,6 +192,7 @@ export class Simulator {
     ctx.history.clear();
     ctx.queue.clear();
     ctx.webcams.set([{}]);
+    ctx.printer.filamentSensors.reset();
     ctx.runner.scriptLog.length = 0;
     ctx.rpcLog.length = 0;
     for (const h of ctx.printer.heaters) h.temperature = 25;
