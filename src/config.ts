@@ -127,6 +127,8 @@ export const configSchema = z.object({
       enabled: z.boolean().default(true),
       /** Moonraker webcam (by name) to use; default: the first enabled one with a snapshot URL. */
       webcam: z.string().min(1).max(128).optional(),
+      /** Moonraker webcam (by name) for timelapse frames; default: the snapshot webcam above. */
+      timelapse_webcam: z.string().min(1).max(128).optional(),
       /** Overrides of the webcam's URLs and orientation (absolute http(s) URLs, or relative to Moonraker's host). */
       snapshot_url: z.string().min(1).max(2048).optional(),
       stream_url: z.string().min(1).max(2048).optional(),
