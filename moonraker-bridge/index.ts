@@ -67,5 +67,7 @@ export type {
   UpdateStatus,
   Webcam,
 } from './api-schemas.js';
+export { PowerDevicesApi, powerDeviceSchema } from './power-devices.js';
+export type { PowerAction, PowerDevice, PowerDevicesEvents } from './power-devices.js';
 export { UploadAbortedError, UploadError, buildMultipart, sha256File, uploadFile } from './file-upload.js';
 export type { UploadOptions, UploadProgress, UploadResult } from './file-upload.js';

@@ -101,6 +101,17 @@ export const configSchema = z.object({
       jog_feedrate_z: z.number().positive().max(60000).default(600),
     })
     .prefault({}),
+  power: z
+    .object({
+      /** Switch this Moonraker power device off after `minutes` idle with every heater below 50 °C (announced first). */
+      off_after_idle: z
+        .object({
+          device: z.string().min(1).max(128),
+          minutes: z.number().min(1).max(10_080),
+        })
+        .optional(),
+    })
+    .prefault({}),
   cloud_print: z
     .object({
       /** Folder under Moonraker's gcodes root for files from the cloud. */

@@ -8,6 +8,7 @@ import { queryObjects } from './connections.js';
 import { Params, type Args } from './params.js';
 import { objectNames } from './printer-status.js';
 import type { WebcamEntry } from './webcams.js';
+import type { PowerDeviceSpec } from './power-devices.js';
 
 /**
  * Test control of a running simulator. Every fault is observable through the
@@ -42,6 +43,10 @@ export interface SimulatorControl {
   setWebcams(list: Array<Partial<WebcamEntry>>): void;
   /** Snapshots served so far per webcam path ("/webcam/", "/webcam2/", …). */
   webcamSnapshots(): Record<string, number>;
+  /** Configures Moonraker's [power] devices (as if moonraker.conf changed; restart Moonraker for clients to re-read the list). Empty: no power component. */
+  setPowerDevices(list: PowerDeviceSpec[]): void;
+  /** Each power device's current status. */
+  powerDevices(): Array<{ device: string; status: string; locked_while_printing: boolean; type: string }>;
   /** Status of every printer object right now. */
   printerObjects(): Record<string, Record<string, unknown>>;
   /** Every G-code script received through the API, in order. */
@@ -101,6 +106,8 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     setSpeedFactor: (n) => ctx.sim.setSpeedFactor(n),
     setWebcams: (list) => void ctx.webcams.set(list),
     webcamSnapshots: () => Object.fromEntries(ctx.webcams.snapshotCounts),
+    setPowerDevices: (list) => ctx.power.configure(list),
+    powerDevices: () => ctx.power.list(),
     printerObjects: () => queryObjects(ctx, Object.fromEntries(objectNames(ctx.printer).map((n) => [n, null]))),
     gcodeLog: () => ctx.runner.scriptLog.map((s) => s.script),
     rpcLog: () => ctx.rpcLog.map((e) => ({ ...e })),
@@ -151,6 +158,7 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
       case 'gcodelog': return send(200, { result: control.gcodeLog() });
       case 'rpclog': return send(200, { result: control.rpcLog() });
       case 'webcamsnapshots': return send(200, { result: control.webcamSnapshots() });
+      case 'powerdevices': return send(200, { result: control.powerDevices() });
       case 'dropwebsockets': return later(() => control.dropWebsockets());
       case 'restartmoonraker': return later(() => control.restartMoonraker(p.int('down_ms', p.int('downMs', 1000))));
       case 'klippyshutdown': await control.klippyShutdown(p.str('message', 'Simulated shutdown')); break;
@@ -171,6 +179,12 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
         const list = p.args['webcams'];
         if (!Array.isArray(list)) throw new MoonrakerError('webcams must be a list');
         control.setWebcams(list as Array<Partial<WebcamEntry>>);
+        break;
+      }
+      case 'setpowerdevices': {
+        const list = p.args['devices'];
+        if (!Array.isArray(list)) throw new MoonrakerError('devices must be a list');
+        control.setPowerDevices(list as PowerDeviceSpec[]);
         break;
       }
       case 'reset': await control.reset(); break;

@@ -161,7 +161,9 @@ export class KlipperPrinter extends TypedEmitter<KlipperEvents> {
 
   /** A filament sensor's switch changed (control.setFilamentDetected); a runout while printing pauses like Klipper's RunoutHelper. */
   setFilamentDetected(sensor: string, detected: boolean): void {
-    const script = this.filamentSensors.setDetected(sensor, detected, this.state === 'ready' && this.idleState === 'Printing');
+    // idle_timeout "Printing" (evaluated now, not at the last tick).
+    const printing = this.state === 'ready' && (this.idleState === 'Printing' || this.vsdStatus().is_active || this.gcodeBusy());
+    const script = this.filamentSensors.setDetected(sensor, detected, printing);
     if (script) this.emit('runout', { sensor, script });
   }
 

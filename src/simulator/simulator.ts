@@ -24,6 +24,7 @@ import { KlippyConnection } from './klippy-connection.js';
 import { MoonrakerServer } from './moonraker-server.js';
 import { VirtualSdcard } from './print-executor.js';
 import { registerPrinterApi } from './printer-api.js';
+import { PowerDevices } from './power-devices.js';
 import { ServerApi } from './server-api.js';
 import { SimClock } from './sim-clock.js';
 import { TrackedClock } from './tracked-clock.js';
@@ -116,6 +117,7 @@ export class Simulator {
     ctx.jobState = new JobState(ctx);
     ctx.webcams = new Webcams(ctx);
     ctx.updates = new UpdateManager(ctx);
+    ctx.power = new PowerDevices(ctx);
     this.control = createControl(ctx, { restartMoonraker: (ms) => this.restartMoonraker(ms), reset: () => this.reset() });
     const routes = new HttpRoutes(ctx, (req, res, url, body) => handleControlHttp(this.control, req, res, url, body));
     ctx.server = new MoonrakerServer(cfg.host, ctx.log, (req, res) => routes.handle(req, res), ctx.connections);
@@ -131,6 +133,7 @@ export class Simulator {
     ctx.queue.register();
     ctx.webcams.register();
     ctx.updates.register();
+    ctx.power.register();
     ctx.printer.on('runout', ({ script }) => {
       void ctx.runner.runInternal(script, () => ctx.klippy.generation).catch(() => undefined);
     });
@@ -193,6 +196,7 @@ export class Simulator {
     ctx.queue.clear();
     ctx.webcams.set([{}]);
     ctx.printer.filamentSensors.reset();
+    ctx.power.configure([]);
     ctx.runner.scriptLog.length = 0;
     ctx.rpcLog.length = 0;
     for (const h of ctx.printer.heaters) h.temperature = 25;
