@@ -189,7 +189,7 @@ export class PowerDevices implements Feature, MenuSource {
     if (this.warnedAt === null) {
       if (now - this.idleSince < cfg.minutes * 60_000) return;
       this.warnedAt = now;
-      announce(this.ctx, `${cfg.device} switches off in ${Math.round(OFF_WARNING_MS / 1000)} s: idle for ${cfg.minutes} min with every heater below ${IDLE_MAX_CELSIUS} °C (power.off_after_idle)`, 'info');
+      announce(this.ctx, `${cfg.device} switches off in ${Math.round(OFF_WARNING_MS / 1000)} s: idle for ${cfg.minutes} min with every heater below ${IDLE_MAX_CELSIUS} C (power.off_after_idle)`, 'info');
       return;
     }
     if (now - this.warnedAt < OFF_WARNING_MS) return;
