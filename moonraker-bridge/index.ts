@@ -21,9 +21,10 @@ export { TransportError, connectWebSocket, createWsConnector, websocketUrl } fro
 export type { RpcSocket, SocketConnector, SocketHandlers, TransportErrorKind, WsTransportOptions } from './ws-transport.js';
 export { MoonrakerClient, isUnauthorized } from './moonraker-client.js';
 export type { MoonrakerClientEvents, MoonrakerClientOptions } from './moonraker-client.js';
-export { PrinterModel, deepEqual, diffFields, klippyStateOf, mergeDeep } from './printer-model.js';
+export { PrinterModel, deepEqual, diffFields, filamentSensorsOf, klippyStateOf, mergeDeep } from './printer-model.js';
 export type {
   ConnectionState,
+  FilamentSensorView,
   HeaterView,
   KlippyState,
   ObjectStatus,
@@ -31,9 +32,10 @@ export type {
   PrinterModelOptions,
   PrinterSnapshot,
 } from './printer-model.js';
-export { BASE_SUBSCRIPTION, PRINT_STATES, isTemperatureObject } from './printer-objects.js';
+export { BASE_SUBSCRIPTION, PRINT_STATES, filamentSensorName, isTemperatureObject } from './printer-objects.js';
 export type {
   DisplayStatus,
+  FilamentSensorStatus,
   HeatersStatus,
   IdleTimeoutStatus,
   PauseResumeStatus,
@@ -66,6 +68,8 @@ export type {
   UpdateStatus,
   Webcam,
 } from './api-schemas.js';
+export { PowerDevicesApi, powerDeviceSchema } from './power-devices.js';
+export type { PowerAction, PowerDevice, PowerDevicesEvents } from './power-devices.js';
 export { UploadAbortedError, UploadError, buildMultipart, sha256File, uploadFile } from './file-upload.js';
 export type { UploadOptions, UploadProgress, UploadResult } from './file-upload.js';
 export { StreamUpload } from './stream-upload.js';

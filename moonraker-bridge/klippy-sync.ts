@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { BridgeClock, BridgeLogger } from './deps.js';
 import { errorText } from './deps.js';
 import { RpcClosedError, parseReply, type CallOptions, type RpcParams } from './json-rpc.js';
-import { BASE_SUBSCRIPTION } from './printer-objects.js';
+import { BASE_SUBSCRIPTION, filamentSensorName } from './printer-objects.js';
 import { mergeDeep, type ConnectionState, type PrinterModel } from './printer-model.js';
 
 export interface KlippySyncOptions {
@@ -163,6 +163,8 @@ export class KlippySync {
       if (loaded.size === 0 || loaded.has(name)) objects[name] = fields;
     }
     for (const name of heaters) objects[name] = null;
+    // Runout sensors: a pause for runout is shown as "Changing filament".
+    for (const name of list.objects) if (filamentSensorName(name) !== undefined) objects[name] = null;
     // Deltas before the reply are already in it; deltas after it (possibly in the
     // same tick, before this continuation runs) must be applied on top of it.
     const buffer: { afterReply: boolean; updates: unknown[] } = { afterReply: false, updates: [] };

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import type { BridgeLogger } from './deps.js';
 import { Emitter } from './emitter.js';
 import {
+  filamentSensorName,
   schemaFor,
+  type FilamentSensorStatus,
   type DisplayStatus,
   type HeatersStatus,
   type IdleTimeoutStatus,
@@ -281,6 +283,28 @@ export class PrinterModel {
       object: (name: string) => objects.get(name),
     });
   }
+}
+
+export interface FilamentSensorView {
+  /** Object name, e.g. "filament_switch_sensor runout". */
+  readonly object: string;
+  /** Name after the prefix, e.g. "runout". */
+  readonly name: string;
+  readonly enabled: boolean;
+  /** null until reported. */
+  readonly filamentDetected: boolean | null;
+}
+
+/** The printer's filament runout sensors (filament_switch_sensor / filament_motion_sensor), in object-list order. */
+export function filamentSensorsOf(s: PrinterSnapshot): FilamentSensorView[] {
+  const out: FilamentSensorView[] = [];
+  for (const object of s.objectNames) {
+    const name = filamentSensorName(object);
+    if (name === undefined) continue;
+    const st = (s.object(object) ?? {}) as Readonly<FilamentSensorStatus>;
+    out.push({ object, name, enabled: st.enabled !== false, filamentDetected: typeof st.filament_detected === 'boolean' ? st.filament_detected : null });
+  }
+  return out;
 }
 
 function numOrNull(v: unknown): number | null {

@@ -74,6 +74,9 @@ export const configfileSchema = z
   })
   .partial();
 
+/** filament_switch_sensor x / filament_motion_sensor x (Klipper's RunoutHelper.get_status). */
+export const filamentSensorSchema = z.looseObject({ filament_detected: z.boolean(), enabled: z.boolean() }).partial();
+
 export type WebhooksStatus = z.infer<typeof webhooksSchema>;
 export type PrintStatsStatus = z.infer<typeof printStatsSchema>;
 export type VirtualSdcardStatus = z.infer<typeof virtualSdcardSchema>;
@@ -83,6 +86,7 @@ export type IdleTimeoutStatus = z.infer<typeof idleTimeoutSchema>;
 export type ToolheadStatus = z.infer<typeof toolheadSchema>;
 export type HeatersStatus = z.infer<typeof heatersSchema>;
 export type TemperatureObjectStatus = z.infer<typeof temperatureObjectSchema>;
+export type FilamentSensorStatus = z.infer<typeof filamentSensorSchema>;
 
 /** Klipper's print_stats.state values (docs/printer_objects.md#print_stats). */
 export type PrintState = 'standby' | 'printing' | 'paused' | 'complete' | 'cancelled' | 'error';
@@ -107,11 +111,19 @@ export function isTemperatureObject(name: string): boolean {
   return TEMPERATURE_OBJECT.test(name);
 }
 
+const FILAMENT_SENSOR_OBJECT = /^filament_(switch|motion)_sensor (.+)$/;
+
+/** The sensor's name (after the section prefix) if `name` is a filament runout sensor object. */
+export function filamentSensorName(name: string): string | undefined {
+  return FILAMENT_SENSOR_OBJECT.exec(name)?.[2];
+}
+
 /** The schema an object's status must satisfy, or undefined if the bridge does not interpret it. */
 export function schemaFor(name: string, temperatureNames: ReadonlySet<string>): z.ZodType<Record<string, unknown>> | undefined {
   const fixed = Object.hasOwn(FIXED_SCHEMAS, name) ? FIXED_SCHEMAS[name] : undefined;
   if (fixed) return fixed;
   if (temperatureNames.has(name) || isTemperatureObject(name)) return temperatureObjectSchema;
+  if (filamentSensorName(name) !== undefined) return filamentSensorSchema;
   return undefined;
 }
 

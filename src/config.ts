@@ -102,6 +102,17 @@ export const configSchema = z.object({
       jog_feedrate_z: z.number().positive().max(60000).default(600),
     })
     .prefault({}),
+  power: z
+    .object({
+      /** Switch this Moonraker power device off after `minutes` idle with every heater below 50 °C (announced first). */
+      off_after_idle: z
+        .object({
+          device: z.string().min(1).max(128),
+          minutes: z.number().min(1).max(10_080),
+        })
+        .optional(),
+    })
+    .prefault({}),
   cloud_print: z
     .object({
       /** Folder under Moonraker's gcodes root for files from the cloud. */
@@ -132,6 +143,8 @@ export const configSchema = z.object({
       enabled: z.boolean().default(true),
       /** Moonraker webcam (by name) to use; default: the first enabled one with a snapshot URL. */
       webcam: z.string().min(1).max(128).optional(),
+      /** Moonraker webcam (by name) for timelapse frames; default: the snapshot webcam above. */
+      timelapse_webcam: z.string().min(1).max(128).optional(),
       /** Overrides of the webcam's URLs and orientation (absolute http(s) URLs, or relative to Moonraker's host). */
       snapshot_url: z.string().min(1).max(2048).optional(),
       stream_url: z.string().min(1).max(2048).optional(),

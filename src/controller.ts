@@ -21,6 +21,7 @@ import { PrintControl } from './features/print-control.js';
 import { CloudPrint } from './features/cloud-print.js';
 import { RemoteGcode } from './features/remote-gcode.js';
 import { CustomCommands } from './features/custom-commands.js';
+import { PowerDevices } from './features/power-devices.js';
 import { CloudSession, NEXT_PRINT_METHOD } from './features/cloud-session.js';
 import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
@@ -43,6 +44,8 @@ export interface ControllerDeps {
   withMoonraker?: boolean;
   /** Status coalescing (ms between messages); tests and benches shorten it. */
   statusSpacingMs?: number;
+  /** Test hook: the clock of power.off_after_idle's timers (default: clock). */
+  powerClock?: Clock;
 }
 
 export class Controller {
@@ -55,6 +58,7 @@ export class Controller {
   readonly status: StatusReporter;
   readonly session: CloudSession;
   readonly customCommands: CustomCommands;
+  readonly power: PowerDevices;
   readonly cloudPrint: CloudPrint;
   readonly camera: Camera;
   readonly console: ConsoleCommands;
@@ -126,7 +130,8 @@ export class Controller {
       log: d.log.child('cloud'),
     };
     this.session = new CloudSession(ctx);
-    this.customCommands = new CustomCommands(ctx);
+    this.power = new PowerDevices(ctx, d.powerClock ?? d.clock);
+    this.customCommands = new CustomCommands(ctx, [this.power]);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
     this.cloudPrint = new CloudPrint(ctx);
     this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
@@ -141,6 +146,7 @@ export class Controller {
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
       new RemoteGcode(ctx),
+      this.power,
       this.customCommands,
       this.session,
       this.selfUpdate,

@@ -28,6 +28,7 @@ export interface CameraConfig {
   flip_vertical?: boolean | undefined;
   rotation?: 0 | 90 | 180 | 270 | undefined;
   web_base_url?: string | undefined;
+  timelapse_webcam?: string | undefined;
 }
 
 export interface ChosenCamera {
@@ -91,6 +92,32 @@ export function chooseCamera(list: readonly WebcamEntry[], cfg: CameraConfig, mo
         flipVertical: cfg.flip_vertical ?? cam?.flip_vertical ?? false,
         rotation: cfg.rotation ?? rotationOf(cam?.rotation),
       },
+    },
+  };
+}
+
+/**
+ * The webcam timelapse frames come from: `camera.timelapse_webcam` by name (its own URLs and
+ * orientation; the snapshot overrides belong to camera.webcam), else the snapshot camera.
+ * A named webcam that is missing or has no snapshot URL falls back to the snapshot camera, with the reason.
+ */
+export function chooseTimelapseCamera(
+  list: readonly WebcamEntry[],
+  cfg: CameraConfig,
+  moonrakerUrl: string,
+  main: ChosenCamera | null,
+): { camera: ChosenCamera | null; fallback?: string } {
+  if (!cfg.enabled || !cfg.timelapse_webcam) return { camera: main };
+  const cam = list.find((w) => w.name === cfg.timelapse_webcam);
+  if (!cam) return { camera: main, fallback: `no webcam named '${cfg.timelapse_webcam}' in Moonraker` };
+  const snapshotUrl = absoluteUrl(cam.snapshot_url, moonrakerUrl, undefined, cfg.web_base_url);
+  if (!snapshotUrl) return { camera: main, fallback: `webcam '${cam.name}' has no usable snapshot URL` };
+  return {
+    camera: {
+      name: cam.name,
+      snapshotUrl,
+      streamUrl: absoluteUrl(cam.stream_url, moonrakerUrl, undefined, cfg.web_base_url),
+      orientation: { flipHorizontal: cam.flip_horizontal ?? false, flipVertical: cam.flip_vertical ?? false, rotation: rotationOf(cam.rotation) },
     },
   };
 }

@@ -39,7 +39,9 @@ const handlers: { [K in AuthedCommand]: Handler<K> } = {
   },
   customCommandList(ctx, _hub, _session, serial, msg) {
     const rec = ctx.printers.get(serial);
-    if (rec) rec.customCommandList = msg.customCommandList;
+    if (!rec) return;
+    rec.customCommandList = msg.customCommandList;
+    rec.commandList = msg.commandList;
   },
   getQueue(ctx, hub, session, serial, msg) {
     const ready = ctx.jobs.ready(serial);

@@ -99,6 +99,7 @@ export function printerInfo(rec: PrinterRecord, sockets: { bound: number; authen
     lastStatus: rec.lastStatus,
     statusCount: rec.statusCount,
     customCommandList: rec.customCommandList,
+    commandList: rec.commandList,
     version: rec.version,
     jobReports: [...rec.jobReports],
     commandResponses: [...rec.commandResponses],

@@ -69,6 +69,8 @@ export interface PrinterInfo {
   lastStatus?: unknown;
   statusCount: number;
   customCommandList?: unknown;
+  /** The same list under the key the live cloud reads (absent if the printer sent only customCommandList). */
+  commandList?: unknown;
   version?: { runningVersion: string; latestVersion?: string };
   /** Every `job` report, in order. */
   jobReports: unknown[];

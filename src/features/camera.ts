@@ -7,7 +7,7 @@ import { fetchSnapshot } from '../../camera/snapshot-fetch.js';
 import { prepareSnapshot } from '../../camera/jpeg-fit.js';
 import { postToS3, S3UploadError } from '../../camera/s3-post.js';
 import { transformImgFor } from '../../camera/orientation.js';
-import { chooseCamera, type ChosenCamera } from '../camera-policy/webcam-choice.js';
+import { chooseCamera, chooseTimelapseCamera, type ChosenCamera } from '../camera-policy/webcam-choice.js';
 import { UploadUrlCache, type UploadType } from '../camera-policy/upload-urls.js';
 import type { HelloInfo } from '../polar/polar-client.js';
 import type { TimerHandle } from '../util/clock.js';
@@ -30,6 +30,7 @@ export class Camera implements Feature {
   readonly events = new TypedEmitter<CameraEvents>();
   readonly urls: UploadUrlCache;
   private cam: ChosenCamera | null = null;
+  private lapseCam: ChosenCamera | null = null;
   private offs: (() => void)[] = [];
   private timer: TimerHandle | undefined;
   private listTimer: TimerHandle | undefined;
@@ -49,6 +50,11 @@ export class Camera implements Feature {
 
   get camera(): ChosenCamera | null {
     return this.cam;
+  }
+
+  /** Where timelapse frames come from (camera.timelapse_webcam, else the snapshot camera). */
+  get timelapseCamera(): ChosenCamera | null {
+    return this.lapseCam;
   }
 
   /** Camera fields of `hello`. */
@@ -130,6 +136,12 @@ export class Camera implements Feature {
     }
     const c = chooseCamera(list, this.ctx.config.camera, this.ctx.config.moonraker.url, this.lanIp());
     const next = c.camera;
+    const lapse = chooseTimelapseCamera(list, this.ctx.config.camera, this.ctx.config.moonraker.url, next);
+    if (JSON.stringify(lapse.camera) !== JSON.stringify(this.lapseCam)) {
+      this.lapseCam = lapse.camera;
+      if (lapse.fallback) this.ctx.log.warn(`camera.timelapse_webcam: ${lapse.fallback}; timelapses use the snapshot camera`);
+      else if (lapse.camera && lapse.camera !== next) this.ctx.log.info(`timelapse camera: ${lapse.camera.name} (snapshot ${lapse.camera.snapshotUrl})`);
+    }
     if (JSON.stringify(next) === JSON.stringify(this.cam)) return;
     this.cam = next;
     if (next) {

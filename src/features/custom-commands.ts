@@ -6,6 +6,7 @@ import type { PrinterToCloud } from '../polar/messages.js';
 import { GcodeError } from '../../moonraker-bridge/index.js';
 import { errText } from '../util/log.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
+import type { MenuSource } from './power-devices.js';
 
 type Entry = PrinterToCloud['customCommandList']['customCommandList'][number];
 
@@ -17,7 +18,11 @@ export class CustomCommands implements Feature {
   private lastSentJson: string | null = null;
   private warnedMissing = new Set<string>();
 
-  constructor(private readonly ctx: FeatureContext) {}
+  /** `sources`: more entries with their own runner (Moonraker power devices). */
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly sources: readonly MenuSource[] = [],
+  ) {}
 
   start(): void {
     const { polar, moonraker } = this.ctx;
@@ -28,6 +33,7 @@ export class CustomCommands implements Feature {
       }),
       moonraker.on('ready', () => this.sendList()),
       polar.onCommand('customCommand', (m) => void this.run(m.customCommand)),
+      ...this.sources.map((s) => s.events.on('changed', () => this.sendList())),
     );
   }
 
@@ -68,17 +74,23 @@ export class CustomCommands implements Feature {
         confirmText: 'Restart the printer firmware? A running print will be lost.',
       });
     }
+    for (const s of this.sources) out.push(...s.entries());
     return out;
   }
 
   private sendList(): void {
     const serialNumber = this.ctx.polar.serialNumber;
-    // Wait for Klipper's macro list; an incomplete menu would be saved by the cloud.
-    if (!serialNumber || !this.ctx.polar.online || this.ctx.printer.connectionState !== 'klippy_ready') return;
+    if (!serialNumber || !this.ctx.polar.online) return;
+    const link = this.ctx.printer.connectionState;
     const list = this.entries();
+    // Wait for Klipper's macro list (an incomplete menu would be saved by the cloud) — unless
+    // Klipper is down and Moonraker offers power devices: then the menu is what works now.
+    const powerOnly = link.startsWith('klippy_') && this.sources.some((s) => s.entries().length > 0);
+    if (link !== 'klippy_ready' && !powerOnly) return;
     const json = JSON.stringify(list);
     if (json === this.lastSentJson) return;
-    if (this.ctx.polar.send('customCommandList', { serialNumber, customCommandList: list })) this.lastSentJson = json;
+    // Both keys: the protocol document says customCommandList, the live cloud reads commandList.
+    if (this.ctx.polar.send('customCommandList', { serialNumber, customCommandList: list, commandList: list })) this.lastSentJson = json;
   }
 
   private async run(command: string): Promise<void> {
@@ -92,7 +104,10 @@ export class CustomCommands implements Feature {
     this.ctx.log.info(`custom command from Polar Cloud: ${entry.label}`);
     let response: string;
     try {
-      if (entry.command === FIRMWARE_RESTART_COMMAND) {
+      const fromSource = this.sources.map((s) => s.run(entry.command)).find((p) => p !== undefined);
+      if (fromSource) {
+        response = await fromSource;
+      } else if (entry.command === FIRMWARE_RESTART_COMMAND) {
         await this.ctx.api.firmwareRestart();
         response = 'firmware restart requested';
       } else {

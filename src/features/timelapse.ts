@@ -186,7 +186,7 @@ export class Timelapse implements Feature {
 
   private async capture(): Promise<void> {
     const rec = this.rec;
-    const cam = this.camera.camera;
+    const cam = this.camera.timelapseCamera;
     const state = this.ctx.printer.snapshot().print_stats.state;
     if (!rec || !cam || this.capturing || state !== 'printing') return;
     this.capturing = true;
@@ -246,7 +246,7 @@ export class Timelapse implements Feature {
         if (f !== want) await rename(join(dir, f), join(dir, want));
       }
       const video = join(dir, 'timelapse.mp4');
-      const cam = this.camera.camera;
+      const cam = this.camera.timelapseCamera;
       const orientation = cam?.orientation ?? { flipHorizontal: false, flipVertical: false, rotation: 0 as const };
       const enc = await encodeTimelapse({ framesDir: dir, frameCount: frames.length, output: video, orientation, maxSeconds: 30, timeoutMs: 30 * 60_000 });
       const size = (await stat(video)).size;

@@ -220,7 +220,16 @@ export const customCommandEntry = z.object({
   helpText: str.optional(),
   confirmText: str.optional(),
 });
-export const customCommandListSchema = z.object({ serialNumber: serial, customCommandList: z.array(customCommandEntry) });
+/**
+ * The document names the list `customCommandList`; Polar staff said (OctoPrint-PolarCloud #37)
+ * the live cloud reads `commandList`. Printers send both; when both are there they must agree.
+ */
+export const customCommandListSchema = z
+  .object({ serialNumber: serial, customCommandList: z.array(customCommandEntry), commandList: z.array(customCommandEntry).optional() })
+  .refine((m) => m.commandList === undefined || JSON.stringify(m.commandList) === JSON.stringify(m.customCommandList), {
+    message: 'commandList must be the same list as customCommandList',
+    path: ['commandList'],
+  });
 export const getQueueSchema = z.object({ serialNumber: serial, skip: int.nonnegative().optional(), limit: int.nonnegative().optional() });
 export const getUrlSchema = z
   .object({ serialNumber: serial, method: z.literal('post'), type: z.enum(['idle', 'printing', 'timelapse']), jobId: str.optional() })

@@ -3,6 +3,7 @@
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { OneshotTokens } from './auth.js';
+import type { PowerDevices } from './power-devices.js';
 import type { Connections } from './connections.js';
 import type { Extensions } from './extensions.js';
 import type { FileManager } from './file-manager.js';
@@ -64,6 +65,7 @@ export interface SimContext {
   jobState: JobState;
   webcams: Webcams;
   updates: UpdateManager;
+  power: PowerDevices;
   /** Every JSON-RPC/HTTP API method received, in order. */
   rpcLog: Array<{ time: number; method: string; transport: 'websocket' | 'http' }>;
 }

@@ -1,6 +1,6 @@
 // Fault injection and inspection for tests, programmatic and over HTTP:
 // POST /_sim/<name> with a JSON body (names in snake_case or camelCase),
-// GET /_sim/printer_objects | gcode_log | rpc_log | state. Replies {"result": ...}.
+// GET /_sim/printer_objects | gcode_log | rpc_log | webcam_snapshots | state. Replies {"result": ...}.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SimContext } from './context.js';
 import { MoonrakerError, errorMessage } from './errors.js';
@@ -8,6 +8,7 @@ import { queryObjects } from './connections.js';
 import { Params, type Args } from './params.js';
 import { objectNames } from './printer-status.js';
 import type { WebcamEntry } from './webcams.js';
+import type { PowerDeviceSpec } from './power-devices.js';
 
 /**
  * Test control of a running simulator. Every fault is observable through the
@@ -42,6 +43,12 @@ export interface SimulatorControl {
   setSpeedFactor(n: number): void;
   /** Replaces the webcam list (missing fields get defaults); sends notify_webcams_changed. */
   setWebcams(list: Array<Partial<WebcamEntry>>): void;
+  /** Snapshots served so far per webcam path ("/webcam/", "/webcam2/", …). */
+  webcamSnapshots(): Record<string, number>;
+  /** Configures Moonraker's [power] devices (as if moonraker.conf changed; restart Moonraker for clients to re-read the list). Empty: no power component. */
+  setPowerDevices(list: PowerDeviceSpec[]): void;
+  /** Each power device's current status. */
+  powerDevices(): Array<{ device: string; status: string; locked_while_printing: boolean; type: string }>;
   /** Status of every printer object right now. */
   printerObjects(): Record<string, Record<string, unknown>>;
   /** Every G-code script received through the API, in order. */
@@ -56,6 +63,8 @@ export interface SimulatorControl {
   setUpdateAvailable(name: string, remoteVersion: string): void;
   /** Sets a heater's current temperature (e.g. skip a warm-up); `name` is the object name. */
   setHeaterTemperature(name: string, celsius: number): void;
+  /** A filament sensor (short or object name) sees filament or not; a runout while printing pauses (pause_on_runout). */
+  setFilamentDetected(sensor: string, detected: boolean): void;
   /** Resolves when print_stats.state equals `state`. */
   waitForPrintState(state: string, timeoutMs?: number): Promise<void>;
 }
@@ -101,6 +110,9 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     },
     setSpeedFactor: (n) => ctx.sim.setSpeedFactor(n),
     setWebcams: (list) => void ctx.webcams.set(list),
+    webcamSnapshots: () => Object.fromEntries(ctx.webcams.snapshotCounts),
+    setPowerDevices: (list) => ctx.power.configure(list),
+    powerDevices: () => ctx.power.list(),
     printerObjects: () => queryObjects(ctx, Object.fromEntries(objectNames(ctx.printer).map((n) => [n, null]))),
     gcodeLog: () => ctx.runner.scriptLog.map((s) => s.script),
     rpcLog: () => ctx.rpcLog.map((e) => ({ ...e })),
@@ -112,6 +124,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
       if (!h) throw new Error(`unknown heater ${name}`);
       h.temperature = celsius;
     },
+    setFilamentDetected: (sensor, detected) => ctx.printer.setFilamentDetected(sensor, detected),
     waitForPrintState: (state, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         if (ctx.printer.printStats.state === state) return resolve();
@@ -149,6 +162,8 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
       case 'printerobjects': return send(200, { result: control.printerObjects() });
       case 'gcodelog': return send(200, { result: control.gcodeLog() });
       case 'rpclog': return send(200, { result: control.rpcLog() });
+      case 'webcamsnapshots': return send(200, { result: control.webcamSnapshots() });
+      case 'powerdevices': return send(200, { result: control.powerDevices() });
       case 'dropwebsockets': return later(() => control.dropWebsockets());
       case 'restartmoonraker': return later(() => control.restartMoonraker(p.int('down_ms', p.int('downMs', 1000))));
       case 'klippyshutdown': await control.klippyShutdown(p.str('message', 'Simulated shutdown')); break;
@@ -172,6 +187,12 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
         control.setWebcams(list as Array<Partial<WebcamEntry>>);
         break;
       }
+      case 'setpowerdevices': {
+        const list = p.args['devices'];
+        if (!Array.isArray(list)) throw new MoonrakerError('devices must be a list');
+        control.setPowerDevices(list as PowerDeviceSpec[]);
+        break;
+      }
       case 'reset': await control.reset(); break;
       case 'callremotemethod': {
         const params = p.has('params') ? p.object('params') : undefined;
@@ -179,6 +200,7 @@ export async function handleControlHttp(control: SimulatorControl, req: Incoming
       }
       case 'setupdateavailable': control.setUpdateAvailable(p.str('name'), p.str('remote_version')); break;
       case 'setheatertemperature': control.setHeaterTemperature(p.str('name'), p.float('celsius')); break;
+      case 'setfilamentdetected': control.setFilamentDetected(p.str('sensor'), p.bool('detected')); break;
       default: throw new MoonrakerError(`Unknown control '${name}'`, 404);
     }
     send(200, { result: 'ok' });

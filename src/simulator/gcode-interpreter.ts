@@ -55,6 +55,7 @@ export class GcodeInterpreter {
     registerMotionCommands(this);
     registerTemperatureCommands(this);
     registerPrintCommands(this);
+    printer.filamentSensors.register(this);
   }
 
   register(name: string, handler: Handler, opts: { whenNotReady?: boolean; help?: string } = {}): void {

@@ -16,6 +16,7 @@ import { Simulator } from './simulator.js';
 
 export type { SimulatorControl } from './control-api.js';
 export type { WebcamEntry } from './webcams.js';
+export type { PowerDeviceSpec } from './power-devices.js';
 
 export interface MoonrakerSimulatorOptions {
   /** Default '127.0.0.1'. */

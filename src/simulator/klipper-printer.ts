@@ -2,6 +2,7 @@
 // (see printer-status.ts) and the events Moonraker reacts to. Command
 // semantics live in gcode-interpreter.ts; file printing in print-executor.ts.
 import { TypedEmitter } from '../util/typed-emitter.js';
+import { FilamentSensors } from './filament-sensors.js';
 import { PrintStats, type PrintStatsStatus } from './print-stats.js';
 import type { SimClock } from './sim-clock.js';
 import { Heater, bedHeater, chamberHeater, extruderHeater } from './thermal-model.js';
@@ -22,6 +23,8 @@ export interface KlipperEvents {
   tick: number;
   /** The idle timeout elapsed: run TURN_OFF_HEATERS / M84. */
   idleTimeout: void;
+  /** A filament sensor saw a runout while printing: run `script` (PAUSE + runout_gcode). */
+  runout: { sensor: string; script: string };
 }
 
 export interface VirtualSdStatus {
@@ -85,6 +88,7 @@ export class KlipperPrinter extends TypedEmitter<KlipperEvents> {
   readonly toolhead = new Toolhead();
   readonly gcodeMove = new GcodeMove();
   readonly printStats: PrintStats;
+  readonly filamentSensors = new FilamentSensors();
   fanSpeed = 0;
   displayMessage: string | null = null;
   m73Progress: number | null = null;
@@ -153,6 +157,14 @@ export class KlipperPrinter extends TypedEmitter<KlipperEvents> {
   temperatureReport(): string {
     const parts = this.heaters.map((h) => h.report()).filter((s): s is string => s !== null);
     return parts.length ? parts.join(' ') : 'T:0';
+  }
+
+  /** A filament sensor's switch changed (control.setFilamentDetected); a runout while printing pauses like Klipper's RunoutHelper. */
+  setFilamentDetected(sensor: string, detected: boolean): void {
+    // idle_timeout "Printing" (evaluated now, not at the last tick).
+    const printing = this.state === 'ready' && (this.idleState === 'Printing' || this.vsdStatus().is_active || this.gcodeBusy());
+    const script = this.filamentSensors.setDetected(sensor, detected, printing);
+    if (script) this.emit('runout', { sensor, script });
   }
 
   /** Call after anything that may have changed print_stats.state. */
@@ -224,6 +236,8 @@ export class KlipperPrinter extends TypedEmitter<KlipperEvents> {
     this.m73Progress = null;
     this.isPaused = false;
     this.idleState = 'Idle';
+    // A new Klippy process: sensors start enabled again; the filament itself stays where it is.
+    for (const s of this.filamentSensors.list) s.enabled = true;
     this.lastPrintState = this.printStats.snapshot();
   }
 }

@@ -6,6 +6,7 @@
 import { MoonrakerError } from './errors.js';
 import { delay, type SimContext } from './context.js';
 import { MESSAGE_READY, MESSAGE_STARTUP } from './klipper-printer.js';
+import { MCU_UNPOWERED } from './power-devices.js';
 
 export type MoonrakerKlippyState = 'disconnected' | 'startup' | 'ready' | 'error' | 'shutdown';
 
@@ -62,6 +63,8 @@ export class KlippyConnection {
     this.hostRunning = true;
     await delay(this.ctx, this.ctx.settings.klippyStartupMs);
     if (gen !== this.generation || this.ctx.sim.isClosed) return;
+    // The board has no power (a [power] device feeding it is off): Klipper cannot reach the MCU.
+    if (errorMessage === undefined && !this.ctx.power.mcuPowered) errorMessage = MCU_UNPOWERED;
     if (errorMessage !== undefined) {
       this.ctx.log.info(`Klippy error: ${errorMessage}`);
       p.setState('error', errorMessage);

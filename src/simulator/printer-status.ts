@@ -17,6 +17,7 @@ export function objectNames(p: KlipperPrinter): string[] {
     'display_status', 'exclude_object', ...MACROS.map((m) => `gcode_macro ${m}`), 'heaters',
     ...heaterNames.filter((n) => n.startsWith('heater_')), 'fan', 'idle_timeout', 'system_stats',
     'motion_report', 'stepper_enable', 'toolhead', ...heaterNames.filter((n) => n.startsWith('extruder')), 'gcode',
+    ...p.filamentSensors.objectNames(),
   ];
 }
 
@@ -44,6 +45,7 @@ export function objectStatus(p: KlipperPrinter, name: string): ObjectStatus | un
     };
   }
   if (name.startsWith('gcode_macro ')) return {};
+  if (name.startsWith('filament_')) return p.filamentSensors.status(name);
   const th = p.toolhead;
   const gm = p.gcodeMove;
   switch (name) {
@@ -169,6 +171,7 @@ function configfileStatus(p: KlipperPrinter): ObjectStatus {
     fan: { max_power: 1, kick_start_time: 0.1, off_below: 0, cycle_time: 0.01, hardware_pwm: false, shutdown_speed: 0 },
   };
   for (const h of p.heaters) settings[h.name] = heaterSettings(p, h.name);
+  Object.assign(settings, p.filamentSensors.configSections());
   for (const m of MACROS) settings[`gcode_macro ${m.toLowerCase()}`] = { description: 'G-Code macro' };
   // `config` holds the raw strings as written in printer.cfg.
   const config: Record<string, Record<string, string>> = {};

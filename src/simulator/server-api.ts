@@ -62,6 +62,7 @@ export class ServerApi {
         'application', 'websockets', 'klippy_connection', 'jsonrpc', 'internal_transport', 'dbus_manager', 'database',
         'file_manager', 'authorization', 'klippy_apis', 'secrets', 'template', 'shell_command', 'machine', 'data_store',
         'proc_stats', 'job_state', 'job_queue', 'history', 'http_client', 'announcements', 'webcam', 'extensions', 'update_manager',
+        ...(ctx.power.configured ? ['power'] : []),
       ],
       failed_components: [],
       registered_directories: Object.keys(ctx.files.roots()),

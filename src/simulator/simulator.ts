@@ -24,6 +24,7 @@ import { KlippyConnection } from './klippy-connection.js';
 import { MoonrakerServer } from './moonraker-server.js';
 import { VirtualSdcard } from './print-executor.js';
 import { registerPrinterApi } from './printer-api.js';
+import { PowerDevices } from './power-devices.js';
 import { ServerApi } from './server-api.js';
 import { SimClock } from './sim-clock.js';
 import { TrackedClock } from './tracked-clock.js';
@@ -117,6 +118,7 @@ export class Simulator {
     ctx.jobState = new JobState(ctx);
     ctx.webcams = new Webcams(ctx);
     ctx.updates = new UpdateManager(ctx);
+    ctx.power = new PowerDevices(ctx);
     this.control = createControl(ctx, { restartMoonraker: (ms) => this.restartMoonraker(ms), reset: () => this.reset() });
     const routes = new HttpRoutes(ctx, (req, res, url, body) => handleControlHttp(this.control, req, res, url, body));
     ctx.server = new MoonrakerServer(cfg.host, ctx.log, (req, res) => routes.handle(req, res), ctx.connections);
@@ -132,6 +134,10 @@ export class Simulator {
     ctx.queue.register();
     ctx.webcams.register();
     ctx.updates.register();
+    ctx.power.register();
+    ctx.printer.on('runout', ({ script }) => {
+      void ctx.runner.runInternal(script, () => ctx.klippy.generation).catch(() => undefined);
+    });
     ctx.printer.on('idleTimeout', () => {
       void ctx.runner.runInternal('TURN_OFF_HEATERS\nM84', () => ctx.klippy.generation).catch(() => undefined);
     });
@@ -191,6 +197,8 @@ export class Simulator {
     ctx.history.clear();
     ctx.queue.clear();
     ctx.webcams.set([{}]);
+    ctx.printer.filamentSensors.reset();
+    ctx.power.configure([]);
     ctx.runner.scriptLog.length = 0;
     ctx.rpcLog.length = 0;
     for (const h of ctx.printer.heaters) h.temperature = 25;

@@ -58,6 +58,8 @@ export class Webcams {
   private frameNo = 0;
   private cached: { key: number; jpeg: Buffer } | null = null;
   private readonly streams = new Set<ServerResponse>();
+  /** Snapshots served per camera path (e.g. "/webcam2/"), for tests that check which camera was used. */
+  readonly snapshotCounts = new Map<string, number>();
 
   constructor(private readonly ctx: SimContext) {}
 
@@ -139,6 +141,8 @@ export class Webcams {
     if (!/^\/webcam\d*\/?$/.test(url.pathname)) return false;
     const action = url.searchParams.get('action') ?? 'stream';
     if (action === 'snapshot') {
+      const key = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
+      this.snapshotCounts.set(key, (this.snapshotCounts.get(key) ?? 0) + 1);
       const jpeg = this.frame();
       res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length, 'Cache-Control': 'no-store' });
       res.end(req.method === 'HEAD' ? undefined : jpeg);

@@ -5,6 +5,7 @@ import type { HeaterView, PrinterSnapshot } from '../../moonraker-bridge/index.j
 import { LOCAL_JOB_ID } from '../jobs/job-types.js';
 import { POLAR_STATUS } from '../polar/messages.js';
 import type { JobMeta, PolarStatusMessage, PrepareView, StatusInput } from './status-types.js';
+import { runoutDetail, runoutSensor } from './filament-runout.js';
 
 type Fields = Partial<PolarStatusMessage>;
 
@@ -127,6 +128,9 @@ function activePrint(input: StatusInput, base: Fields & { serialNumber: string }
   const printingDetail = `Printing Job: ${name} Percent Complete: ${formatPercent(percentDone(p, meta))}%`;
 
   if (statePaused || p.pause_resume.is_paused === true) {
+    // Paused with an enabled runout sensor seeing no filament: 10 with the sensor named (issue 18.3).
+    const runout = input.pauseKind === 'cold' ? null : runoutSensor(p);
+    if (runout) return finish(base, POLAR_STATUS.CHANGING_FILAMENT, 'Changing filament', { ...fields, progressDetail: runoutDetail(runout, printingDetail) });
     const [status, progress] =
       input.pauseKind === 'cold'
         ? [POLAR_STATUS.COLD_PAUSE, 'Paused (cold)']

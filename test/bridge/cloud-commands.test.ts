@@ -56,6 +56,9 @@ test('customCommandList after hello holds configured macros that exist, plus fir
   await eventually(() => b.emu.control.printer(b.serial)?.customCommandList !== undefined, 5000, 'customCommandList');
   const list = b.emu.control.printer(b.serial)!.customCommandList as Array<{ label: string; command: string }>;
   assert.deepEqual(list.map((e) => e.command), ['CANCEL_PRINT', 'FIRMWARE_RESTART']);
+  // Issue 14.6: the same list under `commandList`, the key the live cloud reads.
+  assert.deepEqual(b.emu.control.printer(b.serial)!.commandList, list);
+  assert.ok(b.emu.control.events().some((e) => e.kind === 'in' && e.name === 'customCommandList' && JSON.stringify((e.payload as { commandList?: unknown }).commandList) === JSON.stringify(list)), 'both keys in one message');
   assert.ok(b.log.has(/no macro NO_SUCH_MACRO/, 'warn'));
 
   const g0 = b.sim.control.gcodeLog().length;

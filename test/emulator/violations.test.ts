@@ -94,4 +94,21 @@ describe('emulator protocol violations', () => {
     assert.deepEqual(info?.commandResponses, ['ok']);
     assert.deepEqual(ctx.emu.control.violations(), []);
   });
+
+  it('accepts customCommandList with the same list as commandList; a commandList that differs is a violation', async () => {
+    const p = await authed();
+    const list = [{ label: 'Turn printer on', command: 'power:on:printer' }];
+    p.emit('customCommandList', { serialNumber: ctx.serial, customCommandList: list, commandList: list });
+    p.emit('capabilities', { serialNumber: ctx.serial });
+    await p.next('capabilitiesResponse');
+    assert.deepEqual(ctx.emu.control.printer(ctx.serial)?.commandList, list);
+    assert.deepEqual(ctx.emu.control.violations(), []);
+    p.emit('customCommandList', { serialNumber: ctx.serial, customCommandList: list, commandList: [] });
+    p.emit('capabilities', { serialNumber: ctx.serial });
+    await p.next('capabilitiesResponse');
+    const v = ctx.emu.control.violations();
+    assert.equal(v.length, 1);
+    assert.match(String(v[0]!.reason), /commandList must be the same list/);
+    assert.deepEqual(ctx.emu.control.printer(ctx.serial)?.commandList, list, 'the bad message changed nothing');
+  });
 });

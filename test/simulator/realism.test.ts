@@ -263,7 +263,9 @@ test('simulator matches the Moonraker documentation examples', { timeout: 60_000
 
     // ---- printer objects
     const objName = (o: ObjectFixture): string | undefined =>
-      o.object === 'heater_generic' ? state.objectNames.find((n) => n.startsWith('heater_generic ')) : state.objectNames.includes(o.object) ? o.object : undefined;
+      o.object === 'heater_generic' || o.object === 'filament_switch_sensor'
+        ? state.objectNames.find((n) => n.startsWith(`${o.object} `))
+        : state.objectNames.includes(o.object) ? o.object : undefined;
     const queried = await rpc.call('printer.objects.query', {
       objects: Object.fromEntries(objects.map(objName).filter((n): n is string => !!n).map((n) => [n, null])),
     }).catch(() => ({ status: {} })) as { status: Record<string, unknown> };
@@ -366,6 +368,26 @@ test('simulator matches the Moonraker documentation examples', { timeout: 60_000
     await step('server.webcams.delete_item', async () => {
       await shapeOf('server.webcams.delete_item', { uid: state.webcamUid });
     });
+
+    // ---- power devices (Moonraker's [power] sections)
+    await step('power: without [power] sections the methods do not exist', async () => {
+      const { msg } = await rpc.raw('machine.device_power.devices');
+      assert.equal((msg.error as { code?: number } | undefined)?.code, -32601);
+    });
+    await step('power: the example devices', async () => {
+      control.setPowerDevices([{ name: 'green_led', locked_while_printing: true, initial_state: 'off' }, { name: 'printer', type: 'tplink_smartplug', initial_state: 'off' }]);
+    });
+    for (const name of ['machine.device_power.devices', 'machine.device_power.get_device', 'machine.device_power.status']) {
+      await step(name, async () => { await shapeOf(name); });
+    }
+    await step('machine.device_power.post_device', async () => {
+      const from = expecting('notify_power_changed');
+      await shapeOf('machine.device_power.post_device');
+      await expectNote('notify_power_changed', from, (p) => first(p).device === 'green_led' && first(p).status === 'on');
+    });
+    for (const name of ['machine.device_power.on', 'machine.device_power.off']) {
+      await step(name, async () => { await shapeOf(name); });
+    }
 
     // ---- klippy lifecycle
     await step('printer.emergency_stop', async () => {
