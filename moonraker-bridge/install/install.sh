@@ -2,8 +2,15 @@
 # Installs moonraker-polarcloud for one Klipper printer on this host:
 # ffmpeg (if missing), <printer_data>/config/polarcloud.yaml (only if absent),
 # the 0700 data folder, the service's EnvironmentFile, the POLAR_* console
-# macros, the moonraker-polarcloud systemd service, Moonraker's permission to
-# restart it (moonraker.asvc) and an [update_manager] entry in moonraker.conf.
+# macros, the systemd service, Moonraker's permission to restart it
+# (moonraker.asvc), an [update_manager] entry in moonraker.conf and the
+# `polarcloud` command in ~/.local/bin.
+#
+# Several printers on one host (KIAUH's printer_data, printer_2_data,
+# printer_<name>_data): run it once per folder (--data-dir). Each gets its own
+# service (moonraker-polarcloud, moonraker-polarcloud-2, ...), command
+# (polarcloud, polarcloud-2, ...) and entries in its own folder; one checkout
+# serves them all, and installing one never touches another.
 #
 # Every step checks before it writes, so running it again changes nothing and
 # says "already installed". Lines it adds to files you own are marked, and
@@ -34,6 +41,7 @@ PORT=7125
 CONFIG_FILE=""
 ENV_FILE=""
 LOG_FILE=""
+MACROS_ACTIVE=0 # printer.cfg includes the macros (POLAR_REGISTER works after a RESTART)
 SERVICE_CHANGED=0   # unit, EnvironmentFile or config new: (re)start the service
 MOONRAKER_CHANGED=0 # moonraker.conf or moonraker.asvc changed: restart Moonraker
 INCLUDE_ADDED=0
@@ -47,7 +55,9 @@ Run it as the user Klipper and Moonraker run as, not as root; it uses sudo for
 apt-get (ffmpeg), the systemd unit and systemctl. Safe to run again.
 
   --data-dir DIR   the printer_data folder (default: ~/printer_data, or the only
-                   ~/printer_<name>_data)
+                   ~/printer_<name>_data). Several printers: run once per folder;
+                   printer_<name>_data gets the service moonraker-polarcloud-<name>
+                   and the command polarcloud-<name>
   --no-service     do not install the systemd service (run it yourself)
   --no-restart     do not restart Moonraker or the service
   -y, --yes        do not ask: add the POLAR_* macros to printer.cfg and let
@@ -131,13 +141,13 @@ preflight() {
   find_data_dir
   USER_NAME="${USER:-$(id -un)}"
   CONFIG_FILE="${DATA_DIR}/config/polarcloud.yaml"
-  ENV_FILE="${DATA_DIR}/systemd/${SERVICE}.env"
-  LOG_FILE="${DATA_DIR}/logs/${SERVICE}.log"
-  # One service per host: never take over another printer's unit silently.
+  ENV_FILE="${DATA_DIR}/systemd/${ENV_NAME}"
+  LOG_FILE="${DATA_DIR}/logs/${LOG_NAME}"
+  # One service per printer_data folder: never take over another printer's unit.
   local other
-  other="$(unit_env_file)"
+  other="$(unit_env_file "${UNIT_FILE}")"
   if [ "${WITH_SERVICE}" = 1 ] && [ -n "${other}" ] && [ "${other}" != "${ENV_FILE}" ]; then
-    die "${UNIT_FILE} already serves another printer (EnvironmentFile=${other}); one moonraker-polarcloud service per host. Run uninstall.sh --data-dir for that printer first."
+    die "${UNIT_FILE} already serves another printer (EnvironmentFile=${other}). Rename this folder printer_<name>_data (KIAUH's naming) so it gets its own service, or run uninstall.sh --data-dir for that printer first."
   fi
   if [ "${WITH_SERVICE}" = 1 ] && ! command -v systemctl >/dev/null 2>&1; then
     die "systemctl not found: this host does not run systemd; use --no-service and start the bridge yourself"
@@ -145,6 +155,7 @@ preflight() {
   read_moonraker_port
   say "Installing moonraker-polarcloud"
   report "printer_data" "${DATA_DIR} (user ${USER_NAME}, Moonraker on port ${PORT})"
+  report "instance" "${SERVICE} (command: $(basename "${WRAPPER}"))"
   check_node
 }
 
@@ -246,6 +257,7 @@ add_include() {
     return
   fi
   if grep -Eq '^[[:space:]]*\[[[:space:]]*include[[:space:]]+polarcloud_macros\.cfg[[:space:]]*\]' "${cfg}"; then
+    MACROS_ACTIVE=1
     report printer.cfg "already installed ([include polarcloud_macros.cfg])"
     return
   fi
@@ -267,6 +279,7 @@ add_include() {
     END { if (!done) print line }' "${cfg}" >"${SCRATCH_FILE}"
   replace_if_changed "${cfg}" "${SCRATCH_FILE}" || true
   INCLUDE_ADDED=1
+  MACROS_ACTIVE=1
   report printer.cfg "added [include polarcloud_macros.cfg]"
 }
 
@@ -289,18 +302,18 @@ allow_service() {
 # The update_manager entry goes into moonraker.conf as one marked block (rather
 # than a separate file and an [include]), so there is exactly one place to look
 # and uninstall.sh removes it by its markers.
+#
+# Each printer's Moonraker reads only its own moonraker.conf, so every instance
+# has the same section name (the bridge looks its version up by it) and names
+# its own service in managed_services.
 add_update_manager() {
-  local conf="${DATA_DIR}/config/moonraker.conf" origin
+  local conf="${DATA_DIR}/config/moonraker.conf" origin block
   if [ ! -f "${conf}" ]; then
     report update_manager "skipped: ${conf} not found"
     return
   fi
-  if grep -qxF "${UM_BEGIN}" "${conf}"; then
-    report update_manager "already installed (${conf})"
-    return
-  fi
   # Moonraker refuses a duplicate section, so leave a hand-written one alone.
-  if grep -Eq "^[[:space:]]*\\[update_manager[[:space:]]+${SERVICE}[[:space:]]*\\]" "${conf}"; then
+  if ! grep -qxF "${UM_BEGIN}" "${conf}" && grep -Eq "^[[:space:]]*\\[update_manager[[:space:]]+${BASE_SERVICE}[[:space:]]*\\]" "${conf}"; then
     report update_manager "already in ${conf} (written by hand; left as it is)"
     return
   fi
@@ -310,10 +323,10 @@ add_update_manager() {
   fi
   origin="$(git -C "${REPO_DIR}" remote get-url origin 2>/dev/null || true)"
   origin="${origin:-${DEFAULT_ORIGIN}}"
-  append_lines "${conf}" "" \
+  block="$(printf '%s\n' \
     "${UM_BEGIN}" \
     "# Lets Moonraker update moonraker-polarcloud and restart it; uninstall.sh removes this block." \
-    "[update_manager ${SERVICE}]" \
+    "[update_manager ${BASE_SERVICE}]" \
     "type: git_repo" \
     "path: ${REPO_DIR}" \
     "origin: ${origin}" \
@@ -322,9 +335,68 @@ add_update_manager() {
     "system_dependencies: moonraker-bridge/install/system-dependencies.json" \
     "info_tags:" \
     "  desc=Polar Cloud bridge" \
-    "${UM_END}"
+    "${UM_END}")"
+  if grep -qxF "${UM_BEGIN}" "${conf}"; then
+    if [ "$(awk -v begin="${UM_BEGIN}" -v end="${UM_END}" '$0 == begin { p = 1 } p { print } $0 == end { p = 0 }' "${conf}")" = "${block}" ]; then
+      report update_manager "already installed (${conf})"
+      return
+    fi
+    # An older block (another service name or path): replace it where it is.
+    scratch_for "${conf}"
+    BLOCK="${block}" awk -v begin="${UM_BEGIN}" -v end="${UM_END}" '
+      skipping { if ($0 == end) skipping = 0; next }
+      $0 == begin { print ENVIRON["BLOCK"]; skipping = 1; next }
+      { print }' "${conf}" >"${SCRATCH_FILE}"
+    replace_if_changed "${conf}" "${SCRATCH_FILE}" || true
+    MOONRAKER_CHANGED=1
+    report update_manager "updated [update_manager ${BASE_SERVICE}] in ${conf} (managed_services: ${SERVICE})"
+    return
+  fi
+  append_lines "${conf}" "" "${block}"
   MOONRAKER_CHANGED=1
-  report update_manager "added [update_manager ${SERVICE}] to ${conf}"
+  report update_manager "added [update_manager ${BASE_SERVICE}] to ${conf} (managed_services: ${SERVICE})"
+}
+
+# A printer_<name>_data folder installed before instances had names ran as
+# "moonraker-polarcloud": move it to its own name (same data folder, same serial).
+migrate_old_unit() {
+  local old_unit="${SYSTEMD_DIR}/${BASE_SERVICE}.service" asvc="${DATA_DIR}/moonraker.asvc"
+  [ "${SERVICE}" != "${BASE_SERVICE}" ] || return 0
+  [ "${WITH_SERVICE}" = 1 ] || return 0
+  [ -f "${old_unit}" ] && [ "$(unit_env_file "${old_unit}")" = "${ENV_FILE}" ] || return 0
+  sudo systemctl disable --now "${BASE_SERVICE}"
+  sudo rm -f "${old_unit}"
+  sudo systemctl daemon-reload
+  if [ -f "${asvc}" ]; then
+    scratch_for "${asvc}"
+    awk -v svc="${BASE_SERVICE}" '{ line = $0; gsub(/^[[:space:]]+|[[:space:]]+$/, "", line) }
+      line != svc && line != svc ".service" { print }' "${asvc}" >"${SCRATCH_FILE}"
+    replace_if_changed "${asvc}" "${SCRATCH_FILE}" && MOONRAKER_CHANGED=1
+  fi
+  report migrated "${BASE_SERVICE} served this folder: renamed to ${SERVICE}"
+}
+
+# ~/.local/bin/polarcloud (polarcloud-<name>): the CLI with this printer's config.
+# Raspberry Pi OS puts ~/.local/bin on PATH at login once the folder exists.
+install_wrapper() {
+  local t
+  t="$(printf '%s\n' \
+    "#!/usr/bin/env bash" \
+    "${WRAPPER_MARK}" \
+    "# The polarcloud command for ${DATA_DIR}; uninstall.sh removes it." \
+    "exec ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs --config ${DATA_DIR}/config/polarcloud.yaml \"\$@\"")"
+  if [ -f "${WRAPPER}" ] && [ "$(<"${WRAPPER}")" = "${t}" ]; then
+    report command "already installed (${WRAPPER})"
+    return
+  fi
+  if [ -e "${WRAPPER}" ] && ! grep -qxF "${WRAPPER_MARK}" "${WRAPPER}"; then
+    report command "not written: ${WRAPPER} exists and is not ours; use ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs --config ${CONFIG_FILE}"
+    return
+  fi
+  mkdir -p "${BIN_DIR}"
+  write_new_file "${WRAPPER}" "${t}"
+  chmod 0755 "${WRAPPER}"
+  report command "wrote ${WRAPPER}"
 }
 
 install_unit() {
@@ -333,7 +405,9 @@ install_unit() {
     report service "skipped (--no-service)"
     return
   fi
-  t="$(<"${INSTALL_DIR}/${SERVICE}.service.template")"
+  t="$(<"${INSTALL_DIR}/${BASE_SERVICE}.service.template")"
+  t="${t//@SERVICE@/"${SERVICE}"}"
+  t="${t//@DATA_DIR@/"${DATA_DIR}"}"
   t="${t//@MOONRAKER_SERVICE@/"${MOONRAKER_SERVICE}"}"
   t="${t//@USER@/"${USER_NAME}"}"
   t="${t//@ENV_FILE@/"${ENV_FILE}"}"
@@ -383,19 +457,36 @@ restart_services() {
 }
 
 summary() {
+  local cmd
+  cmd="$(basename "${WRAPPER}")"
+  case ":${PATH}:" in
+    *":${BIN_DIR}:"*) ;;
+    *) [ -x "${WRAPPER}" ] && cmd="${WRAPPER}" ;;
+  esac
+  [ -x "${WRAPPER}" ] || cmd="${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs --config ${CONFIG_FILE}"
   say ""
   say "Done."
+  say "  service:  ${SERVICE} (systemctl status ${SERVICE})"
   say "  config:   ${CONFIG_FILE}"
   say "  log:      ${LOG_FILE} (and: journalctl -u ${SERVICE})"
   say "  data:     ${DATA_DIR}/polarcloud"
-  say "Register this printer with your Polar Cloud account:"
-  say "  in the Mainsail/Fluidd console:  POLAR_REGISTER EMAIL=you@example.org PIN=1234"
-  if [ "${INCLUDE_ADDED}" = 1 ]; then
-    say "    (restart Klipper once first, with RESTART, so it loads the new macros)"
+  say "  command:  ${cmd} status"
+  if [ "${cmd}" = "${WRAPPER}" ]; then
+    say "            (${BIN_DIR} is not on PATH yet: log in again, then just $(basename "${WRAPPER}"))"
   fi
-  say "  or in a shell:  ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs register --config ${CONFIG_FILE} --email you@example.org --pin 1234"
+  say "Register this printer with your Polar Cloud account:"
+  if [ "${MACROS_ACTIVE}" = 1 ]; then
+    say "  in the Mainsail/Fluidd console:  POLAR_REGISTER EMAIL=you@example.org PIN=1234"
+    if [ "${INCLUDE_ADDED}" = 1 ]; then
+      say "    (restart Klipper once first, with RESTART, so it loads the new macros)"
+    fi
+    say "  or in a shell:  ${cmd} register --email you@example.org --pin 1234"
+  else
+    say "  in a shell:  ${cmd} register --email you@example.org --pin 1234"
+    say "  (the POLAR_* console macros need [include polarcloud_macros.cfg] in printer.cfg: run install.sh -y, or add it yourself)"
+  fi
   if [ "${WITH_SERVICE}" != 1 ]; then
-    say "Without a service, run it yourself:  ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs run --config ${CONFIG_FILE}"
+    say "Without a service, run it yourself:  ${cmd} run"
   fi
 }
 
@@ -406,11 +497,13 @@ main() {
   make_data_dir
   write_config
   write_env_file
+  migrate_old_unit
   install_macros
   add_include
   allow_service
   add_update_manager
   install_unit
+  install_wrapper
   restart_services
   summary
 }

@@ -7,6 +7,9 @@ import { Controller } from '../controller.js';
 import { socketIoTransportFactory } from '../polar/socketio-transport.js';
 import { VERSION, refineVersionFromGit } from '../version.js';
 import { untilSignal } from './common.js';
+import { DataDirLockedError } from '../identity/data-dir-lock.js';
+import { ControlServer } from '../local-control/control-server.js';
+import { serviceMethods } from '../local-control/service-methods.js';
 
 export async function runCommand(config: Config, log: Logger): Promise<number> {
   let file: RotatingFile | undefined;
@@ -18,9 +21,21 @@ export async function runCommand(config: Config, log: Logger): Promise<number> {
   refineVersionFromGit();
   log.info(`moonraker-polarcloud ${VERSION} starting (node ${process.version}, data dir ${config.data_dir})`);
   const c = new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory });
-  await c.start();
+  try {
+    await c.start();
+  } catch (err) {
+    if (!(err instanceof DataDirLockedError)) throw err;
+    // Nothing was started yet (the lock comes right after reading the identity).
+    log.error(err.message);
+    file?.close();
+    return 1;
+  }
+  // The CLI on this host asks the service through this socket instead of opening a second cloud connection.
+  const control = new ControlServer(config.data_dir, serviceMethods(c, config), log.child('control'));
+  await control.start();
   const sig = await untilSignal();
   log.info(`${sig} received, stopping`);
+  await control.stop();
   await c.stop();
   file?.close();
   return 0;
