@@ -140,7 +140,7 @@ export async function statusCommand(config: Config, json: boolean): Promise<numb
   if (asked.kind === 'result') return printServiceStatus(asked.result as ServiceStatus, json);
   const identity = new IdentityStore(config.data_dir);
   await identity.load();
-  const net = await printerNetInfo(identity, chooseNetInterface(systemNetSource, config.polar.interface));
+  const net = await printerNetInfo(identity, chooseNetInterface(systemNetSource, config.polar.interface), { store: false });
   const info = {
     service: asked.kind === 'error' ? `not answering (${asked.message})` : 'not running',
     server: config.polar.server_url,

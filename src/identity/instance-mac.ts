@@ -26,14 +26,15 @@ export function isLocallyAdministered(mac: string): boolean {
 
 /**
  * The network identity this printer shows Polar: the host interface (for its IP)
- * with the printer's own MAC. Stores a newly derived MAC in the identity file.
+ * with the printer's own MAC. Stores a newly derived MAC in the identity file (unless store: false,
+ * for read-only commands).
  */
-export async function printerNetInfo(identity: IdentityStore, host: NetInfo | undefined): Promise<NetInfo | undefined> {
+export async function printerNetInfo(identity: IdentityStore, host: NetInfo | undefined, o: { store?: boolean } = {}): Promise<NetInfo | undefined> {
   const stored = identity.file.mac;
   if (stored) return { iface: host?.iface ?? '', mac: stored, ip: host?.ip };
   if (!host) return undefined;
   // Registered without a stored MAC (never written that way, but be safe): it registered with the host's.
   const mac = identity.file.serialNumber ? host.mac : deriveInstanceMac(host.mac, identity.dataDir);
-  await identity.saveMac(mac);
+  if (o.store !== false) await identity.saveMac(mac);
   return { ...host, mac };
 }
