@@ -4,7 +4,7 @@
 // `next`, `unregister`, `register` and `status` use the service's one cloud
 // connection instead of opening a second one for the same printer.
 import { createServer, type Server, type Socket } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { chmod, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errText, type Logger } from '../util/log.js';
 
@@ -51,6 +51,8 @@ export class ControlServer {
     });
     server.on('error', (err) => this.log.warn(`control socket: ${errText(err)}`));
     this.server = server;
+    // The data folder is 0700 already; the socket itself is the user's only as well.
+    await chmod(this.path, 0o600);
     return true;
   }
 
