@@ -101,6 +101,19 @@ test('without the service, `polarcloud queue` after the cloud rejected the key s
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^Could not read the queue: not connected to Polar Cloud \(hello rejected \(.*\); the key may not match the one registered for KL\d+\)$/m);
     assert.ok(r.ms < 15_000, `answered in ${r.ms} ms, not after the 30 s reply_timeout`);
+
+    // The same through a running service whose hello the cloud rejects: the reason, not "no answer".
+    const service = new BundleProcess(configFile, 'rejected');
+    try {
+      await emu.control.waitFor((e) => e.kind === 'out' && e.name === 'helloResponse' && (e.payload as { status?: string }).status === 'FAILED', 20_000);
+      await eventually(async () => (await cli(configFile, 'status')).stdout.includes('Service:            running'), 10_000, 'the service answering');
+      const viaService = await cli(configFile, 'queue');
+      assert.equal(viaService.code, 1);
+      assert.match(viaService.stderr, /^Could not read the queue: not connected to Polar Cloud \(hello rejected \(.*\); the key may not match the one registered for KL\d+\) \(asked the running service\)$/m);
+      assert.ok(viaService.ms < 15_000, `answered in ${viaService.ms} ms`);
+    } finally {
+      await service.kill();
+    }
   } finally {
     await emu.stop();
   }
