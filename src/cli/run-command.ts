@@ -10,6 +10,7 @@ import { untilSignal } from './common.js';
 import { DataDirLockedError } from '../identity/data-dir-lock.js';
 import { ControlServer } from '../local-control/control-server.js';
 import { serviceMethods } from '../local-control/service-methods.js';
+import { BundleWatch } from './bundle-watch.js';
 
 export async function runCommand(config: Config, log: Logger): Promise<number> {
   let file: RotatingFile | undefined;
@@ -33,8 +34,14 @@ export async function runCommand(config: Config, log: Logger): Promise<number> {
   // The CLI on this host asks the service through this socket instead of opening a second cloud connection.
   const control = new ControlServer(config.data_dir, serviceMethods(c, config), log.child('control'));
   await control.start();
-  const sig = await untilSignal();
-  log.info(`${sig} received, stopping`);
+  // Another printer's update replaced the shared bundle: restart (systemd brings us back) when idle.
+  let restartForUpdate!: () => void;
+  const updated = new Promise<'update'>((resolve) => (restartForUpdate = () => resolve('update')));
+  const watch = new BundleWatch(process.argv[1] ?? '', c, log.child('update'), restartForUpdate);
+  await watch.start();
+  const why = await Promise.race([untilSignal(), updated]);
+  if (why !== 'update') log.info(`${why} received, stopping`);
+  watch.stop();
   await control.stop();
   await c.stop();
   file?.close();
