@@ -208,6 +208,8 @@ write_config() {
   t="${t//@LOG_FILE@/"'${LOG_FILE}'"}"
   t="${t//@CONFIG_FILE@/"${CONFIG_FILE}"}"
   t="${t//@REPO@/"${REPO_DIR}"}"
+  t="${t//@SERVICE@/"${SERVICE}"}"
+  t="${t//@COMMAND@/"$(basename "${WRAPPER}")"}"
   write_new_file "${CONFIG_FILE}" "${t}"
   SERVICE_CHANGED=1
   report config "wrote ${CONFIG_FILE}"

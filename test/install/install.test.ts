@@ -292,6 +292,9 @@ test('two printers on one host: each instance has its own unit, env, log, asvc e
     assert.match(unit, new RegExp(`^SyslogIdentifier=${name}$`, 'm'));
     assert.ok(read(join(pd, 'config/polarcloud.yaml')).includes(`\ndata_dir: '${pd}/polarcloud'\n`));
     assert.ok(read(join(pd, 'config/polarcloud.yaml')).includes(`\n  file: '${pd}/logs/moonraker-polarcloud.log'\n`));
+    assert.match(read(join(pd, 'config/polarcloud.yaml')), new RegExp(`^# Restart the service after a change: sudo systemctl restart ${name}$`, 'm'));
+    assert.match(read(join(pd, 'config/polarcloud.yaml')), new RegExp(`^# {3}polarcloud-${name.slice('moonraker-polarcloud-'.length)} register --email`, 'm'));
+    assert.doesNotMatch(read(join(pd, 'config/polarcloud.yaml')), /@[A-Z_]+@/);
     assert.equal(read(join(pd, 'moonraker.asvc')), `${ASVC}${name}\n`);
     const conf = read(join(pd, 'config/moonraker.conf'));
     assert.equal(count(conf, '[update_manager moonraker-polarcloud]'), 1);
