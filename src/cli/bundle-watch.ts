@@ -32,11 +32,13 @@ export class BundleWatch {
 
   constructor(
     private readonly bundle: string,
-    private readonly c: Controller,
+    private readonly c: Pick<Controller, 'printer' | 'jobs'>,
     private readonly log: Logger,
     /** Called once the new bundle is there and the printer is idle. */
     private readonly restart: () => void,
     private readonly underSystemd = process.env.INVOCATION_ID !== undefined,
+    /** Tests shorten the waits. */
+    private readonly timing = { settleMs: SETTLE_MS, idleCheckMs: IDLE_CHECK_MS },
   ) {}
 
   async start(): Promise<void> {
@@ -45,7 +47,7 @@ export class BundleWatch {
     try {
       // The folder, not the file: git replaces the file (a new inode) rather than writing into it.
       this.watcher = watch(dirname(this.bundle), (_event, name) => {
-        if (name === null || name.toString() === basename(this.bundle)) this.schedule(SETTLE_MS);
+        if (name === null || name.toString() === basename(this.bundle)) this.schedule(this.timing.settleMs);
       });
       this.watcher.on('error', (err) => this.log.debug(`bundle watch: ${errText(err)}`));
     } catch (err) {
@@ -82,7 +84,7 @@ export class BundleWatch {
     if (!this.idle()) {
       if (!this.announced) this.log.info(`${this.bundle} was updated; restarting once the printer is idle`);
       this.announced = true;
-      this.schedule(IDLE_CHECK_MS);
+      this.schedule(this.timing.idleCheckMs);
       return;
     }
     this.log.info(`${this.bundle} was updated (one checkout serves every printer on this host): restarting to run the new version`);

@@ -39,7 +39,8 @@ test('an updated bundle restarts an idle service under systemd; by hand it only 
     try {
       await eventually(() => underSystemd.err().includes('printer link: klippy_ready') && byHand.err().includes('printer link: klippy_ready'), 30_000, 'both bridges talking to the printer').catch((e: Error) => { throw new Error(`${e.message}\n${underSystemd.err()}\n---\n${byHand.err()}`); });
       await appendFile(bundle, '\n// a newer version\n');
-      assert.equal(await underSystemd.exit, 0, underSystemd.err());
+      const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no restart within 30 s:\n${underSystemd.err()}`)), 30_000).unref());
+      assert.equal(await Promise.race([underSystemd.exit, timeout]), 0, underSystemd.err());
       assert.match(underSystemd.err(), /dist\/polarcloud\.mjs was updated \(one checkout serves every printer on this host\): restarting to run the new version/);
       await eventually(() => byHand.err().includes('was updated; restart this bridge to run the new version'), 20_000, 'the warning');
     } finally {
@@ -49,5 +50,36 @@ test('an updated bundle restarts an idle service under systemd; by hand it only 
   } finally {
     for (const sim of sims) await sim.stop();
     await emu.stop();
+  }
+});
+
+test('while the printer prints (or a cloud job is on its way) the restart waits until it is idle', async () => {
+  const { BundleWatch } = await import('../../src/cli/bundle-watch.js');
+  const { LogCapture } = await import('../helpers/bridge-setup.js');
+  const dir = await mkdtemp(join(tmpdir(), 'pc-bundle-idle-'));
+  const file = join(dir, 'polarcloud.mjs');
+  await writeFile(file, '// v1\n');
+  let state = 'printing';
+  let pendingCloud: object | null = null;
+  const printerAndJobs = {
+    printer: { snapshot: () => ({ print_stats: { state } }) },
+    jobs: { get pendingCloud() { return pendingCloud; } },
+  } as unknown as ConstructorParameters<typeof BundleWatch>[1];
+  const log = new LogCapture();
+  let restarted = 0;
+  const w = new BundleWatch(file, printerAndJobs, log.logger, () => restarted++, true, { settleMs: 50, idleCheckMs: 50 });
+  await w.start();
+  try {
+    await writeFile(file, '// v2\n');
+    await eventually(() => log.has(/was updated; restarting once the printer is idle/), 5000, 'the deferral');
+    assert.equal(restarted, 0);
+    state = 'complete';
+    pendingCloud = { jobId: 'J1' }; // a cloud job on its way still holds it
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(restarted, 0);
+    pendingCloud = null;
+    await eventually(() => restarted === 1, 5000, 'the restart once idle');
+  } finally {
+    w.stop();
   }
 });
