@@ -82,6 +82,14 @@ test('with the service running, the CLI uses its connection; a second run on the
     await new Promise((r) => setTimeout(r, 6000)); // longer than idle_interval: a status would have come by now
     assert.deepEqual(emu.control.events(after).filter((e) => e.kind === 'in').map((e) => e.name), [], 'no cloud traffic after unregister');
     assert.ok(service.running);
+
+    // Registering again through the service: same MAC, so the same serial; the service goes back online itself.
+    const register = await cli(configFile, 'register', '--email', 'a@b.example', '--pin', '1234');
+    assert.equal(register.code, 0, register.stderr);
+    assert.equal(register.stdout, `Registered with Polar Cloud through the running service: serial number ${serial}\n`);
+    await eventually(() => emu.control.printer(serial)?.authenticated === true, 10_000, 'the service online again');
+    assert.equal(hellos(), 2, 'one new hello, from the service');
+    assert.equal(emu.control.printer(serial)?.connections, 1);
   } finally {
     await service.kill();
     await sim.stop();
