@@ -79,6 +79,10 @@ test('install writes the unit, config, data folder, macros and Moonraker entries
   assert.match(read(wrapper), new RegExp(`^exec ${w.bin}/node ${fx.repo}/dist/polarcloud\\.mjs --config ${w.pd}/config/polarcloud\\.yaml "\\$@"$`, 'm'));
   assert.ok(r.out.includes(`or in a shell:  ${wrapper} register --email you@example.org --pin 1234`), r.out);
   assert.match(r.out, /not on PATH yet: log in again, then just polarcloud\)/);
+  // Running it hands the arguments to the bundle with this printer's config (the node stub records the call).
+  const log = join(w.home, 'wrapper-calls.log');
+  spawnSync(fx.bash, [wrapper, 'status', '--json', 'a b'], { env: { PATH: w.bin, STUB_LOG: log }, encoding: 'utf8' });
+  assert.equal(read(log), `node ${fx.repo}/dist/polarcloud.mjs --config ${w.pd}/config/polarcloud.yaml status --json a b\n`);
 });
 
 test('a second install changes nothing and says already installed', () => {
