@@ -268,7 +268,7 @@ test('shellcheck finds nothing in the scripts', (t) => {
     t.skip('shellcheck is not installed (apt install shellcheck)');
     return;
   }
-  const files = ['install.sh', 'uninstall.sh', 'moonraker-bridge/install/install.sh', 'moonraker-bridge/install/uninstall.sh', 'moonraker-bridge/install/common.sh'];
+  const files = ['install.sh', 'uninstall.sh', 'moonraker-bridge/install/install.sh', 'moonraker-bridge/install/uninstall.sh', 'moonraker-bridge/install/common.sh', 'moonraker-bridge/install/instance-steps.sh'];
   const r = spawnSync('shellcheck', ['-x', ...files], { cwd: SOURCE, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
 });
