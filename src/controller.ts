@@ -7,6 +7,8 @@ import type { Clock } from './util/clock.js';
 import { Backoff, FailureLog } from './util/backoff.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { chooseNetInterface, systemNetSource, type NetInfo, type NetSource } from './identity/mac.js';
+import { printerNetInfo } from './identity/instance-mac.js';
+import { DataDirLock } from './identity/data-dir-lock.js';
 import { PolarClient, type HelloInfo } from './polar/polar-client.js';
 import { registerPrinter, type RegistrationResult } from './polar/registration.js';
 import type { TransportFactory } from './polar/transport.js';
@@ -50,6 +52,8 @@ export interface ControllerDeps {
 
 export class Controller {
   readonly identity: IdentityStore;
+  /** One process per data folder (one printer); held from start()/register() to stop(). */
+  readonly lock: DataDirLock;
   readonly polar: PolarClient;
   readonly printer: PrinterModel;
   readonly moonraker: MoonrakerClient;
@@ -70,6 +74,7 @@ export class Controller {
 
   constructor(private readonly d: ControllerDeps) {
     this.identity = new IdentityStore(d.config.data_dir);
+    this.lock = new DataDirLock(d.config.data_dir);
     this.polar = new PolarClient({
       serverUrl: d.config.polar.server_url,
       identity: this.identity,
@@ -158,7 +163,8 @@ export class Controller {
 
   async start(): Promise<void> {
     await this.identity.load();
-    this.net = chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface);
+    await this.lock.acquire();
+    this.net = await printerNetInfo(this.identity, chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface));
     if (!this.net) this.d.log.warn('no network interface with a MAC address found; set polar.interface in the config');
     const serial = this.identity.serialFor(this.d.config.polar.server_url);
     if (!serial) {
@@ -193,12 +199,14 @@ export class Controller {
       this.moonrakerApi.stop();
       await this.moonraker.stop();
     }
+    await this.lock.release();
   }
 
   /** Registers this printer (used by the CLI and, later, by macros and front-ends). */
   async register(email: string, pin: string): Promise<RegistrationResult> {
     await this.identity.load();
-    const net = this.net ?? chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface);
+    await this.lock.acquire();
+    const net = this.net ?? (await printerNetInfo(this.identity, chooseNetInterface(this.d.netSource ?? systemNetSource, this.d.config.polar.interface)));
     if (!net) throw new Error('no network interface with a MAC address found; set polar.interface in the config');
     const result = await registerPrinter(
       {

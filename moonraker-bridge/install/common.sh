@@ -4,11 +4,23 @@
 # adds to a file the user owns is marked, so uninstall.sh can take out exactly
 # that and leave the user's own lines byte for byte as they were.
 
-SERVICE=moonraker-polarcloud
+# One instance per printer_data folder, named the way KIAUH names Klipper and
+# Moonraker: printer_data -> moonraker-polarcloud, printer_<name>_data ->
+# moonraker-polarcloud-<name> (printer_2_data -> moonraker-polarcloud-2).
+# find_data_dir sets SERVICE, UNIT_FILE and WRAPPER for the chosen folder.
+BASE_SERVICE=moonraker-polarcloud
+SERVICE="${BASE_SERVICE}"
 # The unit goes to /etc/systemd/system. POLARCLOUD_SYSTEMD_DIR moves it (the
 # tests point it into a scratch folder; a system with another unit path can too).
 SYSTEMD_DIR="${POLARCLOUD_SYSTEMD_DIR:-/etc/systemd/system}"
-UNIT_FILE="${SYSTEMD_DIR}/${SERVICE}.service"
+UNIT_FILE=""
+# The `polarcloud` command for this printer (polarcloud-<name> for the others).
+BIN_DIR="${HOME}/.local/bin"
+WRAPPER=""
+WRAPPER_MARK="# moonraker-polarcloud command (managed by install.sh)"
+# Inside each printer_data folder the file names are the same for every instance.
+ENV_NAME="${BASE_SERVICE}.env"
+LOG_NAME="${BASE_SERVICE}.log"
 
 # moonraker.conf: one block, appended after a blank line.
 UM_BEGIN="# >>> moonraker-polarcloud (managed by install.sh)"
@@ -69,16 +81,23 @@ find_data_dir() {
   [ -d "${DATA_DIR}/config" ] || die "${DATA_DIR} has no config/ folder: is it a printer_data folder? (choose one with --data-dir DIR)"
   check_plain_path "printer_data folder" "${DATA_DIR}"
   # KIAUH names the services of printer_<name>_data "moonraker-<name>".
-  if [ -z "${MOONRAKER_SERVICE}" ]; then
-    case "$(basename "${DATA_DIR}")" in
-      printer_*_data)
-        MOONRAKER_SERVICE="$(basename "${DATA_DIR}")"
-        MOONRAKER_SERVICE="moonraker-${MOONRAKER_SERVICE#printer_}"
-        MOONRAKER_SERVICE="${MOONRAKER_SERVICE%_data}"
-        ;;
-      *) MOONRAKER_SERVICE=moonraker ;;
-    esac
+  local instance=""
+  case "$(basename "${DATA_DIR}")" in
+    printer_*_data)
+      instance="$(basename "${DATA_DIR}")"
+      instance="${instance#printer_}"
+      instance="${instance%_data}"
+      ;;
+  esac
+  if [ -n "${instance}" ] && ! [[ "${instance}" =~ ^[A-Za-z0-9_-]{1,64}$ ]]; then
+    die "$(basename "${DATA_DIR}"): the part between printer_ and _data may use letters, digits, - and _ only"
   fi
+  if [ -z "${MOONRAKER_SERVICE}" ]; then
+    MOONRAKER_SERVICE=moonraker${instance:+-${instance}}
+  fi
+  SERVICE="${BASE_SERVICE}${instance:+-${instance}}"
+  UNIT_FILE="${SYSTEMD_DIR}/${SERVICE}.service"
+  WRAPPER="${BIN_DIR}/polarcloud${instance:+-${instance}}"
 }
 
 # Yes/no question. Answers the default when stdin is not a terminal.
@@ -150,8 +169,14 @@ append_lines() {
   printf '%s\n' "$@" >>"${file}"
 }
 
-# The EnvironmentFile= line of an installed unit ("" if none).
+# The EnvironmentFile= line of an installed unit (UNIT_FILE, or the one named; "" if none).
 unit_env_file() {
-  [ -f "${UNIT_FILE}" ] || return 0
-  sed -n '/^EnvironmentFile=/{s/^EnvironmentFile=-\{0,1\}//p;q;}' "${UNIT_FILE}"
+  local unit="${1:-${UNIT_FILE}}"
+  [ -f "${unit}" ] || return 0
+  sed -n '/^EnvironmentFile=/{s/^EnvironmentFile=-\{0,1\}//p;q;}' "${unit}"
+}
+
+# True when the wrapper file was written by install.sh for this printer_data folder.
+wrapper_is_ours() {
+  [ -f "${WRAPPER}" ] && grep -qxF "${WRAPPER_MARK}" "${WRAPPER}" && grep -qF -- "--config ${DATA_DIR}/config/polarcloud.yaml " "${WRAPPER}"
 }

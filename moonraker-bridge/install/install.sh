@@ -2,8 +2,15 @@
 # Installs moonraker-polarcloud for one Klipper printer on this host:
 # ffmpeg (if missing), <printer_data>/config/polarcloud.yaml (only if absent),
 # the 0700 data folder, the service's EnvironmentFile, the POLAR_* console
-# macros, the moonraker-polarcloud systemd service, Moonraker's permission to
-# restart it (moonraker.asvc) and an [update_manager] entry in moonraker.conf.
+# macros, the systemd service, Moonraker's permission to restart it
+# (moonraker.asvc), an [update_manager] entry in moonraker.conf and the
+# `polarcloud` command in ~/.local/bin.
+#
+# Several printers on one host (KIAUH's printer_data, printer_2_data,
+# printer_<name>_data): run it once per folder (--data-dir). Each gets its own
+# service (moonraker-polarcloud, moonraker-polarcloud-2, ...), command
+# (polarcloud, polarcloud-2, ...) and entries in its own folder; one checkout
+# serves them all, and installing one never touches another.
 #
 # Every step checks before it writes, so running it again changes nothing and
 # says "already installed". Lines it adds to files you own are marked, and
@@ -16,6 +23,8 @@ INSTALL_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "${INSTALL_DIR}/../.." && pwd)"
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${INSTALL_DIR}/common.sh"
+# shellcheck source-path=SCRIPTDIR source=instance-steps.sh
+. "${INSTALL_DIR}/instance-steps.sh"
 
 NODE_MIN_MAJOR=18
 NODE_MIN_MINOR=19
@@ -34,6 +43,7 @@ PORT=7125
 CONFIG_FILE=""
 ENV_FILE=""
 LOG_FILE=""
+MACROS_ACTIVE=0 # printer.cfg includes the macros (POLAR_REGISTER works after a RESTART)
 SERVICE_CHANGED=0   # unit, EnvironmentFile or config new: (re)start the service
 MOONRAKER_CHANGED=0 # moonraker.conf or moonraker.asvc changed: restart Moonraker
 INCLUDE_ADDED=0
@@ -47,7 +57,9 @@ Run it as the user Klipper and Moonraker run as, not as root; it uses sudo for
 apt-get (ffmpeg), the systemd unit and systemctl. Safe to run again.
 
   --data-dir DIR   the printer_data folder (default: ~/printer_data, or the only
-                   ~/printer_<name>_data)
+                   ~/printer_<name>_data). Several printers: run once per folder;
+                   printer_<name>_data gets the service moonraker-polarcloud-<name>
+                   and the command polarcloud-<name>
   --no-service     do not install the systemd service (run it yourself)
   --no-restart     do not restart Moonraker or the service
   -y, --yes        do not ask: add the POLAR_* macros to printer.cfg and let
@@ -131,13 +143,13 @@ preflight() {
   find_data_dir
   USER_NAME="${USER:-$(id -un)}"
   CONFIG_FILE="${DATA_DIR}/config/polarcloud.yaml"
-  ENV_FILE="${DATA_DIR}/systemd/${SERVICE}.env"
-  LOG_FILE="${DATA_DIR}/logs/${SERVICE}.log"
-  # One service per host: never take over another printer's unit silently.
+  ENV_FILE="${DATA_DIR}/systemd/${ENV_NAME}"
+  LOG_FILE="${DATA_DIR}/logs/${LOG_NAME}"
+  # One service per printer_data folder: never take over another printer's unit.
   local other
-  other="$(unit_env_file)"
+  other="$(unit_env_file "${UNIT_FILE}")"
   if [ "${WITH_SERVICE}" = 1 ] && [ -n "${other}" ] && [ "${other}" != "${ENV_FILE}" ]; then
-    die "${UNIT_FILE} already serves another printer (EnvironmentFile=${other}); one moonraker-polarcloud service per host. Run uninstall.sh --data-dir for that printer first."
+    die "${UNIT_FILE} already serves another printer (EnvironmentFile=${other}). Rename this folder printer_<name>_data (KIAUH's naming) so it gets its own service, or run uninstall.sh --data-dir for that printer first."
   fi
   if [ "${WITH_SERVICE}" = 1 ] && ! command -v systemctl >/dev/null 2>&1; then
     die "systemctl not found: this host does not run systemd; use --no-service and start the bridge yourself"
@@ -145,6 +157,7 @@ preflight() {
   read_moonraker_port
   say "Installing moonraker-polarcloud"
   report "printer_data" "${DATA_DIR} (user ${USER_NAME}, Moonraker on port ${PORT})"
+  report "instance" "${SERVICE} (command: $(basename "${WRAPPER}"))"
   check_node
 }
 
@@ -197,6 +210,8 @@ write_config() {
   t="${t//@LOG_FILE@/"'${LOG_FILE}'"}"
   t="${t//@CONFIG_FILE@/"${CONFIG_FILE}"}"
   t="${t//@REPO@/"${REPO_DIR}"}"
+  t="${t//@SERVICE@/"${SERVICE}"}"
+  t="${t//@COMMAND@/"$(basename "${WRAPPER}")"}"
   write_new_file "${CONFIG_FILE}" "${t}"
   SERVICE_CHANGED=1
   report config "wrote ${CONFIG_FILE}"
@@ -246,6 +261,7 @@ add_include() {
     return
   fi
   if grep -Eq '^[[:space:]]*\[[[:space:]]*include[[:space:]]+polarcloud_macros\.cfg[[:space:]]*\]' "${cfg}"; then
+    MACROS_ACTIVE=1
     report printer.cfg "already installed ([include polarcloud_macros.cfg])"
     return
   fi
@@ -267,6 +283,7 @@ add_include() {
     END { if (!done) print line }' "${cfg}" >"${SCRATCH_FILE}"
   replace_if_changed "${cfg}" "${SCRATCH_FILE}" || true
   INCLUDE_ADDED=1
+  MACROS_ACTIVE=1
   report printer.cfg "added [include polarcloud_macros.cfg]"
 }
 
@@ -286,54 +303,15 @@ allow_service() {
   MOONRAKER_CHANGED=1
 }
 
-# The update_manager entry goes into moonraker.conf as one marked block (rather
-# than a separate file and an [include]), so there is exactly one place to look
-# and uninstall.sh removes it by its markers.
-add_update_manager() {
-  local conf="${DATA_DIR}/config/moonraker.conf" origin
-  if [ ! -f "${conf}" ]; then
-    report update_manager "skipped: ${conf} not found"
-    return
-  fi
-  if grep -qxF "${UM_BEGIN}" "${conf}"; then
-    report update_manager "already installed (${conf})"
-    return
-  fi
-  # Moonraker refuses a duplicate section, so leave a hand-written one alone.
-  if grep -Eq "^[[:space:]]*\\[update_manager[[:space:]]+${SERVICE}[[:space:]]*\\]" "${conf}"; then
-    report update_manager "already in ${conf} (written by hand; left as it is)"
-    return
-  fi
-  if ! git -C "${REPO_DIR}" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    report update_manager "skipped: ${REPO_DIR} is not a git checkout, so Moonraker cannot update it"
-    return
-  fi
-  origin="$(git -C "${REPO_DIR}" remote get-url origin 2>/dev/null || true)"
-  origin="${origin:-${DEFAULT_ORIGIN}}"
-  append_lines "${conf}" "" \
-    "${UM_BEGIN}" \
-    "# Lets Moonraker update moonraker-polarcloud and restart it; uninstall.sh removes this block." \
-    "[update_manager ${SERVICE}]" \
-    "type: git_repo" \
-    "path: ${REPO_DIR}" \
-    "origin: ${origin}" \
-    "primary_branch: main" \
-    "managed_services: ${SERVICE}" \
-    "system_dependencies: moonraker-bridge/install/system-dependencies.json" \
-    "info_tags:" \
-    "  desc=Polar Cloud bridge" \
-    "${UM_END}"
-  MOONRAKER_CHANGED=1
-  report update_manager "added [update_manager ${SERVICE}] to ${conf}"
-}
-
 install_unit() {
   local t
   if [ "${WITH_SERVICE}" != 1 ]; then
     report service "skipped (--no-service)"
     return
   fi
-  t="$(<"${INSTALL_DIR}/${SERVICE}.service.template")"
+  t="$(<"${INSTALL_DIR}/${BASE_SERVICE}.service.template")"
+  t="${t//@SERVICE@/"${SERVICE}"}"
+  t="${t//@DATA_DIR@/"${DATA_DIR}"}"
   t="${t//@MOONRAKER_SERVICE@/"${MOONRAKER_SERVICE}"}"
   t="${t//@USER@/"${USER_NAME}"}"
   t="${t//@ENV_FILE@/"${ENV_FILE}"}"
@@ -385,21 +363,40 @@ restart_services() {
 }
 
 summary() {
+  local cmd
+  cmd="$(basename "${WRAPPER}")"
+  case ":${PATH}:" in
+    *":${BIN_DIR}:"*) ;;
+    *) [ -x "${WRAPPER}" ] && cmd="${WRAPPER}" ;;
+  esac
+  [ -x "${WRAPPER}" ] || cmd="${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs --config ${CONFIG_FILE}"
   say ""
   say "Done."
+  say "  service:  ${SERVICE} (systemctl status ${SERVICE})"
   say "  config:   ${CONFIG_FILE}"
   say "  log:      ${LOG_FILE} (and: journalctl -u ${SERVICE})"
   say "  data:     ${DATA_DIR}/polarcloud"
+  say "  command:  ${cmd} status"
+  if [ "${cmd}" = "${WRAPPER}" ]; then
+    say "            (${BIN_DIR} is not on PATH yet: log in again, then just $(basename "${WRAPPER}"))"
+  fi
   say "Register this printer with your Polar Cloud account:"
-  say "  in the Mainsail/Fluidd console:  POLAR_REGISTER EMAIL=you@example.org PIN=1234"
-  if [ "${INCLUDE_ADDED}" = 1 ]; then
-    say "    (restart Klipper once first, with RESTART, so it loads the new macros)"
+  if [ "${MACROS_ACTIVE}" = 1 ]; then
+    say "  in the Mainsail/Fluidd console:  POLAR_REGISTER EMAIL=you@example.org PIN=1234"
+    if [ "${INCLUDE_ADDED}" = 1 ]; then
+      say "    (restart Klipper once first, with RESTART, so it loads the new macros)"
+    fi
+    say "  or in a shell (the PIN is read without echo, never put on a command line):"
+  else
+    say "  in a shell (the PIN is read without echo, never put on a command line):"
   fi
   # Never suggest --pin: a PIN on a command line lands in the shell history and `ps`.
-  say "  or in a shell (the PIN is read without echo, never put on a command line):"
-  say "    read -rsp 'Polar Cloud PIN: ' POLARCLOUD_PIN && export POLARCLOUD_PIN && ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs register --config ${CONFIG_FILE} --email you@example.org"
+  say "    read -rsp 'Polar Cloud PIN: ' POLARCLOUD_PIN && export POLARCLOUD_PIN && ${cmd} register --email you@example.org"
+  if [ "${MACROS_ACTIVE}" != 1 ]; then
+    say "  (the POLAR_* console macros need [include polarcloud_macros.cfg] in printer.cfg: run install.sh -y, or add it yourself)"
+  fi
   if [ "${WITH_SERVICE}" != 1 ]; then
-    say "Without a service, run it yourself:  ${NODE_BIN} ${REPO_DIR}/dist/polarcloud.mjs run --config ${CONFIG_FILE}"
+    say "Without a service, run it yourself:  ${cmd} run"
   fi
 }
 
@@ -410,11 +407,13 @@ main() {
   make_data_dir
   write_config
   write_env_file
+  migrate_old_unit
   install_macros
   add_include
   allow_service
   add_update_manager
   install_unit
+  install_wrapper
   restart_services
   summary
 }

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Removes what install.sh added for one printer, and only that: the systemd
-# service, its EnvironmentFile, the moonraker-polarcloud line in moonraker.asvc,
-# the marked [update_manager] block in moonraker.conf and the marked include
-# line in printer.cfg. The user's own lines around them stay byte for byte.
+# service of that printer_data folder (moonraker-polarcloud, or
+# moonraker-polarcloud-<name> for printer_<name>_data), its EnvironmentFile, its
+# line in moonraker.asvc, the marked [update_manager] block in moonraker.conf,
+# the marked include line in printer.cfg and its `polarcloud` command in
+# ~/.local/bin. Other printers on the host are not touched. The user's own
+# lines around what it removes stay byte for byte.
 #
 # polarcloud.yaml, polarcloud_macros.cfg and the data folder (the printer's key
 # and serial number) are asked about one by one; -y keeps them, --purge deletes
@@ -28,7 +31,7 @@ moonraker.conf, moonraker.asvc and printer.cfg. Run it as the printer's user,
 not as root. Safe to run again.
 
   --data-dir DIR   the printer_data folder (default: ~/printer_data, or the only
-                   ~/printer_<name>_data)
+                   ~/printer_<name>_data); only that printer's instance is removed
   -y, --yes        do not ask; keep polarcloud.yaml, polarcloud_macros.cfg and
                    the data folder (the printer's key and serial number)
   --purge          delete those three as well, without asking
@@ -56,12 +59,12 @@ parse_args() {
 }
 
 remove_unit() {
-  local env_file="${DATA_DIR}/systemd/${SERVICE}.env" other
+  local env_file="${DATA_DIR}/systemd/${ENV_NAME}" other
   if [ ! -f "${UNIT_FILE}" ]; then
     report service "already removed"
     return
   fi
-  other="$(unit_env_file)"
+  other="$(unit_env_file "${UNIT_FILE}")"
   if [ "${other}" != "${env_file}" ]; then
     report service "left alone: ${UNIT_FILE} serves another printer (EnvironmentFile=${other})"
     return
@@ -74,7 +77,7 @@ remove_unit() {
 }
 
 remove_env_file() {
-  local env_file="${DATA_DIR}/systemd/${SERVICE}.env"
+  local env_file="${DATA_DIR}/systemd/${ENV_NAME}"
   if [ -e "${env_file}" ]; then
     rm -f "${env_file}"
     report "service args" "removed ${env_file}"
@@ -113,7 +116,18 @@ remove_update_manager() {
     END { if (held) print "" }' "${conf}" >"${SCRATCH_FILE}"
   replace_if_changed "${conf}" "${SCRATCH_FILE}" || true
   MOONRAKER_CHANGED=1
-  report update_manager "removed [update_manager ${SERVICE}] from ${conf}"
+  report update_manager "removed [update_manager ${BASE_SERVICE}] from ${conf}"
+}
+
+remove_wrapper() {
+  if [ ! -e "${WRAPPER}" ]; then
+    report command "already removed"
+  elif wrapper_is_ours; then
+    rm -f "${WRAPPER}"
+    report command "removed ${WRAPPER}"
+  else
+    report command "left alone: ${WRAPPER} is not the one install.sh wrote for this printer"
+  fi
 }
 
 remove_include() {
@@ -169,11 +183,13 @@ main() {
   find_data_dir
   say "Uninstalling moonraker-polarcloud"
   report "printer_data" "${DATA_DIR}"
+  report "instance" "${SERVICE}"
   remove_unit
   remove_env_file
   remove_asvc_line
   remove_update_manager
   remove_include
+  remove_wrapper
   remove_kept config "${DATA_DIR}/config/polarcloud.yaml" "your moonraker-polarcloud settings"
   if [ "${INCLUDE_LEFT}" = 1 ] && [ -e "${DATA_DIR}/config/polarcloud_macros.cfg" ]; then
     report macros "kept: printer.cfg still includes polarcloud_macros.cfg (a line install.sh did not write)"

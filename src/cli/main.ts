@@ -41,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       account: { type: 'string', multiple: true },
       'speed-factor': { type: 'string' },
+      printers: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },

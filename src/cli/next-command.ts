@@ -1,12 +1,14 @@
-// `polarcloud next [JOB_ID]`: asks the RUNNING service (through Moonraker's
-// server.extensions.request) to request the next cloud job, so the cloud's
-// `print` reaches the process that prints it. Shows the cloud's answer in words.
+// `polarcloud next [JOB_ID]`: asks the RUNNING service (its control socket in
+// the data folder; else Moonraker's server.extensions.request) to request the
+// next cloud job, so the cloud's `print` reaches the process that prints it.
+// Shows the cloud's answer, or why it could not ask, in words.
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { errText } from '../util/log.js';
 import { NEXT_PRINT_EXTENSION } from '../features/cloud-session.js';
+import { askService } from '../local-control/control-client.js';
 
 const AGENT = 'moonraker-polarcloud';
 const replySchema = z.object({
@@ -40,17 +42,27 @@ export async function nextCommand(config: Config, jobId: string | undefined): Pr
     process.stderr.write(`'${jobId}' is not a Polar job id\n`);
     return 2;
   }
+  const args = jobId ? { job: jobId } : {};
+  const asked = await askService(config.data_dir, NEXT_PRINT_EXTENSION, args, (config.polar.reply_timeout + 10) * 1000);
+  if (asked.kind !== 'not-running') {
+    const ok = replySchema.shape.result.safeParse(asked.kind === 'result' ? asked.result : undefined);
+    const message = ok.success ? ok.data.message : asked.kind === 'error' ? asked.message : 'the service sent an answer this version cannot read';
+    const failed = !ok.success || ok.data.outcome === 'failed';
+    (failed ? process.stderr : process.stdout).write(`${message}\n`);
+    return failed ? 1 : 0;
+  }
   try {
     const res = await postJson(
       `${config.moonraker.url}/server/extensions/request`,
-      { agent: AGENT, method: NEXT_PRINT_EXTENSION, arguments: jobId ? { job: jobId } : {} },
+      { agent: AGENT, method: NEXT_PRINT_EXTENSION, arguments: args },
       config.moonraker.api_key,
       (config.polar.reply_timeout + 10) * 1000,
     );
     const ok = replySchema.safeParse(safeJson(res.text));
     if (res.status === 200 && ok.success) {
-      process.stdout.write(`${ok.data.result.message}\n`);
-      return ok.data.result.outcome === 'failed' ? 1 : 0;
+      const failed = ok.data.result.outcome === 'failed';
+      (failed ? process.stderr : process.stdout).write(`${ok.data.result.message}\n`);
+      return failed ? 1 : 0;
     }
     const err = errorSchema.safeParse(safeJson(res.text));
     const why = err.success ? err.data.error.message : `HTTP ${res.status}`;

@@ -16,6 +16,7 @@ const help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
   polarcloud simulator [--port N] [--speed-factor X]
                                                      Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
   polarcloud demo                                    emulator + simulator + bridge: a cloud print end to end
+  polarcloud demo --printers N                       N printers (2..8) on one host: N serials, a cloud print to each
 `;
 
 function parsePort(v: Values['port'], fallback: number): number {
@@ -68,6 +69,11 @@ async function run(command: string, values: Values, log: Logger): Promise<number
     case 'demo':
       // The demo prints its own summary; the log only speaks up about problems.
       if (values['log-level'] === undefined) log.setLevel('warn');
+      if (values.printers !== undefined) {
+        const n = Number(values.printers);
+        if (typeof values.printers !== 'string' || !Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--printers must be 1..8, got '${String(values.printers)}'`);
+        if (n > 1) return (await import('./demo-two.js')).demoTwoCommand(log, n);
+      }
       return (await import('./demo.js')).demoCommand(log);
     default:
       throw new UsageError(`unknown command '${command}'`);

@@ -58,8 +58,9 @@ export class CloudSession implements Feature {
       polar.events.on('offline', () => this.clearTimer()),
       this.ctx.moonraker.registerExtensionMethod(NEXT_PRINT_EXTENSION, async (params) => {
         const job = isRecord(params) ? params.job : undefined;
-        if (job !== undefined && (typeof job !== 'string' || !/^[\w.-]{1,256}$/.test(job))) throw new Error('job must be a Polar job id');
-        return this.requestNextPrint(job);
+        // A result, never an RPC error: Moonraker turns errors into "Agent moonraker-polarcloud RPC error".
+        if (job !== undefined && (typeof job !== 'string' || !/^[\w.-]{1,256}$/.test(job))) return { outcome: 'failed', message: 'job must be a Polar job id' };
+        return this.requestNextPrint(job).catch((err: unknown): NextPrintOutcome => ({ outcome: 'failed', message: `could not ask Polar Cloud for the next print: ${errText(err)}` }));
       }),
       this.ctx.moonraker.on('remoteMethod', ({ method, params }) => {
         if (method !== NEXT_PRINT_METHOD) return;
@@ -135,7 +136,10 @@ export class CloudSession implements Feature {
 
   private requireOnline(): string {
     const serialNumber = this.ctx.polar.serialNumber;
-    if (!serialNumber || !this.ctx.polar.online) throw new Error('not connected to Polar Cloud');
+    if (!serialNumber || !this.ctx.polar.online) {
+      const why = this.ctx.polar.lastProblem ?? this.ctx.polar.state;
+      throw new Error(`not connected to Polar Cloud (${why})`);
+    }
     return serialNumber;
   }
 

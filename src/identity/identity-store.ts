@@ -92,6 +92,13 @@ export class IdentityStore {
     this.identity = next;
   }
 
+  /** Keeps this printer's MAC (instance-mac.ts) before it is registered. */
+  async saveMac(mac: string): Promise<void> {
+    const next: IdentityFile = { ...this.identity, mac };
+    await writeJsonAtomic(join(this.dataDir, IDENTITY_FILE), next, { mode: 0o600 });
+    this.identity = next;
+  }
+
   /** Forgets the serial (deleted or unregistered); the key is kept for the next registration. */
   async clearSerial(): Promise<void> {
     const next: IdentityFile = { mac: this.identity.mac };

@@ -54,6 +54,8 @@ export interface PolarClientEvents {
   online: { serialNumber: string };
   offline: { reason: string };
   deleted: { reason: string };
+  /** A connection attempt failed before hello SUCCESS, or hello was rejected (the CLI reports it at once). */
+  problem: { reason: string };
 }
 
 const LINK_LOST_LOG_MS = 5 * 60_000;
@@ -71,6 +73,7 @@ export class PolarClient {
   /** Why we closed the connection ourselves during the handshake (reported instead of the transport's reason). */
   private handshakeFailure: string | undefined;
   private helloFailed = false;
+  private problem: string | undefined;
   private linkLostLoggedAt = -Infinity;
   private linkLostSuppressed = 0;
   private backoff: Backoff;
@@ -94,6 +97,11 @@ export class PolarClient {
 
   get online(): boolean {
     return this.st === 'online';
+  }
+
+  /** Why the last attempt to get online failed (cleared once online), for answers like "not connected (…)". */
+  get lastProblem(): string | undefined {
+    return this.problem;
   }
 
   start(): void {
@@ -220,6 +228,7 @@ export class PolarClient {
       this.clearHandshakeTimer();
       this.backoff.reset();
       this.helloFailed = false;
+      this.problem = undefined;
       this.failures.success(`connected to Polar Cloud as ${serial}`);
       this.helloFailures.success(`hello accepted again for ${serial}`);
       this.setState('online', `online as ${serial}`);
@@ -227,7 +236,9 @@ export class PolarClient {
       this.events.emit('online', { serialNumber: serial });
     } else if (m.status === 'FAILED') {
       this.helloFailed = true;
-      this.helloFailures.failure(`hello rejected (${m.message ?? 'no reason given'}); the key may not match the one registered for ${serial}`);
+      const reason = `hello rejected (${m.message ?? 'no reason given'}); the key may not match the one registered for ${serial}`;
+      this.helloFailures.failure(reason);
+      this.noteProblem(reason);
       conn.close();
     } else {
       this.o.log.error(
@@ -276,6 +287,7 @@ export class PolarClient {
       this.events.emit('offline', { reason });
     } else if (!this.helloFailed) {
       this.failures.failure(reason);
+      this.noteProblem(`cannot connect to ${this.o.serverUrl}: ${reason}`);
     }
     let delay = this.backoff.next();
     if (this.helloFailed) delay = Math.max(delay, this.o.failedHelloDelayMs ?? 30_000);
@@ -329,6 +341,11 @@ export class PolarClient {
     const conn = this.conn;
     this.conn = undefined;
     conn?.close();
+  }
+
+  private noteProblem(reason: string): void {
+    this.problem = reason;
+    this.events.emit('problem', { reason });
   }
 
   private setState(state: PolarClientState, detail: string): void {

@@ -61,3 +61,17 @@ test('polarcloud next without the service running says so', async () => {
     await sim.stop();
   }
 });
+
+test('polarcloud next through Moonraker carries the reason when the service cannot ask the cloud', async () => {
+  const b = await Bridge.start({ speedFactor: 100 });
+  try {
+    const cfg = await configFor(dirname(b.dataDir), b.sim.url);
+    await b.c.polar.unregister(5000);
+    const r = await next(cfg);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^could not ask Polar Cloud for the next print: not connected to Polar Cloud \(unregistered\)$/m);
+    assert.doesNotMatch(r.stderr, /RPC error/);
+  } finally {
+    await b.stop();
+  }
+});

@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ASVC, INCLUDE_LINE, MOONRAKER_CONF, OLD_MACROS, ORIGIN, PRINTER_CFG, SAVE_CONFIG, SOURCE, ageAll, count, createFixture, ok, read, snapshot, stub, type Fixture } from './fake-printer.js';
 
@@ -73,8 +73,17 @@ test('install writes the unit, config, data folder, macros and Moonraker entries
   }
   assert.deepEqual(r.calls.filter((c) => c.startsWith('node ')), ['node --version']);
   assert.match(r.out, /POLAR_REGISTER EMAIL=\S+ PIN=\S+/);
-  assert.ok(r.out.includes(`${fx.repo}/dist/polarcloud.mjs register --config ${w.pd}/config/polarcloud.yaml --email`), r.out);
   assert.doesNotMatch(r.out, /--pin\b/, 'the summary never suggests a PIN on a command line (shell history, ps)');
+  // The polarcloud command: ~/.local/bin is not on this PATH, so the summary names its full path.
+  const wrapper = join(w.home, '.local/bin/polarcloud');
+  assert.equal(lstatSync(wrapper).mode & 0o777, 0o755);
+  assert.match(read(wrapper), new RegExp(`^exec ${w.bin}/node ${fx.repo}/dist/polarcloud\\.mjs --config ${w.pd}/config/polarcloud\\.yaml "\\$@"$`, 'm'));
+  assert.ok(r.out.includes(`export POLARCLOUD_PIN && ${wrapper} register --email you@example.org`), r.out);
+  assert.match(r.out, /not on PATH yet: log in again, then just polarcloud\)/);
+  // Running it hands the arguments to the bundle with this printer's config (the node stub records the call).
+  const log = join(w.home, 'wrapper-calls.log');
+  spawnSync(fx.bash, [wrapper, 'status', '--json', 'a b'], { env: { PATH: w.bin, STUB_LOG: log }, encoding: 'utf8' });
+  assert.equal(read(log), `node ${fx.repo}/dist/polarcloud.mjs --config ${w.pd}/config/polarcloud.yaml status --json a b\n`);
 });
 
 test('a second install changes nothing and says already installed', () => {
@@ -143,8 +152,12 @@ test('finds the only printer_<name>_data, and asks for --data-dir when there are
   const one = fx.world({ dataDirs: ['printer_2_data'] });
   const r = ok(one.run('install.sh', ['-y']));
   assert.match(r.out, /printer_data +\S+\/printer_2_data /);
-  assert.match(read(one.unit), /^After=network-online\.target moonraker-2\.service$/m);
+  assert.match(r.out, /instance +moonraker-polarcloud-2 \(command: polarcloud-2\)/);
+  const unit2 = join(one.systemdDir, 'moonraker-polarcloud-2.service');
+  assert.match(read(unit2), /^After=network-online\.target moonraker-2\.service$/m);
+  assert.ok(!existsSync(one.unit), 'no unit without the instance name');
   assert.ok(r.calls.includes('sudo systemctl restart moonraker-2'), r.calls.join('\n'));
+  assert.ok(r.calls.includes('sudo systemctl enable moonraker-polarcloud-2'), r.calls.join('\n'));
 
   const two = fx.world({ dataDirs: ['printer_1_data', 'printer_2_data'] });
   const before = snapshot(two.home);
@@ -157,10 +170,14 @@ test('finds the only printer_<name>_data, and asks for --data-dir when there are
   assert.ok(existsSync(join(two.home, 'printer_1_data/config/polarcloud.yaml')));
   assert.ok(!existsSync(join(two.home, 'printer_2_data/config/polarcloud.yaml')));
 
-  // The unit serves one printer per host; installing a second one is refused.
-  const other = two.run('install.sh', ['-y', '--data-dir', join(two.home, 'printer_2_data')]);
+  // A folder outside KIAUH's naming shares the default name: taking over another printer's unit is refused.
+  const plain = fx.world();
+  ok(plain.run('install.sh', ['-y']));
+  const mkOdd = join(plain.home, 'klipper_b');
+  for (const d of ['config', 'logs', 'systemd']) mkdirSync(join(mkOdd, d), { recursive: true });
+  const other = plain.run('install.sh', ['-y', '--data-dir', mkOdd]);
   assert.equal(other.code, 1);
-  assert.match(other.err, /already serves another printer/);
+  assert.match(other.err, /moonraker-polarcloud\.service already serves another printer .*Rename this folder printer_<name>_data/);
 
   const none = fx.world({ dataDirs: [] });
   const missing = none.run('install.sh', ['-y']);
@@ -189,6 +206,12 @@ test('without -y and without a terminal, printer.cfg is left alone and apt-get m
   const r = ok(w.run('install.sh'));
   assert.equal(read(join(w.pd, 'config/printer.cfg')), PRINTER_CFG);
   assert.match(r.out, /printer\.cfg +not changed: run again with -y/);
+  // No macros in printer.cfg: the summary offers the shell way only, and says how to get the macros.
+  assert.doesNotMatch(r.out, /POLAR_REGISTER/);
+  assert.match(r.out, /^ {2}in a shell \(the PIN is read without echo/m);
+  assert.match(r.out, /export POLARCLOUD_PIN && \S+\/polarcloud register --email you@example\.org$/m);
+  assert.doesNotMatch(r.out, /--pin\b/);
+  assert.match(r.out, /console macros need \[include polarcloud_macros\.cfg\] in printer\.cfg: run install\.sh -y/);
   assert.ok(r.calls.includes('sudo apt-get install ffmpeg'), r.calls.join('\n'));
   assert.ok(existsSync(join(w.pd, 'config/polarcloud_macros.cfg')));
 });
@@ -198,7 +221,7 @@ test('--no-service writes no unit and makes no systemctl call; --no-restart rest
   const r = ok(w.run('install.sh', ['-y', '--no-service', '--no-restart']));
   assert.ok(!existsSync(w.unit));
   assert.deepEqual(r.calls.filter((c) => c.includes('systemctl')), []);
-  assert.match(r.out, /run it yourself: +\S+ \S+\/dist\/polarcloud\.mjs run --config/);
+  assert.match(r.out, /run it yourself: +\S+\/\.local\/bin\/polarcloud run$/m);
 
   const v = fx.world();
   const nr = ok(v.run('install.sh', ['-y', '--no-restart']));
@@ -248,7 +271,74 @@ test('shellcheck finds nothing in the scripts', (t) => {
     t.skip('shellcheck is not installed (apt install shellcheck)');
     return;
   }
-  const files = ['install.sh', 'uninstall.sh', 'moonraker-bridge/install/install.sh', 'moonraker-bridge/install/uninstall.sh', 'moonraker-bridge/install/common.sh'];
+  const files = ['install.sh', 'uninstall.sh', 'moonraker-bridge/install/install.sh', 'moonraker-bridge/install/uninstall.sh', 'moonraker-bridge/install/common.sh', 'moonraker-bridge/install/instance-steps.sh'];
   const r = spawnSync('shellcheck', ['-x', ...files], { cwd: SOURCE, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test('two printers on one host: each instance has its own unit, env, log, asvc entry, update_manager block and command', () => {
+  const w = fx.world({ dataDirs: ['printer_data', 'printer_2_data', 'printer_bench_data'] });
+  const pd1 = join(w.home, 'printer_data');
+  const pd2 = join(w.home, 'printer_2_data');
+  const pdB = join(w.home, 'printer_bench_data');
+  ok(w.run('install.sh', ['-y', '--data-dir', pd1]));
+  ageAll(w.home, w.systemdDir);
+  const first = snapshot(pd1);
+  const firstUnit = read(w.unit);
+  const r2 = ok(w.run('install.sh', ['-y', '--data-dir', pd2]));
+  const rB = ok(w.run('install.sh', ['-y', '--data-dir', pdB]));
+  assert.deepEqual(snapshot(pd1), first, 'installing printer 2 and "bench" did not touch printer_data');
+  assert.equal(read(w.unit), firstUnit);
+  for (const [r, pd, name, moonraker] of [
+    [r2, pd2, 'moonraker-polarcloud-2', 'moonraker-2'],
+    [rB, pdB, 'moonraker-polarcloud-bench', 'moonraker-bench'],
+  ] as const) {
+    const unit = read(join(w.systemdDir, `${name}.service`));
+    assert.ok(unit.includes(`\nEnvironmentFile=${pd}/systemd/moonraker-polarcloud.env\n`), unit);
+    assert.match(unit, new RegExp(`^After=network-online\\.target ${moonraker}\\.service$`, 'm'));
+    assert.match(unit, new RegExp(`^SyslogIdentifier=${name}$`, 'm'));
+    assert.ok(read(join(pd, 'config/polarcloud.yaml')).includes(`\ndata_dir: '${pd}/polarcloud'\n`));
+    assert.ok(read(join(pd, 'config/polarcloud.yaml')).includes(`\n  file: '${pd}/logs/moonraker-polarcloud.log'\n`));
+    assert.match(read(join(pd, 'config/polarcloud.yaml')), new RegExp(`^# Restart the service after a change: sudo systemctl restart ${name}$`, 'm'));
+    assert.match(read(join(pd, 'config/polarcloud.yaml')), new RegExp(`export POLARCLOUD_PIN && polarcloud-${name.slice('moonraker-polarcloud-'.length)} register --email`));
+    assert.doesNotMatch(read(join(pd, 'config/polarcloud.yaml')), /@[A-Z_]+@/);
+    assert.equal(read(join(pd, 'moonraker.asvc')), `${ASVC}${name}\n`);
+    const conf = read(join(pd, 'config/moonraker.conf'));
+    assert.equal(count(conf, '[update_manager moonraker-polarcloud]'), 1);
+    assert.match(conf, new RegExp(`^managed_services: ${name}$`, 'm'));
+    assert.ok(conf.includes(`\npath: ${fx.repo}\n`), 'one checkout serves every instance');
+    for (const call of [`sudo systemctl enable ${name}`, `sudo systemctl restart ${name}`, `sudo systemctl restart ${moonraker}`]) assert.ok(r.calls.includes(call), `${call}:\n${r.calls.join('\n')}`);
+    assert.ok(!r.calls.some((c) => / moonraker-polarcloud$| moonraker$/.test(c)), `printer_data's services untouched:\n${r.calls.join('\n')}`);
+  }
+  assert.match(read(join(w.home, '.local/bin/polarcloud-2')), new RegExp(`--config ${pd2}/config/polarcloud\\.yaml "\\$@"`));
+  assert.match(read(join(w.home, '.local/bin/polarcloud-bench')), new RegExp(`--config ${pdB}/config/polarcloud\\.yaml "\\$@"`));
+  assert.match(read(join(w.home, '.local/bin/polarcloud')), new RegExp(`--config ${pd1}/config/polarcloud\\.yaml "\\$@"`));
+
+  // Idempotent per instance.
+  ageAll(w.home, w.systemdDir);
+  const all = snapshot(w.home, w.systemdDir);
+  const again = ok(w.run('install.sh', ['-y', '--data-dir', pd2]));
+  assert.deepEqual(snapshot(w.home, w.systemdDir), all);
+  assert.deepEqual(again.calls.filter((c) => c.startsWith('sudo ')), []);
+  assert.match(again.out, /^ {2}command +already installed/m);
+});
+
+test('a printer_2_data installed before instances had names moves from moonraker-polarcloud to moonraker-polarcloud-2', () => {
+  const w = fx.world({ dataDirs: ['printer_2_data'] });
+  // What the previous install.sh left: the unit named moonraker-polarcloud serving printer_2_data.
+  writeFileSync(w.unit, `[Service]\nEnvironmentFile=${w.pd}/systemd/moonraker-polarcloud.env\n`);
+  writeFileSync(join(w.pd, 'systemd/moonraker-polarcloud.env'), `POLARCLOUD_ARGS="run --config ${w.pd}/config/polarcloud.yaml"\n`);
+  writeFileSync(join(w.pd, 'moonraker.asvc'), `${ASVC}moonraker-polarcloud\n`);
+  writeFileSync(join(w.pd, 'config/moonraker.conf'), `${MOONRAKER_CONF}\n# >>> moonraker-polarcloud (managed by install.sh)\n[update_manager moonraker-polarcloud]\ntype: git_repo\npath: ${fx.repo}\nmanaged_services: moonraker-polarcloud\n# <<< moonraker-polarcloud\n\n[my_section]\nkey: 1\n`);
+  const r = ok(w.run('install.sh', ['-y']));
+  assert.ok(!existsSync(w.unit), 'the old unit is gone');
+  assert.ok(existsSync(join(w.systemdDir, 'moonraker-polarcloud-2.service')));
+  assert.ok(r.calls.includes('sudo systemctl disable --now moonraker-polarcloud'), r.calls.join('\n'));
+  assert.match(r.out, /migrated +moonraker-polarcloud served this folder: renamed to moonraker-polarcloud-2/);
+  assert.equal(read(join(w.pd, 'moonraker.asvc')), `${ASVC}moonraker-polarcloud-2\n`);
+  const conf = read(join(w.pd, 'config/moonraker.conf'));
+  assert.match(conf, /^managed_services: moonraker-polarcloud-2$/m);
+  assert.equal(count(conf, '[update_manager moonraker-polarcloud]'), 1);
+  assert.ok(conf.startsWith(MOONRAKER_CONF) && conf.endsWith('\n[my_section]\nkey: 1\n'), conf);
+  assert.match(r.out, /update_manager +updated \[update_manager moonraker-polarcloud\]/);
 });

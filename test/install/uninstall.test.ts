@@ -78,3 +78,30 @@ test('uninstall leaves the macros file while printer.cfg still includes it by ha
   assert.ok(existsSync(join(w.pd, 'config/polarcloud_macros.cfg')), 'Klipper would not start without it');
   assert.match(r.out, /macros +kept: printer\.cfg still includes/);
 });
+
+test('uninstalling one of two printers leaves the other exactly as it was', () => {
+  const w = fx.world({ dataDirs: ['printer_data', 'printer_2_data'] });
+  const pd1 = join(w.home, 'printer_data');
+  const pd2 = join(w.home, 'printer_2_data');
+  ok(w.run('install.sh', ['-y', '--data-dir', pd1]));
+  ok(w.run('install.sh', ['-y', '--data-dir', pd2]));
+  const unit2 = join(w.systemdDir, 'moonraker-polarcloud-2.service');
+  const keep = snapshot(pd1, w.unit, join(w.home, '.local/bin/polarcloud'));
+
+  const r = ok(w.run('uninstall.sh', ['--purge', '--data-dir', pd2]));
+  assert.deepEqual(snapshot(pd1, w.unit, join(w.home, '.local/bin/polarcloud')), keep, 'printer_data, its unit and its command untouched');
+  assert.ok(!existsSync(unit2));
+  assert.ok(!existsSync(join(w.home, '.local/bin/polarcloud-2')));
+  assert.equal(read(join(pd2, 'moonraker.asvc')), ASVC);
+  assert.equal(read(join(pd2, 'config/moonraker.conf')), MOONRAKER_CONF);
+  assert.ok(r.calls.includes('sudo systemctl disable --now moonraker-polarcloud-2'), r.calls.join('\n'));
+  assert.ok(r.calls.includes('sudo systemctl restart moonraker-2'), r.calls.join('\n'));
+  assert.ok(!r.calls.some((c) => / moonraker-polarcloud$| moonraker$/.test(c)), r.calls.join('\n'));
+
+  // And the other way round.
+  const keep2 = snapshot(pd2);
+  ok(w.run('uninstall.sh', ['-y', '--data-dir', pd1]));
+  assert.deepEqual(snapshot(pd2), keep2);
+  assert.ok(!existsSync(w.unit));
+  assert.ok(!existsSync(join(w.home, '.local/bin/polarcloud')));
+});

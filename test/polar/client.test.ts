@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
 import type { Controller } from '../../src/controller.js';
+import { deriveInstanceMac } from '../../src/identity/instance-mac.js';
 import { LogCapture, TEST_MAC, eventually, makeController, makeDataDir } from '../helpers/bridge-setup.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { toSpkiPem } from '../../src/identity/keys.js';
@@ -37,9 +38,11 @@ test('register, reconnect with the new identity, hello SUCCESS', async () => {
       await eventually(() => c.polar.online, 5000, 'online');
       const p = emu.control.printer(serial);
       assert.ok(p?.authenticated);
-      assert.equal(p.mac, TEST_MAC);
+      // Each data folder is its own printer: a MAC derived from the host's and the folder.
+      assert.equal(p.mac, deriveInstanceMac(TEST_MAC, dataDir));
+      assert.notEqual(p.mac, TEST_MAC);
       assert.equal(p.hello?.protocol, '2');
-      assert.equal(p.hello?.MAC, TEST_MAC);
+      assert.equal(p.hello?.MAC, p.mac);
       assert.equal(p.hello?.localIP, '192.168.1.50');
       assert.equal(typeof p.hello?.version, 'string');
       // Register, then disconnect, then a new connection with hello (protocol §1.1).
