@@ -3,12 +3,13 @@
 // the cloud folder with its checksum → start, or post to Moonraker's job queue
 // when the printer is busy. Every step updates the Polar status; every failure
 // throws a PrintJobError with words for the user; temp files never outlive it.
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/index.js';
 import type { FeatureContext } from '../features/feature-context.js';
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { errText, redactUrl } from '../util/log.js';
+import { removeInside } from '../util/safe-path.js';
 import { downloadToFile, DownloadError } from './http-download.js';
 import { alternateFileName, cloudFileName } from './job-file-name.js';
 import { runSlicer } from './slicer.js';
@@ -119,7 +120,8 @@ export class PrintPipeline {
       throw new PrintJobError(`Cloud job ${spec.jobId} failed: ${errText(err)}`);
     } finally {
       ctx.status.setPrepare(null);
-      await Promise.all([download, configPath, sliced].map((f) => rm(f, { force: true })));
+      // Checked deletes: only files strictly inside the downloads folder.
+      await Promise.all([download, configPath, sliced].map((f) => removeInside(this.tmpDir, f).catch((e) => ctx.log.warn(`temp file not removed: ${errText(e)}`))));
     }
   }
 

@@ -3,6 +3,7 @@
 // the emulator validates what printers send, both against these definitions.
 // Where real clients differ from the protocol text, the differences are noted.
 import { z } from 'zod';
+import { JOB_ID_PATTERN } from '../util/safe-path.js';
 
 const str = z.string();
 const serial = z.string().min(1).max(128);
@@ -68,9 +69,14 @@ export const customCommandSchema = z
   .refine((m) => m.customCommand !== undefined || m.command !== undefined, 'customCommand (or command) is required')
   .transform((m) => ({ serialNumber: m.serialNumber, customCommand: (m.customCommand ?? m.command) as string }));
 const url = z.string().min(1).max(4096);
+/**
+ * What Polar sends as a jobId ([A-Za-z0-9_-], bounded). A jobId names files and folders
+ * (timelapse frames, downloads): ".." or "a/b" once made a cleanup delete the data folder.
+ */
+export const jobIdString = z.string().regex(JOB_ID_PATTERN, 'must be 1-128 letters, digits, _ or -');
 export const printSchema = z.object({
   serialNumber: serial,
-  jobId: z.string().min(1).max(256),
+  jobId: jobIdString,
   gcodeFile: url.optional(),
   stlFile: url.optional(),
   threemfFile: url.optional(),
