@@ -9,6 +9,7 @@ import { errText } from '../util/log.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
 import { parseTemperatureLine, planTemperatures, type TemperatureRequest } from './temperature-gcode.js';
 import { defaultChamberObject } from '../status/status-mapper.js';
+import { gcodePolicy, printRunning, refusal } from './gcode-policy.js';
 
 /** Longest console response sent back (Polar shows it in a small console). */
 const MAX_RESPONSE_CHARS = 16_000;
@@ -69,10 +70,20 @@ export class RemoteGcode implements Feature {
       announce(this.ctx, 'remote G-code is turned off on this printer (control.allow_remote_gcode: false)');
       return;
     }
-    const lines = m.command.split('\n').map((l) => l.replace(/\r$/, ''));
+    // A lone CR separates lines too: every piece is checked on its own.
+    const lines = m.command.split(/\r\n|\r|\n/);
     const temps: TemperatureRequest[] = [];
     const rest: string[] = [];
     const out: string[] = [];
+    // The deny list (gcode-policy.ts): one refused line refuses the whole command, so nothing half-runs.
+    const policy = gcodePolicy(this.ctx.config.control);
+    const printing = printRunning(this.ctx);
+    const refused = lines.map((l) => refusal(l, policy, printing)).filter((r): r is string => r !== null);
+    if (refused.length) {
+      this.ctx.log.warn(`console G-code from Polar Cloud refused: ${refused.join('; ')}`);
+      this.ctx.polar.send('commandResponse', { serialNumber, response: refused.map((r) => `!! refused: ${r}`).join('\n') });
+      return;
+    }
     for (const line of lines) {
       const t = parseTemperatureLine(line);
       if (t === undefined) {
