@@ -35,6 +35,8 @@ export interface S3PostOptions {
   /** Delay before the first retry (ms); doubles each retry, with ±20% jitter. */
   retryDelayMs: number;
   signal?: AbortSignal;
+  /** DNS lookup for the connection (the bridge passes its address guard: no loopback/private targets). */
+  lookup?: http.RequestOptions['lookup'];
   /** Waits between attempts; default a timer. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -170,7 +172,7 @@ function attemptPost(target: URL, headers: Record<string, string>, form: Form, o
     let answered = false;
     const transport = target.protocol === 'https:' ? https : http;
     // agent: false: a connection per upload, closed after it, never reused after an early answer.
-    const req = transport.request(target, { method: 'POST', headers, agent: false });
+    const req = transport.request(target, { method: 'POST', headers, agent: false, ...(o.lookup ? { lookup: o.lookup } : {}) });
     const stream = Buffer.isBuffer(o.file) || o.file.size === 0 ? undefined : createReadStream(o.file.path, { start: 0, end: o.file.size - 1, highWaterMark: 256 * 1024 });
     const finish = (out: Outcome): void => {
       if (done) return;

@@ -10,6 +10,7 @@ import type { FeatureContext } from '../features/feature-context.js';
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { errText, redactUrl } from '../util/log.js';
 import { removeInside } from '../util/safe-path.js';
+import { addressGuardFor, type AddressGuard } from '../net/address-guard.js';
 import { downloadToFile, DownloadError } from './http-download.js';
 import { alternateFileName, cloudFileName } from './job-file-name.js';
 import { runSlicer } from './slicer.js';
@@ -40,6 +41,7 @@ const MIB = 1048576;
 
 export class PrintPipeline {
   private readonly tmpDir: string;
+  private readonly guard: AddressGuard;
   private uploadedAs: string | null = null;
   private handedOff = false;
   /** How the job left the pipeline (null while preparing or after a failure). */
@@ -51,6 +53,7 @@ export class PrintPipeline {
     private readonly signal: AbortSignal,
   ) {
     this.tmpDir = join(ctx.config.data_dir, 'downloads');
+    this.guard = addressGuardFor(ctx.config);
   }
 
   /** The file name (in the gcodes root) this job will have. */
@@ -136,6 +139,7 @@ export class PrintPipeline {
     try {
       return await downloadToFile(url, dest, {
         policy: { serverUrl: ctx.config.polar.server_url, allowHttpHosts: cp.allow_http_hosts },
+        guard: this.guard,
         maxBytes: cp.max_file_size * MIB,
         stallMs: cp.stall_timeout * 1000,
         attempts: cp.download_attempts,
@@ -157,7 +161,9 @@ export class PrintPipeline {
     } catch (err) {
       this.throwIfCanceled();
       const why = err instanceof DownloadError ? err.message : errText(err);
-      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+      // The details (addresses, ports, DNS answers) stay in the log: a cloud probing the LAN learns nothing.
+      ctx.log.warn(`cloud job ${this.spec.jobId}: download of ${redactUrl(url)} failed: ${why}`);
+      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${cloudSafeReason(why)}`);
     }
   }
 
@@ -236,6 +242,13 @@ export function busyReason(ctx: FeatureContext, ownJobId?: string): string | nul
   const pending = ctx.jobs.pendingCloud;
   if (ctx.jobs.job !== null || (pending !== null && pending.jobId !== ownJobId)) return 'another print is starting';
   return null;
+}
+
+/** A download failure as the cloud may see it: no addresses, ports or connection error codes. */
+export function cloudSafeReason(why: string): string {
+  if (/resolves to an? |names Moonraker|web server on this host|names a loopback|is not https/.test(why)) return "the file's URL is not allowed on this printer (details in the printer's log)";
+  if (/\bE[A-Z]{3,}\b|getaddrinfo|connect |socket hang up|certificate|TLS|SSL|no address for/.test(why)) return "could not reach the file server (details in the printer's log)";
+  return why;
 }
 
 function mib(n: number): string {

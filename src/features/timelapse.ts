@@ -260,7 +260,7 @@ export class Timelapse implements Feature {
         const url = await this.timelapseUrl(report.jobId);
         if (size > url.maxSize) throw new Error(`timelapse is ${size} bytes, over the cloud's limit of ${url.maxSize}`);
         try {
-          await postToS3({ url: url.url, fields: url.fields, file: { path: video, size }, contentType: url.contentType, fileName: 'timelapse.mp4', timeoutMs: 10 * 60_000, attempts: 3, retryDelayMs: 2000, maxSize: url.maxSize });
+          await postToS3({ url: url.url, fields: url.fields, file: { path: video, size }, contentType: url.contentType, fileName: 'timelapse.mp4', timeoutMs: 10 * 60_000, attempts: 3, retryDelayMs: 2000, maxSize: url.maxSize, lookup: this.camera.urls.lookupFor(url) });
           break;
         } catch (err) {
           if (err instanceof S3UploadError && err.policyExpired && attempt === 1) {

@@ -334,7 +334,10 @@ test('print: hostile file URLs are refused, never printed', async () => {
   const g0 = b.sim.control.gcodeLog().length;
   const seq0 = b.emu.control.lastSeq();
   const before = new Set((await b.c.moonrakerApi.listFiles('gcodes')).map((f) => f.path));
-  const cases = hostileUrls(b.emu.url).flatMap((url, i) => [
+  // Plus Moonraker itself (issue 13.2): the simulator must see no HTTP request from a download.
+  const moonraker = [`${b.sim.url}/printer/gcode/script?script=M112`, `${b.sim.url}/printer/info`, `http://localhost:${new URL(b.sim.url).port}/server/info`, `http://0x7f000001:${new URL(b.sim.url).port}/server/info`];
+  const t0 = Date.now();
+  const cases = [...hostileUrls(b.emu.url), ...moonraker].flatMap((url, i) => [
     { jobId: `url-${i}`, jobName: '../../printer.cfg', gcodeFile: url },
     { jobId: `url-${i}-fp`, gcodeFile: url, fileToPrint: 'gcodeFile' },
     { jobId: `url-${i}-stl`, stlFile: url, fileToPrint: 'stlFile' },
@@ -354,6 +357,7 @@ test('print: hostile file URLs are refused, never printed', async () => {
   for (const e of b.emu.control.events(seq0).filter((x) => x.kind === 'download')) assert.match(e.name ?? '', /^\/files\//);
   const downloads = await readdir(join(b.dataDir, 'downloads')).catch(() => [] as string[]);
   assert.deepEqual(downloads, [], 'no temporary download left');
+  assert.deepEqual(b.sim.control.rpcLog().filter((r) => r.time >= t0 && r.transport === 'http').map((r) => r.method), [], 'Moonraker got no HTTP request from a cloud URL');
   await checkInvariants('hostile URLs');
 });
 
