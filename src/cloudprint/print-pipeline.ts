@@ -3,7 +3,7 @@
 // the cloud folder with its checksum → start, or post to Moonraker's job queue
 // when the printer is busy. Every step updates the Polar status; every failure
 // throws a PrintJobError with words for the user; temp files never outlive it.
-import { mkdir, statfs } from 'node:fs/promises';
+import { mkdir, readFile, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/index.js';
 import type { FeatureContext } from '../features/feature-context.js';
@@ -14,6 +14,7 @@ import { addressGuardFor, type AddressGuard } from '../net/address-guard.js';
 import { downloadToFile, DownloadError } from './http-download.js';
 import { alternateFileName, cloudFileName } from './job-file-name.js';
 import { runSlicer } from './slicer.js';
+import { sanitizeSlicerIni } from './slicer-config.js';
 
 export interface PrintSpec {
   jobId: string;
@@ -97,6 +98,7 @@ export class PrintPipeline {
         let config: string | null = null;
         if (spec.configUrl) {
           await this.download(spec.configUrl, configPath, pending, false);
+          await this.sanitizeConfig(configPath);
           config = configPath;
         }
         ctx.status.setPrepare({ job: pending, step: 'slicing' });
@@ -126,6 +128,18 @@ export class PrintPipeline {
       // Checked deletes: only files strictly inside the downloads folder.
       await Promise.all([download, configPath, sliced].map((f) => removeInside(this.tmpDir, f).catch((e) => ctx.log.warn(`temp file not removed: ${errText(e)}`))));
     }
+  }
+
+  /** The cloud's INI without script/command keys (slicer-config.ts); a file that is not INI refuses the job. */
+  private async sanitizeConfig(path: string): Promise<void> {
+    let clean;
+    try {
+      clean = sanitizeSlicerIni(await readFile(path));
+    } catch (err) {
+      throw new PrintJobError(`Cannot slice job ${this.spec.jobId}: ${errText(err)}`);
+    }
+    if (clean.removed.length) this.ctx.log.warn(`cloud job ${this.spec.jobId}: removed from the slicer config (they can run programs): ${clean.removed.slice(0, 20).join(', ')}`);
+    await writeFile(path, clean.text, { mode: 0o600 });
   }
 
   private throwIfCanceled(): void {
