@@ -87,26 +87,32 @@ export const printSchema = z.object({
   /** Real cloud: names the field holding the file to print (gcodeFile, stlFile, threemfFile). */
   fileToPrint: z.enum(['gcodeFile', 'stlFile', 'threemfFile']).optional(),
 });
+/**
+ * Each field on its own: a bad value (or an unusable tool key) is listed in `ignored` and
+ * the valid fields still apply (a whole command was once dropped for one bad field).
+ */
 export const temperatureSchema = z
-  .object({
-    serialNumber: serial,
-    bed: temperatureValue.optional(),
-    chamber: temperatureValue.optional(),
-  })
+  .object({ serialNumber: serial })
   .catchall(z.unknown())
-  .transform((m, ctx) => {
+  .transform((m) => {
     const tools: Record<number, number> = {};
+    const ignored: string[] = [];
+    let bed: number | undefined;
+    let chamber: number | undefined;
     for (const [k, v] of Object.entries(m)) {
-      const match = /^tool(\d{1,2})$/.exec(k);
-      if (!match) continue;
-      const parsed = temperatureValue.safeParse(v);
-      if (!parsed.success) {
-        ctx.addIssue({ code: 'custom', path: [k], message: 'must be a number' });
-        return z.NEVER;
+      if (k === 'serialNumber' || v === undefined) continue;
+      const tool = /^tool(\d{1,2})$/.exec(k);
+      if (k !== 'bed' && k !== 'chamber' && !tool) {
+        if (/^tool/i.test(k)) ignored.push(k.slice(0, 32));
+        continue;
       }
-      tools[Number(match[1])] = parsed.data;
+      const parsed = temperatureValue.safeParse(v);
+      if (!parsed.success) ignored.push(k);
+      else if (k === 'bed') bed = parsed.data;
+      else if (k === 'chamber') chamber = parsed.data;
+      else tools[Number(tool![1])] = parsed.data;
     }
-    return { serialNumber: m.serialNumber, bed: m.bed, chamber: m.chamber, tools };
+    return { serialNumber: m.serialNumber, bed, chamber, tools, ignored };
   });
 const queueJob = z.object({
   jobId: str,
