@@ -54,7 +54,7 @@ export class PrintPipeline {
     private readonly signal: AbortSignal,
   ) {
     this.tmpDir = join(ctx.config.data_dir, 'downloads');
-    this.guard = addressGuardFor(ctx.config);
+    this.guard = addressGuardFor(ctx.config, ctx.config.cloud_print.allow_http_hosts);
   }
 
   /** The file name (in the gcodes root) this job will have. */

@@ -96,6 +96,8 @@ export interface AddressGuardOptions {
   serverUrl: string;
   /** moonraker.url: its port is never reachable on local addresses. */
   moonrakerUrl: string;
+  /** Hosts plain http is allowed from in production too (cloud_print.allow_http_hosts); addresses are still checked. */
+  httpHosts?: readonly string[];
   /** DNS (tests replace it); default dns.lookup with all: true. */
   resolve?: (host: string) => Promise<LookupAddress[]>;
 }
@@ -127,6 +129,7 @@ export class AddressGuard {
   private readonly moonraker: { host: string; port: number } | null;
   private readonly resolve: (host: string) => Promise<LookupAddress[]>;
   private moonrakerAddrs: Promise<Set<string>> | null = null;
+  private readonly httpHosts: Set<string>;
 
   constructor(o: AddressGuardOptions) {
     let local = false;
@@ -144,6 +147,7 @@ export class AddressGuard {
       mr = null;
     }
     this.moonraker = mr;
+    this.httpHosts = new Set((o.httpHosts ?? []).map((h) => h.toLowerCase()));
     this.resolve = o.resolve ?? ((host) => new Promise((res, rej) => dnsLookup(host, { all: true, verbatim: true }, (err, addrs) => (err ? rej(err) : res(addrs)))));
   }
 
@@ -159,8 +163,9 @@ export class AddressGuard {
       return `${what} is not a valid URL`;
     }
     if (u.username || u.password) return `${what} carries credentials`;
-    if (u.protocol !== 'https:' && !(this.local && u.protocol === 'http:')) return `${what} is not https`;
     const host = u.hostname.replace(/^\[|\]$/g, '');
+    const httpOk = u.protocol === 'http:' && (this.local || this.httpHosts.has(host.toLowerCase()));
+    if (u.protocol !== 'https:' && !httpOk) return `${what} is not https`;
     if (isIP(host)) return this.checkAddress(host, defaultPort(u), what);
     if (!this.local && isLoopbackName(host)) return `${what} names a loopback host`;
     if (this.local && isLoopbackName(host) && ((this.moonraker && defaultPort(u) === this.moonraker.port) || defaultPort(u) === 80 || defaultPort(u) === 443)) {
@@ -216,6 +221,6 @@ export class AddressGuard {
 }
 
 /** The guard for a bridge config. */
-export function addressGuardFor(config: { polar: { server_url: string }; moonraker: { url: string } }): AddressGuard {
-  return new AddressGuard({ serverUrl: config.polar.server_url, moonrakerUrl: config.moonraker.url });
+export function addressGuardFor(config: { polar: { server_url: string }; moonraker: { url: string } }, httpHosts: readonly string[] = []): AddressGuard {
+  return new AddressGuard({ serverUrl: config.polar.server_url, moonrakerUrl: config.moonraker.url, httpHosts });
 }

@@ -99,6 +99,10 @@ test('production rules: https to public addresses only, checked after DNS and fo
     assert.notEqual(guard.checkUrl(url), null, `${url} refused`);
   }
   assert.equal(guard.checkUrl('https://public.example/a'), null);
+  const withHttp = new AddressGuard({ serverUrl: 'https://printer4.polar3d.com', moonrakerUrl: 'http://127.0.0.1:7125', httpHosts: ['files.school.example'] });
+  assert.equal(withHttp.checkUrl('http://files.school.example/a.gcode'), null, 'cloud_print.allow_http_hosts still allows plain http from that host');
+  assert.notEqual(withHttp.checkUrl('http://other.example/a.gcode'), null);
+  assert.notEqual(withHttp.checkUrl('http://127.0.0.1/a.gcode'), null);
   assert.equal(guard.checkUrl('https://93.184.216.34/a'), null);
 
   // The DNS answer is checked on a real connection attempt: a loopback server that must see nothing.
