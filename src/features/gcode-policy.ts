@@ -26,21 +26,31 @@ export function gcodePolicy(control: { deny_gcode?: readonly string[]; deny_gcod
 }
 
 /**
- * The command word Klipper would run for a line: comments and a line number
- * (N123) dropped, upper-cased (Klipper is case-insensitive). '' for a blank line.
+ * The command Klipper runs for a line, found the way klippy/gcode.py does it:
+ * stripped, comment cut at ';', upper-cased, split on /([A-Z_]+|[A-Z*])/, then
+ * the first three parts joined (or parts 3-4 after a line number N…). '' for a
+ * blank line.
  */
 export function commandWord(line: string): string {
-  let l = line;
+  let l = line.trim();
   const semi = l.indexOf(';');
   if (semi >= 0) l = l.slice(0, semi);
-  l = l.trim().toUpperCase();
-  l = l.replace(/^N\d+\s*/, '');
-  const m = /^[^\s=]+/.exec(l);
-  const token = m ? m[0] : '';
-  // Klipper's traditional commands are a letter and a number (G1X10 is G1); extended ones are whole words.
-  const classic = /^([A-Z])(\d+(?:\.\d+)?)/.exec(token);
-  if (classic && !token.includes('_')) return `${classic[1]}${classic[2]}`;
-  return token;
+  const parts = l.toUpperCase().split(/([A-Z_]+|[A-Z*])/);
+  if (parts.slice(0, 2).join('') === 'N') return parts.slice(3, 5).join('').trim();
+  return parts.slice(0, 3).join('').trim();
+}
+
+/**
+ * The same line read loosely: the first run of letters/underscores after any
+ * line number and junk. Checked too, so a parser difference (another Klipper
+ * version, a fork) cannot turn "1POLAR_X" into POLAR_X behind our back.
+ */
+function looseWord(line: string): string {
+  let l = line.trim();
+  const semi = l.indexOf(';');
+  if (semi >= 0) l = l.slice(0, semi);
+  const m = /^[^A-Z_]*(?:N\d+[^A-Z_]*)?([A-Z_]+)/.exec(l.toUpperCase());
+  return m ? m[1]! : '';
 }
 
 function matches(word: string, pattern: string): boolean {
@@ -49,11 +59,12 @@ function matches(word: string, pattern: string): boolean {
 
 /** Why `line` must not run now, or null when it may. */
 export function refusal(line: string, policy: GcodePolicy, printing: boolean): string | null {
-  const word = commandWord(line);
-  if (!word) return null;
-  const shown = word.replace(/[^\x21-\x7e]/g, '?').slice(0, 64);
-  if (policy.deny.some((p) => matches(word, p))) return `${shown} is not allowed from Polar Cloud on this printer`;
-  if (printing && policy.denyWhilePrinting.some((p) => matches(word, p))) return `${shown} is refused while a print is running`;
+  const words = [commandWord(line), looseWord(line)].filter(Boolean);
+  for (const word of words) {
+    const shown = word.replace(/[^\x21-\x7e]/g, '?').slice(0, 64);
+    if (policy.deny.some((p) => matches(word, p))) return `${shown} is not allowed from Polar Cloud on this printer`;
+    if (printing && policy.denyWhilePrinting.some((p) => matches(word, p))) return `${shown} is refused while a print is running`;
+  }
   return null;
 }
 

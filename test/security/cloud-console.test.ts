@@ -33,6 +33,8 @@ test('POLAR_* macros and RUN_SHELL_COMMAND from the cloud console never reach Kl
     'RUN_SHELL_COMMAND CMD=backup',
     'G28\nPOLAR_UNREGISTER',
     'G28\rRUN_SHELL_COMMAND CMD=x',
+    '1POLAR_UNREGISTER',
+    '-Run_Shell_Command CMD=x',
     'M112',
     'SET_KINEMATIC_POSITION Z=0',
   ];
@@ -77,10 +79,17 @@ test('SAVE_CONFIG / RESTART / FIRMWARE_RESTART: run when idle, refused while pri
 });
 
 test('the policy: command words as Klipper reads them, configured patterns added to the built-in ones', () => {
+  const p0 = gcodePolicy({});
   assert.equal(commandWord('  n12 polar_x A=1 ; c'), 'POLAR_X');
   assert.equal(commandWord('G1X10'), 'G1');
   assert.equal(commandWord('M104 S1'), 'M104');
   assert.equal(commandWord('; only a comment'), '');
+  // As klippy/gcode.py reads them; the policy also refuses the loose reading (a leading digit or dash).
+  assert.equal(commandWord('1POLAR_UNREGISTER'), '1POLAR_UNREGISTER');
+  assert.equal(commandWord('N10POLAR_UNREGISTER'), 'POLAR_UNREGISTER');
+  assert.equal(commandWord('N10 G1 X5'), 'G1');
+  assert.match(refusal('1POLAR_UNREGISTER', p0, false) ?? '', /not allowed/);
+  assert.match(refusal('-run_shell_command CMD=x', p0, false) ?? '', /not allowed/);
   const p = gcodePolicy({ deny_gcode: ['foo*'], deny_gcode_while_printing: ['BED_MESH_CALIBRATE'] });
   assert.ok(p.deny.includes('POLAR_*') && p.deny.includes('RUN_SHELL_COMMAND') && p.deny.includes('FOO*'));
   assert.match(refusal('FOOBAR', p, false) ?? '', /not allowed/);
