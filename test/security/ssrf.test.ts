@@ -14,6 +14,7 @@ import { UploadUrlCache, MAX_URL_LIFE_S } from '../../src/camera-policy/upload-u
 import type { PolarClient } from '../../src/polar/polar-client.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { serve } from '../cloudprint/download-server.js';
+import { hostileUrls } from '../fuzz/gen.js';
 
 function httpRequestsTo(b: Bridge, t0: number): string[] {
   return b.sim.control.rpcLog().filter((r) => r.time >= t0 && r.transport === 'http').map((r) => r.method);
@@ -41,6 +42,16 @@ test('camera: an upload URL naming Moonraker (any spelling) is refused; no G-cod
       assert.ok(!httpRequestsTo(b, t0 + 1).includes('printer.gcode.script'), `${url}: Moonraker saw no request`);
       assert.ok(b.log.has(/upload URL from Polar Cloud refused \(idle\): the upload URL names Moonraker/, 'warn'), `${url}: refusal logged`);
     }
+    // The fuzz suite's hostile URLs as upload URLs (those naming IP literals or localhost, so no
+    // test depends on outside DNS): none reaches Moonraker, nothing crashes, nothing is cached.
+    const t1 = Date.now();
+    for (const url of hostileUrls(b.emu.url).filter((u) => !/evil\.example|^\/\/|^https?:\/\/$/.test(u))) {
+      b.emu.control.setUrlOptions({ url });
+      b.c.camera.urls.clear();
+      await b.c.camera.captureAndUpload(b.c.camera.camera!);
+    }
+    assert.ok(!httpRequestsTo(b, t1).length, `no HTTP request reached Moonraker: ${httpRequestsTo(b, t1).join(', ')}`);
+    assert.equal(b.c.polar.state, 'online');
     // The emulator's own S3 endpoint (loopback, another port) is still fine in local testing.
     b.emu.control.setUrlOptions({});
     b.c.camera.urls.clear();
