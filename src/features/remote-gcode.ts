@@ -42,11 +42,6 @@ export class RemoteGcode implements Feature {
     this.pendingTemps = null;
   }
 
-  /** Resolves when the temperature lane is idle (tests). */
-  async temperaturesSent(): Promise<void> {
-    while (this.tempLane) await this.tempLane;
-  }
-
   private onTemperature(m: CloudToPrinter['temperature']): void {
     const p = (this.pendingTemps ??= { tools: {}, ignored: new Set() });
     if (m.bed !== undefined) p.bed = m.bed;
@@ -117,8 +112,10 @@ export class RemoteGcode implements Feature {
     const printing = printRunning(this.ctx);
     const refused = lines.map((l) => refusal(l, policy, printing)).filter((r): r is string => r !== null);
     if (refused.length) {
-      this.ctx.log.warn(`console G-code from Polar Cloud refused: ${refused.join('; ')}`);
-      this.ctx.polar.send('commandResponse', { serialNumber, response: refused.map((r) => `!! refused: ${r}`).join('\n') });
+      const shown = refused.slice(0, 10);
+      const more = refused.length > shown.length ? [`… and ${refused.length - shown.length} more refused line(s)`] : [];
+      this.ctx.log.warn(`console G-code from Polar Cloud refused: ${[...shown, ...more].join('; ')}`);
+      this.ctx.polar.send('commandResponse', { serialNumber, response: [...shown.map((r) => `!! refused: ${r}`), ...more].join('\n') });
       return;
     }
     for (const line of lines) {
