@@ -35,6 +35,8 @@ export interface S3PostOptions {
   /** Delay before the first retry (ms); doubles each retry, with ±20% jitter. */
   retryDelayMs: number;
   signal?: AbortSignal;
+  /** DNS lookup for the connection (the bridge passes its address guard: no loopback/private targets). */
+  lookup?: http.RequestOptions['lookup'];
   /** Waits between attempts; default a timer. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -51,7 +53,8 @@ const EXPIRY_CODES = new Set(['ExpiredToken', 'RequestExpired', 'RequestTimeTooS
 /**
  * The upload failed. `status` is the HTTP status (0: no answer), `code` S3's
  * error code or one of NetworkError, Timeout, Aborted, FileError, InvalidInput,
- * HttpError (an answer without an S3 error body), EntityTooLarge (over maxSize, not sent). `s3Message` is S3's message
+ * HttpError (an answer without an S3 error body), EntityTooLarge (over maxSize, not sent),
+ * AddressRefused (the `lookup` refused the address; not retried). `s3Message` is S3's message
  * with every signed field value removed; `message` adds status and code.
  */
 export class S3UploadError extends Error {
@@ -71,7 +74,7 @@ export class S3UploadError extends Error {
 
 type Outcome =
   | { kind: 'answer'; status: number; headers: http.IncomingHttpHeaders; body: string }
-  | { kind: 'NetworkError' | 'Timeout' | 'Aborted' | 'FileError'; detail: string };
+  | { kind: 'NetworkError' | 'Timeout' | 'Aborted' | 'FileError' | 'AddressRefused'; detail: string };
 
 const MAX_ANSWER = 64 * 1024;
 const MAX_DELAY = 60_000;
@@ -170,7 +173,7 @@ function attemptPost(target: URL, headers: Record<string, string>, form: Form, o
     let answered = false;
     const transport = target.protocol === 'https:' ? https : http;
     // agent: false: a connection per upload, closed after it, never reused after an early answer.
-    const req = transport.request(target, { method: 'POST', headers, agent: false });
+    const req = transport.request(target, { method: 'POST', headers, agent: false, ...(o.lookup ? { lookup: o.lookup } : {}) });
     const stream = Buffer.isBuffer(o.file) || o.file.size === 0 ? undefined : createReadStream(o.file.path, { start: 0, end: o.file.size - 1, highWaterMark: 256 * 1024 });
     const finish = (out: Outcome): void => {
       if (done) return;
@@ -186,6 +189,8 @@ function attemptPost(target: URL, headers: Record<string, string>, form: Form, o
     const timer = setTimeout(() => finish({ kind: 'Timeout', detail: `no answer within ${o.timeoutMs} ms` }), o.timeoutMs);
 
     req.on('error', (err) => {
+      // The caller's lookup refused the address (the bridge's address guard): final, not a network blip.
+      if (err.name === 'AddressRefusedError') return finish({ kind: 'AddressRefused', detail: err.message });
       // After an early answer (S3 refusing mid-body) a reset of the sending side is expected.
       if (!answered) finish({ kind: 'NetworkError', detail: `upload to ${describeUrl(target.href)} failed (${(err as NodeJS.ErrnoException).code ?? err.message})` });
     });

@@ -23,6 +23,8 @@ const httpUrl = z
 
 /** A Klipper macro / extended G-code command name: letters, digits, underscores. */
 const macroName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'must be a Klipper macro name (letters, digits, _)');
+/** A G-code command name, or a prefix ending in * (for control.deny_gcode). */
+const gcodePattern = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}\*?$/, 'must be a G-code command name, or a prefix ending in *');
 const customCommandEntry = z.object({
   label: z.string().min(1).max(64),
   /** A macro name, optionally with PARAM=value arguments (values: letters, digits, . _ -). */
@@ -93,6 +95,10 @@ export const configSchema = z.object({
       filament_change_macro: macroName.default('M600'),
       /** Entries of Polar's custom-command menu: macro names, or {label, command, help_text, confirm_text}. */
       custom_commands: z.array(z.union([macroName, customCommandEntry])).max(50).default([]),
+      /** Console commands never run from Polar Cloud, besides POLAR_* and RUN_SHELL_COMMAND (NAME, or PREFIX*). */
+      deny_gcode: z.array(gcodePattern).max(100).default([]),
+      /** Refused from Polar Cloud while a print runs, besides SAVE_CONFIG, RESTART, FIRMWARE_RESTART. */
+      deny_gcode_while_printing: z.array(gcodePattern).max(100).default([]),
       /** Add firmware restart and Moonraker power devices to that menu. */
       builtin_commands: z.boolean().default(true),
       /** After a completed cloud print, ask Polar for the next job in the queue. */

@@ -1,8 +1,15 @@
 // Pre-signed S3 POST URLs from the cloud (getUrl), cached per type and jobId
 // and renewed before they expire; a URL S3 refused as expired is dropped.
+// A URL the address guard refuses (not https, loopback/private/Moonraker) is
+// never cached or used; the cloud's `expires` is capped at MAX_URL_LIFE_S.
 import type { PolarClient } from '../polar/polar-client.js';
 import type { CloudToPrinter } from '../polar/messages.js';
 import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { AddressGuard } from '../net/address-guard.js';
+
+/** Longest time a cloud-given upload URL is reused (s), whatever `expires` says. */
+export const MAX_URL_LIFE_S = 3600;
 
 export type UploadType = 'idle' | 'printing' | 'timelapse';
 export type UploadUrl = Extract<CloudToPrinter['getUrlResponse'], { status: 'SUCCESS' }>;
@@ -20,7 +27,14 @@ export class UploadUrlCache {
     private readonly polar: PolarClient,
     private readonly clock: Clock,
     private readonly replyTimeoutMs: number,
+    private readonly guard?: AddressGuard,
+    private readonly log?: Logger,
   ) {}
+
+  /** The `lookup` to pass to the upload's request (checks every address DNS returns). */
+  lookupFor(url: UploadUrl): ReturnType<AddressGuard['lookupFor']> | undefined {
+    return this.guard?.lookupFor(url.url, 'the upload URL');
+  }
 
   private key(type: UploadType, jobId?: string): string {
     return `${type}:${jobId ?? ''}`;
@@ -41,8 +55,13 @@ export class UploadUrlCache {
       (m) => m.type === type && (m.status === 'FAILED' || !jobId || m.jobId === undefined || m.jobId === jobId),
     );
     if (res.status !== 'SUCCESS') throw new Error(`Polar Cloud refused an upload URL (${type}): ${res.message ?? 'no reason given'}`);
+    const refused = this.guard?.checkUrl(res.url, 'the upload URL');
+    if (refused) {
+      this.log?.warn(`upload URL from Polar Cloud refused (${type}): ${refused}`);
+      throw new Error(`Polar Cloud sent an upload URL this printer does not use (${refused})`);
+    }
     // Renew a minute early (or a tenth of the lifetime for short ones) so a slow upload never starts on an expiring URL.
-    const lifeMs = res.expires * 1000;
+    const lifeMs = Math.min(res.expires, MAX_URL_LIFE_S) * 1000;
     const margin = Math.min(60_000, lifeMs / 10);
     this.entries.set(k, { url: res, renewAt: this.clock.now() + lifeMs - margin });
     return res;

@@ -16,10 +16,13 @@ import type { Writable } from 'node:stream';
 import type { Clock } from '../util/clock.js';
 import { Backoff } from '../util/backoff.js';
 import { errText, redactUrl } from '../util/log.js';
+import type { AddressGuard } from '../net/address-guard.js';
 import { checkDownloadUrl, type UrlPolicy } from './url-policy.js';
 
 export interface DownloadOptions {
   policy: UrlPolicy;
+  /** Address rules (src/net/address-guard.ts): checked on the URL and every redirect, and on every DNS answer. */
+  guard?: AddressGuard | undefined;
   maxBytes: number;
   stallMs: number;
   attempts: number;
@@ -85,6 +88,8 @@ interface Attempt {
 export async function downloadToFile(rawUrl: string, dest: string, o: DownloadOptions): Promise<DownloadResult> {
   const first = checkDownloadUrl(rawUrl, o.policy);
   if (!first.ok) throw new DownloadError(first.reason, true);
+  const refused = o.guard?.checkUrl(first.url, 'the download URL');
+  if (refused) throw new DownloadError(refused, true);
   const backoff = new Backoff({ initialMs: o.retryDelayMs ?? 1000, maxMs: 30_000 });
   const state: Attempt = { offset: 0, hash: createHash('sha256'), total: null, sizeChecked: false, room: null };
   const sink = o.sink ?? fileSink(dest);
@@ -177,19 +182,22 @@ function fetchOnce(start: URL, dest: string, st: Attempt, sink: DownloadSink, o:
       const headers: Record<string, string> = { 'user-agent': 'moonraker-polarcloud', accept: '*/*' };
       if (st.offset > 0) headers.range = `bytes=${st.offset}-`;
       armStall();
-      req = lib.get(url, { headers }, (res) => {
+      req = lib.get(url, { headers, ...(o.guard ? { lookup: o.guard.lookupFor(url, 'the download URL') } : {}) }, (res) => {
         const status = res.statusCode ?? 0;
         if (status >= 300 && status < 400 && res.headers.location) {
           res.resume();
           if (redirects >= MAX_REDIRECTS) return fail(new DownloadError('too many redirects', true));
           const next = checkDownloadUrl(res.headers.location, o.policy, url);
           if (!next.ok) return fail(new DownloadError(`redirect refused: ${next.reason}`, true));
+          const refusedHop = o.guard?.checkUrl(next.url, 'the redirect');
+          if (refusedHop) return fail(new DownloadError(`redirect refused: ${refusedHop}`, true));
           o.log?.debug(`redirected to ${redactUrl(next.url.href)}`);
           return get(next.url, redirects + 1);
         }
         void onResponse(res, status).catch((err: Error) => fail(err));
       });
       req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.name === 'AddressRefusedError') return fail(new DownloadError(err.message, true));
         // llhttp rejects a body longer than Content-Length (and other garbage) as a parse error.
         fail(err.code?.startsWith('HPE_') ? new Error(`malformed HTTP response from the server (${err.message})`) : err);
       });

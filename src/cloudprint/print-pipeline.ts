@@ -5,16 +5,19 @@
 // post to Moonraker's job queue when the printer is busy. Every step updates
 // the Polar status; every failure throws a PrintJobError with words for the
 // user; temp files never outlive it.
-import { mkdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, readFile, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/index.js';
 import type { FeatureContext } from '../features/feature-context.js';
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { errText, redactUrl } from '../util/log.js';
+import { removeInside } from '../util/safe-path.js';
+import { addressGuardFor, type AddressGuard } from '../net/address-guard.js';
 import { relayToMoonraker } from './cloud-relay.js';
 import { downloadToFile, DownloadError, type DownloadOptions } from './http-download.js';
 import { alternateFileName, cloudFileName } from './job-file-name.js';
 import { runSlicer } from './slicer.js';
+import { sanitizeSlicerIni } from './slicer-config.js';
 
 export interface PrintSpec {
   jobId: string;
@@ -42,6 +45,7 @@ const MIB = 1048576;
 
 export class PrintPipeline {
   private readonly tmpDir: string;
+  private readonly guard: AddressGuard;
   private uploadedAs: string | null = null;
   /** The relay sent its last byte but Moonraker's answer never came: the file may be there. */
   private maybeUploadedAs: string | null = null;
@@ -55,6 +59,7 @@ export class PrintPipeline {
     private readonly signal: AbortSignal,
   ) {
     this.tmpDir = join(ctx.config.data_dir, 'downloads');
+    this.guard = addressGuardFor(ctx.config, ctx.config.cloud_print.allow_http_hosts);
   }
 
   /** The file name (in the gcodes root) this job will have. */
@@ -103,6 +108,7 @@ export class PrintPipeline {
         let config: string | null = null;
         if (spec.configUrl) {
           await this.download(spec.configUrl, configPath, pending, false);
+          await this.sanitizeConfig(configPath);
           config = configPath;
         }
         ctx.status.setPrepare({ job: pending, step: 'slicing' });
@@ -132,7 +138,8 @@ export class PrintPipeline {
       throw new PrintJobError(`Cloud job ${spec.jobId} failed: ${errText(err)}`);
     } finally {
       ctx.status.setPrepare(null);
-      await Promise.all([download, configPath, sliced].map((f) => rm(f, { force: true })));
+      // Checked deletes: only files strictly inside the downloads folder.
+      await Promise.all([download, configPath, sliced].map((f) => removeInside(this.tmpDir, f).catch((e) => ctx.log.warn(`temp file not removed: ${errText(e)}`))));
     }
   }
 
@@ -140,13 +147,31 @@ export class PrintPipeline {
     if (this.signal.aborted) throw new PrintJobError(`Cloud job ${this.spec.jobId} canceled`, true);
   }
 
+  /** The cloud's INI without script/command keys (slicer-config.ts); a file that is not INI refuses the job. */
+  private async sanitizeConfig(path: string): Promise<void> {
+    let clean;
+    try {
+      clean = sanitizeSlicerIni(await readFile(path));
+    } catch (err) {
+      throw new PrintJobError(`Cannot slice job ${this.spec.jobId}: ${errText(err)}`);
+    }
+    if (clean.removed.length) this.ctx.log.warn(`cloud job ${this.spec.jobId}: removed from the slicer config (they can run programs): ${clean.removed.slice(0, 20).join(', ')}`);
+    await writeFile(path, clean.text, { mode: 0o600 });
+  }
+
+  /** The details (addresses, ports, DNS answers) stay in the log: a cloud probing the LAN learns nothing. */
+  private downloadFailed(url: string, err: unknown): never {
+    const why = err instanceof DownloadError ? err.message : errText(err);
+    this.ctx.log.warn(`cloud job ${this.spec.jobId}: download of ${redactUrl(url)} failed: ${why}`);
+    throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${cloudSafeReason(why)}`);
+  }
+
   private async download(url: string, dest: string, pending: PendingCloudJob, main: boolean): Promise<{ sha256: string }> {
     try {
       return await downloadToFile(url, dest, this.downloadOptions(pending, main, true));
     } catch (err) {
       this.throwIfCanceled();
-      const why = err instanceof DownloadError ? err.message : errText(err);
-      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+      this.downloadFailed(url, err);
     }
   }
 
@@ -175,8 +200,7 @@ export class PrintPipeline {
         const why = err.status ? `Moonraker refused the upload (HTTP ${err.status}: ${err.message})` : err.message;
         throw new PrintJobError(`Upload of job ${this.spec.jobId} to the printer failed: ${why}`);
       }
-      const why = err instanceof DownloadError ? err.message : errText(err);
-      throw new PrintJobError(`Download for job ${this.spec.jobId} failed: ${why}`);
+      this.downloadFailed(url, err);
     }
   }
 
@@ -186,6 +210,7 @@ export class PrintPipeline {
     let lastPct = -1;
     return {
         policy: { serverUrl: ctx.config.polar.server_url, allowHttpHosts: cp.allow_http_hosts },
+        guard: this.guard,
         maxBytes: cp.max_file_size * MIB,
         stallMs: cp.stall_timeout * 1000,
         attempts: cp.download_attempts,
@@ -296,4 +321,11 @@ export function busyReason(ctx: FeatureContext, ownJobId?: string): string | nul
 
 function mib(n: number): string {
   return (n / MIB).toFixed(0);
+}
+
+/** A download failure as the cloud may see it: no addresses, ports or connection error codes. */
+export function cloudSafeReason(why: string): string {
+  if (/resolves to an? |names Moonraker|web server on this host|names a loopback|is not https/.test(why)) return "the file's URL is not allowed on this printer (details in the printer's log)";
+  if (/\bE[A-Z]{3,}\b|getaddrinfo|connect |socket hang up|certificate|TLS|SSL|no address for/.test(why)) return "could not reach the file server (details in the printer's log)";
+  return why;
 }

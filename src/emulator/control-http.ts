@@ -59,7 +59,7 @@ const bodies = {
     fault: z.object({ status: z.number().int().min(400).max(599), code: z.string().optional(), message: z.string().optional() }).nullable(),
     times: z.number().int().positive().optional(),
   }),
-  urlOptions: z.object({ expires: z.number().int().positive().optional(), maxSize: z.number().int().positive().optional(), fail: z.union([z.boolean(), z.string()]).optional() }),
+  urlOptions: z.object({ expires: z.number().int().positive().optional(), maxSize: z.number().int().positive().optional(), fail: z.union([z.boolean(), z.string()]).optional(), url: z.string().max(4096).optional() }),
   wait: waitSchema,
   empty: z.object({}).loose(),
 };

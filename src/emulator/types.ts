@@ -170,6 +170,8 @@ export interface UrlOptions {
   maxSize?: number;
   /** Answer getUrl with FAILED (string = the message). */
   fail?: boolean | string;
+  /** A hostile cloud: this URL instead of the emulator's S3 endpoint (fields still signed for it). */
+  url?: string;
 }
 
 /** An S3 outage: uploads are answered with this error instead of being checked and stored. */

@@ -49,7 +49,7 @@ export function buildGetUrlResponse(ctx: EmulatorContext, serial: string, req: {
     expires,
     maxSize,
     contentType: d.contentType,
-    url: `${ctx.baseUrl}/s3/${encodeURIComponent(ctx.s3.bucket)}`,
+    url: opts.url ?? `${ctx.baseUrl}/s3/${encodeURIComponent(ctx.s3.bucket)}`,
     fields,
   };
   if (req.jobId !== undefined) res.jobId = req.jobId;

@@ -9,6 +9,7 @@ import { postToS3, S3UploadError } from '../../camera/s3-post.js';
 import { transformImgFor } from '../../camera/orientation.js';
 import { chooseCamera, chooseTimelapseCamera, type ChosenCamera } from '../camera-policy/webcam-choice.js';
 import { UploadUrlCache, type UploadType } from '../camera-policy/upload-urls.js';
+import { addressGuardFor } from '../net/address-guard.js';
 import type { HelloInfo } from '../polar/polar-client.js';
 import type { TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
@@ -45,7 +46,7 @@ export class Camera implements Feature {
     private readonly ctx: FeatureContext,
     private readonly lanIp: () => string | undefined,
   ) {
-    this.urls = new UploadUrlCache(ctx.polar, ctx.clock, ctx.config.polar.reply_timeout * 1000);
+    this.urls = new UploadUrlCache(ctx.polar, ctx.clock, ctx.config.polar.reply_timeout * 1000, addressGuardFor(ctx.config), ctx.log);
   }
 
   get camera(): ChosenCamera | null {
@@ -184,7 +185,7 @@ export class Camera implements Feature {
         const maxBytes = Math.min(this.ctx.config.camera.max_image_size, url.maxSize);
         const image = await prepareSnapshot(raw, { orientation: cam.orientation, maxBytes, timeoutMs: 20_000 });
         try {
-          await postToS3({ url: url.url, fields: url.fields, file: image.jpeg, contentType: url.contentType, fileName: 'snapshot.jpg', timeoutMs: 30_000, attempts: 3, retryDelayMs: 1000, maxSize: url.maxSize });
+          await postToS3({ url: url.url, fields: url.fields, file: image.jpeg, contentType: url.contentType, fileName: 'snapshot.jpg', timeoutMs: 30_000, attempts: 3, retryDelayMs: 1000, maxSize: url.maxSize, lookup: this.urls.lookupFor(url) });
           this.events.emit('uploaded', { type, jobId, bytes: image.jpeg.length });
           if (this.failures > 0) this.ctx.log.info('camera images are uploading again');
           this.failures = 0;

@@ -2,11 +2,11 @@
 // (with words in the Polar UI and both consoles, leaving the job queued in the
 // cloud), runs one PrintPipeline at a time, lets `cancel` abort one that is
 // still preparing, and keeps the cloud folder to the last N files.
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CloudToPrinter } from '../polar/messages.js';
 import { busyReason, PrintJobError, PrintPipeline, type PrintSpec } from '../cloudprint/print-pipeline.js';
 import { errText } from '../util/log.js';
+import { removeInside } from '../util/safe-path.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
 import type { CloudPrintAborter } from './print-control.js';
 
@@ -36,7 +36,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     // Downloads interrupted by a crash or power cut: only one pipeline runs per process, so
     // anything in the folder now is a leftover (up to max_file_size each). Jobs wait for this.
     const dir = join(this.ctx.config.data_dir, 'downloads');
-    this.chain = rm(dir, { recursive: true, force: true }).catch((err) => this.ctx.log.warn(`could not clear ${dir}: ${errText(err)}`));
+    this.chain = removeInside(this.ctx.config.data_dir, dir, { recursive: true }).catch((err) => this.ctx.log.warn(`could not clear ${dir}: ${errText(err)}`));
     this.offs.push(this.ctx.polar.onCommand('print', (m) => this.onPrint(m)));
   }
 

@@ -7,6 +7,7 @@ import { GcodeError } from '../../moonraker-bridge/index.js';
 import { errText } from '../util/log.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
 import type { MenuSource } from './power-devices.js';
+import { gcodePolicy, printRunning, refusal } from './gcode-policy.js';
 
 type Entry = PrinterToCloud['customCommandList']['customCommandList'][number];
 
@@ -99,6 +100,13 @@ export class CustomCommands implements Feature {
     const entry = this.entries().find((e) => e.command === command);
     if (!entry) {
       announce(this.ctx, `custom command refused: '${command.slice(0, 80)}' is not in this printer's list`);
+      return;
+    }
+    // The same deny list as the console: the built-in Firmware restart would end a running print.
+    const why = refusal(entry.command, gcodePolicy(this.ctx.config.control), printRunning(this.ctx));
+    if (why) {
+      this.ctx.log.warn(`custom command '${entry.label}' from Polar Cloud refused: ${why}`);
+      this.ctx.polar.send('commandResponse', { serialNumber, response: `!! refused: ${why}` });
       return;
     }
     this.ctx.log.info(`custom command from Polar Cloud: ${entry.label}`);

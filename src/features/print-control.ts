@@ -5,6 +5,7 @@ import type { CloudToPrinter } from '../polar/messages.js';
 import { errText } from '../util/log.js';
 import { announce, isPrinting, type Feature, type FeatureContext } from './feature-context.js';
 import { shortHeaterName } from './temperature-gcode.js';
+import { printRunning } from './gcode-policy.js';
 
 /** Largest single jog move accepted (mm); anything larger is a typo or an attack. */
 const MAX_JOG_MM = 500;
@@ -130,6 +131,11 @@ export class PrintControl implements Feature {
     const { printer, api, moonraker } = this.ctx;
     const conn = printer.connectionState;
     if (conn === 'klippy_shutdown' || conn === 'klippy_error') {
+      if (printRunning(this.ctx)) {
+        // A cloud job is being downloaded/started: a restart now would lose it (gcode-policy.ts).
+        announce(this.ctx, 'connectPrinter: FIRMWARE_RESTART refused while a cloud job is being prepared; restart from the printer when it is done');
+        return;
+      }
       this.ctx.log.info('connectPrinter: Klipper is in shutdown/error, sending FIRMWARE_RESTART');
       await api.firmwareRestart();
     } else if (!moonraker.connected) {

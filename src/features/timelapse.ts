@@ -15,6 +15,7 @@ import type { JobReport } from '../jobs/job-types.js';
 import { ConnectionClosedError } from '../polar/connection.js';
 import type { TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
+import { childPath, removeInside, safeSegment } from '../util/safe-path.js';
 import type { Camera } from './camera.js';
 import type { Feature, FeatureContext } from './feature-context.js';
 
@@ -131,11 +132,15 @@ export class Timelapse implements Feature {
 
   /** Frame folders of jobs that are not running any more (a crash while encoding/uploading): never kept. */
   private async removeLeftovers(): Promise<void> {
-    const keep = this.ctx.jobs.job?.cloud ? this.ctx.jobs.job.jobId.replace(/[^A-Za-z0-9._-]/g, '_') : null;
+    const keep = this.ctx.jobs.job?.cloud ? safeSegment(this.ctx.jobs.job.jobId) : null;
     for (const name of await readdir(this.root).catch(() => [] as string[])) {
       if (name === keep) continue;
-      await rm(join(this.root, name), { recursive: true, force: true });
-      this.ctx.log.info(`removed leftover timelapse frames of ${name}`);
+      try {
+        await removeInside(this.root, join(this.root, name), { recursive: true });
+        this.ctx.log.info(`removed leftover timelapse frames of ${name}`);
+      } catch (err) {
+        this.ctx.log.warn(`leftover timelapse frames not removed: ${errText(err)}`);
+      }
     }
   }
 
@@ -143,7 +148,8 @@ export class Timelapse implements Feature {
   private async follow(): Promise<void> {
     const job = this.ctx.jobs.job;
     if (!this.ffmpegOk || !job?.cloud || this.rec?.jobId === job.jobId) return;
-    const dir = join(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
+    // The folder name is a safe form of the jobId (never "..", "/", ""): see util/safe-path.
+    const dir = childPath(this.root, safeSegment(job.jobId));
     const rec: Recording = { jobId: job.jobId, dir, next: 0, frames: 0, bytes: 0, stride: 1, lastLayer: null };
     this.rec = rec;
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -227,7 +233,7 @@ export class Timelapse implements Feature {
   /** The job ended: encode and upload when it completed, then delete the frames either way. */
   private async finish(report: JobReport): Promise<void> {
     const rec = this.rec?.jobId === report.jobId ? this.rec : null;
-    const dir = rec?.dir ?? join(this.root, report.jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
+    const dir = rec?.dir ?? childPath(this.root, safeSegment(report.jobId));
     if (rec) {
       this.rec = null;
       this.ctx.clock.clearTimeout(this.timer);
@@ -254,7 +260,7 @@ export class Timelapse implements Feature {
         const url = await this.timelapseUrl(report.jobId);
         if (size > url.maxSize) throw new Error(`timelapse is ${size} bytes, over the cloud's limit of ${url.maxSize}`);
         try {
-          await postToS3({ url: url.url, fields: url.fields, file: { path: video, size }, contentType: url.contentType, fileName: 'timelapse.mp4', timeoutMs: 10 * 60_000, attempts: 3, retryDelayMs: 2000, maxSize: url.maxSize });
+          await postToS3({ url: url.url, fields: url.fields, file: { path: video, size }, contentType: url.contentType, fileName: 'timelapse.mp4', timeoutMs: 10 * 60_000, attempts: 3, retryDelayMs: 2000, maxSize: url.maxSize, lookup: this.camera.urls.lookupFor(url) });
           break;
         } catch (err) {
           if (err instanceof S3UploadError && err.policyExpired && attempt === 1) {
@@ -269,7 +275,8 @@ export class Timelapse implements Feature {
       this.ctx.log.warn(`timelapse of cloud job ${report.jobId} not uploaded: ${errText(err)}`);
     } finally {
       this.ctx.status.setPostProcessing(null);
-      await rm(dir, { recursive: true, force: true });
+      // Only ever a folder strictly inside data_dir/timelapse (a jobId of ".." once made this the data folder).
+      await removeInside(this.root, dir, { recursive: true }).catch((err) => this.ctx.log.warn(`timelapse frames not removed: ${errText(err)}`));
     }
   }
 }

@@ -36,6 +36,49 @@ export class ConnectionClosedError extends Error {
   }
 }
 
+/**
+ * Unknown cloud event names: each name is logged once, then only counted (a flood of one name,
+ * or of many, costs a few log lines). Shared across the reconnects of one client.
+ */
+export class UnknownEvents {
+  private readonly perName = new Map<string, number>();
+  private total = 0;
+  /** Distinct names logged by name; the rest are counted together. */
+  static readonly MAX_NAMES = 20;
+
+  constructor(private readonly log: Logger) {}
+
+  get count(): number {
+    return this.total;
+  }
+
+  seen(event: string): void {
+    this.total++;
+    const name = truncate(event, 64);
+    const n = this.perName.get(name);
+    if (n !== undefined) {
+      this.perName.set(name, n + 1);
+      if (isPowerOfTen(n + 1)) this.log.info(`unknown command '${escapeName(name)}' from Polar Cloud ignored ${n + 1} times`);
+      return;
+    }
+    if (this.perName.size < UnknownEvents.MAX_NAMES) {
+      this.perName.set(name, 1);
+      this.log.warn(`ignored unknown command from Polar Cloud: '${escapeName(name)}' (logged once; repeats are counted)`);
+    } else if (isPowerOfTen(this.total)) {
+      this.log.info(`${this.total} unknown commands from Polar Cloud ignored (${UnknownEvents.MAX_NAMES} names logged, the rest only counted)`);
+    }
+  }
+}
+
+function isPowerOfTen(n: number): boolean {
+  return n >= 10 && /^10*$/.test(String(n));
+}
+
+/** Control characters shown escaped: a name must not forge log lines. */
+function escapeName(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export class PolarConnection {
   readonly messages = new TypedEmitter<MessageEvents>();
   readonly events = new TypedEmitter<ConnectionEvents>();
@@ -48,6 +91,7 @@ export class PolarConnection {
     private readonly log: Logger,
     private readonly clock: Clock,
     private readonly wire: boolean,
+    private readonly unknown: UnknownEvents = new UnknownEvents(log),
   ) {}
 
   open(): void {
@@ -122,7 +166,7 @@ export class PolarConnection {
     if (!Object.hasOwn(cloudToPrinterSchemas, event)) {
       // 'connect' is the one alias the protocol text uses for connectPrinter.
       if (event === 'connect' && isObject(payload)) return this.receive('connectPrinter', payload);
-      this.log.warn(`ignored unknown command from Polar Cloud: '${truncate(event, 64)}'`);
+      this.unknown.seen(event);
       return;
     }
     const name = event as CloudCommandName;

@@ -3,6 +3,7 @@
 // the emulator validates what printers send, both against these definitions.
 // Where real clients differ from the protocol text, the differences are noted.
 import { z } from 'zod';
+import { JOB_ID_PATTERN } from '../util/safe-path.js';
 
 const str = z.string();
 const serial = z.string().min(1).max(128);
@@ -68,9 +69,14 @@ export const customCommandSchema = z
   .refine((m) => m.customCommand !== undefined || m.command !== undefined, 'customCommand (or command) is required')
   .transform((m) => ({ serialNumber: m.serialNumber, customCommand: (m.customCommand ?? m.command) as string }));
 const url = z.string().min(1).max(4096);
+/**
+ * What Polar sends as a jobId ([A-Za-z0-9_-], bounded). A jobId names files and folders
+ * (timelapse frames, downloads): ".." or "a/b" once made a cleanup delete the data folder.
+ */
+export const jobIdString = z.string().regex(JOB_ID_PATTERN, 'must be 1-128 letters, digits, _ or -');
 export const printSchema = z.object({
   serialNumber: serial,
-  jobId: z.string().min(1).max(256),
+  jobId: jobIdString,
   gcodeFile: url.optional(),
   stlFile: url.optional(),
   threemfFile: url.optional(),
@@ -81,26 +87,32 @@ export const printSchema = z.object({
   /** Real cloud: names the field holding the file to print (gcodeFile, stlFile, threemfFile). */
   fileToPrint: z.enum(['gcodeFile', 'stlFile', 'threemfFile']).optional(),
 });
+/**
+ * Each field on its own: a bad value (or an unusable tool key) is listed in `ignored` and
+ * the valid fields still apply (a whole command was once dropped for one bad field).
+ */
 export const temperatureSchema = z
-  .object({
-    serialNumber: serial,
-    bed: temperatureValue.optional(),
-    chamber: temperatureValue.optional(),
-  })
+  .object({ serialNumber: serial })
   .catchall(z.unknown())
-  .transform((m, ctx) => {
+  .transform((m) => {
     const tools: Record<number, number> = {};
+    const ignored: string[] = [];
+    let bed: number | undefined;
+    let chamber: number | undefined;
     for (const [k, v] of Object.entries(m)) {
-      const match = /^tool(\d{1,2})$/.exec(k);
-      if (!match) continue;
-      const parsed = temperatureValue.safeParse(v);
-      if (!parsed.success) {
-        ctx.addIssue({ code: 'custom', path: [k], message: 'must be a number' });
-        return z.NEVER;
+      if (k === 'serialNumber' || v === undefined) continue;
+      const tool = /^tool(\d{1,2})$/.exec(k);
+      if (k !== 'bed' && k !== 'chamber' && !tool) {
+        if (/^tool/i.test(k)) ignored.push(k.slice(0, 32));
+        continue;
       }
-      tools[Number(match[1])] = parsed.data;
+      const parsed = temperatureValue.safeParse(v);
+      if (!parsed.success) ignored.push(k);
+      else if (k === 'bed') bed = parsed.data;
+      else if (k === 'chamber') chamber = parsed.data;
+      else tools[Number(tool![1])] = parsed.data;
     }
-    return { serialNumber: m.serialNumber, bed: m.bed, chamber: m.chamber, tools };
+    return { serialNumber: m.serialNumber, bed, chamber, tools, ignored };
   });
 const queueJob = z.object({
   jobId: str,

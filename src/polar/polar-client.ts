@@ -9,7 +9,7 @@ import { TypedEmitter } from '../util/typed-emitter.js';
 import { errText } from '../util/log.js';
 import type { IdentityStore } from '../identity/identity-store.js';
 import { signChallenge } from '../identity/keys.js';
-import { PolarConnection } from './connection.js';
+import { PolarConnection, UnknownEvents } from './connection.js';
 import { CLOUD_COMMANDS, type CloudCommandName, type CloudToPrinter, type PrinterCommandName, type PrinterToCloud } from './messages.js';
 import type { TransportFactory } from './transport.js';
 
@@ -77,12 +77,15 @@ export class PolarClient {
   private linkLostLoggedAt = -Infinity;
   private linkLostSuppressed = 0;
   private backoff: Backoff;
+  /** Unknown event names from the cloud: logged once each, then counted. */
+  readonly unknownEvents: UnknownEvents;
   private failures: FailureLog;
   /** Its own rate limit: a rejected key must not hide behind a flapping link's warnings. */
   private helloFailures: FailureLog;
 
   constructor(private readonly o: PolarClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 120_000 });
+    this.unknownEvents = new UnknownEvents(o.log);
     this.failures = new FailureLog(o.log, 'Polar Cloud connection', 5 * 60_000, () => o.clock.now());
     this.helloFailures = new FailureLog(o.log, 'Polar Cloud hello', 5 * 60_000, () => o.clock.now());
   }
@@ -181,7 +184,7 @@ export class PolarClient {
     }
     this.serial = serial;
     this.setState('connecting', `connecting to ${this.o.serverUrl}`);
-    const conn = new PolarConnection(this.o.transportFactory(this.o.serverUrl), this.o.log, this.o.clock, this.o.wire ?? false);
+    const conn = new PolarConnection(this.o.transportFactory(this.o.serverUrl), this.o.log, this.o.clock, this.o.wire ?? false, this.unknownEvents);
     this.conn = conn;
     conn.messages.on('welcome', ({ challenge }) => this.onWelcome(conn, serial, challenge));
     conn.messages.on('helloResponse', (m) => void this.onHelloResponse(conn, serial, m));

@@ -20,12 +20,18 @@ test('customCommand accepts the documented key and the example key', () => {
   assert.equal(validateCloudCommand('customCommand', { serialNumber: 'KL1' }).ok, false);
 });
 
-test('temperature: numbers or numeric strings only, tools collected', () => {
+test('temperature: numbers or numeric strings only, tools collected; a bad field is ignored on its own (14.7)', () => {
   const t = validateCloudCommand('temperature', { serialNumber: 'KL1', tool0: 200, tool1: '210.5', bed: 60 });
-  assert.deepEqual(t, { ok: true, value: { serialNumber: 'KL1', bed: 60, chamber: undefined, tools: { 0: 200, 1: 210.5 } } });
-  assert.equal(validateCloudCommand('temperature', { serialNumber: 'KL1', tool0: '200\nM112' }).ok, false);
-  assert.equal(validateCloudCommand('temperature', { serialNumber: 'KL1', bed: Infinity }).ok, false);
-  assert.equal(validateCloudCommand('temperature', { serialNumber: 'KL1', bed: 'NaN' }).ok, false);
+  assert.deepEqual(t, { ok: true, value: { serialNumber: 'KL1', bed: 60, chamber: undefined, tools: { 0: 200, 1: 210.5 }, ignored: [] } });
+  const ignored = (payload: Record<string, unknown>): unknown => {
+    const r = validateCloudCommand('temperature', { serialNumber: 'KL1', ...payload });
+    return r.ok ? { tools: r.value.tools, bed: r.value.bed, ignored: r.value.ignored } : r.reason;
+  };
+  assert.deepEqual(ignored({ tool0: '200\nM112', bed: 50 }), { tools: {}, bed: 50, ignored: ['tool0'] });
+  assert.deepEqual(ignored({ bed: Infinity, tool1: 20 }), { tools: { 1: 20 }, bed: undefined, ignored: ['bed'] });
+  assert.deepEqual(ignored({ bed: 'NaN' }), { tools: {}, bed: undefined, ignored: ['bed'] });
+  assert.deepEqual(ignored({ 'tool-1': 5, toolX: 1, other: 'x' }), { tools: {}, bed: undefined, ignored: ['tool-1', 'toolX'] });
+  assert.equal(validateCloudCommand('temperature', { serialNumber: 7, bed: 50 }).ok, false, 'no serialNumber: dropped whole');
 });
 
 test('print carries fileToPrint and the 3MF field', () => {

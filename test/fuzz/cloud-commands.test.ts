@@ -13,11 +13,12 @@
 // What it found is reproduced deterministically in findings.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bridge, eventually } from '../bridge/bridge-harness.js';
 import { CLOUD_COMMANDS, validateCloudCommand, type CloudCommandName } from '../../src/polar/messages.js';
-import { Rng, fuzzScale, fuzzSeed, hostileUrls, jsonObject, jsonValue, mutate, throughJson } from './gen.js';
+import { PATH_TRAVERSALS, Rng, fuzzScale, fuzzSeed, hostileUrls, jsonObject, jsonValue, mutate, throughJson } from './gen.js';
 import { PROTOTYPE_EVENTS, prototypeEventsSafe } from './known-issues.js';
 
 const SCALE = fuzzScale();
@@ -115,6 +116,8 @@ before(async () => {
   urls = hostileUrls(b.emu.url);
   wrongSerials = ['', ' ', 'x', `${b.serial} `, ` ${b.serial}`, b.serial.toLowerCase() === b.serial ? b.serial.toUpperCase() : b.serial.toLowerCase(), `${b.serial}\u200b`, 'A'.repeat(129), 'OTHER-PRINTER'];
   baselineFiles = new Map((await b.c.moonrakerApi.listFiles('gcodes')).map((f) => [f.path, f.size]));
+  await mkdir(join(b.dataDir, 'sentinel'), { recursive: true });
+  await writeFile(join(b.dataDir, 'sentinel', 'keep'), 'beside the bridge folders: no cleanup may reach it');
 });
 
 after(async () => {
@@ -242,6 +245,8 @@ async function checkInvariants(where: string): Promise<void> {
   assert.deepEqual(bad, [], `${where}: no restart/emergency RPC`);
 
   assert.deepEqual(b.emu.control.violations().map((v) => `${v.name}: ${v.reason}`), [], `${where}: the bridge never broke the protocol towards the cloud`);
+  // Cloud strings that name files (jobId, jobName) never make a delete leave its folder (issue 13.1).
+  for (const f of ['identity.json', 'private-key.pem', 'sentinel/keep']) assert.ok(existsSync(join(b.dataDir, f)), `${where}: data_dir/${f} still there`);
 
   const files = await b.c.moonrakerApi.listFiles('gcodes');
   for (const f of files) {
@@ -277,9 +282,12 @@ test(`every cloud command survives random and mutated payloads (${PER_COMMAND} p
   }
   // Interleaved: every command, plus unknown event names.
   const unknownBefore = b.log.records.filter((r) => r.msg.startsWith('ignored unknown command from Polar Cloud')).length;
+  const countedBefore = b.c.polar.unknownEvents.count;
+  const unknownNames = new Set<string>();
   for (let i = 0; i < MIXED; i++) {
     if (rng.bool(0.05)) {
       const event = rng.pick(PROTOTYPE_EVENTS_SAFE ? [...UNKNOWN_EVENTS, ...PROTOTYPE_EVENTS] : UNKNOWN_EVENTS);
+      unknownNames.add(event.slice(0, 64));
       assert.equal(b.emu.control.sendRaw(b.serial, event, [{ ...jsonObject(rng), serialNumber: b.serial }]), 1);
       stats.unknownEvents++;
     } else {
@@ -298,7 +306,9 @@ test(`every cloud command survives random and mutated payloads (${PER_COMMAND} p
     assert.equal(dropped, expectedDrops.get(name) ?? 0, `'dropped invalid' log lines for ${name}, all phases (seed ${SEED})`);
   }
   const unknownLogged = b.log.records.filter((r) => r.msg.startsWith('ignored unknown command from Polar Cloud')).length - unknownBefore;
-  assert.equal(unknownLogged, stats.unknownEvents, 'every unknown event logged as ignored');
+  // Issue 13.9: each unknown name logged once, every one counted.
+  assert.equal(unknownLogged, unknownNames.size, 'each unknown event name logged once');
+  assert.equal(b.c.polar.unknownEvents.count - countedBefore, stats.unknownEvents, 'every unknown event counted');
 
   const totalDrops = [...expectedDrops.values()].reduce((s, n) => s + n, 0);
   assert.ok(totalDrops > stats.sent * 0.3, `many cases were invalid and dropped (${totalDrops})`);
@@ -329,7 +339,10 @@ test('print: hostile file URLs are refused, never printed', async () => {
   const g0 = b.sim.control.gcodeLog().length;
   const seq0 = b.emu.control.lastSeq();
   const before = new Set((await b.c.moonrakerApi.listFiles('gcodes')).map((f) => f.path));
-  const cases = hostileUrls(b.emu.url).flatMap((url, i) => [
+  // Plus Moonraker itself (issue 13.2): the simulator must see no HTTP request from a download.
+  const moonraker = [`${b.sim.url}/printer/gcode/script?script=M112`, `${b.sim.url}/printer/info`, `http://localhost:${new URL(b.sim.url).port}/server/info`, `http://0x7f000001:${new URL(b.sim.url).port}/server/info`];
+  const t0 = Date.now();
+  const cases = [...hostileUrls(b.emu.url), ...moonraker].flatMap((url, i) => [
     { jobId: `url-${i}`, jobName: '../../printer.cfg', gcodeFile: url },
     { jobId: `url-${i}-fp`, gcodeFile: url, fileToPrint: 'gcodeFile' },
     { jobId: `url-${i}-stl`, stlFile: url, fileToPrint: 'stlFile' },
@@ -349,7 +362,40 @@ test('print: hostile file URLs are refused, never printed', async () => {
   for (const e of b.emu.control.events(seq0).filter((x) => x.kind === 'download')) assert.match(e.name ?? '', /^\/files\//);
   const downloads = await readdir(join(b.dataDir, 'downloads')).catch(() => [] as string[]);
   assert.deepEqual(downloads, [], 'no temporary download left');
+  assert.deepEqual(b.sim.control.rpcLog().filter((r) => r.time >= t0 && r.transport === 'http').map((r) => r.method), [], 'Moonraker got no HTTP request from a cloud URL');
   await checkInvariants('hostile URLs');
+});
+
+// Every cloud string that reaches a path: jobId (timelapse folder, reports), jobName (the file name on
+// the printer and of the temporary download). Hostile jobIds are dropped at the boundary; hostile names
+// become safe names; a cancel during the download then cleans up only inside the bridge's folders.
+test('print: path traversals in jobId and jobName never name a path outside its folder', { timeout: 120_000 }, async () => {
+  const names = [...PATH_TRAVERSALS, '..', '.', '../..', 'a/../..', '\\..\\..'];
+  const before = new Set((await b.c.moonrakerApi.listFiles('gcodes')).map((f) => f.path));
+  for (const [i, t] of names.entries()) {
+    const dropsBefore = b.log.records.filter((r) => r.msg.startsWith("dropped invalid 'print' from Polar Cloud: jobId")).length;
+    b.send('print', { jobId: t, jobName: t, gcodeFile: `${b.emu.url}/files/fuzz.gcode` });
+    await eventually(() => b.log.records.filter((r) => r.msg.startsWith("dropped invalid 'print' from Polar Cloud: jobId")).length === dropsBefore + 1, 10_000, `jobId ${JSON.stringify(t)} dropped`);
+    const job = b.emu.control.addJob(b.serial, { jobId: `path-${i}`, jobName: t, size: 64 * 1048576 });
+    // Slow, never stalled: the fuzz config gives up a download after 2 s without data.
+    b.emu.control.faultFile(job.fileName!, { kind: 'slow', bytesPerSecond: 512 * 1024 });
+    const reports = b.jobReports().length;
+    const seq = b.emu.control.lastSeq();
+    b.send('print', { jobId: job.jobId, jobName: t, gcodeFile: job.gcodeUrl });
+    // The download has started once the emulator's file server saw the request (G-code is relayed
+    // straight into Moonraker's upload: no temporary file; status 2 may hide behind an earlier refusal's 12).
+    await eventually(() => b.emu.control.events(seq).some((e) => e.kind === 'download' && e.reason === 'start' && (e.name ?? '').includes(job.fileName!)), 10_000, `download of ${job.jobId}`).catch((err: Error) => {
+      throw new Error(`${err.message}; cloud console: ${b.commandResponses().slice(-1).join('')}`);
+    });
+    b.send('cancel');
+    await eventually(() => b.jobReports().length === reports + 1, 10_000, `report of ${job.jobId}`);
+    await b.c.cloudPrint.idle();
+  }
+  await drain();
+  const added = (await b.c.moonrakerApi.listFiles('gcodes')).map((f) => f.path).filter((p) => !before.has(p));
+  assert.deepEqual(added, [], 'nothing uploaded for canceled downloads');
+  assert.deepEqual(await readdir(join(b.dataDir, 'downloads')).catch(() => [] as string[]), [], 'no temporary download left');
+  await checkInvariants('path traversals');
 });
 
 test('a plain temperature command still works after the fuzzing', async () => {
