@@ -18,6 +18,8 @@ export interface JobServiceEvents {
   changed: Record<string, never>;
   /** Reports were written to the outbox (they are durable now). */
   reportsQueued: { reports: JobReport[] };
+  /** Jobs just finished, emitted synchronously with the tracker's decision (before the outbox write). */
+  finished: { reports: JobReport[] };
 }
 
 export interface JobServiceDeps {
@@ -55,6 +57,11 @@ export class JobService {
 
   get pendingCloud(): PendingCloudJob | null {
     return this.store.tracker.pendingCloud;
+  }
+
+  /** A file history already finished while print_stats may still show it printing. */
+  get staleFile(): string | null {
+    return this.store.tracker.staleFile ?? null;
   }
 
   get jobMeta(): JobMeta | null {
@@ -151,6 +158,7 @@ export class JobService {
       this.d.log.info(`job finished: ${r.cloud ? `cloud job ${r.jobId}` : 'local job'} ${r.filename} ${r.state} (${r.printSeconds} s, ${r.filamentUsed} mm)`);
     }
     const write = this.store.update(res.state, res.reports);
+    if (res.reports.length) this.events.emit('finished', { reports: res.reports });
     if (res.reports.length) {
       const reports = res.reports;
       write.then(

@@ -114,18 +114,27 @@ function onSnapshot(d: Draft, e: SnapshotEvent): void {
     // Another file is printing: the tracked one ended while we were not looking.
     if (active && !sameFile(active.filename, e.filename)) finishFromSnapshot(d);
     const current = d.state.active;
-    if (!current) {
-      startJob(d, e.filename, e.at - e.totalDuration * 1000, null, printSeconds, filamentUsed);
-    } else {
-      d.state.active = { ...current, printSeconds, filamentUsed };
-      d.state.ended = null; // still (or again) running
-    }
+    if (!current) startJob(d, e.filename, e.at - e.totalDuration * 1000, null, printSeconds, filamentUsed);
+    else d.state.active = { ...current, printSeconds, filamentUsed };
+    d.state.active = markRunning(d.state.active!, e.printDuration);
+    d.state.ended = null; // still (or again) running
     return;
   }
   if (d.state.staleFile != null) delete d.state.staleFile;
-  if (ENDED_STATES.has(e.printState) && d.state.active && !d.state.ended) {
+  const active = d.state.active;
+  // An ended print_stats counts once it has shown this job running (or names its file, e.g. after a
+  // restart): a new job tracked from its history record still sees the previous print's
+  // complete/cancelled of another file until Klipper starts it.
+  if (ENDED_STATES.has(e.printState) && active && (active.running || sameFile(active.filename, e.filename)) && !d.state.ended) {
     d.state.ended = { at: e.at, printState: e.printState };
   }
+}
+
+/** Notes that print_stats shows the job running (and extruding, once print_duration moved). */
+function markRunning(job: TrackedJob, printDuration: number): TrackedJob {
+  const printed = job.printed || printDuration > 0;
+  if (job.running && printed === !!job.printed) return job;
+  return { ...job, running: true, ...(printed ? { printed: true as const } : {}) };
 }
 
 function onHistoryInProgress(d: Draft, record: HistoryRecord): void {

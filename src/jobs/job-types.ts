@@ -48,6 +48,13 @@ export interface TrackedJob {
   /** Last values seen while it ran (fallback when history is unavailable). */
   printSeconds: number;
   filamentUsed: number;
+  /**
+   * print_stats has named this job's file while printing/paused. Until then print_stats
+   * describes an earlier print (a stale complete/cancelled), never this job.
+   */
+  running?: true | undefined;
+  /** print_duration > 0 was seen: the first extrusion happened (heat-up/homing are over). */
+  printed?: true | undefined;
 }
 
 /** The tracker saw the print end (print_stats), and waits briefly for history to confirm. */

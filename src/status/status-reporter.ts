@@ -6,7 +6,7 @@
 // current status goes out right after it.
 import type { PrinterModel, PrinterSnapshot } from '../../moonraker-bridge/index.js';
 import type { JobService } from '../jobs/job-service.js';
-import type { FinishState } from '../jobs/job-types.js';
+import type { FinishState, JobReport } from '../jobs/job-types.js';
 import type { PolarClient } from '../polar/polar-client.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -52,6 +52,7 @@ export class StatusReporter {
   private postProcessing: { jobId: string } | null = null;
   private updating = false;
   private failures: { jobId: string; message: string; remaining: number }[] = [];
+  private announced: string[] = [];
   private banners: { state: FinishState; jobId: string; remaining: number; outranked: number }[] = [];
 
   constructor(private readonly o: StatusReporterOptions) {}
@@ -62,10 +63,10 @@ export class StatusReporter {
       this.o.printer.on('objectsChanged', poke),
       this.o.printer.on('connectionChanged', poke),
       this.o.jobs.events.on('changed', poke),
-      this.o.jobs.events.on('reportsQueued', ({ reports }) => {
-        for (const r of reports) if (r.cloud) this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
-        this.poke();
-      }),
+      // Announced from the tracker's decision, not the outbox write: otherwise print_stats
+      // (still printing for a moment) and the finished job disagree in between.
+      this.o.jobs.events.on('finished', ({ reports }) => this.announce(reports)),
+      this.o.jobs.events.on('reportsQueued', ({ reports }) => this.announce(reports)),
       this.o.polar.events.on('online', () => {
         this.lastSent = null;
         this.sendNow();
@@ -77,6 +78,16 @@ export class StatusReporter {
   stop(): void {
     for (const off of this.offs.splice(0)) off();
     this.clearTimers();
+  }
+
+  /** 6/7 for each finished cloud job, once per report (both events may carry the same report). */
+  private announce(reports: readonly JobReport[]): void {
+    for (const r of reports) {
+      if (!r.cloud || this.announced.includes(r.key)) continue;
+      this.announced = [...this.announced, r.key].slice(-20);
+      this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
+    }
+    this.poke();
   }
 
   // ---- inputs set by features ----
@@ -115,6 +126,8 @@ export class StatusReporter {
       serialNumber,
       printer,
       job: this.o.jobs.job,
+      pending: this.o.jobs.pendingCloud,
+      staleFile: this.o.jobs.staleFile,
       jobMeta: this.o.jobs.jobMeta,
       prepare: this.prepare,
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
