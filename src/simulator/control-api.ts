@@ -54,6 +54,8 @@ export interface SimulatorControl {
   setUpdateAvailable(name: string, remoteVersion: string): void;
   /** Sets a heater's current temperature (e.g. skip a warm-up); `name` is the object name. */
   setHeaterTemperature(name: string, celsius: number): void;
+  /** Moonraker's klippy_state right now ('disconnected' also while Moonraker itself is down): the truth tests compare 12/13 against. */
+  klippyState(): string;
   /** Resolves when print_stats.state equals `state`. */
   waitForPrintState(state: string, timeoutMs?: number): Promise<void>;
 }
@@ -102,6 +104,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     reset: () => host.reset(),
     callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
     setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
+    klippyState: () => ctx.klippy.state,
     setHeaterTemperature: (name, celsius) => {
       const h = ctx.printer.heater(name);
       if (!h) throw new Error(`unknown heater ${name}`);
