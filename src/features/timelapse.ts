@@ -146,6 +146,8 @@ export class Timelapse implements Feature {
     const dir = join(this.root, job.jobId.replace(/[^A-Za-z0-9._-]/g, '_'));
     const rec: Recording = { jobId: job.jobId, dir, next: 0, frames: 0, bytes: 0, stride: 1, lastLayer: null };
     this.rec = rec;
+    // Its completion goes through post-processing (5), never straight to 7.
+    this.ctx.status.setTimelapseJob(job.jobId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // A restart mid-print: carry on after the frames already there.
     for (const f of await readdir(dir)) {
@@ -231,6 +233,9 @@ export class Timelapse implements Feature {
     if (rec) {
       this.rec = null;
       this.ctx.clock.clearTimeout(this.timer);
+      // Post-processing starts now (not after the first await), so no 7 slips in before the 5.
+      if (report.state === 'completed' && this.ffmpegOk) this.ctx.status.setPostProcessing({ jobId: report.jobId });
+      this.ctx.status.setTimelapseJob(null);
     }
     try {
       if (report.state !== 'completed' || !this.ffmpegOk) return;

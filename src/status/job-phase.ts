@@ -60,7 +60,11 @@ export function jobPhase(input: StatusInput): JobPhase {
       return job.cloud ? { kind: 'cloudRunning', step: 'starting', job } : { kind: 'local', step: 'starting', job };
     }
     // Klipper ended it; the tracker waits for the history record to confirm how.
-    if (job.cloud) return { kind: 'cloudFinished', jobId: job.jobId, state: state === 'complete' ? 'completed' : 'canceled', job };
+    if (job.cloud) {
+      const done = state === 'complete';
+      if (done && input.timelapseJobId === job.jobId) return { kind: 'cloudPostProcessing', jobId: job.jobId };
+      return { kind: 'cloudFinished', jobId: job.jobId, state: done ? 'completed' : 'canceled', job };
+    }
     // A local print that ended is just the printer being idle again (no 6/7 for local jobs).
   }
 
@@ -69,7 +73,12 @@ export function jobPhase(input: StatusInput): JobPhase {
   if (pending) return { kind: 'cloudPreparing', prepare: { job: pending, step: 'starting' } };
 
   if (input.postProcessing) return { kind: 'cloudPostProcessing', jobId: input.postProcessing.jobId };
-  if (input.banner) return { kind: 'cloudFinished', jobId: input.banner.jobId, state: input.banner.state, job: null };
+  if (input.banner) {
+    const b = input.banner;
+    // Reported, its timelapse not picked up yet (the outbox write comes first).
+    if (b.state === 'completed' && input.timelapseJobId === b.jobId) return { kind: 'cloudPostProcessing', jobId: b.jobId };
+    return { kind: 'cloudFinished', jobId: b.jobId, state: b.state, job: null };
+  }
   return { kind: 'idle' };
 }
 

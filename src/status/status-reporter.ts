@@ -50,6 +50,7 @@ export class StatusReporter {
   private pauseKind: PauseKind | null = null;
   private prepare: PrepareView | null = null;
   private postProcessing: { jobId: string } | null = null;
+  private timelapseJobId: string | null = null;
   private updating = false;
   private failures: { jobId: string; message: string; remaining: number }[] = [];
   private announced: string[] = [];
@@ -102,6 +103,11 @@ export class StatusReporter {
     this.prepare = p;
     this.poke();
   }
+  /** A timelapse is being recorded for this cloud job: when it completes, post-processing (5) comes first. */
+  setTimelapseJob(jobId: string | null): void {
+    this.timelapseJobId = jobId;
+    this.poke();
+  }
   setPostProcessing(p: { jobId: string } | null): void {
     this.postProcessing = p;
     this.poke();
@@ -133,6 +139,7 @@ export class StatusReporter {
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
+      timelapseJobId: this.timelapseJobId,
       updating: this.updating,
       failure: this.failures[0] ? { jobId: this.failures[0].jobId, message: this.failures[0].message } : null,
       chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name)),

@@ -44,6 +44,8 @@ export interface StatusInput {
   failure?: { jobId: string; message: string } | null | undefined;
   /** The cloud job handed to the bridge and not yet tracked as printing (tracker's pendingCloud). */
   pending?: PendingCloudJob | null | undefined;
+  /** The cloud job a timelapse is being recorded for: its completion shows 5 before 7. */
+  timelapseJobId?: string | null | undefined;
   /** A file history already finished while print_stats may still show it printing. */
   staleFile?: string | null | undefined;
   /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */

@@ -2,7 +2,7 @@
 // received, checked per job against the grammar of an exact mirror.
 //
 //   cloud job:  2* (3|4|9|10)* 5* (6|7)*      — a refusal (12 with its jobId) may end a
-//               try, the cloud may send the job again; 7 only after it printed (3/4/9/10)
+//               try, the cloud may send the job again; 6/7 agree with the job's report
 //   local job:  only 1/11 and 4/9/10 (jobId "123"), from its first status to its last
 //   no 0 between a job's first and last status (a local job ends with its job report)
 //   no local status (1/11 with "123") inside a cloud job's run
@@ -30,6 +30,8 @@ export interface StreamInput {
   statuses: StreamStatus[];
   /** Seqs of `job` reports for the local job id (they end a local run). */
   localReportSeqs: number[];
+  /** Every job report the cloud received. */
+  reports?: Array<{ jobId: string; state: string }>;
   /** Seqs of `hello` messages (a new session: 13 until it reaches Moonraker is honest). */
   helloSeqs: number[];
   /** Null: no truth available, 12/13 are not checked. */
@@ -76,10 +78,10 @@ export function checkStatusStream(input: StreamInput): string[] {
       const body = failed ? codes.slice(0, codes.indexOf(12)) : codes;
       if (failed && !codes.slice(codes.indexOf(12)).every((c) => c === 12)) out.push(`cloud job ${jobId}: status after its refusal (12): ${codes.join(',')}`);
       if (!CLOUD_RUN.test(body.map(token).join(''))) out.push(`cloud job ${jobId}: ${codes.join(',')} breaks 2* (3|4|9|10)* 5* (6|7)*  [${show(run[0]!, run[run.length - 1]!)}]`);
-      const firstSeven = codes.indexOf(7);
-      if (firstSeven >= 0 && !codes.slice(0, firstSeven).some((c) => c === 3 || c === 4 || c === 9 || c === 10)) {
-        out.push(`cloud job ${jobId}: 7 before it printed: ${codes.join(',')}`);
-      }
+      // 6/7 say how the job ended: they must agree with its job report.
+      const ends = new Set((input.reports ?? []).filter((r) => r.jobId === jobId).map((r) => r.state));
+      if (codes.includes(7) && ends.size && !ends.has('completed')) out.push(`cloud job ${jobId}: 7 but reported ${[...ends].join('/')}: ${codes.join(',')}`);
+      if (codes.includes(6) && ends.size && !ends.has('canceled')) out.push(`cloud job ${jobId}: 6 but reported ${[...ends].join('/')}: ${codes.join(',')}`);
       const from = run[0]!;
       const to = run[run.length - 1]!;
       for (let i = from + 1; i < to; i++) {
@@ -177,14 +179,18 @@ export function streamFromEmulator(emu: PolarEmulator, serial: string, health: H
   const statuses: StreamStatus[] = [];
   const localReportSeqs: number[] = [];
   const helloSeqs: number[] = [];
+  const reports: Array<{ jobId: string; state: string }> = [];
   for (const e of events) {
     const p = (e.payload ?? {}) as Record<string, unknown>;
     if (e.name === 'status' && typeof p.status === 'number') {
       statuses.push({ seq: e.seq, status: p.status, jobId: typeof p.jobId === 'string' ? p.jobId : undefined, progressDetail: typeof p.progressDetail === 'string' ? p.progressDetail : undefined });
-    } else if (e.name === 'job' && p.jobId === LOCAL) localReportSeqs.push(e.seq);
+    } else if (e.name === 'job' && typeof p.jobId === 'string') {
+      reports.push({ jobId: p.jobId, state: String(p.state) });
+      if (p.jobId === LOCAL) localReportSeqs.push(e.seq);
+    }
     else if (e.name === 'hello') helloSeqs.push(e.seq);
   }
-  return { statuses, localReportSeqs, helloSeqs, health };
+  return { statuses, localReportSeqs, reports, helloSeqs, health };
 }
 
 function serialOf(payload: unknown): string | undefined {
