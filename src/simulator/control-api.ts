@@ -77,6 +77,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     klippyDisconnect: () => ctx.klippy.disconnect(),
     klippyReady: async () => {
       if (ctx.klippy.hostRunning && ctx.printer.state === 'ready') return;
+      ctx.klippy.mcuShutdown = false; // as a FIRMWARE_RESTART would
       await ctx.klippy.disconnect();
       await ctx.klippy.startHost();
     },

@@ -154,6 +154,14 @@ export class HealthRecorder {
   ) {}
 
   start(everyMs = 25): void {
+    // A dropped websocket is the bridge losing Moonraker (away from where it stands), though
+    // klippy_state never changes: record it as a moment Moonraker was away.
+    const control = this.sim.control as { dropWebsockets(): void };
+    const drop = control.dropWebsockets.bind(control);
+    control.dropWebsockets = () => {
+      this.samples.push({ seq: this.emu.control.lastSeq(), time: Date.now(), ok: false });
+      drop();
+    };
     this.sample();
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
