@@ -4,7 +4,7 @@
 // its state and the job-report outbox on disk, and fetches the running file's
 // metadata for the status mapper.
 import type { MoonrakerApi, MoonrakerClient, PrinterModel, PrinterSnapshot, HistoryJob } from '../../moonraker-bridge/index.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import { errText, type Logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { ensurePrivateDir } from '../util/atomic-file.js';
@@ -72,6 +72,7 @@ export class JobService {
   async start(): Promise<void> {
     await ensurePrivateDir(this.d.dataDir);
     await this.store.load();
+    await this.rebaseAges();
     this.stalePending = this.store.tracker.pendingCloud?.jobId ?? null;
     this.running = true;
     const { printer, api, moonraker } = this.d;
@@ -91,7 +92,7 @@ export class JobService {
       this.d.log.info(`resuming tracking of ${a.cloud ? `cloud job ${a.jobId}` : 'local job'} (${a.filename})`);
     }
     if (this.store.outbox.length) this.d.log.info(`${this.store.outbox.length} job report(s) waiting to be sent to Polar Cloud`);
-    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null);
+    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null, this.store.tracker.ended?.mono);
   }
 
   async stop(): Promise<void> {
@@ -148,11 +149,34 @@ export class JobService {
     this.feed(ev);
   }
 
-  private feed(ev: TrackerEvent): void {
+  /**
+   * Jobs loaded from disk carry wall-clock times only: their ages continue on this process's
+   * monotonic clock from the age the wall clock gives now (the best there is across a restart).
+   */
+  private async rebaseAges(): Promise<void> {
+    const t = this.store.tracker;
+    if (!t.pendingCloud && !t.queuedCloud?.length && !t.ended) return;
+    const wall = this.d.clock.now();
+    const mono = monoNow(this.d.clock);
+    const rebase = (j: PendingCloudJob): PendingCloudJob => ({ ...j, sinceMono: mono - Math.max(0, wall - j.since) });
+    await this.store.update(
+      {
+        ...t,
+        pendingCloud: t.pendingCloud ? rebase(t.pendingCloud) : null,
+        ...(t.queuedCloud ? { queuedCloud: t.queuedCloud.map(rebase) } : {}),
+        ended: t.ended ? { ...t.ended, mono: mono - Math.max(0, wall - t.ended.at) } : null,
+      },
+      [],
+    );
+  }
+
+  private feed(event: TrackerEvent): void {
     if (!this.running) return;
+    // Ages and waits run on the monotonic clock (a wall-clock jump must not expire a queued job).
+    const ev: TrackerEvent = event.mono === undefined ? { ...event, mono: monoNow(this.d.clock) } : event;
     const before = this.store.tracker;
     const res = reduceJob(before, ev);
-    this.scheduleWake(res.wakeAt);
+    this.scheduleWake(res.wakeAt, res.state.ended?.mono);
     if (!res.changed && res.reports.length === 0) return;
     for (const r of res.reports) {
       this.d.log.info(`job finished: ${r.cloud ? `cloud job ${r.jobId}` : 'local job'} ${r.filename} ${r.state} (${r.printSeconds} s, ${r.filamentUsed} mm)`);
@@ -176,14 +200,16 @@ export class JobService {
     this.events.emit('changed', {});
   }
 
-  private scheduleWake(at: number | null): void {
+  /** `endedMono`: when the wait started on the monotonic clock (preferred over the wall-clock `at`). */
+  private scheduleWake(at: number | null, endedMono?: number): void {
     this.d.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     if (at === null || !this.running) return;
+    const delay = endedMono !== undefined ? endedMono + HISTORY_GRACE_MS - monoNow(this.d.clock) : at - this.d.clock.now();
     this.wakeTimer = this.d.clock.setTimeout(() => {
       this.wakeTimer = undefined;
       this.feed({ type: 'tick', at: this.d.clock.now() });
-    }, Math.max(0, at - this.d.clock.now()));
+    }, Math.max(0, delay));
   }
 
   private async loadMeta(filename: string): Promise<void> {

@@ -28,6 +28,8 @@ export interface PendingCloudJob {
   /** Filename (relative to Moonraker's gcodes root) the job will print as. */
   filename: string;
   since: number;
+  /** Monotonic ms of this process when it was accepted (ages are measured on it; not persisted). */
+  sinceMono?: number | undefined;
   jobName?: string | undefined;
   fileUrl?: string | undefined;
   configUrl?: string | undefined;
@@ -62,6 +64,8 @@ export interface EndedJob {
   at: number;
   /** print_stats.state when it ended: complete | cancelled | error | standby. */
   printState: string;
+  /** Monotonic ms when it ended (the wait for history is measured on it). */
+  mono?: number | undefined;
 }
 
 export interface TrackerState {
@@ -93,7 +97,10 @@ export interface HistoryRecord {
   filament_used: number;
 }
 
-export type TrackerEvent =
+/** Every event may carry `mono`: monotonic ms of this process, used for ages and waits (wall `at` jumps). */
+export type TrackerEvent = TrackerEventBody & { mono?: number | undefined };
+
+type TrackerEventBody =
   /** Printer state (only meaningful while Klippy is ready; `ready: false` events are ignored for inference). */
   | {
       type: 'snapshot';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   HISTORY_GRACE_MS,
   PENDING_CLOUD_TTL_MS,
+  QUEUED_CLOUD_TTL_MS,
   REPORTED_KEYS_CAP,
   reduceJob,
   sameFile,
@@ -388,4 +389,37 @@ test('a newer cloudStart replaces the pending one', () => {
   const { state } = run(INITIAL_TRACKER_STATE, [cloudStart(T0, 'cj1', 'a.gcode'), cloudStart(T0 + 1, 'cj2', 'b.gcode'), snap(T0 + 2, 'printing', 'b.gcode')]);
   assert.equal(state.pendingCloud, null);
   assert.equal(state.active?.jobId, 'cj2');
+});
+
+// Issue 13.12: ages are measured on the monotonic clock; the wall clock may jump by days.
+test('a +15 day wall-clock jump while a cloud job waits in the queue: it still starts as the cloud job', () => {
+  const DAY = 24 * 3600_000;
+  const mono = 5_000;
+  const events: TrackerEvent[] = [
+    { type: 'cloudQueue', at: T0, mono, job: { jobId: 'cj9', filename: 'q.gcode', since: T0 } },
+    { ...snap(T0 + 15 * DAY, 'printing', 'q.gcode', 0), mono: mono + 60_000 },
+  ];
+  const { state, reports } = run(INITIAL_TRACKER_STATE, events);
+  assert.deepEqual(reports, []);
+  assert.equal(state.active?.jobId, 'cj9');
+  assert.equal(state.active?.cloud, true);
+  // Without monotonic stamps (an old caller), the wall clock decides and the job expires: the bug.
+  const wallOnly = run(INITIAL_TRACKER_STATE, events.map(({ mono: _m, ...e }) => e as TrackerEvent));
+  assert.equal(wallOnly.state.active?.jobId, LOCAL_JOB_ID);
+  assert.ok(15 * DAY > QUEUED_CLOUD_TTL_MS);
+});
+
+test('a pending cloud job expires after its TTL on the monotonic clock even if the wall clock went back', () => {
+  const { state } = run(INITIAL_TRACKER_STATE, [
+    { ...cloudStart(T0, 'cj1'), mono: 0 },
+    { ...tick(T0 - 3600_000), mono: PENDING_CLOUD_TTL_MS + 1 },
+  ]);
+  assert.equal(state.pendingCloud, null);
+});
+
+test('the wait for a history record is measured on the monotonic clock', () => {
+  const s0 = run(INITIAL_TRACKER_STATE, [{ ...snap(T0, 'printing', 'a.gcode', 5), mono: 0 }, { ...snap(T0 + 1000, 'complete', 'a.gcode', 6), mono: 1000 }]).state;
+  // The wall clock jumped a day ahead, only 1 s passed: still waiting.
+  assert.deepEqual(reduceJob(s0, { ...tick(T0 + 86_400_000), mono: 2000 }).reports, []);
+  assert.equal(reduceJob(s0, { ...tick(T0 + 2000), mono: 1000 + HISTORY_GRACE_MS }).reports.length, 1);
 });
