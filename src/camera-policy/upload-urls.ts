@@ -2,7 +2,7 @@
 // and renewed before they expire; a URL S3 refused as expired is dropped.
 import type { PolarClient } from '../polar/polar-client.js';
 import type { CloudToPrinter } from '../polar/messages.js';
-import type { Clock } from '../util/clock.js';
+import { monoNow, type Clock } from '../util/clock.js';
 
 export type UploadType = 'idle' | 'printing' | 'timelapse';
 export type UploadUrl = Extract<CloudToPrinter['getUrlResponse'], { status: 'SUCCESS' }>;
@@ -10,6 +10,7 @@ export type UploadUrl = Extract<CloudToPrinter['getUrlResponse'], { status: 'SUC
 interface Entry {
   url: UploadUrl;
   /** ms: renew after this. */
+  /** Monotonic ms (a wall-clock jump must not keep an expired URL). */
   renewAt: number;
 }
 
@@ -30,7 +31,7 @@ export class UploadUrlCache {
   async get(type: UploadType, jobId?: string): Promise<UploadUrl> {
     const k = this.key(type, jobId);
     const hit = this.entries.get(k);
-    if (hit && this.clock.now() < hit.renewAt) return hit.url;
+    if (hit && monoNow(this.clock) < hit.renewAt) return hit.url;
     const serialNumber = this.polar.serialNumber;
     if (!serialNumber || !this.polar.online) throw new Error('not connected to Polar Cloud');
     const res = await this.polar.request(
@@ -44,7 +45,7 @@ export class UploadUrlCache {
     // Renew a minute early (or a tenth of the lifetime for short ones) so a slow upload never starts on an expiring URL.
     const lifeMs = res.expires * 1000;
     const margin = Math.min(60_000, lifeMs / 10);
-    this.entries.set(k, { url: res, renewAt: this.clock.now() + lifeMs - margin });
+    this.entries.set(k, { url: res, renewAt: monoNow(this.clock) + lifeMs - margin });
     return res;
   }
 

@@ -13,7 +13,7 @@ import { encodeTimelapse } from '../../camera/timelapse-encode.js';
 import { postToS3, S3UploadError } from '../../camera/s3-post.js';
 import type { JobReport } from '../jobs/job-types.js';
 import { ConnectionClosedError } from '../polar/connection.js';
-import type { TimerHandle } from '../util/clock.js';
+import { monoNow, type TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
 import type { Camera } from './camera.js';
 import type { Feature, FeatureContext } from './feature-context.js';
@@ -112,18 +112,18 @@ export class Timelapse implements Feature {
 
   /** The job's timelapse URL; a link lost while asking is waited out (the video is not lost with it). */
   private async timelapseUrl(jobId: string): Promise<Awaited<ReturnType<Camera['urls']['get']>>> {
-    const deadline = this.ctx.clock.now() + CLOUD_WAIT_MS;
+    const deadline = monoNow(this.ctx.clock) + CLOUD_WAIT_MS;
     for (;;) {
       if (!this.ctx.polar.online) {
         this.ctx.log.info(`timelapse of cloud job ${jobId}: waiting for the Polar Cloud link to upload it`);
-        await this.waitOnline(Math.max(1, deadline - this.ctx.clock.now()));
+        await this.waitOnline(Math.max(1, deadline - monoNow(this.ctx.clock)));
       }
       try {
         return await this.camera.urls.get('timelapse', jobId);
       } catch (err) {
         // A FAILED answer is the cloud's decision; only a lost link is retried.
         const linkLost = err instanceof ConnectionClosedError || !this.ctx.polar.online;
-        if (!linkLost || this.ctx.clock.now() >= deadline) throw err;
+        if (!linkLost || monoNow(this.ctx.clock) >= deadline) throw err;
         this.ctx.log.debug(`timelapse URL request lost with the link: ${errText(err)}`);
       }
     }

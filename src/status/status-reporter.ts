@@ -8,7 +8,7 @@ import type { PrinterModel, PrinterSnapshot } from '../../moonraker-bridge/index
 import type { JobService } from '../jobs/job-service.js';
 import type { FinishState, JobReport } from '../jobs/job-types.js';
 import type { PolarClient } from '../polar/polar-client.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { defaultChamberObject, mapStatus, statusChangeIsMeaningful, statusChangeIsUrgent } from './status-mapper.js';
@@ -154,10 +154,10 @@ export class StatusReporter {
     const status = this.current();
     if (!status || !this.o.polar.online) return;
     if (!this.o.polar.send('status', status)) return;
-    const now = this.o.clock.now();
     this.lastSent = status;
-    this.lastSentAt = now;
-    this.events.emit('sent', { status, at: now });
+    // Spacing runs on the monotonic clock: a wall-clock step back must not hold statuses for hours.
+    this.lastSentAt = monoNow(this.o.clock);
+    this.events.emit('sent', { status, at: this.o.clock.now() });
     this.consumeBanner(status);
     this.scheduleHeartbeat();
   }
@@ -171,7 +171,7 @@ export class StatusReporter {
     if (!this.o.polar.online) return;
     const next = this.current();
     if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
-    const now = this.o.clock.now();
+    const now = monoNow(this.o.clock);
     const spacing = statusChangeIsUrgent(this.lastSent, next) ? Math.min(URGENT_SPACING_MS, this.o.minSpacingMs ?? 1000) : (this.o.minSpacingMs ?? 1000);
     const at = now + Math.max(this.o.debounceMs ?? 20, this.lastSentAt + spacing - now);
     if (this.sendTimer !== undefined && this.sendAt <= at) return;
