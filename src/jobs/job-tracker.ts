@@ -128,7 +128,7 @@ function onSnapshot(d: Draft, e: SnapshotEvent): void {
     const current = d.state.active;
     if (!current) startJob(d, e.filename, e.at - e.totalDuration * 1000, null, printSeconds, filamentUsed);
     else d.state.active = { ...current, printSeconds, filamentUsed };
-    d.state.active = markRunning(d.state.active!, e.printDuration);
+    d.state.active = markRunning(d.state.active!, e.printDuration, e.printState === 'paused');
     d.state.ended = null; // still (or again) running
     return;
   }
@@ -142,9 +142,9 @@ function onSnapshot(d: Draft, e: SnapshotEvent): void {
   }
 }
 
-/** Notes that print_stats shows the job running (and extruding, once print_duration moved). */
-function markRunning(job: TrackedJob, printDuration: number): TrackedJob {
-  const printed = job.printed || printDuration > 0;
+/** Notes that print_stats shows the job running (and past preparing, once print_duration moved or it paused). */
+function markRunning(job: TrackedJob, printDuration: number, paused: boolean): TrackedJob {
+  const printed = job.printed || printDuration > 0 || paused;
   if (job.running && printed === !!job.printed) return job;
   return { ...job, running: true, ...(printed ? { printed: true as const } : {}) };
 }

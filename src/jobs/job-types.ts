@@ -55,7 +55,10 @@ export interface TrackedJob {
    * describes an earlier print (a stale complete/cancelled), never this job.
    */
   running?: true | undefined;
-  /** print_duration > 0 was seen: the first extrusion happened (heat-up/homing are over). */
+  /**
+   * Past preparing for good: print_duration > 0 was seen (the first extrusion), or it was paused
+   * (a resumed job that is still heating shows 3, never 2 again: 2 only opens a job's life).
+   */
   printed?: true | undefined;
 }
 

@@ -323,6 +323,12 @@ const scenarios: Scenario[] = [
     state: { ...INITIAL_TRACKER_STATE, active: cloudJob({ filename: 'new.gcode', moonrakerJobId: '0030' }) },
   },
   {
+    name: 'paused while still heating: past preparing for good (printed), so a resume never shows 2 again',
+    events: [snap(T0 + 1000, 'printing', 'a.gcode', 0), snap(T0 + 2000, 'paused', 'a.gcode', 0), snap(T0 + 3000, 'printing', 'a.gcode', 0)],
+    reports: [],
+    state: { ...INITIAL_TRACKER_STATE, active: job({ running: true, printed: true }) },
+  },
+  {
     name: 'heating (print_duration 0) is running but not printed',
     events: [snap(T0 + 1000, 'printing', 'a.gcode', 0)],
     reports: [],

@@ -194,6 +194,11 @@ const statusRows: Row[] = [
     expect: { status: 3, jobId: 'J42' },
   },
   {
+    name: 'a cloud job paused while heating, resumed and still heating → 3 with the heating detail, never 2 again (found by the fuzz checker)',
+    input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'dir/benchy.gcode', print_duration: 0 } }), job: { ...cloudJob, running: true, printed: true } }),
+    expect: { status: 3, jobId: 'J42' },
+  },
+  {
     name: '14.4 history finished the cloud job, print_stats still printing it → the 6 banner, no "1 with jobId 123"',
     input: input({ printer: printingSnapshot(), staleFile: 'dir/benchy.gcode', banner: { state: 'canceled', jobId: 'J42' } }),
     expect: { status: 6, jobId: 'J42' },
