@@ -194,7 +194,7 @@ const statusRows: Row[] = [
     expect: { status: 3, jobId: 'J42' },
   },
   {
-    name: 'a cloud job paused while heating, resumed and still heating → 3 with the heating detail, never 2 again (found by the fuzz checker)',
+    name: 'a cloud job paused while heating, resumed and still heating → 3, never 2 again (found by the fuzz checker)',
     input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'dir/benchy.gcode', print_duration: 0 } }), job: { ...cloudJob, running: true, printed: true } }),
     expect: { status: 3, jobId: 'J42' },
   },
