@@ -68,3 +68,17 @@ test('checker: 12/13 while the simulator really was away, and 13 before a new se
   // The same 12s with the simulator fine all along are lies.
   assert.equal(checkStatusStream({ statuses, localReportSeqs: [], helloSeqs: [55], health: healthy }).filter((l) => l.startsWith('status 12')).length, 2);
 });
+
+test('checker: the tail of a real outage (13 until the bridge reconnects) passes; a 13 after the bridge was back does not', () => {
+  const health: HealthSample[] = [
+    { seq: 0, time: 0, ok: true },
+    { seq: 25, time: 1000, ok: false },
+    { seq: 26, time: 1100, ok: true },
+    { seq: 45, time: 60_000, ok: true },
+  ];
+  const tail = stream('0 3/J 13 13 13 3/J');
+  assert.deepEqual(checkStatusStream({ statuses: tail, localReportSeqs: [], helloSeqs: [], health, awaySlackMs: 500 }).filter((l) => l.startsWith('status')), []);
+  const later = stream('0 3/J 13 13 13 3/J 13');
+  const health2: HealthSample[] = [...health, { seq: 65, time: 120_000, ok: true }];
+  assert.equal(checkStatusStream({ statuses: later, localReportSeqs: [], helloSeqs: [], health: health2, awaySlackMs: 500 }).filter((l) => l.startsWith('status 13')).length, 1);
+});

@@ -115,6 +115,7 @@ export function checkStatusStream(input: StreamInput): string[] {
     const slack = input.awaySlackMs ?? 6000;
     const hellos = [...input.helloSeqs].sort((a, b) => a - b);
     let sessionReachedPrinter = false;
+    let inOutage = false;
     let h = 0;
     s.forEach((x, i) => {
       while (h < hellos.length && hellos[h]! < x.seq) {
@@ -124,9 +125,12 @@ export function checkStatusStream(input: StreamInput): string[] {
       const notReady = (x.status === 12 || x.status === 13) && !x.jobId;
       if (!notReady) {
         sessionReachedPrinter = true;
+        inOutage = false;
         return;
       }
       if (x.status === 13 && !sessionReachedPrinter) return;
+      // The tail of a real outage (the bridge reconnecting with its backoff) is honest too.
+      if (inOutage) return;
       // Samples taken before this status arrived (and the one right after it).
       let last = -1;
       for (let k = 0; k < health.length && health[k]!.seq < x.seq; k++) last = k;
@@ -135,6 +139,7 @@ export function checkStatusStream(input: StreamInput): string[] {
       let away = false;
       for (let k = until; k >= 0 && health[k]!.time >= t0; k--) if (!health[k]!.ok) away = true;
       if (!away) out.push(`status ${x.status} (${x.progressDetail ?? ''}) while Klipper and Moonraker were fine [${show(i, i)}]`);
+      else inOutage = true;
     });
   }
   return [...new Set(out)];
