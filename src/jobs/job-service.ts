@@ -159,6 +159,8 @@ export class JobService {
     const wall = this.d.clock.now();
     const mono = monoNow(this.d.clock);
     const rebase = (j: PendingCloudJob): PendingCloudJob => ({ ...j, sinceMono: mono - Math.max(0, wall - j.since) });
+    // The rebased stamps live in memory (the store takes the new state before writing it); a failed
+    // write changes nothing that matters, the stamps are never read back from disk.
     await this.store.update(
       {
         ...t,
@@ -167,7 +169,7 @@ export class JobService {
         ended: t.ended ? { ...t.ended, mono: mono - Math.max(0, wall - t.ended.at) } : null,
       },
       [],
-    );
+    ).catch((err) => this.d.log.debug(`job state not rewritten after load (kept in memory): ${errText(err)}`));
   }
 
   private feed(event: TrackerEvent): void {
