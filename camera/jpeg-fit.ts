@@ -94,12 +94,12 @@ export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promis
     return { jpeg: input, ...source, quality: null, scaled: false, reencoded: false };
   }
 
-  const deadline = Date.now() + o.timeoutMs;
+  const deadline = performance.now() + o.timeoutMs; // monotonic
   const orient = ffmpegFilterFor(o.orientation);
   const upright = swapsAxes(o.orientation) ? { width: source.height, height: source.width } : source;
 
   const encode = async (quality: number, size?: JpegSize): Promise<Buffer> => {
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) throw new FfmpegError(`snapshot processing timed out after ${o.timeoutMs} ms`, 'timeout');
     const filters = [orient, size ? `scale=${size.width}:${size.height}:flags=area` : ''].filter(Boolean).join(',');
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'mjpeg', '-i', 'pipe:0', '-frames:v', '1'];

@@ -3,7 +3,7 @@
 // here bring the whole bridge up and down in order.
 import type { Config } from './config.js';
 import type { Logger } from './util/log.js';
-import type { Clock } from './util/clock.js';
+import { monoNow, type Clock } from './util/clock.js';
 import { Backoff, FailureLog } from './util/backoff.js';
 import { IdentityStore } from './identity/identity-store.js';
 import { chooseNetInterface, systemNetSource, type NetInfo, type NetSource } from './identity/mac.js';
@@ -99,7 +99,7 @@ export class Controller {
       clock: d.clock,
       // Moonraker is local: retry soon, but never faster than once a minute when it stays away.
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
-      failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => d.clock.now()),
+      failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => monoNow(d.clock)),
       wire: d.config.log.wire,
       remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS],
     });

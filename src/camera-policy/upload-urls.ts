@@ -4,7 +4,7 @@
 // never cached or used; the cloud's `expires` is capped at MAX_URL_LIFE_S.
 import type { PolarClient } from '../polar/polar-client.js';
 import type { CloudToPrinter } from '../polar/messages.js';
-import type { Clock } from '../util/clock.js';
+import { monoNow, type Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { AddressGuard } from '../net/address-guard.js';
 
@@ -17,6 +17,7 @@ export type UploadUrl = Extract<CloudToPrinter['getUrlResponse'], { status: 'SUC
 interface Entry {
   url: UploadUrl;
   /** ms: renew after this. */
+  /** Monotonic ms (a wall-clock jump must not keep an expired URL). */
   renewAt: number;
 }
 
@@ -44,7 +45,7 @@ export class UploadUrlCache {
   async get(type: UploadType, jobId?: string): Promise<UploadUrl> {
     const k = this.key(type, jobId);
     const hit = this.entries.get(k);
-    if (hit && this.clock.now() < hit.renewAt) return hit.url;
+    if (hit && monoNow(this.clock) < hit.renewAt) return hit.url;
     const serialNumber = this.polar.serialNumber;
     if (!serialNumber || !this.polar.online) throw new Error('not connected to Polar Cloud');
     const res = await this.polar.request(
@@ -63,7 +64,7 @@ export class UploadUrlCache {
     // Renew a minute early (or a tenth of the lifetime for short ones) so a slow upload never starts on an expiring URL.
     const lifeMs = Math.min(res.expires, MAX_URL_LIFE_S) * 1000;
     const margin = Math.min(60_000, lifeMs / 10);
-    this.entries.set(k, { url: res, renewAt: this.clock.now() + lifeMs - margin });
+    this.entries.set(k, { url: res, renewAt: monoNow(this.clock) + lifeMs - margin });
     return res;
   }
 

@@ -161,21 +161,25 @@ export class CloudSession implements Feature {
     await this.sendVersion();
   }
 
-  /** setVersion with the running version and the newest one Moonraker's update_manager knows. */
+  /**
+   * setVersion. Both versions come from one source in one scheme, so they are equal when up to
+   * date: Moonraker's update_manager `version`/`remote_version` for this repository when it
+   * manages it (what the user updates with), else our own version and no latest (unknown).
+   */
   async sendVersion(): Promise<void> {
     this.clearTimer();
     // Reconnects can overlap a slow update_manager query: only the newest call sends and re-arms.
     const generation = ++this.versionGeneration;
-    let latestVersion: string | undefined;
+    let versions: { runningVersion: string; latestVersion?: string } = { runningVersion: VERSION };
     try {
       const info = (await this.ctx.api.updateStatus()).version_info[UPDATE_MANAGER_NAME];
-      latestVersion = info?.remote_version ?? undefined;
+      versions = versionsFromUpdater(info?.version, info?.remote_version) ?? versions;
     } catch (err) {
       this.ctx.log.debug(`update_manager status unavailable: ${errText(err)}`);
     }
     const serialNumber = this.ctx.polar.serialNumber;
     if (generation !== this.versionGeneration || !serialNumber || !this.ctx.polar.online) return;
-    this.ctx.polar.send('setVersion', { serialNumber, runningVersion: VERSION, ...(latestVersion ? { latestVersion } : {}) });
+    this.ctx.polar.send('setVersion', { serialNumber, ...versions });
     this.clearTimer();
     this.versionTimer = this.ctx.clock.setTimeout(() => void this.sendVersion(), DAY_MS);
   }
@@ -184,4 +188,11 @@ export class CloudSession implements Feature {
     this.ctx.clock.clearTimeout(this.versionTimer);
     this.versionTimer = undefined;
   }
+}
+
+/** Moonraker's "?" (and empty) mean unknown. Null when the updater does not know our version. */
+export function versionsFromUpdater(version: string | undefined, remote: string | undefined): { runningVersion: string; latestVersion?: string } | null {
+  const known = (v: string | undefined): v is string => typeof v === 'string' && v.trim() !== '' && v.trim() !== '?';
+  if (!known(version)) return null;
+  return { runningVersion: version.trim(), ...(known(remote) ? { latestVersion: remote.trim() } : {}) };
 }

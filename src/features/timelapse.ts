@@ -13,7 +13,7 @@ import { encodeTimelapse } from '../../camera/timelapse-encode.js';
 import { postToS3, S3UploadError } from '../../camera/s3-post.js';
 import type { JobReport } from '../jobs/job-types.js';
 import { ConnectionClosedError } from '../polar/connection.js';
-import type { TimerHandle } from '../util/clock.js';
+import { monoNow, type TimerHandle } from '../util/clock.js';
 import { errText } from '../util/log.js';
 import { childPath, removeInside, safeSegment } from '../util/safe-path.js';
 import type { Camera } from './camera.js';
@@ -113,18 +113,18 @@ export class Timelapse implements Feature {
 
   /** The job's timelapse URL; a link lost while asking is waited out (the video is not lost with it). */
   private async timelapseUrl(jobId: string): Promise<Awaited<ReturnType<Camera['urls']['get']>>> {
-    const deadline = this.ctx.clock.now() + CLOUD_WAIT_MS;
+    const deadline = monoNow(this.ctx.clock) + CLOUD_WAIT_MS;
     for (;;) {
       if (!this.ctx.polar.online) {
         this.ctx.log.info(`timelapse of cloud job ${jobId}: waiting for the Polar Cloud link to upload it`);
-        await this.waitOnline(Math.max(1, deadline - this.ctx.clock.now()));
+        await this.waitOnline(Math.max(1, deadline - monoNow(this.ctx.clock)));
       }
       try {
         return await this.camera.urls.get('timelapse', jobId);
       } catch (err) {
         // A FAILED answer is the cloud's decision; only a lost link is retried.
         const linkLost = err instanceof ConnectionClosedError || !this.ctx.polar.online;
-        if (!linkLost || this.ctx.clock.now() >= deadline) throw err;
+        if (!linkLost || monoNow(this.ctx.clock) >= deadline) throw err;
         this.ctx.log.debug(`timelapse URL request lost with the link: ${errText(err)}`);
       }
     }
@@ -152,6 +152,8 @@ export class Timelapse implements Feature {
     const dir = childPath(this.root, safeSegment(job.jobId));
     const rec: Recording = { jobId: job.jobId, dir, next: 0, frames: 0, bytes: 0, stride: 1, lastLayer: null };
     this.rec = rec;
+    // Its completion goes through post-processing (5), never straight to 7.
+    this.ctx.status.setTimelapseJob(job.jobId);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // A restart mid-print: carry on after the frames already there.
     for (const f of await readdir(dir)) {
@@ -237,6 +239,9 @@ export class Timelapse implements Feature {
     if (rec) {
       this.rec = null;
       this.ctx.clock.clearTimeout(this.timer);
+      // Post-processing starts now (not after the first await), so no 7 slips in before the 5.
+      if (report.state === 'completed' && this.ffmpegOk) this.ctx.status.setPostProcessing({ jobId: report.jobId });
+      this.ctx.status.setTimelapseJob(null);
     }
     try {
       if (report.state !== 'completed' || !this.ffmpegOk) return;

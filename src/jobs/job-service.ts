@@ -4,7 +4,7 @@
 // its state and the job-report outbox on disk, and fetches the running file's
 // metadata for the status mapper.
 import type { MoonrakerApi, MoonrakerClient, PrinterModel, PrinterSnapshot, HistoryJob } from '../../moonraker-bridge/index.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import { errText, type Logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { ensurePrivateDir } from '../util/atomic-file.js';
@@ -19,6 +19,8 @@ export interface JobServiceEvents {
   changed: Record<string, never>;
   /** Reports were added to the outbox (durable, unless saving failed: then they are sent from memory). */
   reportsQueued: { reports: JobReport[] };
+  /** Jobs just finished, emitted synchronously with the tracker's decision (before the outbox write). */
+  finished: { reports: JobReport[] };
 }
 
 export interface JobServiceDeps {
@@ -60,6 +62,11 @@ export class JobService {
     return this.store.tracker.pendingCloud;
   }
 
+  /** A file history already finished while print_stats may still show it printing. */
+  get staleFile(): string | null {
+    return this.store.tracker.staleFile ?? null;
+  }
+
   get jobMeta(): JobMeta | null {
     const job = this.job;
     return job && this.meta && this.meta.filename === job.filename ? this.meta : null;
@@ -69,6 +76,7 @@ export class JobService {
     await ensurePrivateDir(this.d.dataDir);
     await this.store.load();
     this.reconcileAfter = this.store.loadedSavedAt ?? null;
+    await this.rebaseAges();
     this.stalePending = this.store.tracker.pendingCloud?.jobId ?? null;
     this.running = true;
     const { printer, api, moonraker } = this.d;
@@ -88,7 +96,7 @@ export class JobService {
       this.d.log.info(`resuming tracking of ${a.cloud ? `cloud job ${a.jobId}` : 'local job'} (${a.filename})`);
     }
     if (this.store.outbox.length) this.d.log.info(`${this.store.outbox.length} job report(s) waiting to be sent to Polar Cloud`);
-    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null);
+    this.scheduleWake(this.store.tracker.ended ? this.store.tracker.ended.at + HISTORY_GRACE_MS : null, this.store.tracker.ended?.mono);
   }
 
   async stop(): Promise<void> {
@@ -145,16 +153,42 @@ export class JobService {
     this.feed(ev);
   }
 
-  private feed(ev: TrackerEvent): void {
+  /**
+   * Jobs loaded from disk carry wall-clock times only: their ages continue on this process's
+   * monotonic clock from the age the wall clock gives now (the best there is across a restart).
+   */
+  private async rebaseAges(): Promise<void> {
+    const t = this.store.tracker;
+    if (!t.pendingCloud && !t.queuedCloud?.length && !t.ended) return;
+    const wall = this.d.clock.now();
+    const mono = monoNow(this.d.clock);
+    const rebase = (j: PendingCloudJob): PendingCloudJob => ({ ...j, sinceMono: mono - Math.max(0, wall - j.since) });
+    // The rebased stamps live in memory (the store takes the new state before writing it); a failed
+    // write changes nothing that matters, the stamps are never read back from disk.
+    await this.store.update(
+      {
+        ...t,
+        pendingCloud: t.pendingCloud ? rebase(t.pendingCloud) : null,
+        ...(t.queuedCloud ? { queuedCloud: t.queuedCloud.map(rebase) } : {}),
+        ended: t.ended ? { ...t.ended, mono: mono - Math.max(0, wall - t.ended.at) } : null,
+      },
+      [],
+    ).catch((err) => this.d.log.debug(`job state not rewritten after load (kept in memory): ${errText(err)}`));
+  }
+
+  private feed(event: TrackerEvent): void {
     if (!this.running) return;
+    // Ages and waits run on the monotonic clock (a wall-clock jump must not expire a queued job).
+    const ev: TrackerEvent = event.mono === undefined ? { ...event, mono: monoNow(this.d.clock) } : event;
     const before = this.store.tracker;
     const res = reduceJob(before, ev);
-    this.scheduleWake(res.wakeAt);
+    this.scheduleWake(res.wakeAt, res.state.ended?.mono);
     if (!res.changed && res.reports.length === 0) return;
     for (const r of res.reports) {
       this.d.log.info(`job finished: ${r.cloud ? `cloud job ${r.jobId}` : 'local job'} ${r.filename} ${r.state} (${r.printSeconds} s, ${r.filamentUsed} mm)`);
     }
     const write = this.store.update(res.state, res.reports);
+    if (res.reports.length) this.events.emit('finished', { reports: res.reports });
     if (res.reports.length) {
       const reports = res.reports;
       // A failed save (full disk) must not hold the report back: it is in the outbox in memory,
@@ -174,14 +208,16 @@ export class JobService {
     this.events.emit('changed', {});
   }
 
-  private scheduleWake(at: number | null): void {
+  /** `endedMono`: when the wait started on the monotonic clock (preferred over the wall-clock `at`). */
+  private scheduleWake(at: number | null, endedMono?: number): void {
     this.d.clock.clearTimeout(this.wakeTimer);
     this.wakeTimer = undefined;
     if (at === null || !this.running) return;
+    const delay = endedMono !== undefined ? endedMono + HISTORY_GRACE_MS - monoNow(this.d.clock) : at - this.d.clock.now();
     this.wakeTimer = this.d.clock.setTimeout(() => {
       this.wakeTimer = undefined;
       this.feed({ type: 'tick', at: this.d.clock.now() });
-    }, Math.max(0, at - this.d.clock.now()));
+    }, Math.max(0, delay));
   }
 
   private async loadMeta(filename: string): Promise<void> {

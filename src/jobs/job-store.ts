@@ -28,6 +28,8 @@ const trackedJob = z.object({
   configUrl: opt,
   printSeconds: z.number(),
   filamentUsed: z.number(),
+  running: z.literal(true).optional(),
+  printed: z.literal(true).optional(),
 });
 const pendingCloud = z.object({ jobId: str, filename: str, since: z.number(), jobName: opt, fileUrl: opt, configUrl: opt });
 const report = z.object({

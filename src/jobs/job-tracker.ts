@@ -48,26 +48,28 @@ export function sameFile(a: string, b: string): boolean {
 /** Working copy of one reduction. Nested objects of the input are replaced, never written to. */
 interface Draft {
   at: number;
+  mono: number | undefined;
   state: TrackerState;
   reports: JobReport[];
 }
 
 export function reduceJob(state: TrackerState, event: TrackerEvent): TrackerResult {
-  const d: Draft = { at: event.at, state: { ...state }, reports: [] };
+  const d: Draft = { at: event.at, mono: event.mono, state: { ...state }, reports: [] };
   dropExpiredPending(d);
   switch (event.type) {
     case 'snapshot':
       onSnapshot(d, event);
       break;
     case 'cloudStart':
-      d.state.pendingCloud = { ...event.job };
+      // Re-sent for the same job (hand-off after the download): keeps its original age.
+      d.state.pendingCloud = d.state.pendingCloud?.jobId === event.job.jobId && d.state.pendingCloud.sinceMono !== undefined ? { ...event.job, sinceMono: d.state.pendingCloud.sinceMono } : accepted(d, event.job);
       break;
     case 'cloudAbort':
       onCloudAbort(d, event.jobId);
       break;
     case 'cloudQueue':
       if (d.state.pendingCloud?.jobId === event.job.jobId) d.state.pendingCloud = null;
-      d.state.queuedCloud = [...(d.state.queuedCloud ?? []).filter((j) => j.jobId !== event.job.jobId), { ...event.job }].slice(-QUEUED_CLOUD_CAP);
+      d.state.queuedCloud = [...(d.state.queuedCloud ?? []).filter((j) => j.jobId !== event.job.jobId), accepted(d, event.job)].slice(-QUEUED_CLOUD_CAP);
       break;
     case 'cloudDrop':
       if (d.state.pendingCloud?.jobId === event.jobId) d.state.pendingCloud = null;
@@ -93,11 +95,21 @@ export function reduceJob(state: TrackerState, event: TrackerEvent): TrackerResu
   };
 }
 
+/** How long ago `j` was accepted: on the monotonic clock when both ends have it, else on the wall clock. */
+function ageOf(d: Draft, j: PendingCloudJob): number {
+  return d.mono !== undefined && j.sinceMono !== undefined ? d.mono - j.sinceMono : d.at - j.since;
+}
+
 function dropExpiredPending(d: Draft): void {
   const pending = d.state.pendingCloud;
-  if (pending && d.at - pending.since > PENDING_CLOUD_TTL_MS) d.state.pendingCloud = null;
+  if (pending && ageOf(d, pending) > PENDING_CLOUD_TTL_MS) d.state.pendingCloud = null;
   const queued = d.state.queuedCloud;
-  if (queued?.some((j) => d.at - j.since > QUEUED_CLOUD_TTL_MS)) d.state.queuedCloud = queued.filter((j) => d.at - j.since <= QUEUED_CLOUD_TTL_MS);
+  if (queued?.some((j) => ageOf(d, j) > QUEUED_CLOUD_TTL_MS)) d.state.queuedCloud = queued.filter((j) => ageOf(d, j) <= QUEUED_CLOUD_TTL_MS);
+}
+
+/** The job as accepted now, stamped on the monotonic clock when the event has it. */
+function accepted(d: Draft, job: PendingCloudJob): PendingCloudJob {
+  return d.mono !== undefined ? { ...job, sinceMono: d.mono } : { ...job };
 }
 
 type SnapshotEvent = Extract<TrackerEvent, { type: 'snapshot' }>;
@@ -114,18 +126,27 @@ function onSnapshot(d: Draft, e: SnapshotEvent): void {
     // Another file is printing: the tracked one ended while we were not looking.
     if (active && !sameFile(active.filename, e.filename)) finishFromSnapshot(d);
     const current = d.state.active;
-    if (!current) {
-      startJob(d, e.filename, e.at - e.totalDuration * 1000, null, printSeconds, filamentUsed);
-    } else {
-      d.state.active = { ...current, printSeconds, filamentUsed };
-      d.state.ended = null; // still (or again) running
-    }
+    if (!current) startJob(d, e.filename, e.at - e.totalDuration * 1000, null, printSeconds, filamentUsed);
+    else d.state.active = { ...current, printSeconds, filamentUsed };
+    d.state.active = markRunning(d.state.active!, e.printDuration, e.printState === 'paused');
+    d.state.ended = null; // still (or again) running
     return;
   }
   if (d.state.staleFile != null) delete d.state.staleFile;
-  if (ENDED_STATES.has(e.printState) && d.state.active && !d.state.ended) {
-    d.state.ended = { at: e.at, printState: e.printState };
+  const active = d.state.active;
+  // An ended print_stats counts once it has shown this job running (or names its file, e.g. after a
+  // restart): a new job tracked from its history record still sees the previous print's
+  // complete/cancelled of another file until Klipper starts it.
+  if (ENDED_STATES.has(e.printState) && active && (active.running || sameFile(active.filename, e.filename)) && !d.state.ended) {
+    d.state.ended = d.mono !== undefined ? { at: e.at, printState: e.printState, mono: d.mono } : { at: e.at, printState: e.printState };
   }
+}
+
+/** Notes that print_stats shows the job running (and past preparing, once print_duration moved or it paused). */
+function markRunning(job: TrackedJob, printDuration: number, paused: boolean): TrackedJob {
+  const printed = job.printed || printDuration > 0 || paused;
+  if (job.running && printed === !!job.printed) return job;
+  return { ...job, running: true, ...(printed ? { printed: true as const } : {}) };
 }
 
 function onHistoryInProgress(d: Draft, record: HistoryRecord): void {
@@ -172,7 +193,9 @@ function onHistoryFinished(d: Draft, record: HistoryRecord): void {
 
 function onTick(d: Draft): void {
   const { active, ended } = d.state;
-  if (active && ended && d.at >= ended.at + HISTORY_GRACE_MS) finishFromSnapshot(d);
+  if (!active || !ended) return;
+  const waited = d.mono !== undefined && ended.mono !== undefined ? d.mono - ended.mono : d.at - ended.at;
+  if (waited >= HISTORY_GRACE_MS) finishFromSnapshot(d);
 }
 
 function onCloudAbort(d: Draft, jobId: string): void {

@@ -28,6 +28,8 @@ export interface PendingCloudJob {
   /** Filename (relative to Moonraker's gcodes root) the job will print as. */
   filename: string;
   since: number;
+  /** Monotonic ms of this process when it was accepted (ages are measured on it; not persisted). */
+  sinceMono?: number | undefined;
   jobName?: string | undefined;
   fileUrl?: string | undefined;
   configUrl?: string | undefined;
@@ -48,6 +50,16 @@ export interface TrackedJob {
   /** Last values seen while it ran (fallback when history is unavailable). */
   printSeconds: number;
   filamentUsed: number;
+  /**
+   * print_stats has named this job's file while printing/paused. Until then print_stats
+   * describes an earlier print (a stale complete/cancelled), never this job.
+   */
+  running?: true | undefined;
+  /**
+   * Past preparing for good: print_duration > 0 was seen (the first extrusion), or it was paused
+   * (a resumed job that is still heating shows 3, never 2 again: 2 only opens a job's life).
+   */
+  printed?: true | undefined;
 }
 
 /** The tracker saw the print end (print_stats), and waits briefly for history to confirm. */
@@ -55,6 +67,8 @@ export interface EndedJob {
   at: number;
   /** print_stats.state when it ended: complete | cancelled | error | standby. */
   printState: string;
+  /** Monotonic ms when it ended (the wait for history is measured on it). */
+  mono?: number | undefined;
 }
 
 export interface TrackerState {
@@ -86,7 +100,10 @@ export interface HistoryRecord {
   filament_used: number;
 }
 
-export type TrackerEvent =
+/** Every event may carry `mono`: monotonic ms of this process, used for ages and waits (wall `at` jumps). */
+export type TrackerEvent = TrackerEventBody & { mono?: number | undefined };
+
+type TrackerEventBody =
   /** Printer state (only meaningful while Klippy is ready; `ready: false` events are ignored for inference). */
   | {
       type: 'snapshot';

@@ -3,7 +3,7 @@
 // capped exponential backoff. Cloud commands for our serial are validated and
 // handed to the features; nothing is sent to the cloud before hello SUCCESS.
 import type { Logger } from '../util/log.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import { Backoff, FailureLog } from '../util/backoff.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { errText } from '../util/log.js';
@@ -86,8 +86,8 @@ export class PolarClient {
   constructor(private readonly o: PolarClientOptions) {
     this.backoff = o.backoff ?? new Backoff({ initialMs: 1000, maxMs: 120_000 });
     this.unknownEvents = new UnknownEvents(o.log);
-    this.failures = new FailureLog(o.log, 'Polar Cloud connection', 5 * 60_000, () => o.clock.now());
-    this.helloFailures = new FailureLog(o.log, 'Polar Cloud hello', 5 * 60_000, () => o.clock.now());
+    this.failures = new FailureLog(o.log, 'Polar Cloud connection', 5 * 60_000, () => monoNow(o.clock));
+    this.helloFailures = new FailureLog(o.log, 'Polar Cloud hello', 5 * 60_000, () => monoNow(o.clock));
   }
 
   get state(): PolarClientState {
@@ -300,7 +300,7 @@ export class PolarClient {
 
   /** A flapping link is one warning per LINK_LOST_LOG_MS with a count, not one per drop (the SD card). */
   private logLinkLost(reason: string): void {
-    const t = this.o.clock.now();
+    const t = monoNow(this.o.clock);
     if (t - this.linkLostLoggedAt >= LINK_LOST_LOG_MS) {
       const more = this.linkLostSuppressed > 0 ? `; lost ${this.linkLostSuppressed} more times in the last ${Math.round((t - this.linkLostLoggedAt) / 60_000)} min` : '';
       this.o.log.warn(`lost Polar Cloud connection (${reason})${more}`);

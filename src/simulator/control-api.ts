@@ -65,6 +65,8 @@ export interface SimulatorControl {
   setHeaterTemperature(name: string, celsius: number): void;
   /** A filament sensor (short or object name) sees filament or not; a runout while printing pauses (pause_on_runout). */
   setFilamentDetected(sensor: string, detected: boolean): void;
+  /** Moonraker's klippy_state right now ('disconnected' also while Moonraker itself is down): the truth tests compare 12/13 against. */
+  klippyState(): string;
   /** Resolves when print_stats.state equals `state`. */
   waitForPrintState(state: string, timeoutMs?: number): Promise<void>;
 }
@@ -86,6 +88,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     klippyDisconnect: () => ctx.klippy.disconnect(),
     klippyReady: async () => {
       if (ctx.klippy.hostRunning && ctx.printer.state === 'ready') return;
+      ctx.klippy.mcuShutdown = false; // as a FIRMWARE_RESTART would
       await ctx.klippy.disconnect();
       await ctx.klippy.startHost();
     },
@@ -119,6 +122,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     reset: () => host.reset(),
     callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
     setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
+    klippyState: () => ctx.klippy.state,
     setHeaterTemperature: (name, celsius) => {
       const h = ctx.printer.heater(name);
       if (!h) throw new Error(`unknown heater ${name}`);

@@ -8,12 +8,17 @@ import { delay, type SimContext } from './context.js';
 import { MESSAGE_READY, MESSAGE_STARTUP } from './klipper-printer.js';
 import { MCU_UNPOWERED } from './power-devices.js';
 
+/** What Klipper says when RESTART meets an MCU that is still shut down. */
+export const MESSAGE_MCU_SHUTDOWN = "Can not update MCU 'mcu' config as it is shutdown\nOnce the underlying issue is corrected, use the\n\"FIRMWARE_RESTART\" command to reset the firmware, reload the\nconfig, and restart the host software.\nPrinter is shutdown\n";
+
 export type MoonrakerKlippyState = 'disconnected' | 'startup' | 'ready' | 'error' | 'shutdown';
 
 export class KlippyConnection {
   hostRunning = false;
   linked = false;
   private initializing = false;
+  /** The MCU went through an emergency stop: only FIRMWARE_RESTART resets it (RESTART comes back in error). */
+  mcuShutdown = false;
   /** Increments whenever the Klippy process (re)starts or dies; stale work checks it. */
   generation = 0;
   private readonly pending = new Set<(err: Error) => void>();
@@ -85,6 +90,7 @@ export class KlippyConnection {
     const p = this.ctx.printer;
     if (!this.hostRunning || p.state === 'shutdown') return;
     this.ctx.log.info(`Klippy shutdown: ${message}`);
+    this.mcuShutdown = true;
     if (this.tracking) this.ctx.history.finishCurrent('klippy_shutdown');
     p.setState('shutdown', message);
     for (const h of p.heaters) h.target = 0;
@@ -114,11 +120,15 @@ export class KlippyConnection {
     }
   }
 
-  /** RESTART / FIRMWARE_RESTART: Klippy exits and comes back. */
-  async restartHost(): Promise<void> {
+  /**
+   * RESTART / FIRMWARE_RESTART: Klippy exits and comes back. As on real Klipper, after a shutdown
+   * (M112, MCU error) a plain RESTART cannot reconfigure the shut-down MCU and Klippy stays in error.
+   */
+  async restartHost(kind: 'RESTART' | 'FIRMWARE_RESTART' = 'FIRMWARE_RESTART'): Promise<void> {
     await this.disconnect();
     await delay(this.ctx, 50);
-    await this.startHost();
+    if (kind === 'FIRMWARE_RESTART') this.mcuShutdown = false;
+    await this.startHost(this.mcuShutdown ? MESSAGE_MCU_SHUTDOWN : undefined);
   }
 
   /** Moonraker came up: connect to Klippy ("startup" while identifying). */

@@ -265,7 +265,9 @@ export class VirtualSdcard implements SdcardControl {
     }
     this.loop = null;
     if (this.abortMessage !== null) {
-      if (this.abortMessage) p.printStats.noteError(this.abortMessage);
+      // Klipper's work handler after a shutdown: the loop was told to stop like a pause, so
+      // print_stats says "paused" while Klippy is shut down (history records klippy_shutdown).
+      if (this.abortMessage) p.printStats.notePause();
     } else if (error !== null) p.printStats.noteError(error);
     else if (this.fh) p.printStats.notePause();
     else p.printStats.noteComplete();

@@ -14,6 +14,9 @@ export interface PrintStatsStatus {
   info: { total_layer: number | null; current_layer: number | null };
 }
 
+/** Simulated seconds after the start before print_duration can move (real Klipper: about 2 s). */
+export const FIRST_MOVE_DELAY_S = 2;
+
 export class PrintStats {
   filename = '';
   state: PrintState = 'standby';
@@ -129,7 +132,9 @@ export class PrintStats {
       if (this.lastPauseTime !== null) timePaused += t - this.lastPauseTime;
       else this.updateFilament();
       this.totalDuration = t - this.printStartTime;
-      if (this.filamentUsed < 0.0000001) this.initDuration = this.totalDuration - timePaused;
+      // Real hardware: print_duration stays 0 for ~2 s after printing starts even with nothing to
+      // heat (the first moves are still in the lookahead queue), as well as until the first extrusion.
+      if (this.filamentUsed < 0.0000001 || this.totalDuration < FIRST_MOVE_DELAY_S) this.initDuration = this.totalDuration - timePaused;
     }
     return {
       filename: this.filename,

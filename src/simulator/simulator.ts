@@ -101,7 +101,7 @@ export class Simulator {
         cancel: () => ctx.sd.cancel(),
         positionReport: () => ctx.sd.positionReport(),
       },
-      restart: () => void ctx.klippy.restartHost(),
+      restart: (kind) => void ctx.klippy.restartHost(kind),
       shutdown: (msg) => void ctx.klippy.shutdown(msg),
       softwareVersion: settings.klipperVersion,
     });

@@ -4,6 +4,8 @@
 import type { HeaterView, PrinterSnapshot } from '../../moonraker-bridge/index.js';
 import { LOCAL_JOB_ID } from '../jobs/job-types.js';
 import { POLAR_STATUS } from '../polar/messages.js';
+import type { TrackedJob } from '../jobs/job-types.js';
+import { jobPhase, type RunStep } from './job-phase.js';
 import type { JobMeta, PolarStatusMessage, PrepareView, StatusInput } from './status-types.js';
 import { runoutDetail, runoutSensor } from './filament-runout.js';
 
@@ -35,32 +37,30 @@ export function mapStatus(input: StatusInput): PolarStatusMessage {
   }
   if (!ready) return notReady(input.serialNumber, p);
 
-  if (input.prepare) return finish(base, POLAR_STATUS.PREPARING, 'Preparing', prepareFields(input, input.prepare));
-
-  const state = p.print_stats.state ?? '';
-  // A banner with no tracked job: history already finished the print and print_stats still says printing.
-  const stale = input.job === null && input.banner !== null;
-  if ((state === 'printing' || state === 'paused') && !stale) return activePrint(input, base, state === 'paused');
-
-  if (input.postProcessing) {
-    return finish(base, POLAR_STATUS.POSTPROCESSING, 'Post-processing', { jobId: input.postProcessing.jobId });
+  // One owner of the job's phase (src/status/job-phase.ts); this only words it.
+  const phase = jobPhase(input);
+  switch (phase.kind) {
+    case 'idle':
+      return finish(base, POLAR_STATUS.READY, 'Ready', {});
+    case 'cloudFailed':
+      return finish(base, POLAR_STATUS.ERROR, 'Error', { progressDetail: phase.message, jobId: phase.jobId });
+    case 'cloudPreparing':
+      return finish(base, POLAR_STATUS.PREPARING, 'Preparing', prepareFields(input, phase.prepare));
+    case 'cloudPostProcessing':
+      return finish(base, POLAR_STATUS.POSTPROCESSING, 'Post-processing', { jobId: phase.jobId });
+    case 'cloudFinished': {
+      const done = phase.state === 'completed';
+      return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? 'Complete' : 'Canceled', {
+        jobId: phase.jobId,
+        file: phase.job?.fileUrl,
+        config: phase.job?.configUrl,
+      });
+    }
+    case 'cloudRunning':
+      return runningPrint(input, base, phase.job, phase.step);
+    case 'local':
+      return runningPrint(input, base, phase.job, phase.step);
   }
-  if (input.banner) {
-    const done = input.banner.state === 'completed';
-    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? 'Complete' : 'Canceled', {
-      jobId: input.banner.jobId,
-    });
-  }
-  const job = input.job;
-  if (job?.cloud && (state === 'complete' || state === 'cancelled' || state === 'error')) {
-    const done = state === 'complete';
-    return finish(base, done ? POLAR_STATUS.COMPLETE : POLAR_STATUS.CANCELING, done ? 'Complete' : 'Canceled', {
-      jobId: job.jobId,
-      file: job.fileUrl,
-      config: job.configUrl,
-    });
-  }
-  return finish(base, POLAR_STATUS.READY, 'Ready', {});
 }
 
 /** Moonraker or Klippy not usable: 13 (not there yet / gone) or 12 (Klipper reports a failure). */
@@ -108,26 +108,38 @@ function prepareFields(input: StatusInput, prepare: PrepareView): Fields {
   };
 }
 
-/** print_stats printing/paused: 1/3 printing, 2 heating before the first move, 4/9/10 paused. */
-function activePrint(input: StatusInput, base: Fields & { serialNumber: string }, statePaused: boolean): PolarStatusMessage {
+/**
+ * A job handed to Klipper. Cloud: 2 until the first extrusion, then 3; local: always 1 (heating
+ * detail in progressDetail; 2 is reserved for cloud prints, protocol §3.12); paused: 4/9/10.
+ */
+function runningPrint(input: StatusInput, base: Fields & { serialNumber: string }, job: TrackedJob | null, step: RunStep): PolarStatusMessage {
   const p = input.printer;
-  const job = input.job;
-  const filename = p.print_stats.filename || job?.filename || '';
+  const cloud = job?.cloud === true;
+  const filename = job?.filename || p.print_stats.filename || '';
   const name = job?.jobName || basename(filename);
   const meta = metaFor(input.jobMeta, filename);
   const fields: Fields = {
     jobId: job ? job.jobId : LOCAL_JOB_ID,
-    file: job?.cloud ? job.fileUrl : undefined,
-    config: job?.cloud ? job.configUrl : undefined,
-    startTime: job ? isoTime(job.startedAt) : undefined,
+    file: cloud ? job.fileUrl : undefined,
+    config: cloud ? job.configUrl : undefined,
+    startTime: job && step !== 'starting' ? isoTime(job.startedAt) : undefined,
+    ...metaFields(meta),
+  };
+  if (step === 'starting') {
+    // print_stats still shows the previous print: none of its numbers belong to this job.
+    const detail = `Starting print: ${name}`;
+    return cloud
+      ? finish(base, POLAR_STATUS.PREPARING, 'Preparing', { ...fields, progressDetail: detail })
+      : finish(base, POLAR_STATUS.SERIAL, 'Printing', { ...fields, progressDetail: detail });
+  }
+  Object.assign(fields, {
     printSeconds: nonNegInt(p.print_stats.print_duration),
     bytesRead: nonNegInt(p.virtual_sdcard.file_position),
     fileSize: nonNegInt(p.virtual_sdcard.file_size),
-    ...metaFields(meta),
-  };
+  });
   const printingDetail = `Printing Job: ${name} Percent Complete: ${formatPercent(percentDone(p, meta))}%`;
 
-  if (statePaused || p.pause_resume.is_paused === true) {
+  if (step === 'paused') {
     // Paused with an enabled runout sensor seeing no filament: 10 with the sensor named (issue 18.3).
     const runout = input.pauseKind === 'cold' ? null : runoutSensor(p);
     if (runout) return finish(base, POLAR_STATUS.CHANGING_FILAMENT, 'Changing filament', { ...fields, progressDetail: runoutDetail(runout, printingDetail) });
@@ -139,14 +151,13 @@ function activePrint(input: StatusInput, base: Fields & { serialNumber: string }
           : [POLAR_STATUS.PAUSED, 'Paused'];
     return finish(base, status, progress, { ...fields, progressDetail: printingDetail });
   }
-  // print_duration stays 0 until the first extrusion move: heating, homing, mesh leveling.
-  if (!((p.print_stats.print_duration ?? 0) > 0)) {
-    return finish(base, POLAR_STATUS.PREPARING, 'Preparing', {
-      ...fields,
-      progressDetail: `Heating / homing before printing ${name}`,
-    });
+  if (step === 'heating') {
+    const detail = `Heating / homing before printing ${name}`;
+    return cloud
+      ? finish(base, POLAR_STATUS.PREPARING, 'Preparing', { ...fields, progressDetail: detail })
+      : finish(base, POLAR_STATUS.SERIAL, 'Printing', { ...fields, progressDetail: detail });
   }
-  const status = job?.cloud ? POLAR_STATUS.PRINTING : POLAR_STATUS.SERIAL;
+  const status = cloud ? POLAR_STATUS.PRINTING : POLAR_STATUS.SERIAL;
   return finish(base, status, 'Printing', { ...fields, progressDetail: printingDetail });
 }
 

@@ -6,9 +6,9 @@
 // current status goes out right after it.
 import type { PrinterModel, PrinterSnapshot } from '../../moonraker-bridge/index.js';
 import type { JobService } from '../jobs/job-service.js';
-import type { FinishState } from '../jobs/job-types.js';
+import type { FinishState, JobReport } from '../jobs/job-types.js';
 import type { PolarClient } from '../polar/polar-client.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TypedEmitter } from '../util/typed-emitter.js';
 import { defaultChamberObject, mapStatus, statusChangeIsMeaningful, statusChangeIsUrgent } from './status-mapper.js';
@@ -50,8 +50,10 @@ export class StatusReporter {
   private pauseKind: PauseKind | null = null;
   private prepare: PrepareView | null = null;
   private postProcessing: { jobId: string } | null = null;
+  private timelapseJobId: string | null = null;
   private updating = false;
   private failures: { jobId: string; message: string; remaining: number }[] = [];
+  private announced: string[] = [];
   private banners: { state: FinishState; jobId: string; remaining: number; outranked: number }[] = [];
 
   constructor(private readonly o: StatusReporterOptions) {}
@@ -62,10 +64,10 @@ export class StatusReporter {
       this.o.printer.on('objectsChanged', poke),
       this.o.printer.on('connectionChanged', poke),
       this.o.jobs.events.on('changed', poke),
-      this.o.jobs.events.on('reportsQueued', ({ reports }) => {
-        for (const r of reports) if (r.cloud) this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
-        this.poke();
-      }),
+      // Announced from the tracker's decision, not the outbox write: otherwise print_stats
+      // (still printing for a moment) and the finished job disagree in between.
+      this.o.jobs.events.on('finished', ({ reports }) => this.announce(reports)),
+      this.o.jobs.events.on('reportsQueued', ({ reports }) => this.announce(reports)),
       this.o.polar.events.on('online', () => {
         this.lastSent = null;
         this.sendNow();
@@ -79,6 +81,16 @@ export class StatusReporter {
     this.clearTimers();
   }
 
+  /** 6/7 for each finished cloud job, once per report (both events may carry the same report). */
+  private announce(reports: readonly JobReport[]): void {
+    for (const r of reports) {
+      if (!r.cloud || this.announced.includes(r.key)) continue;
+      this.announced = [...this.announced, r.key].slice(-20);
+      this.banners.push({ state: r.state, jobId: r.jobId, remaining: BANNER_REPEATS, outranked: 0 });
+    }
+    this.poke();
+  }
+
   // ---- inputs set by features ----
   setPauseKind(kind: PauseKind | null): void {
     this.pauseKind = kind;
@@ -89,6 +101,11 @@ export class StatusReporter {
   }
   setPrepare(p: PrepareView | null): void {
     this.prepare = p;
+    this.poke();
+  }
+  /** A timelapse is being recorded for this cloud job: when it completes, post-processing (5) comes first. */
+  setTimelapseJob(jobId: string | null): void {
+    this.timelapseJobId = jobId;
     this.poke();
   }
   setPostProcessing(p: { jobId: string } | null): void {
@@ -115,11 +132,14 @@ export class StatusReporter {
       serialNumber,
       printer,
       job: this.o.jobs.job,
+      pending: this.o.jobs.pendingCloud,
+      staleFile: this.o.jobs.staleFile,
       jobMeta: this.o.jobs.jobMeta,
       prepare: this.prepare,
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
+      timelapseJobId: this.timelapseJobId,
       updating: this.updating,
       failure: this.failures[0] ? { jobId: this.failures[0].jobId, message: this.failures[0].message } : null,
       chamberObject: this.o.chamber ?? defaultChamberObject(printer.heaters.map((h) => h.name)),
@@ -134,10 +154,10 @@ export class StatusReporter {
     const status = this.current();
     if (!status || !this.o.polar.online) return;
     if (!this.o.polar.send('status', status)) return;
-    const now = this.o.clock.now();
     this.lastSent = status;
-    this.lastSentAt = now;
-    this.events.emit('sent', { status, at: now });
+    // Spacing runs on the monotonic clock: a wall-clock step back must not hold statuses for hours.
+    this.lastSentAt = monoNow(this.o.clock);
+    this.events.emit('sent', { status, at: this.o.clock.now() });
     this.consumeBanner(status);
     this.scheduleHeartbeat();
   }
@@ -151,7 +171,7 @@ export class StatusReporter {
     if (!this.o.polar.online) return;
     const next = this.current();
     if (!next || !statusChangeIsMeaningful(this.lastSent, next)) return;
-    const now = this.o.clock.now();
+    const now = monoNow(this.o.clock);
     const spacing = statusChangeIsUrgent(this.lastSent, next) ? Math.min(URGENT_SPACING_MS, this.o.minSpacingMs ?? 1000) : (this.o.minSpacingMs ?? 1000);
     const at = now + Math.max(this.o.debounceMs ?? 20, this.lastSentAt + spacing - now);
     if (this.sendTimer !== undefined && this.sendAt <= at) return;

@@ -42,6 +42,12 @@ export interface StatusInput {
   updating: boolean;
   /** A cloud print that failed before printing (reported as 12 for a few messages). */
   failure?: { jobId: string; message: string } | null | undefined;
+  /** The cloud job handed to the bridge and not yet tracked as printing (tracker's pendingCloud). */
+  pending?: PendingCloudJob | null | undefined;
+  /** The cloud job a timelapse is being recorded for: its completion shows 5 before 7. */
+  timelapseJobId?: string | null | undefined;
+  /** A file history already finished while print_stats may still show it printing. */
+  staleFile?: string | null | undefined;
   /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */
   chamberObject: string | null;
 }

@@ -19,7 +19,7 @@ export class RotatingFile {
   ) {}
 
   write(line: string): void {
-    if (Date.now() < this.retryAt) return;
+    if (performance.now() < this.retryAt) return;
     try {
       if (this.fd === undefined) this.open();
       const buf = Buffer.from(line, 'utf8');
@@ -28,7 +28,7 @@ export class RotatingFile {
       this.size += buf.length;
     } catch {
       this.close();
-      this.retryAt = Date.now() + 60_000;
+      this.retryAt = performance.now() + 60_000; // monotonic: a clock jump must not silence the log
     }
   }
 

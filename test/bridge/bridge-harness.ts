@@ -6,6 +6,7 @@ import { startMoonrakerSimulator, type MoonrakerSimulator } from '../../src/simu
 import type { Controller } from '../../src/controller.js';
 import { prusaGcode } from '../simulator/gcode-samples.js';
 import { LogCapture, eventually, makeController, makeDataDir, moonrakerYaml } from '../helpers/bridge-setup.js';
+import { HealthRecorder, checkStatusStream, streamFromEmulator } from '../helpers/status-stream.js';
 
 export interface StatusSeen {
   seq: number;
@@ -18,6 +19,10 @@ export interface StatusSeen {
 export class Bridge {
   serial = '';
   c!: Controller;
+  /** The simulator's real state over time, for the status-stream checker. */
+  readonly health: HealthRecorder;
+  /** Set false by a test that makes the stream lie on purpose (e.g. it injects statuses). */
+  checkStatusStream = true;
 
   constructor(
     readonly emu: PolarEmulator,
@@ -25,7 +30,10 @@ export class Bridge {
     readonly dataDir: string,
     readonly log: LogCapture,
     private readonly extraYaml: string,
-  ) {}
+  ) {
+    this.health = new HealthRecorder(emu, sim);
+    this.health.start();
+  }
 
   /**
    * `camera`: lines added under `camera:` (the simulator's webcam is used); without it the
@@ -63,10 +71,26 @@ export class Bridge {
     await eventually(() => this.c.polar.online && this.c.printer.snapshot().connection === 'klippy_ready', 10_000, 'bridge online and printer ready');
   }
 
+  /** Every stop checks the whole status stream the cloud received (test/helpers/status-stream.ts). */
   async stop(): Promise<void> {
+    this.health.stop();
     await this.c.stop();
+    const violations = this.checkStatusStream ? this.statusViolations() : [];
     await this.sim.stop();
     await this.emu.stop();
+    if (violations.length) throw new Error(`status stream is not an exact mirror:\n${violations.join('\n')}\nstream: ${this.statusCodes()}`);
+  }
+
+  /** Grammar violations in what the cloud received so far. */
+  statusViolations(): string[] {
+    return checkStatusStream(streamFromEmulator(this.emu, this.serial, this.health.samples));
+  }
+
+  /** The received stream as `code/jobId` tokens (for notes and failure messages). */
+  statusCodes(since = 0): string {
+    return this.statuses(since)
+      .map((s) => `${s.status}${s.jobId ? `/${s.jobId}` : ''}`)
+      .join(' ');
   }
 
   /** Status messages the cloud received after `since` (emulator seq). */

@@ -6,15 +6,15 @@ import assert from 'node:assert/strict';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Bridge, eventually } from './bridge-harness.js';
-import { VERSION } from '../../src/version.js';
 import { UPDATE_INTENT_FILE } from '../../src/features/self-update.js';
 
 test('after hello: capabilities asked, setVersion with the update_manager version; the queue is readable; POLAR_NEXT asks for the next print', async () => {
   const b = await Bridge.start();
   try {
-    b.sim.control.setUpdateAvailable('moonraker-polarcloud', 'v0.2.0');
+    // Issue 14.5: both versions from update_manager, same scheme, equal when up to date.
     await eventually(() => b.emu.control.printer(b.serial)?.version !== undefined, 5000, 'setVersion');
-    assert.equal(b.emu.control.printer(b.serial)!.version!.runningVersion, VERSION);
+    assert.deepEqual(b.emu.control.printer(b.serial)!.version, { runningVersion: 'v0.1.0', latestVersion: 'v0.1.0' });
+    b.sim.control.setUpdateAvailable('moonraker-polarcloud', 'v0.2.0');
     await eventually(() => b.c.session.capabilities !== null, 5000, 'capabilitiesResponse');
     assert.deepEqual(b.c.session.capabilities, ['sendNextPrint']);
     // A reconnect sends setVersion again, now with the newer version Moonraker knows about.

@@ -10,7 +10,7 @@ test('a local print shows status 1 with jobId "123", then one completed report a
     await b.addGcode('local.gcode');
     const since = b.emu.control.lastSeq();
     await b.sim.control.startLocalPrint('local.gcode');
-    const printing = await b.waitStatus((s) => s.status === 1, since, 15_000, 'printing (1)');
+    const printing = await b.waitStatus((s) => s.status === 1 && String(s.progressDetail).startsWith('Printing Job'), since, 15_000, 'printing (1)');
     assert.equal(printing.jobId, '123');
     assert.match(String(printing.progressDetail), /^Printing Job: local\.gcode Percent Complete: \d+\.\d%$/);
     assert.equal(typeof printing.tool0, 'number');

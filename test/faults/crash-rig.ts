@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 import { startPolarEmulator, type PolarEmulator } from '../../src/emulator/index.js';
 import type { EmulatorEvent, QueuedJobInfo } from '../../src/emulator/types.js';
 import { startMoonrakerSimulator, type MoonrakerSimulator } from '../../src/simulator/index.js';
+import { HealthRecorder, checkStatusStream, streamFromEmulator } from '../helpers/status-stream.js';
 import { demoGcode } from '../../src/cli/demo.js';
 import { cloudFileName } from '../../src/cloudprint/job-file-name.js';
 import { BundleProcess, writeConfigAndRegister } from '../helpers/bundle-process.js';
@@ -72,7 +73,13 @@ export class Rig {
     readonly gcodesDir: string,
     readonly configFile: string,
     readonly serial: string,
-  ) {}
+  ) {
+    this.health = new HealthRecorder(emu, sim);
+    this.health.start();
+  }
+
+  /** The simulator's real state over time, for the status-stream checker run by stop(). */
+  readonly health: HealthRecorder;
 
   static async start(): Promise<Rig> {
     const work = await mkdtemp(join(tmpdir(), 'pc-sigkill-'));
@@ -104,11 +111,15 @@ export class Rig {
     return new Rig(emu, sim, work, dataDir, gcodesDir, configFile, serial);
   }
 
+  /** Also checks the whole status stream the cloud received (test/helpers/status-stream.ts). */
   async stop(): Promise<void> {
+    this.health.stop();
     for (const b of this.runs) await b.kill();
+    const violations = checkStatusStream(streamFromEmulator(this.emu, this.serial, this.health.samples));
     await this.sim.stop();
     await this.emu.stop();
     await rm(this.work, { recursive: true, force: true });
+    if (violations.length) throw new Error(`status stream is not an exact mirror:\n${violations.join('\n')}`);
   }
 
   /** Starts the bridge and waits until it is authenticated, reporting, and sees Klipper ready (status 0). Returns ms to online. */

@@ -9,6 +9,7 @@ interface Pending {
 
 export class FakeClock implements Clock {
   private t: number;
+  private wallOffset = 0;
   private seq = 0;
   private timers: Pending[] = [];
 
@@ -17,7 +18,17 @@ export class FakeClock implements Clock {
   }
 
   now(): number {
+    return this.t + this.wallOffset;
+  }
+
+  /** Timers and ages run on this; jumpWall() moves only now(). */
+  monotonic(): number {
     return this.t;
+  }
+
+  /** The wall clock steps (NTP, a wrong RTC at boot) without time passing. */
+  jumpWall(ms: number): void {
+    this.wallOffset += ms;
   }
 
   setTimeout(fn: () => void, ms: number): TimerHandle {

@@ -53,7 +53,9 @@ test('power: locked_while_printing refused while printing (Moonraker\'s message)
   assert.deepEqual(note.params, [{ device: 'printer', status: 'off', locked_while_printing: false, type: 'gpio' }]);
   await c.waitMethod('notify_klippy_shutdown', 5000, from);
   assert.equal((await c.call<{ state_message: string }>('printer.info')).state_message, "Lost communication with MCU 'mcu'");
-  await sim.control.waitForPrintState('error');
+  // Like real Klipper after a shutdown mid-print: print_stats stays paused (issue 14's observation).
+  await until(() => sim.control.klippyState() === 'shutdown', 5000);
+  assert.equal(sim.control.printerObjects().print_stats!.state, 'paused');
   // FIRMWARE_RESTART without power: Klipper cannot reach the MCU.
   await c.call('printer.firmware_restart').catch(() => undefined);
   await until(async () => (await c.call<{ klippy_state: string }>('server.info')).klippy_state === 'error', 5000);

@@ -157,10 +157,68 @@ const statusRows: Row[] = [
     ] as const
   ).map(([state, status, progress]): Row => ({
     name: `print_stats ${state} with cloud job still tracked → ${status}`,
-    input: input({ printer: snapshot({ print_stats: { state, filename: 'dir/benchy.gcode', print_duration: 500 } }), job: cloudJob }),
+    input: input({ printer: snapshot({ print_stats: { state, filename: 'dir/benchy.gcode', print_duration: 500 } }), job: { ...cloudJob, running: true, printed: true } }),
     expect: { status, progress, jobId: 'J42', file: 'https://x/file' },
   })),
-  { name: 'print_stats complete, local job → 0', input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'a.gcode', print_duration: 9 } }), job: localJob }), expect: { status: 0 }, absent: ['jobId'] },
+  { name: 'print_stats complete, local job that ran → 0', input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'dir/benchy.gcode', print_duration: 9 } }), job: { ...localJob, running: true } }), expect: { status: 0 }, absent: ['jobId'] },
+  // Issue 14: the transitions.
+  {
+    name: "14.2 a new cloud job tracked while print_stats still shows the previous file's complete → 2 starting, never 7",
+    input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'old.gcode', print_duration: 900 } }), job: cloudJob }),
+    expect: { status: 2, progress: 'Preparing', jobId: 'J42', progressDetail: 'Starting print: Benchy' },
+    absent: ['printSeconds', 'bytesRead', 'startTime'],
+  },
+  {
+    name: '14.2 same file re-printed, print_stats still complete from the last run → 2 starting',
+    input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'dir/benchy.gcode', print_duration: 900 } }), job: cloudJob }),
+    expect: { status: 2, jobId: 'J42' },
+  },
+  {
+    name: '14.1 handed to Moonraker (pipeline done), print_stats not printing yet → 2 starting, not 0',
+    input: input({ printer: snapshot({ print_stats: { state: 'cancelled', filename: 'old.gcode', print_duration: 9 } }), pending }),
+    expect: { status: 2, progress: 'Preparing', jobId: 'J42', progressDetail: 'Starting print: Benchy' },
+  },
+  {
+    name: '14.3 local print heating/homing (print_duration 0) → 1 with the heating detail, never 2',
+    input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'dir/benchy.gcode', print_duration: 0 } }), job: { ...localJob, running: true } }),
+    expect: { status: 1, progress: 'Printing', jobId: '123', progressDetail: 'Heating / homing before printing benchy.gcode' },
+  },
+  {
+    name: '14.3 local print tracked from history, print_stats still on the previous print → 1 starting',
+    input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'dir/benchy.gcode', print_duration: 9 } }), job: localJob }),
+    expect: { status: 1, jobId: '123', progressDetail: 'Starting print: benchy.gcode' },
+  },
+  {
+    name: '14.8 a cloud job that has extruded stays 3 when print_duration reads 0 (cancel turning heaters off)',
+    input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'dir/benchy.gcode', print_duration: 0 } }), job: { ...cloudJob, running: true, printed: true } }),
+    expect: { status: 3, jobId: 'J42' },
+  },
+  {
+    name: 'a cloud job paused while heating, resumed and still heating → 3, never 2 again (found by the fuzz checker)',
+    input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'dir/benchy.gcode', print_duration: 0 } }), job: { ...cloudJob, running: true, printed: true } }),
+    expect: { status: 3, jobId: 'J42' },
+  },
+  {
+    name: '14.4 history finished the cloud job, print_stats still printing it → the 6 banner, no "1 with jobId 123"',
+    input: input({ printer: printingSnapshot(), staleFile: 'dir/benchy.gcode', banner: { state: 'canceled', jobId: 'J42' } }),
+    expect: { status: 6, jobId: 'J42' },
+  },
+  {
+    name: '14.4 history finished a local job, print_stats still printing it → 0',
+    input: input({ printer: printingSnapshot(), staleFile: 'dir/benchy.gcode' }),
+    expect: { status: 0 },
+    absent: ['jobId'],
+  },
+  {
+    name: 'a print running on the printer outranks the download of a cloud job that will queue behind it',
+    input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'local.gcode', print_duration: 50 } }), prepare: { job: pending, step: 'downloading', percent: 10 } }),
+    expect: { status: 1, jobId: '123' },
+  },
+  {
+    name: 'print_stats names the pending job before the tracker caught up → its cloud status, not local',
+    input: input({ printer: printingSnapshot(), pending }),
+    expect: { status: 3, jobId: 'J42', file: 'https://x/file' },
+  },
 ];
 
 for (const row of statusRows) {

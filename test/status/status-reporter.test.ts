@@ -71,6 +71,22 @@ test('nothing before hello; the current status right after it', async () => {
   }
 });
 
+test('a wall-clock step back does not hold the next status (spacing runs on the monotonic clock)', async () => {
+  const printer = printerWith({ temperature: 20, target: 0 });
+  const { clock, reporter, sent } = setup(printer);
+  reporter.start();
+  try {
+    reporter.sendNow();
+    await clock.advance(2000);
+    clock.jumpWall(-3600_000);
+    update(printer, { target: 200 });
+    await clock.advance(250);
+    assert.equal(sent.length, 2, 'the target change went out within 250 ms');
+  } finally {
+    reporter.stop();
+  }
+});
+
 test('debounce, coalescing, the 1 °C rule and both heartbeats', async () => {
   const printer = printerWith({ temperature: 20, target: 0 });
   const { clock, reporter, sent } = setup(printer);
