@@ -25,6 +25,8 @@ const WARMUP_MS = 10_000;
 const EVERY_MS = 5_000;
 const ONLINE_BOUND_MS = 30_000;
 const CLK_TCK = clockTicks();
+const RSS_TARGET_MIB = 45;
+const CPU_TARGET_PCT = 0.15;
 if (WINDOW_S * 1000 < EVERY_MS) throw new Error(`BENCH_IDLE_SECONDS=${WINDOW_S} is shorter than one ${EVERY_MS / 1000} s sample`);
 
 function clockTicks(): number {
@@ -90,8 +92,11 @@ function report(samples: Sample[], counts: { statuses: number; images: number; l
   const perSample = (pick: (s: Sample) => number): number[] => samples.slice(1).map((s, i) => pct(pick(s) - pick(samples[i]!), (s.at - samples[i]!.at) / 1000));
   const selfPct = perSample((s) => s.self);
   const allPct = perSample((s) => s.self + s.children);
-  printRow('idle RSS (MiB)', { median: percentile([...rss].sort((a, b) => a - b), 50), min: Math.min(...rss), max: Math.max(...rss), first: first.rssMiB, last: last.rssMiB, samples: samples.length, window_s: Math.round(windowS) });
-  printRow('idle CPU (%)', { mean: pct(last.self - first.self, windowS), max_sample: Math.max(...selfPct), cpu_s: last.self - first.self, window_s: Math.round(windowS) });
+  const rssMedian = percentile([...rss].sort((a, b) => a - b), 50);
+  const cpuMean = pct(last.self - first.self, windowS);
+  // Issue 15's targets; the ok column compares the median RSS and the mean CPU.
+  printRow('idle RSS (MiB)', { median: rssMedian, min: Math.min(...rss), max: Math.max(...rss), first: first.rssMiB, last: last.rssMiB, samples: samples.length, window_s: Math.round(windowS), target: `<= ${RSS_TARGET_MIB}`, ok: String(rssMedian <= RSS_TARGET_MIB) });
+  printRow('idle CPU (%)', { mean: cpuMean, max_sample: Math.max(...selfPct), cpu_s: last.self - first.self, window_s: Math.round(windowS), target: `<= ${CPU_TARGET_PCT}`, ok: String(cpuMean <= CPU_TARGET_PCT) });
   printRow('idle CPU incl. ffmpeg children (%)', { mean: pct(last.self + last.children - first.self - first.children, windowS), max_sample: Math.max(...allPct) });
   printRow('idle traffic in window (sanity)', { statuses: counts.statuses, images: counts.images, log_lines: counts.logLines, window_s: Math.round(windowS) });
 }

@@ -1,8 +1,9 @@
 // A webcam snapshot made upright and fitted under an upload size limit.
 // Order of preference: the input untouched (identity orientation and it fits),
-// then re-encoded at the best JPEG quality that fits, then scaled down; never
-// truncated. Every ffmpeg run is stdin -> stdout.
+// then re-encoded at the best JPEG quality predicted to fit, then scaled down;
+// never truncated. Usually one ffmpeg run (stdin -> stdout) per image.
 import { FfmpegError, runFfmpeg } from './ffmpeg.js';
+import { defaultFitMemory, FitMemory, guessAlpha, predictBytes, sourceQscale, type CurvePoint } from './fit-predict.js';
 import { ffmpegFilterFor, isIdentity, swapsAxes, type Orientation } from './orientation.js';
 
 export class NotJpegError extends Error {
@@ -63,6 +64,8 @@ export interface SnapshotOptions {
   timeoutMs: number;
   signal?: AbortSignal;
   ffmpegPath?: string;
+  /** What earlier images of the same camera taught (see fit-predict.ts); default: one per process. */
+  memory?: FitMemory;
 }
 
 export interface PreparedSnapshot {
@@ -73,6 +76,8 @@ export interface PreparedSnapshot {
   quality: number | null;
   scaled: boolean;
   reencoded: boolean;
+  /** ffmpeg runs it took (absent when the input was returned as is). */
+  encodes?: number;
 }
 
 /** qscale steps tried at full size, best first. */
@@ -83,10 +88,20 @@ export const SCALED_QUALITY = 8;
 export const SCALE_STEP = 0.75;
 /** Never scale the shorter side below this. */
 export const MIN_SIDE = 16;
+/** A step whose size is only predicted is tried when the prediction is this far under the limit. */
+export const PREDICTION_MARGIN = 0.97;
+/** Like PREDICTION_MARGIN, for a downscale predicted from the camera's last one. */
+export const SCALED_MARGIN = 0.9;
+/** Full-size encodes per image at most (the first image of a camera; later ones take one). */
+export const MAX_FULL_SIZE_ENCODES = 4;
 
 const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
 
-/** Upright, under maxBytes, with the best quality that fits (see the file header). */
+/**
+ * Upright, under maxBytes, at the best quality step predicted to fit (see the
+ * file header and fit-predict.ts). Every output is measured before it is used:
+ * a prediction that was wrong costs another encode, never an oversized upload.
+ */
 export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promise<PreparedSnapshot> {
   if (!Number.isInteger(o.maxBytes) || o.maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${o.maxBytes}`);
   const source = jpegSize(input);
@@ -97,6 +112,7 @@ export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promis
   const deadline = performance.now() + o.timeoutMs; // monotonic
   const orient = ffmpegFilterFor(o.orientation);
   const upright = swapsAxes(o.orientation) ? { width: source.height, height: source.width } : source;
+  let encodes = 0;
 
   const encode = async (quality: number, size?: JpegSize): Promise<Buffer> => {
     const left = deadline - performance.now();
@@ -105,6 +121,7 @@ export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promis
     const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-f', 'mjpeg', '-i', 'pipe:0', '-frames:v', '1'];
     if (filters) args.push('-vf', filters);
     args.push('-q:v', String(quality), '-f', 'mjpeg', 'pipe:1');
+    encodes++;
     const out = await runFfmpeg(args, {
       input,
       timeoutMs: left,
@@ -121,46 +138,75 @@ export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promis
     return out;
   };
   const result = (jpeg: Buffer, quality: number, scaled: boolean): PreparedSnapshot => ({
-    jpeg, ...jpegSize(jpeg), quality, scaled, reencoded: true,
+    jpeg, ...jpegSize(jpeg), quality, scaled, reencoded: true, encodes,
   });
 
-  // Full size: the best step (typical snapshots fit at once), then the worst (when
-  // even that is too big, go straight to scaling), then a binary search between
-  // them for the best step that fits (sizes fall as qscale rises).
-  const top = QUALITY_STEPS[0]!;
-  const first = await encode(top);
-  if (first.length <= o.maxBytes) return result(first, top, false);
-  const last = QUALITY_STEPS.length - 1;
-  const worst = await encode(QUALITY_STEPS[last]!);
-  let smallest = Math.min(first.length, worst.length);
-  if (worst.length <= o.maxBytes) {
-    let best = { jpeg: worst, quality: QUALITY_STEPS[last]! };
-    let lo = 1;
-    let hi = last - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const jpeg = await encode(QUALITY_STEPS[mid]!);
-      if (jpeg.length <= o.maxBytes) {
-        best = { jpeg, quality: QUALITY_STEPS[mid]! };
-        hi = mid - 1;
-      } else {
-        lo = mid + 1;
+  // Full size: try the best step predicted to fit; every encode becomes a measured
+  // point, so a miss re-predicts from real sizes, and a fit with a better step
+  // predicted to fit too moves up to it (bounded by MAX_FULL_SIZE_ENCODES).
+  const memory = o.memory ?? defaultFitMemory;
+  const key = FitMemory.key(source.width, source.height, orient, o.maxBytes);
+  const previous = memory.get(key);
+  const sourceQ = sourceQscale(input) ?? QUALITY_STEPS[0]!;
+  const alpha = guessAlpha(input.length, source.width * source.height, sourceQ);
+  const remembered = previous ? FitMemory.pointsFrom(previous, input.length) : [];
+  const prior: CurvePoint[] = remembered.length > 0 ? remembered : [{ q: sourceQ, bytes: input.length }];
+  const measured = new Map<number, Buffer>();
+  const points = (): CurvePoint[] => [
+    ...[...measured].map(([q, jpeg]) => ({ q, bytes: jpeg.length })),
+    ...prior.filter((p) => !measured.has(p.q)),
+  ];
+  const remember = (scaled?: { factor: number; bytes: number }): void => {
+    const steps = new Map(previous?.steps ?? []);
+    for (const [q, jpeg] of measured) steps.set(q, jpeg.length / input.length);
+    memory.set(key, { steps, scaled: scaled ? { factor: scaled.factor, ratio: scaled.bytes / input.length } : previous?.scaled });
+  };
+  const worstStep = QUALITY_STEPS[QUALITY_STEPS.length - 1]!;
+  let smallest = Infinity;
+  while (encodes < MAX_FULL_SIZE_ENCODES) {
+    const known = points();
+    let pick: number | undefined;
+    for (const q of QUALITY_STEPS) {
+      const done = measured.get(q);
+      if (done ? done.length <= o.maxBytes : predictBytes(known, q, alpha) <= o.maxBytes * PREDICTION_MARGIN) {
+        pick = q;
+        break;
       }
     }
-    return result(best.jpeg, best.quality, false);
+    // Nothing predicted to fit: still measure the worst step once (its size is only
+    // modelled, not known from this camera) unless even the model says it is hopeless.
+    const worstKnown = known.some((p) => p.q === worstStep && (measured.has(worstStep) || remembered.length > 0));
+    if (pick === undefined && !worstKnown && predictBytes(known, worstStep, alpha) <= 3 * o.maxBytes) pick = worstStep;
+    if (pick === undefined) break;
+    const done = measured.get(pick);
+    if (done) {
+      remember();
+      return result(done, pick, false);
+    }
+    const jpeg = await encode(pick);
+    measured.set(pick, jpeg);
+    smallest = Math.min(smallest, jpeg.length);
+  }
+  const bestFit = QUALITY_STEPS.find((q) => (measured.get(q)?.length ?? Infinity) <= o.maxBytes);
+  if (bestFit !== undefined) {
+    remember();
+    return result(measured.get(bestFit)!, bestFit, false);
   }
 
-  // Scaled: shrink each side by at least SCALE_STEP, further when the last size says
-  // so (bytes roughly follow the pixel count), until it fits.
+  // Scaled: shrink each side until it fits, starting from the factor the last
+  // image of this camera needed, else from the pixel count (bytes roughly follow it).
   const sizeAt = (f: number): JpegSize => ({ width: even(upright.width * f), height: even(upright.height * f) });
+  const seeded = previous?.scaled;
   let factor = 1;
   let failed = 1; // largest factor known not to fit
-  let lastBytes = smallest;
+  let lastBytes = predictBytes(points(), SCALED_QUALITY, alpha);
   let fit: { jpeg: Buffer; factor: number };
-  for (;;) {
-    factor *= Math.min(SCALE_STEP, Math.sqrt(o.maxBytes / lastBytes) * 0.95);
+  for (let first = true; ; first = false) {
+    // Seeded: aim a little lower than at full size, bytes follow the pixel count only roughly.
+    if (first && seeded) factor = Math.min(1, seeded.factor * Math.sqrt((o.maxBytes * SCALED_MARGIN) / (seeded.ratio * input.length)));
+    else factor *= Math.min(seeded ? 0.95 : SCALE_STEP, Math.sqrt(o.maxBytes / lastBytes) * 0.95);
     const size = sizeAt(factor);
-    if (Math.min(size.width, size.height) < MIN_SIDE) throw new SnapshotTooLargeError(o.maxBytes, smallest);
+    if (Math.min(size.width, size.height) < MIN_SIDE) throw new SnapshotTooLargeError(o.maxBytes, Number.isFinite(smallest) ? smallest : Math.round(lastBytes));
     const jpeg = await encode(SCALED_QUALITY, size);
     smallest = Math.min(smallest, jpeg.length);
     if (jpeg.length <= o.maxBytes) {
@@ -180,5 +226,6 @@ export async function prepareSnapshot(input: Buffer, o: SnapshotOptions): Promis
       if (jpeg.length <= o.maxBytes) fit = { jpeg, factor: up };
     }
   }
+  remember({ factor: fit.factor, bytes: fit.jpeg.length });
   return result(fit.jpeg, SCALED_QUALITY, true);
 }

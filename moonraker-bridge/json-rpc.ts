@@ -4,6 +4,7 @@
 // never thrown. close() rejects every pending call with RpcClosedError.
 // Inbound requests (Moonraker relaying server.extensions.request to this
 // agent) go to the optional onRequest handler; without one they get -32601.
+import { plainNotification } from './fast-checks.js';
 import { z } from 'zod';
 import type { BridgeClock, BridgeLogger } from './deps.js';
 
@@ -255,6 +256,9 @@ export class JsonRpcPeer {
   }
 
   private handleInboundCall(raw: object, text: string): void {
+    // The status stream (several frames a second): no schema pass for a plain notification.
+    const plain = plainNotification(raw);
+    if (plain) return this.deliverNotification(plain.method, plain.params);
     const parsed = inboundCallSchema.safeParse(raw);
     if (!parsed.success) {
       this.opts.log.warn(`dropped malformed notification: ${issueText(parsed.error)}: ${truncate(text, 120)}`);
@@ -271,6 +275,10 @@ export class JsonRpcPeer {
       }
       return;
     }
+    this.deliverNotification(method, params);
+  }
+
+  private deliverNotification(method: string, params: unknown): void {
     try {
       this.opts.onNotification?.(method, params);
     } catch (err) {

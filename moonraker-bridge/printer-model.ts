@@ -6,10 +6,12 @@
 import { z } from 'zod';
 import type { BridgeLogger } from './deps.js';
 import { Emitter } from './emitter.js';
+import { plainStatusUpdate, plainTemperatureFields } from './fast-checks.js';
 import {
   filamentSensorName,
   schemaFor,
   type FilamentSensorStatus,
+  temperatureObjectSchema,
   type DisplayStatus,
   type HeatersStatus,
   type IdleTimeoutStatus,
@@ -171,12 +173,16 @@ export class PrinterModel {
 
   /** notify_status_update params: [status, eventtime]. */
   applyUpdate(params: unknown): void {
-    const parsed = updateParamsSchema.safeParse(params);
-    if (!parsed.success) {
-      this.opts.log.warn(`dropped invalid notify_status_update: ${issueText(parsed.error)}`);
-      return;
+    let update = plainStatusUpdate(params);
+    if (!update) {
+      const parsed = updateParamsSchema.safeParse(params);
+      if (!parsed.success) {
+        this.opts.log.warn(`dropped invalid notify_status_update: ${issueText(parsed.error)}`);
+        return;
+      }
+      update = [parsed.data[0], parsed.data[1]];
     }
-    const [delta, time] = parsed.data;
+    const [delta, time] = update;
     const temperatureNames = this.temperatureNamesFrom(delta);
     const changed: Record<string, Record<string, unknown>> = {};
     for (const [name, fields] of Object.entries(delta)) {
@@ -225,6 +231,8 @@ export class PrinterModel {
   private validate(name: string, fields: Record<string, unknown>, temperatureNames: ReadonlySet<string>): Record<string, unknown> | undefined {
     const schema = schemaFor(name, temperatureNames);
     if (!schema) return fields;
+    // Temperatures arrive several times a second: a hand check first (same rule as the schema).
+    if (schema === temperatureObjectSchema && plainTemperatureFields(fields)) return fields;
     const r = schema.safeParse(fields);
     if (r.success) return r.data;
     this.opts.log.warn(`dropped invalid status of '${name}': ${issueText(r.error)}`);

@@ -134,7 +134,10 @@ export const BASE_SUBSCRIPTION: Readonly<Record<string, readonly string[] | null
   virtual_sdcard: null,
   display_status: null,
   pause_resume: null,
-  idle_timeout: null,
+  // Field filters keep Klipper's per-tick churn off the wire: toolhead.estimated_print_time
+  // (and print_time while moving) and idle_timeout.printing_time change on every 250 ms
+  // status tick, which at idle woke the bridge 4 times a second for nothing it reads.
+  idle_timeout: ['state'],
   heaters: null,
-  toolhead: null,
+  toolhead: ['homed_axes', 'position', 'extruder', 'axis_minimum', 'axis_maximum'],
 };

@@ -1,6 +1,6 @@
 // Shared CLI plumbing: loading the config with readable errors, the logger,
 // and waiting for events with a deadline.
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { Logger, type LogLevel } from '../util/log.js';
 
 export class UsageError extends Error {
@@ -12,6 +12,8 @@ export class UsageError extends Error {
 
 export async function loadConfigOrExit(file: string | undefined, log: Logger): Promise<Config> {
   if (!file) throw new UsageError('--config FILE is required');
+  // Imported here so --help/--version load neither the schema library nor the YAML parser.
+  const { ConfigError, loadConfig } = await import('../config.js');
   try {
     const { config, warnings } = await loadConfig(file);
     for (const w of warnings) log.warn(w);

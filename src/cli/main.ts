@@ -1,13 +1,12 @@
 // `polarcloud` command line: parses arguments and dispatches to a command.
 // Exit codes: 0 success, 1 failure, 2 usage or config error.
+// Each command is imported when it runs: the bundle is split (scripts/build.mjs),
+// so `run` never loads the emulator, the simulator, the demo or their packages,
+// and --version/--help load none of the service.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.js';
 import { errText } from '../util/log.js';
 import { loadConfigOrExit, makeLogger, UsageError } from './common.js';
-import { registerCommand, statusCommand, unregisterCommand } from './identity-commands.js';
-import { runCommand } from './run-command.js';
-import { queueCommand } from './queue-command.js';
-import { nextCommand } from './next-command.js';
 import { serverCommands } from './server-commands.js';
 
 const HELP = `polarcloud ${VERSION} — connects a Klipper printer (Moonraker) to the Polar Cloud
@@ -66,20 +65,20 @@ async function main(argv: string[]): Promise<number> {
   if (!values['log-level']) log.setLevel(config.log.level);
   switch (command) {
     case 'run':
-      return runCommand(config, log);
+      return (await import('./run-command.js')).runCommand(config, log);
     case 'register': {
       const pin = values.pin ?? process.env.POLARCLOUD_PIN;
       if (!values.email || !pin) throw new UsageError('register needs --email and --pin (or POLARCLOUD_PIN)');
-      return registerCommand(config, log, values.email, pin);
+      return (await import('./identity-commands.js')).registerCommand(config, log, values.email, pin);
     }
     case 'unregister':
-      return unregisterCommand(config, log);
+      return (await import('./identity-commands.js')).unregisterCommand(config, log);
     case 'status':
-      return statusCommand(config, values.json ?? false);
+      return (await import('./identity-commands.js')).statusCommand(config, values.json ?? false);
     case 'queue':
-      return queueCommand(config, log, values.json ?? false);
+      return (await import('./queue-command.js')).queueCommand(config, log, values.json ?? false);
     case 'next':
-      return nextCommand(config, positionals[1]);
+      return (await import('./next-command.js')).nextCommand(config, positionals[1]);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

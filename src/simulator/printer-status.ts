@@ -78,7 +78,8 @@ export function objectStatus(p: KlipperPrinter, name: string): ObjectStatus | un
         axis_maximum: [...th.axisMaximum],
         print_time: round(th.printTime, 3),
         stalls: th.stalls,
-        estimated_print_time: round(Math.min(th.printTime, now), 3),
+        // Klipper: the MCU clock's estimate of now, so it changes on every status tick.
+        estimated_print_time: round(now, 3),
         extruder: th.activeExtruder,
         position: vec(th.position),
         max_velocity: th.maxVelocity,
