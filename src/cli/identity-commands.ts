@@ -2,13 +2,13 @@
 // identity from a shell (macros and front-ends use the running service).
 import type { Config } from '../config.js';
 import type { Logger } from '../util/log.js';
-import { errText } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { Controller } from '../controller.js';
 import { socketIoTransportFactory } from '../polar/socketio-transport.js';
 import { RegistrationError } from '../polar/registration.js';
 import { chooseNetInterface, systemNetSource } from '../identity/mac.js';
 import { IdentityStore } from '../identity/identity-store.js';
+import { failureLine } from './failure.js';
 
 export function controllerFor(config: Config, log: Logger): Controller {
   return new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
@@ -49,9 +49,13 @@ export async function registerCommand(config: Config, log: Logger, email: string
     else log.warn(`registered, but the first hello did not succeed (${outcome}); the service will keep trying`);
     return 0;
   } catch (err) {
-    const msg = err instanceof RegistrationError ? err.message : `Registration failed: ${errText(err)}`;
-    process.stderr.write(msg + '\n');
-    return 1;
+    if (err instanceof RegistrationError) {
+      process.stderr.write(err.message + '\n');
+      return 1;
+    }
+    const f = failureLine(err, { dataDir: config.data_dir });
+    process.stderr.write(`Registration failed: ${f.message}\n`);
+    return f.exitCode;
   } finally {
     await c.stop();
   }
@@ -78,8 +82,9 @@ export async function unregisterCommand(config: Config, log: Logger): Promise<nu
     process.stdout.write('Unregistered from Polar Cloud. The key is kept for a later registration.\n');
     return 0;
   } catch (err) {
-    process.stderr.write(`Unregister failed: ${errText(err)}\n`);
-    return 1;
+    const f = failureLine(err, { dataDir: config.data_dir });
+    process.stderr.write(`Unregister failed: ${f.message}\n`);
+    return f.exitCode;
   } finally {
     await c.stop();
   }
