@@ -3,6 +3,7 @@
 // it must reconnect after 'io server disconnect', which socket.io never does).
 import { io, type Socket } from 'socket.io-client';
 import type { PolarTransport, TransportFactory, TransportHandlers } from './transport.js';
+import { describeConnectError } from './connect-error.js';
 
 export interface SocketIoTransportOptions {
   /** Connection attempt timeout in ms. */
@@ -26,20 +27,22 @@ export class SocketIoTransport implements PolarTransport {
       closeReported = true;
       h.onClose(reason, serverInitiated);
     };
+    const timeout = this.opts.connectTimeoutMs ?? 20_000;
     const socket = io(this.url, {
       reconnection: false,
       autoConnect: false,
       forceNew: true,
-      timeout: this.opts.connectTimeoutMs ?? 20_000,
+      timeout,
       transports: ['websocket', 'polling'],
     });
     this.socket = socket;
     socket.on('connect', () => h.onOpen());
     socket.on('disconnect', (reason) => reportClose(reason, reason === 'io server disconnect'));
     socket.on('connect_error', (err: Error) => {
-      h.onError(err.message);
+      const why = describeConnectError(this.url, err, timeout);
+      h.onError(why);
       socket.close();
-      reportClose(`connect error: ${err.message}`, false);
+      reportClose(why, false);
     });
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string') h.onMessage(event, args[0]);
