@@ -26,6 +26,7 @@ import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
+import { Diagnostics, DIAG_METHOD } from './features/diagnostics.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -90,7 +91,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => d.clock.now()),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS],
+      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS, DIAG_METHOD],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -143,6 +144,7 @@ export class Controller {
       this.camera,
       this.console,
       new Timelapse({ ...ctx, log: d.log.child('timelapse') }, this.camera),
+      new Diagnostics({ ...ctx, log: d.log.child('diag') }, () => this.console.status()),
     ];
   }
 
