@@ -76,8 +76,12 @@ export function moonrakerGet(config: Config, path: string, timeoutMs: number): P
 
 function polarDns(url: URL, timeoutMs: number): Promise<CheckResult> {
   return check('polar_dns', async () => {
-    const addrs = await withTimeout(lookup(url.hostname, { all: true }), timeoutMs, `DNS lookup of ${url.hostname}`);
-    return { ok: true, detail: `${url.hostname} → ${addrs.map((a) => a.address).join(', ')}` };
+    try {
+      const addrs = await withTimeout(lookup(url.hostname, { all: true }), timeoutMs, `DNS lookup of ${url.hostname}`);
+      return { ok: true, detail: `${url.hostname} → ${addrs.map((a) => a.address).join(', ')}` };
+    } catch (err) {
+      return { ok: false, detail: describeConnectError(url.origin, err, timeoutMs) };
+    }
   });
 }
 
