@@ -219,7 +219,7 @@ export function parseConfig(text: string, file: string | undefined, env: NodeJS.
   const label = file ?? '<config>';
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => `${label}: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(doc.errors.map((e) => yamlErrorText(label, text, e.message, e.linePos?.[0])));
   }
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
@@ -255,6 +255,22 @@ export function parseConfig(text: string, file: string | undefined, env: NodeJS.
     configFile: file ? resolve(file) : undefined,
   };
   return { config, warnings };
+}
+
+/** `FILE:LINE:COL: message`, then the offending line and a caret under the column. */
+function yamlErrorText(label: string, text: string, message: string, pos: { line: number; col: number } | undefined): string {
+  const first = message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  if (!pos) return `${label}: ${first}`;
+  const lines = text.split(/\r?\n/);
+  let { line, col } = pos;
+  // An error at the end of the file (an unclosed bracket) points past the last line: show that line instead.
+  while (line > 1 && (lines[line - 1] ?? '').trim() === '') {
+    line--;
+    col = (lines[line - 1] ?? '').length + 1;
+  }
+  const src = (lines[line - 1] ?? '').replace(/\t/g, ' ');
+  const num = String(line);
+  return `${label}:${line}:${col}: YAML syntax error: ${first}\n  ${num} | ${src}\n  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, col - 1))}^`;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -30,6 +30,7 @@ import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
 import { ServedFolderGuard } from './features/served-folders.js';
+import { Diagnostics, DIAG_METHOD } from './features/diagnostics.js';
 
 export interface ControllerDeps {
   config: Config;
@@ -101,7 +102,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => monoNow(d.clock)),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS],
+      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS, DIAG_METHOD],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -158,6 +159,7 @@ export class Controller {
       this.camera,
       this.console,
       new Timelapse({ ...ctx, log: d.log.child('timelapse') }, this.camera),
+      new Diagnostics({ ...ctx, log: d.log.child('diag') }, () => this.console.status()),
     ];
   }
 

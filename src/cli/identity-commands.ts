@@ -4,7 +4,6 @@
 // they open their own (and hold the data folder's lock while they do).
 import type { Config } from '../config.js';
 import type { Logger } from '../util/log.js';
-import { errText } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { Controller } from '../controller.js';
 import { socketIoTransportFactory } from '../polar/socketio-transport.js';
@@ -20,6 +19,7 @@ import type { ServiceStatus } from '../local-control/service-methods.js';
 export function serviceTimeoutMs(config: Config): number {
   return (config.polar.reply_timeout + 10) * 1000;
 }
+import { failureLine } from './failure.js';
 
 export function controllerFor(config: Config, log: Logger): Controller {
   return new Controller({ config, log, clock: systemClock, transportFactory: socketIoTransportFactory, withMoonraker: false });
@@ -88,9 +88,13 @@ export async function registerCommand(config: Config, log: Logger, email: string
     else log.warn(`registered, but the first hello did not succeed (${reason}); the service will keep trying`);
     return 0;
   } catch (err) {
-    const msg = err instanceof RegistrationError || err instanceof DataDirLockedError ? err.message : `Registration failed: ${errText(err)}`;
-    process.stderr.write(msg + '\n');
-    return 1;
+    if (err instanceof RegistrationError || err instanceof DataDirLockedError) {
+      process.stderr.write(err.message + '\n');
+      return 1;
+    }
+    const f = failureLine(err, { dataDir: config.data_dir });
+    process.stderr.write(`Registration failed: ${f.message}\n`);
+    return f.exitCode;
   } finally {
     await c.stop();
   }
@@ -128,8 +132,9 @@ export async function unregisterCommand(config: Config, log: Logger): Promise<nu
     process.stdout.write('Unregistered from Polar Cloud. The key is kept for a later registration.\n');
     return 0;
   } catch (err) {
-    process.stderr.write(`Unregister failed: ${errText(err)}\n`);
-    return 1;
+    const f = failureLine(err, { dataDir: config.data_dir });
+    process.stderr.write(`Unregister failed: ${f.message}\n`);
+    return f.exitCode;
   } finally {
     await c.stop();
   }

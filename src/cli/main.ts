@@ -1,31 +1,18 @@
 // `polarcloud` command line: parses arguments and dispatches to a command.
-// Exit codes: 0 success, 1 failure, 2 usage or config error.
+// Exit codes: 0 success, 1 failure, 2 usage or config error; 65, 69, 73 see failure.ts.
 // Each command is imported when it runs: the bundle is split (scripts/build.mjs),
 // so `run` never loads the emulator, the simulator, the demo or their packages,
 // and --version/--help load none of the service.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../version.js';
-import { errText } from '../util/log.js';
+import { errText, LOG_LEVELS } from '../util/log.js';
 import { loadConfigOrExit, makeLogger, UsageError } from './common.js';
 import { serverCommands } from './server-commands.js';
+import { COMMANDS, commandHelp, commandList, mainHelp } from './help.js';
+import { EXIT, failureLine } from './failure.js';
 
-const HELP = `polarcloud ${VERSION} — connects a Klipper printer (Moonraker) to the Polar Cloud
-
-Usage:
-  polarcloud run --config FILE                       run the bridge service
-  polarcloud register --config FILE --email E --pin P
-                                                     register this printer with a Polar account
-                                                     (the PIN may also come from POLARCLOUD_PIN)
-  polarcloud unregister --config FILE                remove this printer from Polar Cloud
-  polarcloud status --config FILE [--json]           show registration and identity
-  polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
-  polarcloud next --config FILE [JOB_ID]             ask Polar Cloud for the next (or this) queued job
-                                                     (through the running service)
-${serverCommands.help}
-Options:
-  --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
-  --version, --help
-`;
+/** The configured data folder, once known: the chown fix in an error line names it. */
+let dataDir: string | undefined;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -42,6 +29,7 @@ async function main(argv: string[]): Promise<number> {
       'speed-factor': { type: 'string' },
       printers: { type: 'string' },
       'log-level': { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'V' },
     },
@@ -51,17 +39,32 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const command = positionals[0];
-  if (values.help || !command) {
-    process.stdout.write(HELP);
-    return command || values.help ? 0 : 2;
+  if (!command) {
+    process.stdout.write(mainHelp());
+    return values.help ? 0 : EXIT.usage;
+  }
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command '${command}'. Commands:\n${commandList()}`);
+  if (command === 'help') {
+    const topic = positionals[1];
+    if (topic === undefined) process.stdout.write(mainHelp());
+    else if (Object.hasOwn(COMMANDS, topic)) process.stdout.write(commandHelp(topic));
+    else throw new UsageError(`unknown command '${topic}'. Commands:\n${commandList()}`);
+    return 0;
+  }
+  if (values.help) {
+    process.stdout.write(commandHelp(command));
+    return 0;
   }
   const maxPositionals = command === 'next' ? 2 : 1;
   if (positionals.length > maxPositionals) throw new UsageError(`unexpected argument '${positionals[maxPositionals]}'`);
-  const log = makeLogger(values['log-level']);
+  const level = values['log-level'];
+  if (level !== undefined && !(LOG_LEVELS as string[]).includes(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
+  const log = makeLogger(level);
 
   if (serverCommands.names.includes(command)) return serverCommands.run(command, values, log);
 
   const config = await loadConfigOrExit(values.config, log);
+  dataDir = config.data_dir;
   if (!values['log-level']) log.setLevel(config.log.level);
   switch (command) {
     case 'run':
@@ -79,6 +82,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./queue-command.js')).queueCommand(config, log, values.json ?? false);
     case 'next':
       return (await import('./next-command.js')).nextCommand(config, positionals[1]);
+    case 'diagnose':
+      return (await import('./diagnose-command.js')).diagnoseCommand(config, log, values.out);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -89,9 +94,11 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`polarcloud: ${errText(err)}\nRun 'polarcloud --help' for usage.\n`);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
-    process.stderr.write(`polarcloud: ${(err as Error).stack ?? errText(err)}\n`);
-    process.exit(1);
+    // Never a stack trace: one line with the file/port, the cause and the fix.
+    const f = failureLine(err, { dataDir });
+    process.stderr.write(`polarcloud: ${f.message}\n`);
+    process.exit(f.exitCode);
   },
 );

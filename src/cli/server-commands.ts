@@ -11,14 +11,6 @@ type Values = Record<string, string | boolean | string[] | undefined>;
 export const EMULATOR_DEFAULT_PORT = 8125;
 export const SIMULATOR_DEFAULT_PORT = 7125;
 
-const help = `  polarcloud emulator [--port N] [--account EMAIL:PIN ...]
-                                                     Polar Cloud emulator on 127.0.0.1 (default port ${EMULATOR_DEFAULT_PORT})
-  polarcloud simulator [--port N] [--speed-factor X]
-                                                     Moonraker + Klipper simulator on 127.0.0.1 (default port ${SIMULATOR_DEFAULT_PORT})
-  polarcloud demo                                    emulator + simulator + bridge: a cloud print end to end
-  polarcloud demo --printers N                       N printers (2..8) on one host: N serials, a cloud print to each
-`;
-
 function parsePort(v: Values['port'], fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
@@ -80,4 +72,4 @@ async function run(command: string, values: Values, log: Logger): Promise<number
   }
 }
 
-export const serverCommands = { names: ['emulator', 'simulator', 'demo'], help, run };
+export const serverCommands = { names: ['emulator', 'simulator', 'demo'], run };

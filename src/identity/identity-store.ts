@@ -16,6 +16,17 @@ const identitySchema = z.object({
 });
 export type IdentityFile = z.infer<typeof identitySchema>;
 
+/** A file in the data folder that exists but cannot be used (the CLI suggests moving it aside). */
+export class CorruptFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${path}: ${reason}`);
+    this.name = 'CorruptFileError';
+  }
+}
+
 export const PRIVATE_KEY_FILE = 'private-key.pem';
 export const IDENTITY_FILE = 'identity.json';
 
@@ -34,7 +45,7 @@ export class IdentityStore {
       try {
         parsePrivateKey(pem);
       } catch (err) {
-        throw new Error(`${join(this.dataDir, PRIVATE_KEY_FILE)}: ${(err as Error).message}`);
+        throw new CorruptFileError(join(this.dataDir, PRIVATE_KEY_FILE), (err as Error).message);
       }
     }
     this.privateKey = pem;
@@ -47,10 +58,10 @@ export class IdentityStore {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new Error(`${join(this.dataDir, IDENTITY_FILE)}: not valid JSON`);
+      throw new CorruptFileError(join(this.dataDir, IDENTITY_FILE), 'corrupt identity file: not valid JSON');
     }
     const parsed = identitySchema.safeParse(json);
-    if (!parsed.success) throw new Error(`${join(this.dataDir, IDENTITY_FILE)}: unexpected content`);
+    if (!parsed.success) throw new CorruptFileError(join(this.dataDir, IDENTITY_FILE), 'corrupt identity file: unexpected content');
     this.identity = parsed.data;
   }
 

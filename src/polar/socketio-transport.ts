@@ -3,6 +3,7 @@
 // it must reconnect after 'io server disconnect', which socket.io never does).
 import { io, type Socket } from 'socket.io-client';
 import type { PolarTransport, TransportFactory, TransportHandlers } from './transport.js';
+import { describeConnectError } from './connect-error.js';
 
 export interface SocketIoTransportOptions {
   /** Connection attempt timeout in ms. */
@@ -37,11 +38,12 @@ export class SocketIoTransport implements PolarTransport {
       closeReported = true;
       h.onClose(reason, serverInitiated);
     };
+    const timeout = this.opts.connectTimeoutMs ?? 20_000;
     const options = {
       reconnection: false,
       autoConnect: false,
       forceNew: true,
-      timeout: this.opts.connectTimeoutMs ?? 20_000,
+      timeout,
       // Websocket only: its frames are bounded by maxPayload. (Polling was listed second, which
       // engine.io never falls back to without tryAllTransports; its bodies could not be bounded.)
       transports: ['websocket'],
@@ -56,9 +58,10 @@ export class SocketIoTransport implements PolarTransport {
       reportClose(tooBig ? `a message from Polar Cloud was larger than ${Math.round((this.opts.maxMessageBytes ?? MAX_INBOUND_BYTES) / 1024)} KiB (dropped)` : reason, reason === 'io server disconnect');
     });
     socket.on('connect_error', (err: Error) => {
-      h.onError(err.message);
+      const why = describeConnectError(this.url, err, timeout);
+      h.onError(why);
       socket.close();
-      reportClose(`connect error: ${err.message}`, false);
+      reportClose(why, false);
     });
     socket.onAny((event: unknown, ...args: unknown[]) => {
       if (typeof event === 'string') h.onMessage(event, args[0]);

@@ -16,19 +16,36 @@ export class RotatingFile {
     private readonly maxBytes: number,
     /** Files kept, including the current one. */
     private readonly keep: number,
+    /** Called once when writing starts failing (again after a success): an unwritable log is reported, not silently dropped. */
+    private readonly onError?: (err: unknown) => void,
   ) {}
 
-  write(line: string): void {
-    if (performance.now() < this.retryAt) return;
+  private failing = false;
+
+  /** False while writes fail (the caller may send lines elsewhere). */
+  get healthy(): boolean {
+    return !this.failing;
+  }
+
+  /** Appends a line; false when it could not be written. */
+  write(line: string): boolean {
+    if (performance.now() < this.retryAt) return false;
     try {
       if (this.fd === undefined) this.open();
       const buf = Buffer.from(line, 'utf8');
       if (this.size > 0 && this.size + buf.length > this.maxBytes) this.rotate();
       writeSync(this.fd!, buf);
       this.size += buf.length;
-    } catch {
+      this.failing = false;
+      return true;
+    } catch (err) {
       this.close();
       this.retryAt = performance.now() + 60_000; // monotonic: a clock jump must not silence the log
+      if (!this.failing) {
+        this.failing = true;
+        this.onError?.(err);
+      }
+      return false;
     }
   }
 
@@ -61,8 +78,11 @@ export class RotatingFile {
   }
 }
 
-export function fileSink(file: RotatingFile): LogSink {
-  return (rec: LogRecord) => file.write(formatRecord(rec) + '\n');
+/** Writes to the file; a line the file cannot take goes to `fallback` (the journal) instead of being lost. */
+export function fileSink(file: RotatingFile, fallback?: LogSink): LogSink {
+  return (rec: LogRecord) => {
+    if (!file.write(formatRecord(rec) + '\n')) fallback?.(rec);
+  };
 }
 
 /** Passes on only records at `min` or more severe (keeps the journal short when a file has the details). */

@@ -92,8 +92,9 @@ test('a dead camera never delays status messages', async () => {
     const since = b.emu.control.lastSeq();
     const t0 = Date.now();
     b.send('temperature', { bed: 55 });
-    await b.waitStatus((s) => s.targetBed === 55, since, 5000, 'status with the new target');
-    assert.ok(Date.now() - t0 < 1500, `status took ${Date.now() - t0} ms`);
+    await b.waitStatus((s) => s.targetBed === 55, since, 7000, 'status with the new target');
+    // Below the 8 s snapshot timeout: the status did not wait for the hung camera (wide for a loaded machine).
+    assert.ok(Date.now() - t0 < 6000, `status took ${Date.now() - t0} ms`);
   } finally {
     await b.stop();
     for (const s of sockets) s.destroy();

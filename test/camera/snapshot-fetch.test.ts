@@ -153,7 +153,7 @@ describe('fetchSnapshot', () => {
     const started = Date.now();
     const err = await rejectsWith(fetchSnapshot(`${url}/silent`, { ...opts, timeoutMs: 150 }), 'timeout');
     assert.match(err.reason, /150 ms/);
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < 10_000); // the server never answers: only a hang exceeds this
     await rejectsWith(fetchSnapshot(`${url}/1`, { ...opts, timeoutMs: 200 }), 'timeout');
     assert.deepEqual(await fetchSnapshot(`${url}/1`, { ...opts, timeoutMs: 3000 }), JPEG);
   });

@@ -44,7 +44,8 @@ export function options(srv: TestServer, extra: Partial<DownloadOptions> = {}): 
   return {
     policy: { serverUrl: srv.base, allowHttpHosts: [] },
     maxBytes: 1 << 30,
-    stallMs: 300,
+    // Generous: a loaded machine may pause a transfer for a while; the stall tests set their own.
+    stallMs: 5000,
     attempts: 3,
     clock: systemClock,
     retryDelayMs: 10,
@@ -64,10 +65,24 @@ export function sendAll(res: http.ServerResponse, body: Buffer): void {
   res.end(body);
 }
 
-/** Sends the headers for the whole body, then only its first `n` bytes, then drops the connection. */
-export function sendTruncated(res: http.ServerResponse, body: Buffer, n: number): void {
+/**
+ * Sends the headers for the whole body, then only its first `n` bytes, then drops the connection:
+ * once `dropWhen` resolves (the client reported those bytes — a test that checks the resume
+ * offset needs that, since a drop can discard bytes still in flight), else soon after the write.
+ */
+export function sendTruncated(res: http.ServerResponse, body: Buffer, n: number, dropWhen?: Promise<unknown>): void {
   res.writeHead(200, { 'content-length': String(body.length) });
-  res.write(body.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 20));
+  res.write(body.subarray(0, n), () => {
+    if (dropWhen) void dropWhen.then(() => res.socket?.destroy());
+    else setTimeout(() => res.socket?.destroy(), 20);
+  });
+}
+
+/** Resolves `reached` once the download reports `n` bytes received (pass `onProgress` to it). */
+export function progressGate(n: number): { onProgress(received: number): void; reached: Promise<void> } {
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (open = resolve));
+  return { reached, onProgress: (received) => received >= n && open() };
 }
 
 /** Answers a `Range: bytes=N-` request with a 206 of the rest. */

@@ -110,7 +110,8 @@ test('download: a stalled transfer fails after stallMs with a message about no d
     const started = Date.now();
     await rejectsWith(downloadToFile(`${srv.base}/stall`, dest(), options(srv, { attempts: 1, stallMs: 300 })), /no data/, false);
     const took = Date.now() - started;
-    assert.ok(took >= 250 && took < 1500, `took ${took} ms`);
+    // The upper bound only tells a stall-out from a hang; it is wide for a loaded machine.
+    assert.ok(took >= 250 && took < 10_000, `took ${took} ms`);
   });
 });
 
@@ -118,7 +119,7 @@ test('download: a server that never answers also stalls out', async () => {
   await withServer(() => undefined, async (srv) => {
     const started = Date.now();
     await rejectsWith(downloadToFile(`${srv.base}/silent`, dest(), options(srv, { attempts: 1, stallMs: 300 })), /no data/, false);
-    assert.ok(Date.now() - started < 1500);
+    assert.ok(Date.now() - started < 10_000);
   });
 });
 
@@ -190,7 +191,7 @@ test('download: aborting mid-download rejects promptly with download canceled', 
     let received = 0;
     const o = options(srv, {
       signal: ac.signal,
-      stallMs: 5000,
+      stallMs: 60_000, // far above the bound below: a cancel that waited for the stall would show
       onProgress: (r) => {
         received = r;
         if (r > 20_000) ac.abort();
@@ -198,7 +199,7 @@ test('download: aborting mid-download rejects promptly with download canceled', 
     });
     const started = Date.now();
     await rejectsWith(downloadToFile(`${srv.base}/slow`, dest(), o), /^download canceled$/, true);
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
     assert.ok(received > 20_000);
     assert.equal(srv.requests.length, 1, 'no retry after a cancel');
   });
@@ -222,10 +223,11 @@ test('download: aborting during the retry delay rejects promptly', async () => {
     res.end();
   }, async (srv) => {
     const ac = new AbortController();
-    const o = options(srv, { signal: ac.signal, retryDelayMs: 2000, log: { warn: () => setTimeout(() => ac.abort(), 50), debug: () => undefined } });
+    // The delay is long (60 s) so "promptly" has a wide margin on a loaded machine.
+    const o = options(srv, { signal: ac.signal, retryDelayMs: 60_000, log: { warn: () => setTimeout(() => ac.abort(), 50), debug: () => undefined } });
     const started = Date.now();
     await rejectsWith(downloadToFile(`${srv.base}/x`, dest(), o), /download canceled/, true);
-    assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
   });
 });
 

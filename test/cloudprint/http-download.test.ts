@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downloadToFile } from '../../src/cloudprint/http-download.js';
-import { options, sendAll, sendRange, sendTruncated, serve, tempDir } from './download-server.js';
+import { options, progressGate, sendAll, sendRange, sendTruncated, serve, tempDir } from './download-server.js';
 
 const BODY = randomBytes(300_000);
 const SHA = createHash('sha256').update(BODY).digest('hex');
@@ -87,11 +87,12 @@ test('download: checkSize is asked once with the total before the body is writte
 
 test('download: a dropped connection resumes with Range and gives the whole file', async () => {
   const cut = 100_000;
-  const srv = await serve((req, res, n) => (n === 1 ? sendTruncated(res, BODY, cut) : sendRange(req, res, BODY)));
+  const gate = progressGate(cut);
+  const srv = await serve((req, res, n) => (n === 1 ? sendTruncated(res, BODY, cut, gate.reached) : sendRange(req, res, BODY)));
   try {
     const file = dest();
     const seen: number[] = [];
-    const got = await downloadToFile(`${srv.base}/r`, file, options(srv, { onProgress: (r) => seen.push(r) }));
+    const got = await downloadToFile(`${srv.base}/r`, file, options(srv, { onProgress: (r) => (seen.push(r), gate.onProgress(r)) }));
     assert.equal(srv.requests.length, 2);
     assert.equal(srv.requests[1]!.headers.range, `bytes=${cut}-`);
     assert.deepEqual(got, { bytes: BODY.length, sha256: SHA });
@@ -104,14 +105,15 @@ test('download: a dropped connection resumes with Range and gives the whole file
 
 test('download: a chunked (no Content-Length) response cut short also resumes', async () => {
   const cut = 50_000;
+  const gate = progressGate(cut);
   const srv = await serve((req, res, n) => {
     if (n > 1) return sendRange(req, res, BODY);
     res.writeHead(200); // chunked
-    res.write(BODY.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 20));
+    res.write(BODY.subarray(0, cut), () => void gate.reached.then(() => res.socket?.destroy()));
   });
   try {
     const file = dest();
-    const got = await downloadToFile(`${srv.base}/chunked`, file, options(srv));
+    const got = await downloadToFile(`${srv.base}/chunked`, file, options(srv, { onProgress: gate.onProgress }));
     assert.equal(srv.requests[1]?.headers.range, `bytes=${cut}-`);
     assert.deepEqual(got, { bytes: BODY.length, sha256: SHA });
     assert.ok((await readFile(file)).equals(BODY));
@@ -121,10 +123,11 @@ test('download: a chunked (no Content-Length) response cut short also resumes', 
 });
 
 test('download: a server that ignores Range after a drop is downloaded again from the start', async () => {
-  const srv = await serve((_req, res, n) => (n === 1 ? sendTruncated(res, BODY, 120_000) : sendAll(res, BODY)));
+  const gate = progressGate(120_000);
+  const srv = await serve((_req, res, n) => (n === 1 ? sendTruncated(res, BODY, 120_000, gate.reached) : sendAll(res, BODY)));
   try {
     const file = dest();
-    const got = await downloadToFile(`${srv.base}/norange`, file, options(srv));
+    const got = await downloadToFile(`${srv.base}/norange`, file, options(srv, { onProgress: gate.onProgress }));
     assert.equal(srv.requests[1]!.headers.range, 'bytes=120000-');
     assert.deepEqual(got, { bytes: BODY.length, sha256: SHA });
     assert.ok((await readFile(file)).equals(BODY), 'no bytes of the first attempt are left in front');

@@ -190,7 +190,7 @@ describe('emulator stop', () => {
     await reader?.read();
     const started = Date.now();
     await emu.stop();
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(Date.now() - started < 10_000); // waiting would be forever; wide for a loaded machine
     await assert.rejects(async () => {
       for (;;) if ((await reader?.read())?.done) throw new Error('ended cleanly');
     }, /terminated|other side closed|ended cleanly/);

@@ -101,7 +101,9 @@ test('uploads refused during websocket drops: 12 and no report (the job stays qu
     try {
       jobId = await queueCloudJob(b, 'Refused', 4);
       const failed = await b.waitStatus((s) => s.status === 12 && s.jobId === jobId, since, 20_000, 'failure (12)');
-      assert.match(String(failed.progressDetail), /Upload of job .* failed/);
+      // Usually the refused upload; on a loaded machine a drop can hit the download's disk-space
+      // check (a Moonraker call) first. Either way the job fails with 12 and stays queued.
+      assert.match(String(failed.progressDetail), /Upload of job .* failed|Download for job .* failed: server\.files\.\w+: connection closed/);
     } finally {
       clearInterval(drops);
     }

@@ -104,7 +104,7 @@ test('SIGKILL while printing: the print goes on, is reported completed exactly o
   scenario(t, async (rig) => {
     const job = rig.smallJob('printing');
     rig.print(job);
-    await until(() => rig.printStats().state === 'printing' && rig.progress() > 0.2, 20_000, 'the print 20% done');
+    await until(() => rig.printStats().state === 'printing' && rig.progress() > 0.2, 60_000, 'the print 20% done'); // the simulated print slows down with the machine
     const frames = join(rig.dataDir, 'timelapse');
     await until(async () => (await filesUnder(frames)).some((f) => f.endsWith('.jpg')), 5000, 'timelapse frames on disk');
     const restarted = await crashAndRestart(rig, t);
@@ -156,7 +156,7 @@ test('SIGKILL with the job report only in the outbox (cloud unreachable): it is 
   scenario(t, async (rig) => {
     const job = rig.smallJob('outbox');
     rig.print(job);
-    await until(() => rig.printStats().state === 'printing' && rig.progress() > 0.75, 20_000, 'the print 75% done');
+    await until(() => rig.printStats().state === 'printing' && rig.progress() > 0.75, 60_000, 'the print 75% done'); // the simulated print slows down with the machine
     rig.emu.control.refuseConnections();
     await until(() => rig.emu.control.printer(rig.serial)?.authenticated === false, 5000, 'the bridge offline');
     await rig.sim.control.waitForPrintState('complete', 30_000);

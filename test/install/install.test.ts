@@ -245,12 +245,12 @@ test('an unedited older polarcloud_macros.cfg is updated, an edited one kept', (
 
 test('the macros check their parameters and call the remote methods', () => {
   const macros = read(join(SOURCE, 'moonraker-bridge/install/polarcloud_macros.cfg'));
-  for (const name of ['POLAR_REGISTER', 'POLAR_STATUS', 'POLAR_UNREGISTER', 'POLAR_NEXT']) {
+  for (const name of ['POLAR_REGISTER', 'POLAR_STATUS', 'POLAR_UNREGISTER', 'POLAR_NEXT', 'POLAR_DIAG']) {
     assert.match(macros, new RegExp(`^\\[gcode_macro ${name}\\]\\ndescription: \\S`, 'm'), name);
   }
   assert.ok(macros.includes('action_call_remote_method("polarcloud_register", email=params.EMAIL, pin=params.PIN, force=params.FORCE|default("no"))'));
   assert.match(macros, /\{% if not params\.EMAIL or not params\.PIN %\}\s+\{action_raise_error\(/);
-  for (const m of ['polarcloud_status', 'polarcloud_unregister', 'polarcloud_next_print']) assert.ok(macros.includes(`action_call_remote_method("${m}"`), m);
+  for (const m of ['polarcloud_status', 'polarcloud_unregister', 'polarcloud_next_print', 'polarcloud_diag']) assert.ok(macros.includes(`action_call_remote_method("${m}"`), m);
   assert.ok(macros.includes('action_call_remote_method("polarcloud_next_print", job=params.JOB)'));
 });
 
