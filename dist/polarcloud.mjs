@@ -231,7 +231,7 @@ ${commandList()}`);
   if (!values["log-level"]) log.setLevel(config.log.level);
   switch (command) {
     case "run":
-      return (await import("./chunks/run-command-YDIR6KT6.mjs")).runCommand(config, log);
+      return (await import("./chunks/run-command-55KXWSF2.mjs")).runCommand(config, log);
     case "register": {
       const pin = values.pin ?? process.env.POLARCLOUD_PIN;
       if (!values.email || !pin) throw new UsageError("register needs --email and --pin (or POLARCLOUD_PIN)");

@@ -16,7 +16,8 @@ const SETTLE_MS = 3000;
 /** How often to look again while a print keeps the service from restarting. */
 const IDLE_CHECK_MS = 10_000;
 
-async function digest(file: string): Promise<string | undefined> {
+/** The bundle's content hash (undefined when it cannot be read). */
+export async function digest(file: string): Promise<string | undefined> {
   try {
     return createHash('sha256').update(await readFile(file)).digest('hex');
   } catch {
@@ -41,8 +42,12 @@ export class BundleWatch {
     private readonly timing = { settleMs: SETTLE_MS, idleCheckMs: IDLE_CHECK_MS },
   ) {}
 
-  async start(): Promise<void> {
-    this.original = await digest(this.bundle);
+  /**
+   * `loaded`: the digest taken when the process started, before the (slow) controller start, so a
+   * change during that start is not missed.
+   */
+  async start(loaded?: string): Promise<void> {
+    this.original = loaded ?? (await digest(this.bundle));
     if (this.original === undefined) return;
     try {
       // The folder, not the file: git replaces the file (a new inode) rather than writing into it.
@@ -53,6 +58,8 @@ export class BundleWatch {
     } catch (err) {
       this.log.debug(`cannot watch ${this.bundle}: ${errText(err)}`);
     }
+    // Replaced while the service was starting: look now.
+    if (loaded !== undefined) this.schedule(0);
   }
 
   stop(): void {

@@ -21,7 +21,7 @@ import { untilSignal } from './common.js';
 import { DataDirLockedError } from '../identity/data-dir-lock.js';
 import { ControlServer } from '../local-control/control-server.js';
 import { serviceMethods } from '../local-control/service-methods.js';
-import { BundleWatch } from './bundle-watch.js';
+import { BundleWatch, digest } from './bundle-watch.js';
 import { describeFailure, failureLine } from './failure.js';
 
 function seconds(ms: number): string {
@@ -49,6 +49,8 @@ export async function runCommand(config: Config, log: Logger): Promise<number> {
   refineVersionFromGit();
   log.info(`moonraker-polarcloud ${VERSION} starting (node ${process.version}, data dir ${config.data_dir})`);
 
+  // The bundle as this process loaded it: an update during the start is still noticed.
+  const loadedBundle = await digest(process.argv[1] ?? '');
   const stopped = untilSignal();
   let signal: NodeJS.Signals | undefined;
   void stopped.then((s) => (signal = s));
@@ -90,7 +92,7 @@ export async function runCommand(config: Config, log: Logger): Promise<number> {
     let restartForUpdate!: () => void;
     const updated = new Promise<'update'>((resolve) => (restartForUpdate = () => resolve('update')));
     const watch = new BundleWatch(process.argv[1] ?? '', c, log.child('update'), restartForUpdate);
-    await watch.start();
+    await watch.start(loadedBundle);
     const why = signal ?? (await Promise.race([stopped, updated]));
     if (why !== 'update') log.info(`${why} received, stopping`);
     watch.stop();

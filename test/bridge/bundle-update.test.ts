@@ -6,14 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFile, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPolarEmulator } from '../../src/emulator/index.js';
 import { startMoonrakerSimulator } from '../../src/simulator/index.js';
 import { eventually } from '../helpers/bridge-setup.js';
 
-const BUNDLE = new URL('../../../dist/polarcloud.mjs', import.meta.url).pathname;
+// The bundle is split (dist/polarcloud.mjs + dist/chunks/): copy the whole folder.
+const DIST = new URL('../../../dist', import.meta.url).pathname;
 
 test('an updated bundle restarts an idle service under systemd; by hand it only warns', { timeout: 90_000 }, async () => {
   const emu = await startPolarEmulator();
@@ -21,9 +22,8 @@ test('an updated bundle restarts an idle service under systemd; by hand it only 
   const sims = [await startMoonrakerSimulator(), await startMoonrakerSimulator()];
   const work = await mkdtemp(join(tmpdir(), 'pc-bundle-update-'));
   try {
-    await mkdir(join(work, 'dist'));
+    await cp(DIST, join(work, 'dist'), { recursive: true });
     const bundle = join(work, 'dist/polarcloud.mjs');
-    await copyFile(BUNDLE, bundle);
     const start = async (name: string, sim: (typeof sims)[number], env: Record<string, string>): Promise<{ exit: Promise<number | null>; err: () => string; kill: () => void }> => {
       const cfg = join(work, `${name}.yaml`);
       await writeFile(cfg, `data_dir: ${join(work, name)}\npolar:\n  server_url: ${emu.url}\nmoonraker:\n  url: ${sim.url}\ncamera:\n  enabled: false\n`);

@@ -198,8 +198,12 @@ var BundleWatch = class {
   timer;
   original;
   announced = false;
-  async start() {
-    this.original = await digest(this.bundle);
+  /**
+   * `loaded`: the digest taken when the process started, before the (slow) controller start, so a
+   * change during that start is not missed.
+   */
+  async start(loaded) {
+    this.original = loaded ?? await digest(this.bundle);
     if (this.original === void 0) return;
     try {
       this.watcher = watch(dirname2(this.bundle), (_event, name) => {
@@ -209,6 +213,7 @@ var BundleWatch = class {
     } catch (err) {
       this.log.debug(`cannot watch ${this.bundle}: ${errText(err)}`);
     }
+    if (loaded !== void 0) this.schedule(0);
   }
   stop() {
     this.watcher?.close();
@@ -265,6 +270,7 @@ async function runCommand(config, log) {
   }
   refineVersionFromGit();
   log.info(`moonraker-polarcloud ${VERSION} starting (node ${process.version}, data dir ${config.data_dir})`);
+  const loadedBundle = await digest(process.argv[1] ?? "");
   const stopped = untilSignal();
   let signal;
   void stopped.then((s) => signal = s);
@@ -303,7 +309,7 @@ async function runCommand(config, log) {
     let restartForUpdate;
     const updated = new Promise((resolve) => restartForUpdate = () => resolve("update"));
     const watch2 = new BundleWatch(process.argv[1] ?? "", c, log.child("update"), restartForUpdate);
-    await watch2.start();
+    await watch2.start(loadedBundle);
     const why = signal ?? await Promise.race([stopped, updated]);
     if (why !== "update") log.info(`${why} received, stopping`);
     watch2.stop();
