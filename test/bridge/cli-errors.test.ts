@@ -8,10 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { generateRsaKeyPair } from '../../src/identity/keys.js';
 
 const bundle = new URL('../../../dist/polarcloud.mjs', import.meta.url).pathname;
@@ -22,9 +22,9 @@ interface Result {
   stderr: string;
 }
 
-function cli(args: string[], opts: SpawnOptions = {}): Promise<Result> {
+function cli(args: string[], opts: SpawnOptions = {}, prog = { node: process.execPath, bundle }): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    const child = spawn(prog.node, [prog.bundle, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (s: string) => (stdout += s));
@@ -110,7 +110,17 @@ test('a data folder left to another user (after a sudo run): the chown fix, exit
     const asRoot = process.getuid?.() === 0;
     // As root, run as nobody (the folder stays root's, as after `sudo polarcloud ...`); else make it read-only for us.
     if (!asRoot) await chmod(data, 0o555);
-    const r = await cli(['status', '--config', file], asRoot ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir, USER: 'nobody' } } : {});
+    // A node and a bundle nobody may run: npx's node (CI's Node 18 pass) lives under root's 0700 home,
+    // and a checkout may too, so nobody runs copies in the (0755) work folder.
+    const prog = { node: process.execPath, bundle };
+    if (asRoot) {
+      prog.node = join(dir, 'node');
+      await copyFile(process.execPath, prog.node);
+      await chmod(prog.node, 0o755);
+      await cp(dirname(bundle), join(dir, 'dist'), { recursive: true });
+      prog.bundle = join(dir, 'dist', basename(bundle));
+    }
+    const r = await cli(['status', '--config', file], asRoot ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: dir, USER: 'nobody' } } : {}, prog);
     if (!asRoot) await chmod(data, 0o755);
     assertNoStack(r);
     assert.equal(r.code, 73, r.stderr);
