@@ -10,7 +10,9 @@
 //
 // Idle means ALL of: Klippy ready; print_stats.state neither printing nor
 // paused; idle_timeout.state not "Printing" (the toolhead is not running
-// G-code); every heater's target 0 (or unknown); no hold from the owner. Quiet
+// G-code); every heater's target 0 (or unknown) and its temperature below
+// 50 °C (a hot nozzle cooling after a print is followed live, as the status
+// reporter treats it as active); no hold from the owner. Quiet
 // mode starts only after that held for `quietAfterMs` (no flapping between
 // the commands of a macro, cooling after a print is still followed live for a while).
 //
@@ -48,13 +50,20 @@ export interface IdleStreamOptions {
   onModeChange?(mode: StreamMode): void;
 }
 
+/** Above this a heater is still hot (cooling after a print): the full stream stays (the reporter's isActive uses the same 50 °C). */
+export const HOT_C = 50;
+
 /** The idle rule above, on one snapshot. */
 export function isIdle(s: PrinterSnapshot): boolean {
   if (s.klippyState !== 'ready') return false;
   const state = s.print_stats.state;
   if (state === 'printing' || state === 'paused') return false;
   if (s.idle_timeout.state === 'Printing') return false;
-  for (const h of s.heaters) if (h.kind === 'heater' && h.target !== null && h.target !== 0) return false;
+  for (const h of s.heaters) {
+    if (h.kind !== 'heater') continue;
+    if (h.target !== null && h.target !== 0) return false;
+    if (h.temperature !== null && h.temperature > HOT_C) return false;
+  }
   return true;
 }
 

@@ -23,6 +23,7 @@ function queries(sim: Sim): number {
 
 const temp = (h: Harness, name: string): number | null => h.model.snapshot().heaters.find((x) => x.name === name)?.temperature ?? null;
 
+
 test('idle: temperatures leave the subscription, are polled, and a drift reaches the model within the poll period', async () => {
   await withSim({ port: 0 }, async (sim) => {
     const h = connect(sim, { idleTemperaturePollMs: 400, quietAfterMs: 1_500 });
@@ -43,13 +44,20 @@ test('idle: temperatures leave the subscription, are polled, and a drift reaches
       assert.ok(queries(sim) - q0 >= 1, 'temperatures are polled with printer.objects.query');
       assert.equal(h.client.streamMode, 'quiet');
 
-      // A drift at idle (someone touched the nozzle with a hot air gun): in the model within one poll period.
-      sim.control.setHeaterTemperature('extruder', 80);
+      // A drift at idle (a warm room, a hand on the bed): in the model within one poll period.
+      sim.control.setHeaterTemperature('heater_bed', 45);
       const t0 = Date.now();
-      await waitModel(h.model, (s) => (s.heaters.find((x) => x.name === 'extruder')?.temperature ?? 0) > 60, 'drift polled', 5_000);
+      await waitModel(h.model, (s) => (s.heaters.find((x) => x.name === 'heater_bed')?.temperature ?? 0) > 40, 'drift polled', 5_000);
       const took = Date.now() - t0;
       assert.ok(took <= 400 + 600, `drift reached the model in ${took} ms (poll 400 ms, slack for a loaded machine)`);
-      assert.equal(h.client.streamMode, 'quiet', 'a temperature change alone keeps the stream quiet');
+      assert.equal(h.client.streamMode, 'quiet', 'a cool heater drifting keeps the stream quiet');
+
+      // A heater above 50 °C (e.g. cooling after a print) is followed live again.
+      sim.control.setHeaterTemperature('heater_bed', 70);
+      await waitFor(() => h.client.streamMode === 'full', 'full stream for a hot heater');
+      const pushes = temperaturePushes(h);
+      await waitFor(() => pushes.count() >= 2, 'temperatures pushed while the bed is hot');
+      pushes.stop();
     } finally {
       await h.stop();
     }
