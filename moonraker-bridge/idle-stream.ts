@@ -121,7 +121,7 @@ export class IdleStream {
       this.clearQuietTimer();
       return;
     }
-    if (this.quietTimer !== undefined) return;
+    if (this.quietTimer !== undefined || this.polledNames().polled.size === 0) return;
     this.quietTimer = this.opts.clock.setTimeout(() => {
       this.quietTimer = undefined;
       if (this.stopped || this.switching || this.mode !== 'full') return;
@@ -132,7 +132,7 @@ export class IdleStream {
   private polledNames(): { heaters: Set<string>; polled: Set<string> } {
     const snap = this.opts.model.snapshot();
     const heaters = new Set(snap.heaters.filter((h) => h.kind === 'heater').map((h) => h.name));
-    const polled = new Set(this.opts.heaters.filter((n) => n in this.opts.full && !n.startsWith('temperature_fan ')));
+    const polled = new Set(this.opts.heaters.filter((n) => Object.hasOwn(this.opts.full, n) && !n.startsWith('temperature_fan ')));
     return { heaters, polled };
   }
 
@@ -202,7 +202,9 @@ export class IdleStream {
 function relevant(changed: Record<string, Record<string, unknown>>): boolean {
   for (const name in changed) {
     if (name === 'print_stats' || name === 'idle_timeout' || name === 'webhooks') return true;
-    if ('target' in changed[name]!) return true;
+    // Objects the bridge does not interpret are passed through unchecked: any value can come here.
+    const fields: unknown = changed[name];
+    if (typeof fields === 'object' && fields !== null && 'target' in fields) return true;
   }
   return false;
 }
