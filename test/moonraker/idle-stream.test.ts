@@ -122,8 +122,10 @@ test('a print started at idle brings the full stream back; the print state is no
       await waitFor(() => h.client.streamMode === 'quiet', 'quiet stream at idle');
       await sim.control.addFile('idle-stream.gcode', 'G28\nM104 S0\nG1 X10 Y10 F3000\nG1 X20 Y20\n'.repeat(50));
       await sim.control.startLocalPrint('idle-stream.gcode');
-      await waitModel(h.model, (s) => s.print_stats.state === 'printing' || s.print_stats.state === 'complete', 'print state', 5_000);
-      await waitFor(() => h.client.streamMode === 'full' || h.model.snapshot().print_stats.state === 'complete', 'full stream while printing');
+      await waitModel(h.model, (s) => s.print_stats.state === 'printing', 'printing pushed while quiet', 5_000);
+      await waitFor(() => h.client.streamMode === 'full', 'full stream while printing');
+      // The switch's subscribe reply merged, not replacing: the print is still seen as printing.
+      assert.equal(h.model.snapshot().print_stats.state, 'printing');
       await waitModel(h.model, (s) => s.print_stats.state === 'complete', 'print complete in the model', 20_000);
     } finally {
       await h.stop();
