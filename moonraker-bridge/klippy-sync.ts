@@ -4,6 +4,8 @@
 // and disconnected), then printer.objects.list, one query for heaters and
 // configfile settings, and ONE printer.objects.subscribe. Starts over on every
 // notify_klippy_ready / shutdown / disconnected. One instance per connection.
+// Then, while the printer is idle, IdleStream (idle-stream.ts) swaps that
+// subscription for a quiet one (temperatures polled) and back.
 import { z } from 'zod';
 import type { BridgeClock, BridgeLogger } from './deps.js';
 import { errorText } from './deps.js';
