@@ -4,12 +4,15 @@
 // and disconnected), then printer.objects.list, one query for heaters and
 // configfile settings, and ONE printer.objects.subscribe. Starts over on every
 // notify_klippy_ready / shutdown / disconnected. One instance per connection.
+// Then, while the printer is idle, IdleStream (idle-stream.ts) swaps that
+// subscription for a quiet one (temperatures polled) and back.
 import { z } from 'zod';
 import type { BridgeClock, BridgeLogger } from './deps.js';
 import { errorText } from './deps.js';
 import { RpcClosedError, parseReply, type CallOptions, type RpcParams } from './json-rpc.js';
 import { BASE_SUBSCRIPTION, filamentSensorName } from './printer-objects.js';
 import { mergeDeep, type ConnectionState, type PrinterModel } from './printer-model.js';
+import { IdleStream, type StreamMode, type Subscription } from './idle-stream.js';
 
 export interface KlippySyncOptions {
   call(method: string, params?: RpcParams, options?: CallOptions): Promise<unknown>;
@@ -23,7 +26,18 @@ export interface KlippySyncOptions {
   onReady(e: { objects: string[]; heaters: string[] }): void;
   /** An error the connection owner must handle (timeout, unauthorized). Return true if handled. */
   onConnectionError(err: unknown): boolean;
+  /** Quiet stream at idle (idle-stream.ts): temperature poll period; 0 keeps the full stream always. */
+  idlePollMs?: number;
+  /** How long the printer must stay idle before the stream goes quiet. */
+  quietAfterMs?: number;
+  /** The owner wants the full stream (a cloud job is on its way). */
+  holdFullStream?(): boolean;
+  onStreamMode?(mode: StreamMode): void;
 }
+
+/** Defaults: a temperature drift at idle reaches the model within 5 s; 10 s of idle before going quiet. */
+export const IDLE_POLL_MS = 5_000;
+export const QUIET_AFTER_MS = 10_000;
 
 const serverInfoSchema = z.looseObject({
   klippy_connected: z.boolean().optional(),
@@ -43,6 +57,7 @@ export class KlippySync {
   private pollWake: (() => void) | undefined;
   /** While a subscribe is in flight: deltas that arrived after its reply, applied after the reply. */
   private subscribeBuffer: { afterReply: boolean; updates: unknown[] } | undefined;
+  private idle: IdleStream | undefined;
 
   constructor(private readonly opts: KlippySyncOptions) {}
 
@@ -84,8 +99,20 @@ export class KlippySync {
     }
   }
 
+  /** 'quiet' while the idle stream polls temperatures (idle-stream.ts). */
+  get streamMode(): StreamMode {
+    return this.idle?.currentMode ?? 'full';
+  }
+
+  /** The owner's hold on the full stream changed: apply it now. */
+  reevaluateStream(): void {
+    this.idle?.evaluate();
+  }
+
   private cancel(): void {
     this.run++;
+    this.idle?.stop();
+    this.idle = undefined;
     this.subscribeBuffer = undefined;
     this.opts.clock.clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
@@ -190,6 +217,50 @@ export class KlippySync {
     }
     this.setState('klippy_ready', whMessage);
     this.opts.onReady({ objects: Object.keys(objects), heaters });
+    this.startIdleStream(run, objects, heaters);
+    return true;
+  }
+
+  private startIdleStream(run: number, full: Subscription, heaters: string[]): void {
+    const pollMs = this.opts.idlePollMs ?? IDLE_POLL_MS;
+    if (pollMs <= 0 || !this.current(run)) return;
+    this.idle = new IdleStream({
+      model: this.opts.model,
+      clock: this.opts.clock,
+      log: this.opts.log,
+      full,
+      heaters,
+      pollMs,
+      quietAfterMs: this.opts.quietAfterMs ?? QUIET_AFTER_MS,
+      resubscribe: (objects) => this.resubscribe(run, objects),
+      query: async (objects) => {
+        const reply = await this.parsed(statusReplySchema, 'printer.objects.query', { objects: { ...objects } });
+        return { status: reply.status, eventtime: reply.eventtime };
+      },
+      held: () => this.opts.holdFullStream?.() ?? false,
+      onFailure: (err) => this.onError(run, err),
+      onModeChange: this.opts.onStreamMode,
+    });
+    this.idle.start();
+  }
+
+  /** Replaces the subscription (same buffering as at connect) and merges the reply into the model. */
+  private async resubscribe(run: number, objects: Subscription): Promise<boolean> {
+    if (!this.current(run)) return false;
+    const buffer: { afterReply: boolean; updates: unknown[] } = { afterReply: false, updates: [] };
+    this.subscribeBuffer = buffer;
+    let sub: z.infer<typeof statusReplySchema>;
+    try {
+      sub = await this.parsed(statusReplySchema, 'printer.objects.subscribe', { objects: { ...objects } }, { onReplyFrame: () => (buffer.afterReply = true) });
+    } catch (err) {
+      if (err instanceof RpcClosedError || !this.current(run)) return false;
+      throw err;
+    } finally {
+      if (this.subscribeBuffer === buffer) this.subscribeBuffer = undefined;
+    }
+    if (!this.current(run)) return false;
+    this.opts.model.applyUpdate([sub.status, sub.eventtime]);
+    for (const update of buffer.updates) this.opts.model.applyUpdate(update);
     return true;
   }
 

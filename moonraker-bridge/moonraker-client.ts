@@ -59,6 +59,10 @@ export interface MoonrakerClientOptions {
   unauthorizedRetryMs?: number;
   identifyRetryMs?: number;
   klippyPollMs?: number;
+  /** Quiet stream at idle (idle-stream.ts): temperature poll period (default 5 s); 0 = always the full stream. */
+  idleTemperaturePollMs?: number;
+  /** Idle time before the stream goes quiet (default 10 s). */
+  quietAfterMs?: number;
   rpcTimeoutMs?: number;
   gcodeTimeoutMs?: number;
   pingIntervalMs?: number;
@@ -95,6 +99,7 @@ export class MoonrakerClient {
   private identifyConflicts = 0;
   private readonly failures: BridgeFailureLog;
   private readonly extensionMethods = new ExtensionMethods();
+  private readonly fullStreamHolds = new Set<string>();
 
   constructor(private readonly opts: MoonrakerClientOptions) {
     this.emitter = new Emitter<MoonrakerClientEvents>((event, err) => opts.log.error(`'${event}' listener failed: ${errorText(err)}`));
@@ -107,6 +112,22 @@ export class MoonrakerClient {
 
   get model(): PrinterModel {
     return this.opts.model;
+  }
+
+  /**
+   * Keeps every status field pushed (no quiet stream at idle) while at least one
+   * reason holds it, e.g. a cloud job on its way to the printer.
+   */
+  holdFullStream(reason: string, on: boolean): void {
+    const had = this.fullStreamHolds.size > 0;
+    if (on) this.fullStreamHolds.add(reason);
+    else this.fullStreamHolds.delete(reason);
+    if (had !== this.fullStreamHolds.size > 0) this.session?.sync.reevaluateStream();
+  }
+
+  /** 'quiet' while the status stream leaves temperatures out and polls them (idle-stream.ts). */
+  get streamMode(): 'full' | 'quiet' {
+    return this.session?.sync.streamMode ?? 'full';
   }
 
   /** True while a socket is open (Klippy may still be in any state). */
@@ -217,6 +238,9 @@ export class MoonrakerClient {
       onServerAnswered: () => this.onServerAnswered(),
       onReady: (e) => this.emitter.emit('ready', e),
       onConnectionError: (err) => this.onConnectionError(seq, err),
+      idlePollMs: this.opts.idleTemperaturePollMs,
+      quietAfterMs: this.opts.quietAfterMs,
+      holdFullStream: () => this.fullStreamHolds.size > 0,
     });
     this.session = { seq, socket, rpc, sync, closed };
     this.opts.log.debug(`websocket open to ${this.opts.url}`);

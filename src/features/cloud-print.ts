@@ -96,6 +96,8 @@ export class CloudPrint implements Feature, CloudPrintAborter {
       return this.refuse(m.jobId, `Job ${m.jobId} not started: ${busy ?? 'another cloud job is being prepared'} (cloud_print.when_busy: reject)`);
     }
     this.waiting.add(m.jobId);
+    // Every status field pushed while the job is on its way (no quiet stream at idle).
+    this.ctx.moonraker.holdFullStream(`cloud job ${m.jobId}`, true);
     this.chain = this.chain.then(() => this.runJob(spec)).catch((err) => this.ctx.log.error(`cloud print failed unexpectedly: ${errText(err)}`));
   }
 
@@ -119,6 +121,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
       }
     } finally {
       this.current = null;
+      this.ctx.moonraker.holdFullStream(`cloud job ${spec.jobId}`, false);
       this.ctx.status.sendNow();
     }
   }

@@ -35,7 +35,10 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export function connect(sim: Sim, opts: { apiKey?: string; remoteMethods?: string[]; rpcTimeoutMs?: number; unauthorizedRetryMs?: number } = {}): Harness {
+export function connect(
+  sim: Sim,
+  opts: { apiKey?: string; remoteMethods?: string[]; rpcTimeoutMs?: number; unauthorizedRetryMs?: number; idleTemperaturePollMs?: number; quietAfterMs?: number } = {},
+): Harness {
   const records: LogRecord[] = [];
   const root = Logger.create(process.env.MR_TEST_LOG === '1' ? 'debug' : 'debug', [
     (rec) => {
@@ -62,6 +65,8 @@ export function connect(sim: Sim, opts: { apiKey?: string; remoteMethods?: strin
     identifyRetryMs: 100,
     unauthorizedRetryMs: opts.unauthorizedRetryMs ?? 300,
     rpcTimeoutMs: opts.rpcTimeoutMs ?? 5_000,
+    idleTemperaturePollMs: opts.idleTemperaturePollMs,
+    quietAfterMs: opts.quietAfterMs,
   });
   const api = new MoonrakerApi({ rpc: client, log });
   api.start();
