@@ -81,9 +81,9 @@ async function run(command, values, log) {
       if (values.printers !== void 0) {
         const n = Number(values.printers);
         if (typeof values.printers !== "string" || !Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--printers must be 1..8, got '${String(values.printers)}'`);
-        if (n > 1) return (await import("./chunks/demo-two-U24PSKUV.mjs")).demoTwoCommand(log, n);
+        if (n > 1) return (await import("./chunks/demo-two-6HJ76VDY.mjs")).demoTwoCommand(log, n);
       }
-      return (await import("./chunks/demo-RFCPG3WB.mjs")).demoCommand(log);
+      return (await import("./chunks/demo-4P3XQNUS.mjs")).demoCommand(log);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -231,18 +231,18 @@ ${commandList()}`);
   if (!values["log-level"]) log.setLevel(config.log.level);
   switch (command) {
     case "run":
-      return (await import("./chunks/run-command-55KXWSF2.mjs")).runCommand(config, log);
+      return (await import("./chunks/run-command-ASHJY4OX.mjs")).runCommand(config, log);
     case "register": {
       const pin = values.pin ?? process.env.POLARCLOUD_PIN;
       if (!values.email || !pin) throw new UsageError("register needs --email and --pin (or POLARCLOUD_PIN)");
-      return (await import("./chunks/identity-commands-3QSQI6RU.mjs")).registerCommand(config, log, values.email, pin);
+      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).registerCommand(config, log, values.email, pin);
     }
     case "unregister":
-      return (await import("./chunks/identity-commands-3QSQI6RU.mjs")).unregisterCommand(config, log);
+      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).unregisterCommand(config, log);
     case "status":
-      return (await import("./chunks/identity-commands-3QSQI6RU.mjs")).statusCommand(config, values.json ?? false);
+      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).statusCommand(config, values.json ?? false);
     case "queue":
-      return (await import("./chunks/queue-command-QODGJOQA.mjs")).queueCommand(config, log, values.json ?? false);
+      return (await import("./chunks/queue-command-RFXPJ7MZ.mjs")).queueCommand(config, log, values.json ?? false);
     case "next":
       return (await import("./chunks/next-command-J5WNUU55.mjs")).nextCommand(config, positionals[1]);
     case "diagnose":

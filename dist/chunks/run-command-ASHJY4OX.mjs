@@ -15,7 +15,7 @@ import {
   Backoff,
   Controller,
   DataDirLockedError
-} from "./chunk-XGPCMH65.mjs";
+} from "./chunk-H6ODNZC2.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory

@@ -1695,7 +1695,151 @@ function issueText2(err) {
   return `${i.path.length ? i.path.join(".") : "(root)"}: ${i.message}`;
 }
 
+// moonraker-bridge/idle-stream.ts
+var HOT_C = 50;
+function isIdle(s) {
+  if (s.klippyState !== "ready") return false;
+  const state = s.print_stats.state;
+  if (state === "printing" || state === "paused") return false;
+  if (s.idle_timeout.state === "Printing") return false;
+  for (const h of s.heaters) {
+    if (h.kind !== "heater") continue;
+    if (h.target !== null && h.target !== 0) return false;
+    if (h.temperature !== null && h.temperature > HOT_C) return false;
+  }
+  return true;
+}
+function quietSubscription(full, heaterNames2, polled) {
+  const out = {};
+  for (const [name, fields] of Object.entries(full)) {
+    if (!polled.has(name)) out[name] = fields;
+    else if (heaterNames2.has(name)) out[name] = ["target"];
+  }
+  return out;
+}
+var IdleStream = class {
+  constructor(opts) {
+    this.opts = opts;
+  }
+  opts;
+  mode = "full";
+  stopped = true;
+  switching = false;
+  quietTimer;
+  pollTimer;
+  polls = 0;
+  unsubscribe;
+  get currentMode() {
+    return this.mode;
+  }
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.unsubscribe = this.opts.model.on("objectsChanged", ({ changed }) => {
+      if (relevant(changed)) this.evaluate();
+    });
+    this.evaluate();
+  }
+  stop() {
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = void 0;
+    this.clearQuietTimer();
+    this.clearPollTimer();
+  }
+  /** Re-reads the rule now (e.g. the owner's hold changed). */
+  evaluate() {
+    if (this.stopped || this.switching) return;
+    const idle = isIdle(this.opts.model.snapshot()) && !this.opts.held();
+    if (this.mode === "quiet") {
+      if (!idle) void this.switchTo("full");
+      return;
+    }
+    if (!idle) {
+      this.clearQuietTimer();
+      return;
+    }
+    if (this.quietTimer !== void 0 || this.polledNames().polled.size === 0) return;
+    this.quietTimer = this.opts.clock.setTimeout(() => {
+      this.quietTimer = void 0;
+      if (this.stopped || this.switching || this.mode !== "full") return;
+      if (isIdle(this.opts.model.snapshot()) && !this.opts.held()) void this.switchTo("quiet");
+    }, this.opts.quietAfterMs);
+  }
+  polledNames() {
+    const snap = this.opts.model.snapshot();
+    const heaters = new Set(snap.heaters.filter((h) => h.kind === "heater").map((h) => h.name));
+    const polled = new Set(this.opts.heaters.filter((n) => Object.hasOwn(this.opts.full, n) && !n.startsWith("temperature_fan ")));
+    return { heaters, polled };
+  }
+  async switchTo(mode) {
+    this.switching = true;
+    this.clearQuietTimer();
+    this.clearPollTimer();
+    this.polls++;
+    const { heaters, polled } = this.polledNames();
+    const objects = mode === "full" ? this.opts.full : quietSubscription(this.opts.full, heaters, polled);
+    let ok;
+    try {
+      ok = await this.opts.resubscribe(objects);
+    } catch (err) {
+      this.switching = false;
+      if (!this.stopped) this.opts.onFailure(err);
+      return;
+    }
+    this.switching = false;
+    if (!ok || this.stopped) return;
+    this.mode = mode;
+    this.opts.log.debug(`status stream: ${mode}${mode === "quiet" ? ` (temperatures polled every ${this.opts.pollMs} ms)` : ""}`);
+    this.opts.onModeChange?.(mode);
+    if (mode === "quiet") this.schedulePoll();
+    this.evaluate();
+  }
+  schedulePoll() {
+    this.clearPollTimer();
+    this.pollTimer = this.opts.clock.setTimeout(() => {
+      this.pollTimer = void 0;
+      void this.poll();
+    }, this.opts.pollMs);
+  }
+  async poll() {
+    if (this.stopped || this.mode !== "quiet") return;
+    const seq = ++this.polls;
+    const objects = {};
+    for (const name of this.polledNames().polled) objects[name] = null;
+    try {
+      const reply = await this.opts.query(objects);
+      if (this.stopped || seq !== this.polls || this.mode !== "quiet") return;
+      this.opts.model.applyUpdate([reply.status, reply.eventtime]);
+    } catch (err) {
+      if (this.stopped || seq !== this.polls) return;
+      this.opts.log.debug(`temperature poll failed: ${errorText(err)}`);
+    }
+    if (!this.stopped && seq === this.polls && this.mode === "quiet") this.schedulePoll();
+  }
+  clearQuietTimer() {
+    if (this.quietTimer === void 0) return;
+    this.opts.clock.clearTimeout(this.quietTimer);
+    this.quietTimer = void 0;
+  }
+  clearPollTimer() {
+    if (this.pollTimer === void 0) return;
+    this.opts.clock.clearTimeout(this.pollTimer);
+    this.pollTimer = void 0;
+  }
+};
+function relevant(changed) {
+  for (const name in changed) {
+    if (name === "print_stats" || name === "idle_timeout" || name === "webhooks") return true;
+    const fields = changed[name];
+    if (typeof fields === "object" && fields !== null && "target" in fields) return true;
+  }
+  return false;
+}
+
 // moonraker-bridge/klippy-sync.ts
+var IDLE_POLL_MS = 5e3;
+var QUIET_AFTER_MS = 1e4;
 var serverInfoSchema = external_exports.looseObject({
   klippy_connected: external_exports.boolean().optional(),
   klippy_state: external_exports.enum(["disconnected", "startup", "ready", "error", "shutdown"])
@@ -1717,6 +1861,7 @@ var KlippySync = class {
   pollWake;
   /** While a subscribe is in flight: deltas that arrived after its reply, applied after the reply. */
   subscribeBuffer;
+  idle;
   /** (Re)starts the cycle from server.info. */
   start() {
     this.cancel();
@@ -1751,8 +1896,18 @@ var KlippySync = class {
         return false;
     }
   }
+  /** 'quiet' while the idle stream polls temperatures (idle-stream.ts). */
+  get streamMode() {
+    return this.idle?.currentMode ?? "full";
+  }
+  /** The owner's hold on the full stream changed: apply it now. */
+  reevaluateStream() {
+    this.idle?.evaluate();
+  }
   cancel() {
     this.run++;
+    this.idle?.stop();
+    this.idle = void 0;
     this.subscribeBuffer = void 0;
     this.opts.clock.clearTimeout(this.pollTimer);
     this.pollTimer = void 0;
@@ -1845,6 +2000,48 @@ var KlippySync = class {
     }
     this.setState("klippy_ready", whMessage);
     this.opts.onReady({ objects: Object.keys(objects), heaters });
+    this.startIdleStream(run, objects, heaters);
+    return true;
+  }
+  startIdleStream(run, full, heaters) {
+    const pollMs = this.opts.idlePollMs ?? IDLE_POLL_MS;
+    if (pollMs <= 0 || !this.current(run)) return;
+    this.idle = new IdleStream({
+      model: this.opts.model,
+      clock: this.opts.clock,
+      log: this.opts.log,
+      full,
+      heaters,
+      pollMs,
+      quietAfterMs: this.opts.quietAfterMs ?? QUIET_AFTER_MS,
+      resubscribe: (objects) => this.resubscribe(run, objects),
+      query: async (objects) => {
+        const reply = await this.parsed(statusReplySchema, "printer.objects.query", { objects: { ...objects } });
+        return { status: reply.status, eventtime: reply.eventtime };
+      },
+      held: () => this.opts.holdFullStream?.() ?? false,
+      onFailure: (err) => this.onError(run, err),
+      onModeChange: this.opts.onStreamMode
+    });
+    this.idle.start();
+  }
+  /** Replaces the subscription (same buffering as at connect) and merges the reply into the model. */
+  async resubscribe(run, objects) {
+    if (!this.current(run)) return false;
+    const buffer = { afterReply: false, updates: [] };
+    this.subscribeBuffer = buffer;
+    let sub;
+    try {
+      sub = await this.parsed(statusReplySchema, "printer.objects.subscribe", { objects: { ...objects } }, { onReplyFrame: () => buffer.afterReply = true });
+    } catch (err) {
+      if (err instanceof RpcClosedError || !this.current(run)) return false;
+      throw err;
+    } finally {
+      if (this.subscribeBuffer === buffer) this.subscribeBuffer = void 0;
+    }
+    if (!this.current(run)) return false;
+    this.opts.model.applyUpdate([sub.status, sub.eventtime]);
+    for (const update of buffer.updates) this.opts.model.applyUpdate(update);
     return true;
   }
   sleep(ms) {
@@ -1908,11 +2105,26 @@ var MoonrakerClient = class {
   identifyConflicts = 0;
   failures;
   extensionMethods = new ExtensionMethods();
+  fullStreamHolds = /* @__PURE__ */ new Set();
   on(event, listener) {
     return this.emitter.on(event, listener);
   }
   get model() {
     return this.opts.model;
+  }
+  /**
+   * Keeps every status field pushed (no quiet stream at idle) while at least one
+   * reason holds it, e.g. a cloud job on its way to the printer.
+   */
+  holdFullStream(reason, on) {
+    const had = this.fullStreamHolds.size > 0;
+    if (on) this.fullStreamHolds.add(reason);
+    else this.fullStreamHolds.delete(reason);
+    if (had !== this.fullStreamHolds.size > 0) this.session?.sync.reevaluateStream();
+  }
+  /** 'quiet' while the status stream leaves temperatures out and polls them (idle-stream.ts). */
+  get streamMode() {
+    return this.session?.sync.streamMode ?? "full";
   }
   /** True while a socket is open (Klippy may still be in any state). */
   get connected() {
@@ -2009,7 +2221,10 @@ var MoonrakerClient = class {
       pollMs: this.opts.klippyPollMs ?? 2e3,
       onServerAnswered: () => this.onServerAnswered(),
       onReady: (e) => this.emitter.emit("ready", e),
-      onConnectionError: (err) => this.onConnectionError(seq, err)
+      onConnectionError: (err) => this.onConnectionError(seq, err),
+      idlePollMs: this.opts.idleTemperaturePollMs,
+      quietAfterMs: this.opts.quietAfterMs,
+      holdFullStream: () => this.fullStreamHolds.size > 0
     });
     this.session = { seq, socket, rpc, sync, closed };
     this.opts.log.debug(`websocket open to ${this.opts.url}`);
@@ -5412,6 +5627,7 @@ var CloudPrint = class {
       return this.refuse(m.jobId, `Job ${m.jobId} not started: ${busy ?? "another cloud job is being prepared"} (cloud_print.when_busy: reject)`);
     }
     this.waiting.add(m.jobId);
+    this.ctx.moonraker.holdFullStream(`cloud job ${m.jobId}`, true);
     this.chain = this.chain.then(() => this.runJob(spec)).catch((err) => this.ctx.log.error(`cloud print failed unexpectedly: ${errText(err)}`));
   }
   async runJob(spec) {
@@ -5434,6 +5650,7 @@ var CloudPrint = class {
       }
     } finally {
       this.current = null;
+      this.ctx.moonraker.holdFullStream(`cloud job ${spec.jobId}`, false);
       this.ctx.status.sendNow();
     }
   }

@@ -2,17 +2,14 @@
 import { createRequire as __polarcloudCreateRequire } from 'node:module';
 const require = __polarcloudCreateRequire(import.meta.url);
 import {
-  controllerFor,
-  registerCommand,
-  serviceTimeoutMs,
-  statusCommand,
-  unregisterCommand,
-  waitForHello
-} from "./chunk-3JN2W3SE.mjs";
-import "./chunk-7NMMASYN.mjs";
-import "./chunk-UDDHFFNR.mjs";
-import "./chunk-QHEZPPVA.mjs";
-import "./chunk-XGPCMH65.mjs";
+  demoCommand,
+  demoGcode
+} from "./chunk-5AMDBZLC.mjs";
+import "./chunk-HQULINM4.mjs";
+import "./chunk-7CPTFFZ4.mjs";
+import "./chunk-IUZAB4NI.mjs";
+import "./chunk-JLRJP3QV.mjs";
+import "./chunk-H6ODNZC2.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";
@@ -26,10 +23,6 @@ import "./chunk-BLV7FOAZ.mjs";
 import "./chunk-GPK5AK34.mjs";
 import "./chunk-DRIFJ4GK.mjs";
 export {
-  controllerFor,
-  registerCommand,
-  serviceTimeoutMs,
-  statusCommand,
-  unregisterCommand,
-  waitForHello
+  demoCommand,
+  demoGcode
 };

@@ -5,7 +5,7 @@ import {
   controllerFor,
   serviceTimeoutMs,
   waitForHello
-} from "./chunk-3JN2W3SE.mjs";
+} from "./chunk-GPHKQ3N3.mjs";
 import {
   askService
 } from "./chunk-7NMMASYN.mjs";
@@ -13,7 +13,7 @@ import "./chunk-UDDHFFNR.mjs";
 import "./chunk-QHEZPPVA.mjs";
 import {
   DataDirLockedError
-} from "./chunk-XGPCMH65.mjs";
+} from "./chunk-H6ODNZC2.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

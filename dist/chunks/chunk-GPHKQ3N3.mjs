@@ -14,7 +14,7 @@ import {
   chooseNetInterface,
   printerNetInfo,
   systemNetSource
-} from "./chunk-XGPCMH65.mjs";
+} from "./chunk-H6ODNZC2.mjs";
 import {
   socketIoTransportFactory
 } from "./chunk-SWJKEDLK.mjs";

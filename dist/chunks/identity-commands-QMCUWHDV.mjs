@@ -2,14 +2,17 @@
 import { createRequire as __polarcloudCreateRequire } from 'node:module';
 const require = __polarcloudCreateRequire(import.meta.url);
 import {
-  demoCommand,
-  demoGcode
-} from "./chunk-ZJWMGRHI.mjs";
-import "./chunk-HQULINM4.mjs";
-import "./chunk-7CPTFFZ4.mjs";
-import "./chunk-IUZAB4NI.mjs";
-import "./chunk-JLRJP3QV.mjs";
-import "./chunk-XGPCMH65.mjs";
+  controllerFor,
+  registerCommand,
+  serviceTimeoutMs,
+  statusCommand,
+  unregisterCommand,
+  waitForHello
+} from "./chunk-GPHKQ3N3.mjs";
+import "./chunk-7NMMASYN.mjs";
+import "./chunk-UDDHFFNR.mjs";
+import "./chunk-QHEZPPVA.mjs";
+import "./chunk-H6ODNZC2.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";
@@ -23,6 +26,10 @@ import "./chunk-BLV7FOAZ.mjs";
 import "./chunk-GPK5AK34.mjs";
 import "./chunk-DRIFJ4GK.mjs";
 export {
-  demoCommand,
-  demoGcode
+  controllerFor,
+  registerCommand,
+  serviceTimeoutMs,
+  statusCommand,
+  unregisterCommand,
+  waitForHello
 };

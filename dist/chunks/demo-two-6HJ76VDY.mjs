@@ -5,7 +5,7 @@ import {
   demoGcode,
   jobReportsOf,
   messageCounts
-} from "./chunk-ZJWMGRHI.mjs";
+} from "./chunk-5AMDBZLC.mjs";
 import {
   parseConfig
 } from "./chunk-HQULINM4.mjs";
@@ -18,7 +18,7 @@ import {
 import "./chunk-JLRJP3QV.mjs";
 import {
   Controller
-} from "./chunk-XGPCMH65.mjs";
+} from "./chunk-H6ODNZC2.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory

@@ -12,7 +12,7 @@ import {
 } from "./chunk-IUZAB4NI.mjs";
 import {
   Controller
-} from "./chunk-XGPCMH65.mjs";
+} from "./chunk-H6ODNZC2.mjs";
 import {
   ffprobeJson,
   probeFfmpeg,
