@@ -29,6 +29,7 @@ import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
+import { BuildPlate, PLATE_CLEAR_METHOD } from './features/build-plate.js';
 import { ServedFolderGuard } from './features/served-folders.js';
 
 export interface ControllerDeps {
@@ -64,6 +65,7 @@ export class Controller {
   readonly customCommands: CustomCommands;
   readonly power: PowerDevices;
   readonly cloudPrint: CloudPrint;
+  readonly plate: BuildPlate;
   readonly camera: Camera;
   readonly console: ConsoleCommands;
   readonly servedFolders: ServedFolderGuard;
@@ -101,7 +103,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => monoNow(d.clock)),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS],
+      remoteMethods: [NEXT_PRINT_METHOD, PLATE_CLEAR_METHOD, ...REMOTE_METHODS],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -138,7 +140,8 @@ export class Controller {
     this.power = new PowerDevices(ctx, d.powerClock ?? d.clock);
     this.customCommands = new CustomCommands(ctx, [this.power]);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
-    this.cloudPrint = new CloudPrint(ctx);
+    this.plate = new BuildPlate(ctx);
+    this.cloudPrint = new CloudPrint(ctx, this.plate);
     this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
     this.console = new ConsoleCommands(ctx, {
       register: (email, pin) => this.register(email, pin),
@@ -148,6 +151,7 @@ export class Controller {
     this.features = [
       this.servedFolders,
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
+      this.plate,
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
       new RemoteGcode(ctx),

@@ -8,6 +8,7 @@ import { registerCommand, statusCommand, unregisterCommand } from './identity-co
 import { runCommand } from './run-command.js';
 import { queueCommand } from './queue-command.js';
 import { nextCommand } from './next-command.js';
+import { plateClearCommand } from './plate-clear-command.js';
 import { serverCommands } from './server-commands.js';
 
 const HELP = `polarcloud ${VERSION} — connects a Klipper printer (Moonraker) to the Polar Cloud
@@ -22,6 +23,8 @@ Usage:
   polarcloud queue --config FILE [--json]            list this printer's Polar Cloud print queue
   polarcloud next --config FILE [JOB_ID]             ask Polar Cloud for the next (or this) queued job
                                                      (through the running service)
+  polarcloud plate-clear --config FILE               confirm the build plate is empty (status 15):
+                                                     the next cloud job may start
 ${serverCommands.help}
 Options:
   --log-level LEVEL   error | warn | info | debug | trace (overrides log.level)
@@ -80,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return queueCommand(config, log, values.json ?? false);
     case 'next':
       return nextCommand(config, positionals[1]);
+    case 'plate-clear':
+      return plateClearCommand(config);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

@@ -4,7 +4,7 @@
 // still preparing, and keeps the cloud folder to the last N files.
 import { join } from 'node:path';
 import type { CloudToPrinter } from '../polar/messages.js';
-import { busyReason, PrintJobError, PrintPipeline, type PrintSpec } from '../cloudprint/print-pipeline.js';
+import { busyReason, PrintJobError, PrintPipeline, type PrintSpec, type StartGate } from '../cloudprint/print-pipeline.js';
 import { errText } from '../util/log.js';
 import { removeInside } from '../util/safe-path.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
@@ -30,7 +30,10 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private current: { jobId: string; abort: AbortController; pipeline: PrintPipeline } | null = null;
   private waiting = new Set<string>();
 
-  constructor(private readonly ctx: FeatureContext) {}
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly gate?: StartGate,
+  ) {}
 
   start(): void {
     // Downloads interrupted by a crash or power cut: only one pipeline runs per process, so
@@ -102,7 +105,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private async runJob(spec: PrintSpec): Promise<void> {
     this.waiting.delete(spec.jobId);
     const abort = new AbortController();
-    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal);
+    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal, this.gate);
     this.current = { jobId: spec.jobId, abort, pipeline };
     try {
       const how = await pipeline.run();

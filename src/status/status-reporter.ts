@@ -49,6 +49,7 @@ export class StatusReporter {
   private offs: (() => void)[] = [];
   private pauseKind: PauseKind | null = null;
   private prepare: PrepareView | null = null;
+  private plateBlocking = false;
   private postProcessing: { jobId: string } | null = null;
   private timelapseJobId: string | null = null;
   private updating = false;
@@ -99,6 +100,12 @@ export class StatusReporter {
   get currentPauseKind(): PauseKind | null {
     return this.pauseKind;
   }
+  /** The build plate holds the last print and the gate is on (15 while idle). */
+  setPlateBlocking(on: boolean): void {
+    if (this.plateBlocking === on) return;
+    this.plateBlocking = on;
+    this.poke();
+  }
   setPrepare(p: PrepareView | null): void {
     this.prepare = p;
     this.poke();
@@ -136,6 +143,7 @@ export class StatusReporter {
       staleFile: this.o.jobs.staleFile,
       jobMeta: this.o.jobs.jobMeta,
       prepare: this.prepare,
+      plateBlocking: this.plateBlocking,
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
