@@ -30,6 +30,7 @@ import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
 import { BuildPlate, PLATE_CLEAR_METHOD } from './features/build-plate.js';
+import { QueuedCloudJobs } from './features/queued-cloud-jobs.js';
 import { ServedFolderGuard } from './features/served-folders.js';
 
 export interface ControllerDeps {
@@ -141,7 +142,8 @@ export class Controller {
     this.customCommands = new CustomCommands(ctx, [this.power]);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
     this.plate = new BuildPlate(ctx);
-    this.cloudPrint = new CloudPrint(ctx, this.plate);
+    const queuedJobs = new QueuedCloudJobs(ctx, this.plate);
+    this.cloudPrint = new CloudPrint(ctx, this.plate, queuedJobs);
     this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
     this.console = new ConsoleCommands(ctx, {
       register: (email, pin) => this.register(email, pin),
@@ -152,6 +154,7 @@ export class Controller {
       this.servedFolders,
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
       this.plate,
+      queuedJobs,
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
       new RemoteGcode(ctx),

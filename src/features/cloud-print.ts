@@ -33,6 +33,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   constructor(
     private readonly ctx: FeatureContext,
     private readonly gate?: StartGate,
+    private readonly queue?: { readonly waiting: { jobId: string } | null },
   ) {}
 
   start(): void {
@@ -66,6 +67,15 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     await this.chain;
     if (cur.pipeline.result === 'started') return false;
     if (cur.pipeline.result === 'queued') await this.unqueue(cur.jobId);
+    return true;
+  }
+
+  /** A cloud cancel while the printer is idle and a cloud job waits in Moonraker's queue: that job. */
+  async cancelQueued(): Promise<boolean> {
+    const waiting = this.queue?.waiting;
+    if (!waiting) return false;
+    announce(this.ctx, `cloud job ${waiting.jobId} canceled while waiting in the printer's job queue`, 'info');
+    await this.unqueue(waiting.jobId);
     return true;
   }
 

@@ -51,6 +51,9 @@ export function jobPhase(input: StatusInput): JobPhase {
     const pending = input.pending ?? null;
     // The tracker has not caught up with print_stats yet (same tick): the pending job if it is this file.
     if (pending && sameFile(pending.filename, file)) return { kind: 'cloudRunning', step, job: fromPending(pending) };
+    // Moonraker started the cloud job waiting in its queue (issue 18.4): that job, not a local print.
+    const queued = input.queuedWaiting ?? null;
+    if (queued && sameFile(queued.filename, file)) return { kind: 'cloudRunning', step, job: fromPending(queued) };
     return { kind: 'local', step, job: null };
   }
 
@@ -84,6 +87,8 @@ export function jobPhase(input: StatusInput): JobPhase {
     return { kind: 'cloudFinished', jobId: b.jobId, state: b.state, job: null };
   }
   if (plateWait) return { kind: 'cloudPreparing', prepare: plateWait };
+  // Only once Klipper shows no print (a print_stats still "printing" a finished file is not idle yet).
+  if (input.queuedWaiting && !RUNNING.has(state)) return { kind: 'cloudPreparing', prepare: { job: input.queuedWaiting, step: input.plateBlocking ? 'plate' : 'queued' } };
   if (input.plateBlocking) return { kind: 'plateOccupied' };
   return { kind: 'idle' };
 }

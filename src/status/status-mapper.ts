@@ -106,7 +106,9 @@ function prepareFields(input: StatusInput, prepare: PrepareView): Fields {
         ? `Slicing Job: ${job.jobId}`
         : prepare.step === 'uploading'
           ? `Uploading to printer: ${name}${pct}`
-          : `Starting print: ${name}`;
+          : prepare.step === 'queued'
+            ? `Waiting in the printer's job queue: ${name}`
+            : `Starting print: ${name}`;
   return {
     progressDetail: detail,
     jobId: job.jobId,

@@ -19,7 +19,7 @@ export interface JobMeta {
 export interface PrepareView {
   job: PendingCloudJob;
   /** 'plate': waiting for a free printer and a cleared build plate (status 15). */
-  step: 'downloading' | 'slicing' | 'uploading' | 'starting' | 'plate';
+  step: 'downloading' | 'slicing' | 'uploading' | 'starting' | 'plate' | 'queued';
   /** 0–100 when known. */
   percent?: number | undefined;
 }
@@ -51,6 +51,8 @@ export interface StatusInput {
   staleFile?: string | null | undefined;
   /** The build plate holds the last print and control.require_clear_plate is on: 15 when idle. */
   plateBlocking?: boolean | undefined;
+  /** A cloud job waiting in Moonraker's job queue while the printer is idle: 2 (15 while the plate gate holds it). */
+  queuedWaiting?: PendingCloudJob | null | undefined;
   /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */
   chamberObject: string | null;
 }

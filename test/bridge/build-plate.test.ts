@@ -150,3 +150,25 @@ test('plate gate: a restart keeps the occupied plate (data folder): 15 again aft
     await eventually(() => b.jobReports().length === 2, 60_000, 'second report');
     assert.equal(b.jobReports()[1]!.state, 'completed');
   }));
+
+test("18.4 without the gate: a cloud job in Moonraker's queue is not stranded when the running print is canceled (Moonraker pauses its queue; the bridge starts it), never 0 while it waits", (t) =>
+  scenario(t, { speedFactor: 20 }, async (b) => {
+    b.preheat();
+    await b.addGcode('busy.gcode', 40, 40);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('busy.gcode');
+    await b.waitStatus((s) => s.status === 1, since, 10_000, 'local print (1)');
+    const jobId = printCommand(b, 'InQueue');
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs.length === 1, 30_000, "in Moonraker's queue");
+    const canceled = b.emu.control.lastSeq();
+    await b.c.moonrakerApi.printCancel();
+    await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, canceled, 30_000, 'the queued cloud job prints (3)');
+    assert.ok(b.log.lines().some((l) => /starting cloud job .* from the printer's job queue/.test(l)), 'the bridge started the paused queue');
+    await eventually(() => b.jobReports().length === 2, 90_000, 'both reports');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'canceled'], [jobId, 'completed']]);
+    const after = b.statuses(canceled);
+    const firstMine = after.findIndex((s) => s.jobId === jobId);
+    const printing = after.findIndex((s) => s.jobId === jobId && s.status === 3);
+    assert.match(String(after[firstMine]!.progressDetail), /Waiting in the printer's job queue: InQueue/, 'shown waiting while idle');
+    assert.ok(!after.slice(firstMine, printing).some((s) => s.status === 0), `no Ready while it waits: ${b.statusCodes(canceled)}`);
+  }));
