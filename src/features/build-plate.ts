@@ -148,7 +148,6 @@ export class BuildPlate implements Feature {
       .catch((err) => this.ctx.log.warn(`could not save ${file}: ${errText(err)}`));
     this.events.emit('changed', { occupied });
     this.ctx.status.setPlateBlocking(this.blocking);
-    this.ctx.status.sendNow();
   }
 
   private async load(): Promise<void> {
@@ -165,7 +164,6 @@ export class BuildPlate implements Feature {
         this.occupiedNow = true;
         this.events.emit('changed', { occupied: true });
         this.ctx.status.setPlateBlocking(this.blocking);
-        this.ctx.status.sendNow();
       }
     } catch (err) {
       this.ctx.log.warn(`could not read ${file}: ${errText(err)}; assuming the plate is clear`);
