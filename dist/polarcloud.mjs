@@ -7,7 +7,7 @@ import {
   loadConfigOrExit,
   makeLogger,
   untilSignal
-} from "./chunks/chunk-MXNSVR2H.mjs";
+} from "./chunks/chunk-NH3CB3UK.mjs";
 import {
   EXIT,
   failureLine
@@ -81,9 +81,9 @@ async function run(command, values, log) {
       if (values.printers !== void 0) {
         const n = Number(values.printers);
         if (typeof values.printers !== "string" || !Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--printers must be 1..8, got '${String(values.printers)}'`);
-        if (n > 1) return (await import("./chunks/demo-two-6HJ76VDY.mjs")).demoTwoCommand(log, n);
+        if (n > 1) return (await import("./chunks/demo-two-JMSS4KAS.mjs")).demoTwoCommand(log, n);
       }
-      return (await import("./chunks/demo-4P3XQNUS.mjs")).demoCommand(log);
+      return (await import("./chunks/demo-JQZZH6R7.mjs")).demoCommand(log);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -117,6 +117,11 @@ var COMMANDS = {
   next: {
     usage: "next --config FILE [JOB_ID]",
     summary: "ask Polar Cloud for the next (or this) queued job, through the running service",
+    details: CONFIG
+  },
+  "plate-clear": {
+    usage: "plate-clear --config FILE",
+    summary: "tell the running service the build plate is empty (status 15): the next cloud job may start",
     details: CONFIG
   },
   diagnose: {
@@ -231,22 +236,24 @@ ${commandList()}`);
   if (!values["log-level"]) log.setLevel(config.log.level);
   switch (command) {
     case "run":
-      return (await import("./chunks/run-command-ASHJY4OX.mjs")).runCommand(config, log);
+      return (await import("./chunks/run-command-YXOPHSIH.mjs")).runCommand(config, log);
     case "register": {
       const pin = values.pin ?? process.env.POLARCLOUD_PIN;
       if (!values.email || !pin) throw new UsageError("register needs --email and --pin (or POLARCLOUD_PIN)");
-      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).registerCommand(config, log, values.email, pin);
+      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).registerCommand(config, log, values.email, pin);
     }
     case "unregister":
-      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).unregisterCommand(config, log);
+      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).unregisterCommand(config, log);
     case "status":
-      return (await import("./chunks/identity-commands-QMCUWHDV.mjs")).statusCommand(config, values.json ?? false);
+      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).statusCommand(config, values.json ?? false);
     case "queue":
-      return (await import("./chunks/queue-command-RFXPJ7MZ.mjs")).queueCommand(config, log, values.json ?? false);
+      return (await import("./chunks/queue-command-KOVN76LM.mjs")).queueCommand(config, log, values.json ?? false);
     case "next":
       return (await import("./chunks/next-command-J5WNUU55.mjs")).nextCommand(config, positionals[1]);
     case "diagnose":
       return (await import("./chunks/diagnose-command-VFDTRNBT.mjs")).diagnoseCommand(config, log, values.out);
+    case "plate-clear":
+      return (await import("./chunks/plate-clear-command-6AMHBZOM.mjs")).plateClearCommand(config);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

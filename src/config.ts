@@ -103,6 +103,8 @@ export const configSchema = z.object({
       builtin_commands: z.boolean().default(true),
       /** After a completed cloud print, ask Polar for the next job in the queue. */
       auto_next_print: z.boolean().default(false),
+      /** Hold cloud jobs after a print until the build plate is confirmed clear (status 15). Default: as auto_next_print. */
+      require_clear_plate: z.boolean().optional(),
       /** Jog feed rates (mm/min) for the web UI's jog buttons. */
       jog_feedrate_xy: z.number().positive().max(60000).default(6000),
       jog_feedrate_z: z.number().positive().max(60000).default(600),

@@ -29,6 +29,8 @@ import { SelfUpdate } from './features/self-update.js';
 import { Camera } from './features/camera.js';
 import { Timelapse } from './features/timelapse.js';
 import { ConsoleCommands, REMOTE_METHODS } from './features/console-commands.js';
+import { BuildPlate, PLATE_CLEAR_METHOD } from './features/build-plate.js';
+import { QueuedCloudJobs } from './features/queued-cloud-jobs.js';
 import { ServedFolderGuard } from './features/served-folders.js';
 import { Diagnostics, DIAG_METHOD } from './features/diagnostics.js';
 
@@ -65,6 +67,7 @@ export class Controller {
   readonly customCommands: CustomCommands;
   readonly power: PowerDevices;
   readonly cloudPrint: CloudPrint;
+  readonly plate: BuildPlate;
   readonly camera: Camera;
   readonly console: ConsoleCommands;
   readonly servedFolders: ServedFolderGuard;
@@ -102,7 +105,7 @@ export class Controller {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1000, maxMs: 60_000 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 60_000, () => monoNow(d.clock)),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS, DIAG_METHOD],
+      remoteMethods: [NEXT_PRINT_METHOD, PLATE_CLEAR_METHOD, ...REMOTE_METHODS, DIAG_METHOD],
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -139,7 +142,9 @@ export class Controller {
     this.power = new PowerDevices(ctx, d.powerClock ?? d.clock);
     this.customCommands = new CustomCommands(ctx, [this.power]);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
-    this.cloudPrint = new CloudPrint(ctx);
+    this.plate = new BuildPlate(ctx);
+    const queuedJobs = new QueuedCloudJobs(ctx, this.plate);
+    this.cloudPrint = new CloudPrint(ctx, this.plate, queuedJobs);
     this.camera = new Camera({ ...ctx, log: d.log.child('camera') }, () => this.net?.ip);
     this.console = new ConsoleCommands(ctx, {
       register: (email, pin) => this.register(email, pin),
@@ -149,6 +154,8 @@ export class Controller {
     this.features = [
       this.servedFolders,
       new JobReportSender(this.polar, this.jobs, d.log.child('jobs')),
+      this.plate,
+      queuedJobs,
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
       new RemoteGcode(ctx),

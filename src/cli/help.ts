@@ -34,6 +34,11 @@ export const COMMANDS: Record<string, CommandHelp> = {
     summary: 'ask Polar Cloud for the next (or this) queued job, through the running service',
     details: CONFIG,
   },
+  'plate-clear': {
+    usage: 'plate-clear --config FILE',
+    summary: 'tell the running service the build plate is empty (status 15): the next cloud job may start',
+    details: CONFIG,
+  },
   diagnose: {
     usage: 'diagnose --config FILE [--out DIR]',
     summary: 'write a diagnostics archive (versions, masked config, live checks, log tail)',

@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./next-command.js')).nextCommand(config, positionals[1]);
     case 'diagnose':
       return (await import('./diagnose-command.js')).diagnoseCommand(config, log, values.out);
+    case 'plate-clear':
+      return (await import('./plate-clear-command.js')).plateClearCommand(config);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }

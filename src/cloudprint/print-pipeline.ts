@@ -11,6 +11,7 @@ import { sha256File, uploadFile, UploadError } from '../../moonraker-bridge/inde
 import type { FeatureContext } from '../features/feature-context.js';
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { errText, redactUrl } from '../util/log.js';
+import { announce } from '../features/feature-context.js';
 import { removeInside } from '../util/safe-path.js';
 import { addressGuardFor, type AddressGuard } from '../net/address-guard.js';
 import { relayToMoonraker } from './cloud-relay.js';
@@ -41,6 +42,17 @@ export class PrintJobError extends Error {
 
 export type HandOff = 'started' | 'queued';
 
+/** The "clear build plate" gate (features/build-plate.ts): a job waits while it is blocking. */
+export interface StartGate {
+  readonly required: boolean;
+  readonly blocking: boolean;
+  /** Resolves once the plate is clear; rejects when `signal` aborts. */
+  waitClear(signal: AbortSignal): Promise<void>;
+}
+
+/** How often a job waiting for a free printer looks again (besides print-state changes). */
+const WAIT_RECHECK_MS = 1000;
+
 const MIB = 1048576;
 
 export class PrintPipeline {
@@ -57,6 +69,7 @@ export class PrintPipeline {
     private readonly ctx: FeatureContext,
     private readonly spec: PrintSpec,
     private readonly signal: AbortSignal,
+    private readonly gate?: StartGate,
   ) {
     this.tmpDir = join(ctx.config.data_dir, 'downloads');
     this.guard = addressGuardFor(ctx.config, ctx.config.cloud_print.allow_http_hosts);
@@ -289,6 +302,9 @@ export class PrintPipeline {
   private async handOff(pending: PendingCloudJob): Promise<HandOff> {
     const { ctx } = this;
     this.throwIfCanceled();
+    // With the plate gate on, the job waits here (never in Moonraker's queue, which would start it
+    // on an occupied plate): until the printer is free and someone confirmed the plate clear.
+    if (this.gate?.required) await this.waitTurn(pending);
     if (busyReason(ctx, pending.jobId)) {
       await ctx.api.jobQueuePost([pending.filename]);
       this.handedOff = true;
@@ -305,6 +321,51 @@ export class PrintPipeline {
       throw new PrintJobError(`Klipper refused to start job ${this.spec.jobId}: ${errText(err)}`);
     }
     return 'started';
+  }
+
+  /** Waits (status 15) while the printer is busy or the plate is occupied; a cancel ends the wait. */
+  private async waitTurn(pending: PendingCloudJob): Promise<void> {
+    const { ctx, gate } = this;
+    if (!gate) return;
+    let waiting = false;
+    while (gate.blocking || busyReason(ctx, pending.jobId)) {
+      if (!waiting) {
+        waiting = true;
+        // Waiting belongs to the bridge: a queued entry (long-lived, reported canceled on a cloud
+        // cancel) rather than a pending start, so jogging (lifting Z to take the part off) stays allowed.
+        ctx.jobs.cloudQueue(pending);
+        ctx.status.setPrepare({ job: pending, step: 'plate' });
+        const why = gate.blocking ? 'the build plate is not cleared yet (POLAR_PLATE_CLEAR when it is empty)' : (busyReason(ctx, pending.jobId) ?? 'the printer is busy');
+        announce(ctx, `job ${pending.jobId} waits: ${why}`, 'info');
+      }
+      await this.wake(gate);
+      this.throwIfCanceled();
+    }
+    if (waiting) {
+      ctx.jobs.cloudDrop(pending.jobId);
+      ctx.jobs.cloudStart(pending);
+      ctx.log.info(`cloud job ${pending.jobId}: build plate clear and printer free, starting`);
+    }
+  }
+
+  /** The next moment worth looking again: the plate changed, the print state changed, a recheck, or a cancel. */
+  private wake(gate: StartGate): Promise<void> {
+    const { ctx, signal } = this;
+    return new Promise<void>((resolve) => {
+      const inner = new AbortController();
+      const done = (): void => {
+        inner.abort();
+        ctx.clock.clearTimeout(timer);
+        offState();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = ctx.clock.setTimeout(done, WAIT_RECHECK_MS);
+      const offState = ctx.printer.on('printStateChanged', done);
+      signal.addEventListener('abort', done);
+      if (gate.blocking) gate.waitClear(inner.signal).then(done, () => undefined);
+      if (signal.aborted) done();
+    });
   }
 }
 

@@ -4,7 +4,7 @@
 // still preparing, and keeps the cloud folder to the last N files.
 import { join } from 'node:path';
 import type { CloudToPrinter } from '../polar/messages.js';
-import { busyReason, PrintJobError, PrintPipeline, type PrintSpec } from '../cloudprint/print-pipeline.js';
+import { busyReason, PrintJobError, PrintPipeline, type PrintSpec, type StartGate } from '../cloudprint/print-pipeline.js';
 import { errText } from '../util/log.js';
 import { removeInside } from '../util/safe-path.js';
 import { announce, type Feature, type FeatureContext } from './feature-context.js';
@@ -30,7 +30,11 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private current: { jobId: string; abort: AbortController; pipeline: PrintPipeline } | null = null;
   private waiting = new Set<string>();
 
-  constructor(private readonly ctx: FeatureContext) {}
+  constructor(
+    private readonly ctx: FeatureContext,
+    private readonly gate?: StartGate,
+    private readonly queue?: { readonly waiting: { jobId: string } | null },
+  ) {}
 
   start(): void {
     // Downloads interrupted by a crash or power cut: only one pipeline runs per process, so
@@ -63,6 +67,15 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     await this.chain;
     if (cur.pipeline.result === 'started') return false;
     if (cur.pipeline.result === 'queued') await this.unqueue(cur.jobId);
+    return true;
+  }
+
+  /** A cloud cancel while the printer is idle and a cloud job waits in Moonraker's queue: that job. */
+  async cancelQueued(): Promise<boolean> {
+    const waiting = this.queue?.waiting;
+    if (!waiting) return false;
+    announce(this.ctx, `cloud job ${waiting.jobId} canceled while waiting in the printer's job queue`, 'info');
+    await this.unqueue(waiting.jobId);
     return true;
   }
 
@@ -104,7 +117,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private async runJob(spec: PrintSpec): Promise<void> {
     this.waiting.delete(spec.jobId);
     const abort = new AbortController();
-    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal);
+    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal, this.gate);
     this.current = { jobId: spec.jobId, abort, pipeline };
     try {
       const how = await pipeline.run();

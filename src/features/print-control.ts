@@ -15,6 +15,8 @@ const MAX_EXTRUDE_MM = 200;
 export interface CloudPrintAborter {
   /** Aborts the preparing job; true if there was one. */
   abortPreparing(reason: string): Promise<boolean>;
+  /** Takes the cloud job waiting in the printer's job queue out of it (reported canceled); true if there was one. */
+  cancelQueued?(): Promise<boolean>;
 }
 
 export class PrintControl implements Feature {
@@ -124,6 +126,7 @@ export class PrintControl implements Feature {
       jobs.cloudAbort(pending.jobId);
       return;
     }
+    if (this.aborter?.cancelQueued && (await this.aborter.cancelQueued())) return;
     announce(this.ctx, 'cancel ignored: nothing is printing', 'info');
   }
 

@@ -44,6 +44,7 @@ export function serviceMethods(c: Controller, config: Config): Record<string, Co
       };
     },
     queue: async () => c.session.getQueue(0, 100),
+    plate_clear: async () => c.plate.clear('polarcloud plate-clear'),
     next_print: async (params) => {
       const job = params.job;
       if (job !== undefined && (typeof job !== 'string' || !JOB_ID.test(job))) return { outcome: 'failed', message: 'job must be a Polar job id' };

@@ -30,7 +30,9 @@ export type JobPhase =
   | { kind: 'cloudRunning'; step: RunStep; job: TrackedJob }
   | { kind: 'cloudPostProcessing'; jobId: string }
   | { kind: 'cloudFinished'; jobId: string; state: FinishState; job: TrackedJob | null }
-  | { kind: 'cloudFailed'; jobId: string; message: string };
+  | { kind: 'cloudFailed'; jobId: string; message: string }
+  /** Idle, the last print's part on the plate and control.require_clear_plate on: 15 without a job. */
+  | { kind: 'plateOccupied' };
 
 const RUNNING = new Set(['printing', 'paused']);
 
@@ -49,10 +51,15 @@ export function jobPhase(input: StatusInput): JobPhase {
     const pending = input.pending ?? null;
     // The tracker has not caught up with print_stats yet (same tick): the pending job if it is this file.
     if (pending && sameFile(pending.filename, file)) return { kind: 'cloudRunning', step, job: fromPending(pending) };
+    // Moonraker started the cloud job waiting in its queue (issue 18.4): that job, not a local print.
+    const queued = input.queuedWaiting ?? null;
+    if (queued && sameFile(queued.filename, file)) return { kind: 'cloudRunning', step, job: fromPending(queued) };
     return { kind: 'local', step, job: null };
   }
 
-  if (input.prepare) return { kind: 'cloudPreparing', prepare: input.prepare };
+  // A job waiting for the plate comes after the previous job's finish (below): its 6/7 first.
+  const plateWait = input.prepare?.step === 'plate' ? input.prepare : null;
+  if (input.prepare && !plateWait) return { kind: 'cloudPreparing', prepare: input.prepare };
 
   if (job) {
     if (!job.running) {
@@ -70,7 +77,7 @@ export function jobPhase(input: StatusInput): JobPhase {
 
   // Handed to Moonraker (print.start sent), print_stats not showing it yet: still "starting", never Ready.
   const pending = input.pending ?? null;
-  if (pending) return { kind: 'cloudPreparing', prepare: { job: pending, step: 'starting' } };
+  if (pending && !plateWait) return { kind: 'cloudPreparing', prepare: { job: pending, step: 'starting' } };
 
   if (input.postProcessing) return { kind: 'cloudPostProcessing', jobId: input.postProcessing.jobId };
   if (input.banner) {
@@ -79,6 +86,10 @@ export function jobPhase(input: StatusInput): JobPhase {
     if (b.state === 'completed' && input.timelapseJobId === b.jobId) return { kind: 'cloudPostProcessing', jobId: b.jobId };
     return { kind: 'cloudFinished', jobId: b.jobId, state: b.state, job: null };
   }
+  if (plateWait) return { kind: 'cloudPreparing', prepare: plateWait };
+  // Only once Klipper shows no print (a print_stats still "printing" a finished file is not idle yet).
+  if (input.queuedWaiting && !RUNNING.has(state)) return { kind: 'cloudPreparing', prepare: { job: input.queuedWaiting, step: input.plateBlocking ? 'plate' : 'queued' } };
+  if (input.plateBlocking) return { kind: 'plateOccupied' };
   return { kind: 'idle' };
 }
 

@@ -21,6 +21,9 @@ const PERCENT_RE = /Percent Complete: (-?\d+(?:\.\d+)?)%/;
 /** A temperature must move this much (°C) to matter; the epsilon absorbs float error of 1-decimal values. */
 const TEMPERATURE_STEP = 1 - 1e-9;
 
+/** What to do about status 15 (issue 18.2). */
+const PLATE_DETAIL = 'Clear the build plate and confirm (POLAR_PLATE_CLEAR)';
+
 const CHAMBER_PREFIXES = ['heater_generic', 'temperature_fan', 'temperature_sensor'] as const;
 
 export function mapStatus(input: StatusInput): PolarStatusMessage {
@@ -44,7 +47,12 @@ export function mapStatus(input: StatusInput): PolarStatusMessage {
       return finish(base, POLAR_STATUS.READY, 'Ready', {});
     case 'cloudFailed':
       return finish(base, POLAR_STATUS.ERROR, 'Error', { progressDetail: phase.message, jobId: phase.jobId });
+    case 'plateOccupied':
+      return finish(base, POLAR_STATUS.CLEAR_BUILD_PLATE, 'Clear build plate', { progressDetail: PLATE_DETAIL });
     case 'cloudPreparing':
+      if (phase.prepare.step === 'plate') {
+        return finish(base, POLAR_STATUS.CLEAR_BUILD_PLATE, 'Clear build plate', { ...prepareFields(input, phase.prepare), progressDetail: `${PLATE_DETAIL}; then job ${phase.prepare.job.jobId} starts` });
+      }
       return finish(base, POLAR_STATUS.PREPARING, 'Preparing', prepareFields(input, phase.prepare));
     case 'cloudPostProcessing':
       return finish(base, POLAR_STATUS.POSTPROCESSING, 'Post-processing', { jobId: phase.jobId });
@@ -98,7 +106,9 @@ function prepareFields(input: StatusInput, prepare: PrepareView): Fields {
         ? `Slicing Job: ${job.jobId}`
         : prepare.step === 'uploading'
           ? `Uploading to printer: ${name}${pct}`
-          : `Starting print: ${name}`;
+          : prepare.step === 'queued'
+            ? `Waiting in the printer's job queue: ${name}`
+            : `Starting print: ${name}`;
   return {
     progressDetail: detail,
     jobId: job.jobId,

@@ -6,7 +6,7 @@
 // current status goes out right after it.
 import type { PrinterModel, PrinterSnapshot } from '../../moonraker-bridge/index.js';
 import type { JobService } from '../jobs/job-service.js';
-import type { FinishState, JobReport } from '../jobs/job-types.js';
+import type { FinishState, JobReport, PendingCloudJob } from '../jobs/job-types.js';
 import type { PolarClient } from '../polar/polar-client.js';
 import { monoNow, type Clock, type TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -49,6 +49,8 @@ export class StatusReporter {
   private offs: (() => void)[] = [];
   private pauseKind: PauseKind | null = null;
   private prepare: PrepareView | null = null;
+  private plateBlocking = false;
+  private queuedWaiting: PendingCloudJob | null = null;
   private postProcessing: { jobId: string } | null = null;
   private timelapseJobId: string | null = null;
   private updating = false;
@@ -99,6 +101,17 @@ export class StatusReporter {
   get currentPauseKind(): PauseKind | null {
     return this.pauseKind;
   }
+  /** The build plate holds the last print and the gate is on (15 while idle). */
+  setPlateBlocking(on: boolean): void {
+    if (this.plateBlocking === on) return;
+    this.plateBlocking = on;
+    this.poke();
+  }
+  /** A cloud job waiting in Moonraker's job queue while the printer is idle (issue 18.4). */
+  setQueuedWaiting(job: PendingCloudJob | null): void {
+    this.queuedWaiting = job;
+    this.poke();
+  }
   setPrepare(p: PrepareView | null): void {
     this.prepare = p;
     this.poke();
@@ -136,6 +149,8 @@ export class StatusReporter {
       staleFile: this.o.jobs.staleFile,
       jobMeta: this.o.jobs.jobMeta,
       prepare: this.prepare,
+      plateBlocking: this.plateBlocking,
+      queuedWaiting: this.queuedWaiting,
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,

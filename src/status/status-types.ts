@@ -18,7 +18,8 @@ export interface JobMeta {
 /** A cloud job on its way to the printer (issue 5 fills this in). */
 export interface PrepareView {
   job: PendingCloudJob;
-  step: 'downloading' | 'slicing' | 'uploading' | 'starting';
+  /** 'plate': waiting for a free printer and a cleared build plate (status 15). */
+  step: 'downloading' | 'slicing' | 'uploading' | 'starting' | 'plate' | 'queued';
   /** 0–100 when known. */
   percent?: number | undefined;
 }
@@ -48,6 +49,10 @@ export interface StatusInput {
   timelapseJobId?: string | null | undefined;
   /** A file history already finished while print_stats may still show it printing. */
   staleFile?: string | null | undefined;
+  /** The build plate holds the last print and control.require_clear_plate is on: 15 when idle. */
+  plateBlocking?: boolean | undefined;
+  /** A cloud job waiting in Moonraker's job queue while the printer is idle: 2 (15 while the plate gate holds it). */
+  queuedWaiting?: PendingCloudJob | null | undefined;
   /** Klipper object used as `chamber` (heater_generic / temperature_sensor / temperature_fan name), if any. */
   chamberObject: string | null;
 }

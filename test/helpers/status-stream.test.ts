@@ -24,6 +24,10 @@ const bad: Array<[string, string, RegExp]> = [
   ['14.8 2 heating during a cancel', '2/J 3/J 2/J 6/J 6/J 0', /breaks/],
   ['local job: 0 inside one run', '1/123 0 1/123', /local job: 0 between/],
   ['12 while Klipper was fine', '0 12 0', /status 12 .* while Klipper and Moonraker were fine/],
+  ['18.4 a waiting cloud job shown as Ready', '3/A 7/A 15/B 0 15/B 2/B 3/B 7/B', /cloud job B: 0 between/],
+  ['18.2 15 after the job printed', '2/J 3/J 15/J 7/J', /breaks/],
+  ['18.2 a waiting job hidden behind a jobless 15', '2/J 15 2/J 3/J', /15 without its jobId inside its run/],
+  ['18.2 15 on a local job', '1/123 15/123 1/123', /local job: status 15/],
 ];
 
 for (const [name, text, re] of bad) {
@@ -40,6 +44,9 @@ const good: Array<[string, string]> = [
   ['refused, then sent again and printed', '2/J 12/J 12/J 12/J 0 2/J 3/J 7/J 0'],
   ['local print with heating', '0 1/123 1/123 4/123 1/123 0'],
   ['two jobs', '1/123 1/123 2/A 3/A 7/A 7/A 0 2/B 3/B 6/B 0'],
+  ['18.2 plate gate: 15 between jobs, the next one waits at 15', '2/A 3/A 7/A 7/A 7/A 15 15/B 15/B 2/B 3/B 7/B 15'],
+  ['18.2 downloaded behind a print, then waiting for the plate', '1/123 1/123 15/B 2/B 3/B 7/B 0'],
+  ['18.2 canceled while waiting for the plate', '15 2/B 15/B 15/B 6/B 6/B 6/B 15'],
 ];
 for (const [name, text] of good) {
   test(`checker passes: ${name}`, () => {

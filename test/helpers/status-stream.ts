@@ -1,11 +1,14 @@
 // The status-stream checker (issue 14): every status message the emulated cloud
 // received, checked per job against the grammar of an exact mirror.
 //
-//   cloud job:  2* (3|4|9|10)* 5* (6|7)*      — a refusal (12 with its jobId) may end a
+//   cloud job:  (2|15)* (3|4|9|10)* 5* (6|7)* — 15: waiting for a free printer and a cleared
+//               build plate (issue 18), only before it prints; a refusal (12 with its jobId) may end a
 //               try, the cloud may send the job again; 6/7 agree with the job's report
 //   local job:  only 1/11 and 4/9/10 (jobId "123"), from its first status to its last
 //   no 0 between a job's first and last status (a local job ends with its job report)
 //   no local status (1/11 with "123") inside a cloud job's run
+//   15 without a jobId (plate occupied, nothing waiting) never inside a cloud job's run: a job
+//   waiting for the plate shows itself (15 or 2 with its jobId)
 //   12/13 without a jobId only while Klipper/Moonraker really are in error/away
 //   (sampled from the simulator), or while a new session has not reached Moonraker yet.
 import type { PolarEmulator } from '../../src/emulator/index.js';
@@ -41,10 +44,10 @@ export interface StreamInput {
 }
 
 const LOCAL = '123';
-const CLOUD_RUN = /^2*[349T]*5*[67]*$/;
+const CLOUD_RUN = /^[2F]*[349T]*5*[67]*$/;
 
 function token(code: number): string {
-  return code === 10 ? 'T' : String(code);
+  return code === 10 ? 'T' : code === 15 ? 'F' : String(code);
 }
 
 /** Violations of the grammar, one line each (empty: the stream is an exact mirror). */
@@ -77,7 +80,7 @@ export function checkStatusStream(input: StreamInput): string[] {
       const failed = codes[codes.length - 1] === 12;
       const body = failed ? codes.slice(0, codes.indexOf(12)) : codes;
       if (failed && !codes.slice(codes.indexOf(12)).every((c) => c === 12)) out.push(`cloud job ${jobId}: status after its refusal (12): ${codes.join(',')}`);
-      if (!CLOUD_RUN.test(body.map(token).join(''))) out.push(`cloud job ${jobId}: ${codes.join(',')} breaks 2* (3|4|9|10)* 5* (6|7)*  [${show(run[0]!, run[run.length - 1]!)}]`);
+      if (!CLOUD_RUN.test(body.map(token).join(''))) out.push(`cloud job ${jobId}: ${codes.join(',')} breaks (2|15)* (3|4|9|10)* 5* (6|7)*  [${show(run[0]!, run[run.length - 1]!)}]`);
       // 6/7 say how the job ended: they must agree with its job report.
       const ends = new Set((input.reports ?? []).filter((r) => r.jobId === jobId).map((r) => r.state));
       if (codes.includes(7) && ends.size && !ends.has('completed')) out.push(`cloud job ${jobId}: 7 but reported ${[...ends].join('/')}: ${codes.join(',')}`);
@@ -88,6 +91,7 @@ export function checkStatusStream(input: StreamInput): string[] {
         const x = s[i]!;
         if (x.status === 0) out.push(`cloud job ${jobId}: 0 between its first and last status [${show(i, i)}]`);
         if (x.jobId === LOCAL && (x.status === 1 || x.status === 11)) out.push(`cloud job ${jobId}: local status ${x.status}/123 inside its run [${show(i, i)}]`);
+        if (x.status === 15 && !x.jobId) out.push(`cloud job ${jobId}: 15 without its jobId inside its run [${show(i, i)}]`);
       }
     }
   }

@@ -147,6 +147,10 @@ const statusRows: Row[] = [
   { name: 'cold pause → 9', input: input({ printer: printingSnapshot({ print_stats: { state: 'paused', filename: 'b.gcode', print_duration: 5 } }), job: cloudJob, pauseKind: 'cold' }), expect: { status: 9 } },
   { name: 'filament pause → 10', input: input({ printer: printingSnapshot({ print_stats: { state: 'paused', filename: 'b.gcode', print_duration: 5 } }), job: cloudJob, pauseKind: 'filament' }), expect: { status: 10 } },
   { name: 'post-processing → 5', input: input({ postProcessing: { jobId: 'J42' }, banner: { state: 'completed', jobId: 'J42' } }), expect: { status: 5, progress: 'Post-processing', jobId: 'J42', ...TEMPS } },
+  { name: 'plate occupied with the gate on, idle → 15 without a job', input: input({ plateBlocking: true }), expect: { status: 15, progress: 'Clear build plate', ...TEMPS }, absent: JOB_KEYS },
+  { name: 'a cloud job waiting for the plate → 15 with its jobId', input: input({ prepare: { job: pending, step: 'plate' }, plateBlocking: true }), expect: { status: 15, progress: 'Clear build plate', jobId: 'J42', file: 'https://x/file' } },
+  { name: 'waiting for the plate: the previous job\'s 7 comes first', input: input({ prepare: { job: pending, step: 'plate' }, banner: { state: 'completed', jobId: 'J7' } }), expect: { status: 7, jobId: 'J7' } },
+  { name: 'waiting for the plate while a local print runs → 1', input: input({ prepare: { job: pending, step: 'plate' }, printer: printingSnapshot() }), expect: { status: 1 } },
   { name: 'banner completed → 7', input: input({ banner: { state: 'completed', jobId: 'J7' } }), expect: { status: 7, progress: 'Complete', jobId: 'J7' } },
   { name: 'banner canceled → 6', input: input({ banner: { state: 'canceled', jobId: 'J6' } }), expect: { status: 6, progress: 'Canceled', jobId: 'J6' } },
   ...(

@@ -3774,9 +3774,12 @@ function jobPhase(input) {
     if (job && sameFile(job.filename, file)) return job.cloud ? { kind: "cloudRunning", step, job } : { kind: "local", step, job };
     const pending2 = input.pending ?? null;
     if (pending2 && sameFile(pending2.filename, file)) return { kind: "cloudRunning", step, job: fromPending(pending2) };
+    const queued = input.queuedWaiting ?? null;
+    if (queued && sameFile(queued.filename, file)) return { kind: "cloudRunning", step, job: fromPending(queued) };
     return { kind: "local", step, job: null };
   }
-  if (input.prepare) return { kind: "cloudPreparing", prepare: input.prepare };
+  const plateWait = input.prepare?.step === "plate" ? input.prepare : null;
+  if (input.prepare && !plateWait) return { kind: "cloudPreparing", prepare: input.prepare };
   if (job) {
     if (!job.running) {
       return job.cloud ? { kind: "cloudRunning", step: "starting", job } : { kind: "local", step: "starting", job };
@@ -3788,13 +3791,16 @@ function jobPhase(input) {
     }
   }
   const pending = input.pending ?? null;
-  if (pending) return { kind: "cloudPreparing", prepare: { job: pending, step: "starting" } };
+  if (pending && !plateWait) return { kind: "cloudPreparing", prepare: { job: pending, step: "starting" } };
   if (input.postProcessing) return { kind: "cloudPostProcessing", jobId: input.postProcessing.jobId };
   if (input.banner) {
     const b = input.banner;
     if (b.state === "completed" && input.timelapseJobId === b.jobId) return { kind: "cloudPostProcessing", jobId: b.jobId };
     return { kind: "cloudFinished", jobId: b.jobId, state: b.state, job: null };
   }
+  if (plateWait) return { kind: "cloudPreparing", prepare: plateWait };
+  if (input.queuedWaiting && !RUNNING.has(state)) return { kind: "cloudPreparing", prepare: { job: input.queuedWaiting, step: input.plateBlocking ? "plate" : "queued" } };
+  if (input.plateBlocking) return { kind: "plateOccupied" };
   return { kind: "idle" };
 }
 function isStale(input, file) {
@@ -3832,6 +3838,7 @@ var TEMPERATURE_KEYS = /* @__PURE__ */ new Set([...TOOL_KEYS, "bed", "chamber"])
 var NOISY_KEYS = /* @__PURE__ */ new Set(["printSeconds", "bytesRead"]);
 var PERCENT_RE = /Percent Complete: (-?\d+(?:\.\d+)?)%/;
 var TEMPERATURE_STEP = 1 - 1e-9;
+var PLATE_DETAIL = "Clear the build plate and confirm (POLAR_PLATE_CLEAR)";
 var CHAMBER_PREFIXES = ["heater_generic", "temperature_fan", "temperature_sensor"];
 function mapStatus(input) {
   const p = input.printer;
@@ -3849,7 +3856,12 @@ function mapStatus(input) {
       return finish(base, POLAR_STATUS.READY, "Ready", {});
     case "cloudFailed":
       return finish(base, POLAR_STATUS.ERROR, "Error", { progressDetail: phase.message, jobId: phase.jobId });
+    case "plateOccupied":
+      return finish(base, POLAR_STATUS.CLEAR_BUILD_PLATE, "Clear build plate", { progressDetail: PLATE_DETAIL });
     case "cloudPreparing":
+      if (phase.prepare.step === "plate") {
+        return finish(base, POLAR_STATUS.CLEAR_BUILD_PLATE, "Clear build plate", { ...prepareFields(input, phase.prepare), progressDetail: `${PLATE_DETAIL}; then job ${phase.prepare.job.jobId} starts` });
+      }
       return finish(base, POLAR_STATUS.PREPARING, "Preparing", prepareFields(input, phase.prepare));
     case "cloudPostProcessing":
       return finish(base, POLAR_STATUS.POSTPROCESSING, "Post-processing", { jobId: phase.jobId });
@@ -3893,7 +3905,7 @@ function prepareFields(input, prepare) {
   const name = job.jobName || basename2(job.filename);
   const pct = prepare.percent !== void 0 && Number.isFinite(prepare.percent) ? ` ${formatPercent(prepare.percent)}%` : "";
   const pctParen = prepare.percent !== void 0 && Number.isFinite(prepare.percent) ? ` (${Math.floor(Math.min(100, Math.max(0, prepare.percent)))}%)` : "";
-  const detail = prepare.step === "downloading" ? `Downloading file for job: ${job.jobId}${pctParen}` : prepare.step === "slicing" ? `Slicing Job: ${job.jobId}` : prepare.step === "uploading" ? `Uploading to printer: ${name}${pct}` : `Starting print: ${name}`;
+  const detail = prepare.step === "downloading" ? `Downloading file for job: ${job.jobId}${pctParen}` : prepare.step === "slicing" ? `Slicing Job: ${job.jobId}` : prepare.step === "uploading" ? `Uploading to printer: ${name}${pct}` : prepare.step === "queued" ? `Waiting in the printer's job queue: ${name}` : `Starting print: ${name}`;
   return {
     progressDetail: detail,
     jobId: job.jobId,
@@ -4072,6 +4084,8 @@ var StatusReporter = class {
   offs = [];
   pauseKind = null;
   prepare = null;
+  plateBlocking = false;
+  queuedWaiting = null;
   postProcessing = null;
   timelapseJobId = null;
   updating = false;
@@ -4116,6 +4130,17 @@ var StatusReporter = class {
   get currentPauseKind() {
     return this.pauseKind;
   }
+  /** The build plate holds the last print and the gate is on (15 while idle). */
+  setPlateBlocking(on) {
+    if (this.plateBlocking === on) return;
+    this.plateBlocking = on;
+    this.poke();
+  }
+  /** A cloud job waiting in Moonraker's job queue while the printer is idle (issue 18.4). */
+  setQueuedWaiting(job) {
+    this.queuedWaiting = job;
+    this.poke();
+  }
   setPrepare(p) {
     this.prepare = p;
     this.poke();
@@ -4152,6 +4177,8 @@ var StatusReporter = class {
       staleFile: this.o.jobs.staleFile,
       jobMeta: this.o.jobs.jobMeta,
       prepare: this.prepare,
+      plateBlocking: this.plateBlocking,
+      queuedWaiting: this.queuedWaiting,
       banner: banner ? { state: banner.state, jobId: banner.jobId } : null,
       pauseKind: this.pauseKind,
       postProcessing: this.postProcessing,
@@ -4520,6 +4547,7 @@ var PrintControl = class {
       jobs.cloudAbort(pending.jobId);
       return;
     }
+    if (this.aborter?.cancelQueued && await this.aborter.cancelQueued()) return;
     announce(this.ctx, "cancel ignored: nothing is printing", "info");
   }
   async connectPrinter() {
@@ -5283,18 +5311,21 @@ var PrintJobError = class extends Error {
   }
   canceled;
 };
+var WAIT_RECHECK_MS = 1e3;
 var MIB = 1048576;
 var PrintPipeline = class {
-  constructor(ctx, spec, signal) {
+  constructor(ctx, spec, signal, gate) {
     this.ctx = ctx;
     this.spec = spec;
     this.signal = signal;
+    this.gate = gate;
     this.tmpDir = join3(ctx.config.data_dir, "downloads");
     this.guard = addressGuardFor(ctx.config, ctx.config.cloud_print.allow_http_hosts);
   }
   ctx;
   spec;
   signal;
+  gate;
   tmpDir;
   guard;
   uploadedAs = null;
@@ -5514,6 +5545,7 @@ var PrintPipeline = class {
   async handOff(pending) {
     const { ctx } = this;
     this.throwIfCanceled();
+    if (this.gate?.required) await this.waitTurn(pending);
     if (busyReason(ctx, pending.jobId)) {
       await ctx.api.jobQueuePost([pending.filename]);
       this.handedOff = true;
@@ -5530,6 +5562,47 @@ var PrintPipeline = class {
       throw new PrintJobError(`Klipper refused to start job ${this.spec.jobId}: ${errText(err)}`);
     }
     return "started";
+  }
+  /** Waits (status 15) while the printer is busy or the plate is occupied; a cancel ends the wait. */
+  async waitTurn(pending) {
+    const { ctx, gate } = this;
+    if (!gate) return;
+    let waiting = false;
+    while (gate.blocking || busyReason(ctx, pending.jobId)) {
+      if (!waiting) {
+        waiting = true;
+        ctx.jobs.cloudQueue(pending);
+        ctx.status.setPrepare({ job: pending, step: "plate" });
+        const why = gate.blocking ? "the build plate is not cleared yet (POLAR_PLATE_CLEAR when it is empty)" : busyReason(ctx, pending.jobId) ?? "the printer is busy";
+        announce(ctx, `job ${pending.jobId} waits: ${why}`, "info");
+      }
+      await this.wake(gate);
+      this.throwIfCanceled();
+    }
+    if (waiting) {
+      ctx.jobs.cloudDrop(pending.jobId);
+      ctx.jobs.cloudStart(pending);
+      ctx.log.info(`cloud job ${pending.jobId}: build plate clear and printer free, starting`);
+    }
+  }
+  /** The next moment worth looking again: the plate changed, the print state changed, a recheck, or a cancel. */
+  wake(gate) {
+    const { ctx, signal } = this;
+    return new Promise((resolve3) => {
+      const inner = new AbortController();
+      const done = () => {
+        inner.abort();
+        ctx.clock.clearTimeout(timer);
+        offState();
+        signal.removeEventListener("abort", done);
+        resolve3();
+      };
+      const timer = ctx.clock.setTimeout(done, WAIT_RECHECK_MS);
+      const offState = ctx.printer.on("printStateChanged", done);
+      signal.addEventListener("abort", done);
+      if (gate.blocking) gate.waitClear(inner.signal).then(done, () => void 0);
+      if (signal.aborted) done();
+    });
   }
 };
 function busyReason(ctx, ownJobId) {
@@ -5562,10 +5635,14 @@ function choosePrintFile(m) {
   return model(m.stlFile) ?? model(m.threemfFile) ?? { error: "the job carries no file to print" };
 }
 var CloudPrint = class {
-  constructor(ctx) {
+  constructor(ctx, gate, queue) {
     this.ctx = ctx;
+    this.gate = gate;
+    this.queue = queue;
   }
   ctx;
+  gate;
+  queue;
   offs = [];
   chain = Promise.resolve();
   current = null;
@@ -5596,6 +5673,14 @@ var CloudPrint = class {
     await this.chain;
     if (cur.pipeline.result === "started") return false;
     if (cur.pipeline.result === "queued") await this.unqueue(cur.jobId);
+    return true;
+  }
+  /** A cloud cancel while the printer is idle and a cloud job waits in Moonraker's queue: that job. */
+  async cancelQueued() {
+    const waiting = this.queue?.waiting;
+    if (!waiting) return false;
+    announce(this.ctx, `cloud job ${waiting.jobId} canceled while waiting in the printer's job queue`, "info");
+    await this.unqueue(waiting.jobId);
     return true;
   }
   /** Takes a cloud job out of Moonraker's job queue, deletes its file and reports it canceled. */
@@ -5633,7 +5718,7 @@ var CloudPrint = class {
   async runJob(spec) {
     this.waiting.delete(spec.jobId);
     const abort = new AbortController();
-    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal);
+    const pipeline = new PrintPipeline(this.ctx, spec, abort.signal, this.gate);
     this.current = { jobId: spec.jobId, abort, pipeline };
     try {
       const how = await pipeline.run();
@@ -7355,9 +7440,249 @@ function credentials(params) {
   return { email, pin };
 }
 
+// src/features/build-plate.ts
+import { join as join8 } from "node:path";
+var PLATE_FILE = "plate.json";
+var PLATE_CLEAR_METHOD = "polarcloud_plate_clear";
+var fileSchema2 = external_exports.object({ occupied: external_exports.boolean(), since: external_exports.number().optional() });
+var ENDED = /* @__PURE__ */ new Set(["complete", "cancelled", "error"]);
+function clearPlateRequired(control) {
+  return control.require_clear_plate ?? control.auto_next_print;
+}
+var BuildPlate = class {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.required = clearPlateRequired(ctx.config.control);
+  }
+  ctx;
+  offs = [];
+  occupiedNow = false;
+  /** This print's end already marked the plate (a clear after it must not be undone by the other signal). */
+  endMarked = false;
+  /** The print run the tracker last saw start (filename@start). */
+  runKey = "";
+  loaded = Promise.resolve();
+  saving = Promise.resolve();
+  events = new TypedEmitter();
+  required;
+  start() {
+    const { printer, moonraker } = this.ctx;
+    this.loaded = this.load();
+    this.offs.push(
+      printer.on("printStateChanged", ({ from, to }) => {
+        if (ENDED.has(to) && (from === "printing" || from === "paused")) this.printEnded(`the print ended (${to})`);
+        else if (to === "printing" && from !== "paused") {
+          this.endMarked = false;
+          if (this.occupiedNow) this.set(false, "a print started at the printer");
+        }
+      }),
+      // The tracker's decision can come before print_stats' end (history first): no Ready flash before 15.
+      // A cloud job aborted before it printed (`abort:` report) left nothing on the plate.
+      // The tracker seeing a new print run (also when a print_stats transition was missed).
+      this.ctx.jobs.events.on("changed", () => {
+        const j = this.ctx.jobs.job;
+        if (!j?.running) return;
+        const key = `${j.filename}@${j.startedAt}`;
+        if (key === this.runKey) return;
+        this.runKey = key;
+        this.endMarked = false;
+        if (!j.cloud && this.occupiedNow) this.set(false, "a print started at the printer");
+      }),
+      this.ctx.jobs.events.on("finished", ({ reports }) => {
+        const printed = reports.find((r) => !r.key.startsWith("abort:"));
+        if (printed) this.printEnded(`job ${printed.jobId} ended (${printed.state})`);
+      }),
+      moonraker.on("remoteMethod", ({ method }) => {
+        if (method === PLATE_CLEAR_METHOD) this.clear("POLAR_PLATE_CLEAR");
+      }),
+      moonraker.registerExtensionMethod("plate_clear", async () => this.clear("a front-end"))
+    );
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+  }
+  /** The plate holds the last print's part (whether or not the gate is on). */
+  get occupied() {
+    return this.occupiedNow;
+  }
+  /** A cloud job may not start now: the gate is on and the plate is occupied. */
+  get blocking() {
+    return this.required && this.occupiedNow;
+  }
+  /** Someone confirmed the plate is empty. */
+  clear(by) {
+    const was = this.occupiedNow;
+    this.set(false, `cleared by ${by}`);
+    const message = was ? "build plate marked clear" : "build plate was already marked clear";
+    announce(this.ctx, message, "info");
+    return { cleared: true, wasOccupied: was, message };
+  }
+  /** Resolves once the plate is clear (or the gate is off); rejects when `signal` aborts. */
+  async waitClear(signal) {
+    await this.loaded;
+    await new Promise((resolve3, reject) => {
+      const done = () => {
+        off();
+        signal.removeEventListener("abort", onAbort);
+      };
+      const onAbort = () => {
+        done();
+        reject(new Error("aborted"));
+      };
+      const off = this.events.on("changed", () => {
+        if (!this.blocking) {
+          done();
+          resolve3();
+        }
+      });
+      signal.addEventListener("abort", onAbort);
+      if (signal.aborted) onAbort();
+      else if (!this.blocking) {
+        done();
+        resolve3();
+      }
+    });
+  }
+  /** Resolves when the state from a previous run is loaded (tests, start-up). */
+  ready() {
+    return this.loaded;
+  }
+  /** One end of a print (print_stats or the tracker, whichever comes first) marks the plate once. */
+  printEnded(why) {
+    if (this.endMarked) return;
+    this.endMarked = true;
+    this.set(true, why);
+  }
+  set(occupied, why) {
+    if (occupied === this.occupiedNow) return;
+    this.occupiedNow = occupied;
+    this.ctx.log.info(`build plate ${occupied ? "occupied" : "clear"}: ${why}`);
+    const file = join8(this.ctx.config.data_dir, PLATE_FILE);
+    const value = { occupied, since: this.ctx.clock.now() };
+    this.saving = this.saving.then(() => writeJsonAtomic(file, value)).catch((err) => this.ctx.log.warn(`could not save ${file}: ${errText(err)}`));
+    this.events.emit("changed", { occupied });
+    this.ctx.status.setPlateBlocking(this.blocking);
+  }
+  async load() {
+    const file = join8(this.ctx.config.data_dir, PLATE_FILE);
+    try {
+      const text = await readFileIfExists(file);
+      if (text === void 0) return;
+      const parsed = fileSchema2.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        this.ctx.log.warn(`${file} is not a build-plate state; assuming the plate is clear`);
+        return;
+      }
+      if (parsed.data.occupied && !this.occupiedNow) {
+        this.occupiedNow = true;
+        this.events.emit("changed", { occupied: true });
+        this.ctx.status.setPlateBlocking(this.blocking);
+      }
+    } catch (err) {
+      this.ctx.log.warn(`could not read ${file}: ${errText(err)}; assuming the plate is clear`);
+    }
+  }
+  /** Resolves once every change is on disk (tests). */
+  flushed() {
+    return this.saving;
+  }
+};
+
+// src/features/queued-cloud-jobs.ts
+var CHECK_DELAY_MS = 200;
+var QueuedCloudJobs = class {
+  constructor(ctx, plate) {
+    this.ctx = ctx;
+    this.plate = plate;
+  }
+  ctx;
+  plate;
+  offs = [];
+  timer;
+  checking = false;
+  again = false;
+  /** The cloud job seen waiting in Moonraker's queue while the printer is idle. */
+  waitingJob = null;
+  queuedKey = "";
+  start() {
+    const { printer, jobs, api } = this.ctx;
+    const poke = () => this.schedule();
+    this.offs.push(
+      printer.on("printStateChanged", poke),
+      printer.on("connectionChanged", poke),
+      // The tracker changes with every print_stats tick: only a change of the queued jobs matters.
+      jobs.events.on("changed", () => {
+        const key = jobs.queuedCloud.map((j) => j.jobId).join(",");
+        if (key !== this.queuedKey) {
+          this.queuedKey = key;
+          this.schedule();
+        }
+      }),
+      api.on("jobQueueChanged", poke),
+      this.plate.events.on("changed", poke)
+    );
+    this.schedule();
+  }
+  stop() {
+    for (const off of this.offs.splice(0)) off();
+    this.ctx.clock.clearTimeout(this.timer);
+    this.timer = void 0;
+  }
+  /** The cloud job waiting in Moonraker's queue while the printer is idle (null when none). */
+  get waiting() {
+    return busyReason(this.ctx) === null ? this.waitingJob : null;
+  }
+  schedule() {
+    if (this.timer !== void 0) return;
+    this.timer = this.ctx.clock.setTimeout(() => {
+      this.timer = void 0;
+      void this.check();
+    }, CHECK_DELAY_MS);
+  }
+  async check() {
+    if (this.checking) {
+      this.again = true;
+      return;
+    }
+    this.checking = true;
+    try {
+      await this.checkOnce();
+    } catch (err) {
+      this.ctx.log.debug(`queued cloud jobs: ${errText(err)}`);
+    } finally {
+      this.checking = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
+  }
+  async checkOnce() {
+    const { ctx } = this;
+    const queued = ctx.jobs.queuedCloud;
+    if (!queued.length) return this.show(null);
+    if (!ctx.moonraker.connected) return;
+    const q = await ctx.api.jobQueueStatus();
+    const job = queued.find((j) => q.queued_jobs.some((m) => sameFile(m.filename, j.filename))) ?? null;
+    const loading = q.queue_state === "loading" || q.queue_state === "starting";
+    if (!job && loading && this.waitingJob && queued.some((j) => j.jobId === this.waitingJob?.jobId)) return;
+    this.show(job);
+    if (!job || busyReason(ctx) !== null || this.plate.blocking) return;
+    if (q.queue_state === "paused") {
+      announce(ctx, `starting cloud job ${job.jobId} from the printer's job queue (Moonraker had paused the queue)`, "info");
+      await ctx.api.jobQueueStart();
+    }
+  }
+  show(job) {
+    if (this.waitingJob?.jobId === job?.jobId) return;
+    this.waitingJob = job;
+    this.ctx.status.setQueuedWaiting(job);
+  }
+};
+
 // src/features/served-folders.ts
 import { realpathSync } from "node:fs";
-import { basename as basename4, dirname, isAbsolute, join as join8, relative, resolve as resolve2 } from "node:path";
+import { basename as basename4, dirname, isAbsolute, join as join9, relative, resolve as resolve2 } from "node:path";
 function servedFolderProblem(dataDir, roots) {
   const data = realPath(dataDir);
   for (const root of roots) {
@@ -7378,7 +7703,7 @@ function realPath(p) {
     return realpathSync(abs);
   } catch {
     const parent = dirname(abs);
-    return parent === abs ? abs : join8(realPath(parent), basename4(abs));
+    return parent === abs ? abs : join9(realPath(parent), basename4(abs));
   }
 }
 var ServedFolderGuard = class {
@@ -7522,7 +7847,7 @@ var Controller = class {
       backoff: d.moonrakerBackoff ?? new Backoff({ initialMs: 1e3, maxMs: 6e4 }),
       failureLog: new FailureLog(mrLog, `cannot reach Moonraker at ${d.config.moonraker.url}`, 5 * 6e4, () => monoNow(d.clock)),
       wire: d.config.log.wire,
-      remoteMethods: [NEXT_PRINT_METHOD, ...REMOTE_METHODS, DIAG_METHOD]
+      remoteMethods: [NEXT_PRINT_METHOD, PLATE_CLEAR_METHOD, ...REMOTE_METHODS, DIAG_METHOD]
     });
     this.moonrakerApi = new MoonrakerApi({ rpc: this.moonraker, log: mrLog });
     this.jobs = new JobService({
@@ -7559,7 +7884,9 @@ var Controller = class {
     this.power = new PowerDevices(ctx, d.powerClock ?? d.clock);
     this.customCommands = new CustomCommands(ctx, [this.power]);
     this.selfUpdate = new SelfUpdate(ctx, this.session);
-    this.cloudPrint = new CloudPrint(ctx);
+    this.plate = new BuildPlate(ctx);
+    const queuedJobs = new QueuedCloudJobs(ctx, this.plate);
+    this.cloudPrint = new CloudPrint(ctx, this.plate, queuedJobs);
     this.camera = new Camera({ ...ctx, log: d.log.child("camera") }, () => this.net?.ip);
     this.console = new ConsoleCommands(ctx, {
       register: (email, pin) => this.register(email, pin),
@@ -7569,6 +7896,8 @@ var Controller = class {
     this.features = [
       this.servedFolders,
       new JobReportSender(this.polar, this.jobs, d.log.child("jobs")),
+      this.plate,
+      queuedJobs,
       new PrintControl(ctx, this.cloudPrint),
       this.cloudPrint,
       new RemoteGcode(ctx),
@@ -7596,6 +7925,7 @@ var Controller = class {
   customCommands;
   power;
   cloudPrint;
+  plate;
   camera;
   console;
   servedFolders;

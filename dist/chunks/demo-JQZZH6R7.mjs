@@ -4,12 +4,12 @@ const require = __polarcloudCreateRequire(import.meta.url);
 import {
   demoCommand,
   demoGcode
-} from "./chunk-5AMDBZLC.mjs";
-import "./chunk-HQULINM4.mjs";
+} from "./chunk-Y46H3ZZM.mjs";
+import "./chunk-YWCX2YCJ.mjs";
 import "./chunk-7CPTFFZ4.mjs";
 import "./chunk-IUZAB4NI.mjs";
 import "./chunk-JLRJP3QV.mjs";
-import "./chunk-H6ODNZC2.mjs";
+import "./chunk-EROY4POQ.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

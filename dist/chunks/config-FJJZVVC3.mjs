@@ -9,7 +9,7 @@ import {
   loadConfig,
   parseConfig,
   servedByMoonraker
-} from "./chunk-HQULINM4.mjs";
+} from "./chunk-YWCX2YCJ.mjs";
 import "./chunk-HEV3IWGR.mjs";
 import "./chunk-36EKJ4DS.mjs";
 import "./chunk-LNMHT2C3.mjs";

@@ -3,7 +3,7 @@ import { createRequire as __polarcloudCreateRequire } from 'node:module';
 const require = __polarcloudCreateRequire(import.meta.url);
 import {
   parseConfig
-} from "./chunk-HQULINM4.mjs";
+} from "./chunk-YWCX2YCJ.mjs";
 import {
   startPolarEmulator
 } from "./chunk-7CPTFFZ4.mjs";
@@ -12,7 +12,7 @@ import {
 } from "./chunk-IUZAB4NI.mjs";
 import {
   Controller
-} from "./chunk-H6ODNZC2.mjs";
+} from "./chunk-EROY4POQ.mjs";
 import {
   ffprobeJson,
   probeFfmpeg,

@@ -14,7 +14,7 @@ import {
   chooseNetInterface,
   printerNetInfo,
   systemNetSource
-} from "./chunk-H6ODNZC2.mjs";
+} from "./chunk-EROY4POQ.mjs";
 import {
   socketIoTransportFactory
 } from "./chunk-SWJKEDLK.mjs";

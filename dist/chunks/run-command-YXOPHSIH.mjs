@@ -3,7 +3,7 @@ import { createRequire as __polarcloudCreateRequire } from 'node:module';
 const require = __polarcloudCreateRequire(import.meta.url);
 import {
   untilSignal
-} from "./chunk-MXNSVR2H.mjs";
+} from "./chunk-NH3CB3UK.mjs";
 import {
   ControlServer
 } from "./chunk-UDDHFFNR.mjs";
@@ -15,7 +15,7 @@ import {
   Backoff,
   Controller,
   DataDirLockedError
-} from "./chunk-H6ODNZC2.mjs";
+} from "./chunk-EROY4POQ.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory
@@ -144,6 +144,7 @@ function serviceMethods(c, config) {
       };
     },
     queue: async () => c.session.getQueue(0, 100),
+    plate_clear: async () => c.plate.clear("polarcloud plate-clear"),
     next_print: async (params) => {
       const job = params.job;
       if (job !== void 0 && (typeof job !== "string" || !JOB_ID.test(job))) return { outcome: "failed", message: "job must be a Polar job id" };

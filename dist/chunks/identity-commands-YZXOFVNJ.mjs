@@ -8,11 +8,11 @@ import {
   statusCommand,
   unregisterCommand,
   waitForHello
-} from "./chunk-GPHKQ3N3.mjs";
+} from "./chunk-AA2KQMQU.mjs";
 import "./chunk-7NMMASYN.mjs";
 import "./chunk-UDDHFFNR.mjs";
 import "./chunk-QHEZPPVA.mjs";
-import "./chunk-H6ODNZC2.mjs";
+import "./chunk-EROY4POQ.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

@@ -5,7 +5,7 @@ import {
   controllerFor,
   serviceTimeoutMs,
   waitForHello
-} from "./chunk-GPHKQ3N3.mjs";
+} from "./chunk-AA2KQMQU.mjs";
 import {
   askService
 } from "./chunk-7NMMASYN.mjs";
@@ -13,7 +13,7 @@ import "./chunk-UDDHFFNR.mjs";
 import "./chunk-QHEZPPVA.mjs";
 import {
   DataDirLockedError
-} from "./chunk-H6ODNZC2.mjs";
+} from "./chunk-EROY4POQ.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

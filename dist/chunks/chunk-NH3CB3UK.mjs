@@ -14,7 +14,7 @@ var UsageError = class extends Error {
 };
 async function loadConfigOrExit(file, log) {
   if (!file) throw new UsageError("--config FILE is required");
-  const { ConfigError, loadConfig } = await import("./config-CMXS2S3Q.mjs");
+  const { ConfigError, loadConfig } = await import("./config-FJJZVVC3.mjs");
   try {
     const { config, warnings } = await loadConfig(file);
     for (const w of warnings) log.warn(w);

@@ -5,10 +5,10 @@ import {
   demoGcode,
   jobReportsOf,
   messageCounts
-} from "./chunk-5AMDBZLC.mjs";
+} from "./chunk-Y46H3ZZM.mjs";
 import {
   parseConfig
-} from "./chunk-HQULINM4.mjs";
+} from "./chunk-YWCX2YCJ.mjs";
 import {
   startPolarEmulator
 } from "./chunk-7CPTFFZ4.mjs";
@@ -18,7 +18,7 @@ import {
 import "./chunk-JLRJP3QV.mjs";
 import {
   Controller
-} from "./chunk-H6ODNZC2.mjs";
+} from "./chunk-EROY4POQ.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory

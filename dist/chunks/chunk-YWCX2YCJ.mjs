@@ -98,6 +98,8 @@ var configSchema = external_exports.object({
     builtin_commands: external_exports.boolean().default(true),
     /** After a completed cloud print, ask Polar for the next job in the queue. */
     auto_next_print: external_exports.boolean().default(false),
+    /** Hold cloud jobs after a print until the build plate is confirmed clear (status 15). Default: as auto_next_print. */
+    require_clear_plate: external_exports.boolean().optional(),
     /** Jog feed rates (mm/min) for the web UI's jog buttons. */
     jog_feedrate_xy: external_exports.number().positive().max(6e4).default(6e3),
     jog_feedrate_z: external_exports.number().positive().max(6e4).default(600)
