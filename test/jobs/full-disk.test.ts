@@ -12,8 +12,17 @@ import { JOBS_FILE } from '../../src/jobs/job-store.js';
 import { LOCAL_JOB_ID } from '../../src/jobs/job-types.js';
 
 async function breakJobsFile(dataDir: string): Promise<void> {
-  await rm(join(dataDir, JOBS_FILE), { force: true });
-  await mkdir(join(dataDir, JOBS_FILE, 'not-a-file'), { recursive: true });
+  // The store's retry may write jobs.json again between the rm and the mkdir: then try again.
+  for (let attempt = 0; ; attempt++) {
+    await rm(join(dataDir, JOBS_FILE), { recursive: true, force: true });
+    try {
+      await mkdir(join(dataDir, JOBS_FILE, 'not-a-file'), { recursive: true });
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (attempt >= 50 || (code !== 'ENOTDIR' && code !== 'EEXIST')) throw err;
+    }
+  }
 }
 
 async function printLocal(b: Bridge, name: string): Promise<void> {

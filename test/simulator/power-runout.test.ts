@@ -86,7 +86,8 @@ test('runout sensor: listed and queried like Klipper; a runout while printing pa
   sim.control.setFilamentDetected('runout', false);
   await c.waitFor((n) => n.method === 'notify_status_update' && JSON.stringify(n.params).includes('"filament_detected":false'), 5000, from);
   await sim.control.waitForPrintState('paused');
-  assert.equal(sim.control.printerObjects().pause_resume!.is_paused, true);
+  // PAUSE sets print_stats and pause_resume in one Klipper step; the simulator may show them a tick apart.
+  await until(() => sim.control.printerObjects().pause_resume!.is_paused === true, 5000);
   await c.call('printer.gcode.script', { script: 'QUERY_FILAMENT_SENSOR SENSOR=runout' });
   await c.waitFor((n) => n.method === 'notify_gcode_response' && JSON.stringify(n.params).includes('Filament Sensor runout: filament not detected'), 5000, from);
   sim.control.setFilamentDetected('runout', true);
