@@ -261,3 +261,19 @@ test("restart while a cloud job waits in Moonraker's queue (gate off): resumed â
     await eventually(() => b.jobReports().filter((r) => r.jobId === jobId).length === 1, 120_000, 'its report');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'canceled'], [jobId, 'completed']]);
   }));
+
+test("cloud cancel while a local print runs and a cloud job waits in Moonraker's queue (gate off): cancels the print Polar shows, the queued job then prints", (t) =>
+  scenario(t, { speedFactor: 20 }, async (b) => {
+    b.preheat();
+    await b.addGcode('busy.gcode', 40, 40);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('busy.gcode');
+    await b.waitStatus((s) => s.status === 1, since, 10_000, 'local print (1)');
+    const jobId = printCommand(b, 'Behind', 3);
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs.length === 1, 30_000, "in Moonraker's queue");
+    b.send('cancel');
+    await eventually(() => b.jobReports().length >= 1, 30_000, 'the local print reported');
+    assert.deepEqual([b.jobReports()[0]!.jobId, b.jobReports()[0]!.state], ['123', 'canceled'], 'the running print was canceled');
+    await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, since, 60_000, 'the queued cloud job prints (3)');
+    assert.equal(b.jobReports().filter((r) => r.jobId === jobId).length, 0, 'the queued job was not canceled');
+  }));
