@@ -8,6 +8,10 @@
 //    canceled once; per protocol §2.1 the cloud keeps it in its own queue.
 // Only jobs really in Moonraker's queue count: a job the pipeline holds for the plate
 // (print-pipeline.ts waitTurn) has its own status and never enters that queue.
+// After a bridge restart (docs/room-of-printers.md): a cloud job still in Moonraker's queue is
+// resumed (shown, started when allowed); one the previous process held for the plate (its
+// pipeline is gone) is reported canceled once and its uploaded file deleted, so the cloud can
+// send it again (§2.1 keeps it in the cloud's queue).
 import type { PendingCloudJob } from '../jobs/job-types.js';
 import { sameFile } from '../jobs/job-tracker.js';
 import { errText } from '../util/log.js';
@@ -26,6 +30,10 @@ export class QueuedCloudJobs implements Feature {
   /** The cloud job seen waiting in Moonraker's queue while the printer is idle. */
   private waitingJob: PendingCloudJob | null = null;
   private queuedKey = '';
+  /** Wall-clock start of this process: queued entries accepted before it are a previous process's. */
+  private startedAt = 0;
+  /** Until the first check against Moonraker's queue: a previous process's entries are still to be sorted. */
+  private orphansChecked = false;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -35,6 +43,7 @@ export class QueuedCloudJobs implements Feature {
   start(): void {
     const { printer, jobs, api } = this.ctx;
     const poke = (): void => this.schedule();
+    this.startedAt = this.ctx.clock.now();
     this.offs.push(
       printer.on('printStateChanged', poke),
       printer.on('connectionChanged', poke),
@@ -49,6 +58,10 @@ export class QueuedCloudJobs implements Feature {
       api.on('jobQueueChanged', poke),
       this.plate.events.on('changed', poke),
     );
+    // A previous process's waiting job stays shown (2/15 with its id, never a jobless 15 or 0 inside
+    // its run) until the first check resumes it or reports it canceled.
+    const before = jobs.queuedCloud.find((j) => j.since < this.startedAt);
+    if (before) this.show(before);
     this.schedule();
   }
 
@@ -96,6 +109,10 @@ export class QueuedCloudJobs implements Feature {
     if (!queued.length) return this.show(null);
     if (!ctx.moonraker.connected) return;
     const q = await ctx.api.jobQueueStatus();
+    if (!this.orphansChecked) {
+      this.orphansChecked = true;
+      if (await this.dropOrphans(q.queued_jobs.map((m) => m.filename))) return this.schedule();
+    }
     const job = queued.find((j) => q.queued_jobs.some((m) => sameFile(m.filename, j.filename))) ?? null;
     // Moonraker took it out of the queue to start it: still this job (never a 0 in between).
     const loading = q.queue_state === 'loading' || q.queue_state === 'starting';
@@ -107,6 +124,23 @@ export class QueuedCloudJobs implements Feature {
       announce(ctx, `starting cloud job ${job.jobId} from the printer's job queue (Moonraker had paused the queue)`, 'info');
       await ctx.api.jobQueueStart();
     }
+  }
+
+  /** A previous process's job that is not in Moonraker's queue and not running: reported canceled once. */
+  private async dropOrphans(inQueue: string[]): Promise<boolean> {
+    const { ctx } = this;
+    const ps = ctx.printer.snapshot().print_stats;
+    const running = ps.state === 'printing' || ps.state === 'paused' ? (ps.filename ?? '') : '';
+    const orphans = ctx.jobs.queuedCloud.filter(
+      (j) => j.since < this.startedAt && !inQueue.some((f) => sameFile(f, j.filename)) && !(running && sameFile(running, j.filename)),
+    );
+    for (const j of orphans) {
+      announce(ctx, `cloud job ${j.jobId} was waiting when the bridge restarted: reported canceled (Polar keeps it in its queue to send again)`, 'info');
+      await ctx.api.deleteFile(j.filename).catch((err) => ctx.log.warn(`could not delete ${j.filename}: ${errText(err)}`));
+      ctx.jobs.cloudAbort(j.jobId);
+      if (this.waitingJob?.jobId === j.jobId) this.show(null);
+    }
+    return orphans.length > 0;
   }
 
   private show(job: PendingCloudJob | null): void {

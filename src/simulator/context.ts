@@ -33,6 +33,8 @@ export interface SimSettings {
   klipperVersion: string;
   /** Extra real delay before every reply (control.setReplyDelay). */
   replyDelayMs: number;
+  /** Extra real ms Moonraker's job queue spends "loading" a job after job_queue.start (control.setJobQueueLoadDelay). */
+  jobQueueLoadDelayMs: number;
   /** HTTP status to refuse uploads with (control.refuseUploads), or null. */
   refuseUploads: number | null;
   /** Free bytes reported in disk_usage instead of the real disk's (control.setDiskFree), or null. */

@@ -29,6 +29,8 @@ export interface SimulatorControl {
   klippyReady(): Promise<void>;
   /** Extra delay before every reply (websocket responses and HTTP), ms. */
   setReplyDelay(ms: number): void;
+  /** Moonraker's queue stays "loading" this long after job_queue.start before it starts the job (a slow load). */
+  setJobQueueLoadDelay(ms: number): void;
   /** Makes uploads fail with this HTTP status and Moonraker's error body; null accepts them again. */
   refuseUploads(status: number | null): void;
   /** Reports this many free bytes in get_directory's disk_usage (a nearly full SD card); null: the real disk's. */
@@ -67,6 +69,8 @@ export interface SimulatorControl {
   setFilamentDetected(sensor: string, detected: boolean): void;
   /** Moonraker's klippy_state right now ('disconnected' also while Moonraker itself is down): the truth tests compare 12/13 against. */
   klippyState(): string;
+  /** The files in Moonraker's job queue right now (the status-stream checker samples it). */
+  queuedFiles(): string[];
   /** Resolves when print_stats.state equals `state`. */
   waitForPrintState(state: string, timeoutMs?: number): Promise<void>;
 }
@@ -91,6 +95,9 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
       ctx.klippy.mcuShutdown = false; // as a FIRMWARE_RESTART would
       await ctx.klippy.disconnect();
       await ctx.klippy.startHost();
+    },
+    setJobQueueLoadDelay: (ms) => {
+      ctx.settings.jobQueueLoadDelayMs = Math.max(0, ms);
     },
     setReplyDelay: (ms) => {
       ctx.settings.replyDelayMs = Math.max(0, ms);
@@ -123,6 +130,7 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
     setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
     klippyState: () => ctx.klippy.state,
+    queuedFiles: () => ctx.queue.status().queued_jobs.map((j) => String(j.filename)),
     setHeaterTemperature: (name, celsius) => {
       const h = ctx.printer.heater(name);
       if (!h) throw new Error(`unknown heater ${name}`);

@@ -128,7 +128,7 @@ export class JobQueue {
     if (!this.jobs.length) this.setState('paused');
     else if (this.canPrint()) {
       this.setState('loading');
-      this.schedulePop(TRANSITION_DELAY_MS);
+      this.schedulePop(TRANSITION_DELAY_MS + this.ctx.settings.jobQueueLoadDelayMs);
     } else this.setState('ready');
   }
 

@@ -78,6 +78,7 @@ export class Simulator {
       moonrakerVersion: 'v0.9.3-simulated',
       klipperVersion: 'v0.12.0-simulated',
       replyDelayMs: 0,
+      jobQueueLoadDelayMs: 0,
       refuseUploads: null,
       diskFree: null,
     };
@@ -189,6 +190,7 @@ export class Simulator {
   async reset(): Promise<void> {
     const ctx = this.ctx;
     ctx.settings.replyDelayMs = 0;
+    ctx.settings.jobQueueLoadDelayMs = 0;
     ctx.settings.refuseUploads = null;
     ctx.settings.diskFree = null;
     ctx.settings.apiKey = this.cfg.apiKey;

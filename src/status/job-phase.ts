@@ -87,8 +87,10 @@ export function jobPhase(input: StatusInput): JobPhase {
     return { kind: 'cloudFinished', jobId: b.jobId, state: b.state, job: null };
   }
   if (plateWait) return { kind: 'cloudPreparing', prepare: plateWait };
-  // Only once Klipper shows no print (a print_stats still "printing" a finished file is not idle yet).
-  if (input.queuedWaiting && !RUNNING.has(state)) return { kind: 'cloudPreparing', prepare: { job: input.queuedWaiting, step: input.plateBlocking ? 'plate' : 'queued' } };
+  // Once the running print's end is known from either source: Klipper shows no print, or history
+  // already recorded its end (the tracker marked print_stats' file stale) — never a 0 in between.
+  // Not while print_stats still runs a file the tracker has not finished (no 2 inside that print).
+  if (input.queuedWaiting && (!RUNNING.has(state) || isStale(input, file))) return { kind: 'cloudPreparing', prepare: { job: input.queuedWaiting, step: input.plateBlocking ? 'plate' : 'queued' } };
   if (input.plateBlocking) return { kind: 'plateOccupied' };
   return { kind: 'idle' };
 }

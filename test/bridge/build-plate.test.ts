@@ -171,4 +171,109 @@ test("18.4 without the gate: a cloud job in Moonraker's queue is not stranded wh
     const printing = after.findIndex((s) => s.jobId === jobId && s.status === 3);
     assert.match(String(after[firstMine]!.progressDetail), /Waiting in the printer's job queue: InQueue/, 'shown waiting while idle');
     assert.ok(!after.slice(firstMine, printing).some((s) => s.status === 0), `no Ready while it waits: ${b.statusCodes(canceled)}`);
+    // From the local print's last status straight to the waiting job: no 0 in between, no flicker back to 1.
+    const all = b.statuses(since);
+    const lastLocal = all.map((s) => s.status).lastIndexOf(1);
+    const firstCloud = all.findIndex((s) => s.jobId === jobId);
+    assert.ok(lastLocal >= 0 && firstCloud > lastLocal, `local print, then the cloud job: ${b.statusCodes(since)}`);
+    assert.deepEqual(all.slice(lastLocal + 1, firstCloud).map((s) => s.status), [], `nothing between the local print and the waiting job: ${b.statusCodes(since)}`);
+  }));
+
+// The cloud's `cancel` names the job Polar shows as the printer's current one (protocol: "cancel an
+// ongoing print"): a running print first; the waiting cloud job only once nothing runs. To hold the
+// job in Moonraker's queue while the printer is idle (no race with the keeper's job_queue.start),
+// the simulator's queue takes a long time "loading" it.
+test("18.4 without the gate: a cloud cancel of the job waiting in Moonraker's queue deletes it from the queue and its file, reports it canceled once, and it never starts", (t) =>
+  scenario(t, { speedFactor: 20 }, async (b) => {
+    b.preheat();
+    await b.addGcode('busy.gcode', 40, 40);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('busy.gcode');
+    await b.waitStatus((s) => s.status === 1, since, 10_000, 'local print (1)');
+    const jobId = printCommand(b, 'ToCancel');
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs.length === 1, 30_000, "in Moonraker's queue");
+    const file = (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs[0]!.filename;
+    assert.ok(file.endsWith(`-${jobId}.gcode`), file);
+    b.sim.control.setJobQueueLoadDelay(10 * 60_000);
+    await b.c.moonrakerApi.printCancel();
+    const waiting = await b.waitStatus((s) => s.status === 2 && s.jobId === jobId, since, 30_000, 'the waiting job shows 2');
+    assert.match(String(waiting.progressDetail), /Waiting in the printer's job queue: ToCancel/);
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queue_state === 'loading', 10_000, 'the bridge started the paused queue (loading)');
+    const rpcBefore = b.sim.control.rpcLog().length;
+    b.send('cancel');
+    await eventually(() => b.jobReports().some((r) => r.jobId === jobId), 20_000, 'canceled report');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'canceled'], [jobId, 'canceled']]);
+    assert.ok(b.sim.control.rpcLog().slice(rpcBefore).some((r) => r.method === 'server.job_queue.delete_job'), 'delete_job sent');
+    assert.equal(b.sim.control.rpcLog().slice(rpcBefore).filter((r) => r.method === 'printer.print.cancel').length, 0, 'nothing running was canceled');
+    const q = await b.c.moonrakerApi.jobQueueStatus();
+    assert.deepEqual(q.queued_jobs, [], "out of Moonraker's queue");
+    await eventually(async () => !(await b.c.moonrakerApi.listFiles('gcodes')).some((f) => f.path.includes(jobId)), 10_000, 'its file deleted');
+    // Let Moonraker's load run now: nothing is left to start.
+    b.sim.control.setJobQueueLoadDelay(0);
+    await b.c.moonrakerApi.jobQueueStart();
+    await b.waitStatus((s) => s.status === 0, waiting.seq, 10_000, 'Ready after the 6');
+    assert.ok(!b.sim.control.gcodeLog().some((l) => /SDCARD_PRINT_FILE/.test(l) && l.includes(jobId)), `never started: ${b.sim.control.gcodeLog().filter((l) => /SDCARD/.test(l)).join(' | ')}`);
+    assert.notEqual(b.sim.control.printerObjects().print_stats!.state, 'printing');
+    assert.equal(b.jobReports().filter((r) => r.jobId === jobId).length, 1, 'reported once');
+    const mine = b.statuses(since).filter((s) => s.jobId === jobId).map((s) => s.status);
+    assert.ok(mine.every((c) => c === 2 || c === 6) && mine.includes(6), `2 then 6: ${mine.join(',')}`);
+  }));
+
+// Issue 18.4 after a bridge restart: a job held by the bridge for the plate lost its pipeline —
+// reported canceled once (file deleted) so the cloud can send it again; a job in Moonraker's queue
+// is still there and is resumed.
+test('restart while a cloud job waits for the plate: reported canceled once after the restart, its file deleted, never started', (t) =>
+  scenario(t, { speedFactor: 50, extraYaml: GATE }, async (b) => {
+    b.preheat();
+    await b.addGcode('part.gcode', 3, 20);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('part.gcode');
+    await eventually(() => b.jobReports().length === 1, 60_000, 'local report');
+    const jobId = printCommand(b, 'Held');
+    await b.waitStatus((s) => s.status === 15 && s.jobId === jobId, since, 20_000, 'waiting for the plate (15)');
+    await eventually(async () => (await b.c.moonrakerApi.listFiles('gcodes')).some((f) => f.path.includes(jobId)), 10_000, 'uploaded');
+    await b.c.plate.flushed();
+    await b.restart();
+    await eventually(() => b.jobReports().some((r) => r.jobId === jobId), 20_000, 'canceled report after the restart');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'completed'], [jobId, 'canceled']]);
+    await eventually(async () => !(await b.c.moonrakerApi.listFiles('gcodes')).some((f) => f.path.includes(jobId)), 10_000, 'its file deleted');
+    await b.waitStatus((s) => s.status === 15 && !s.jobId, since + 1, 10_000, 'jobless 15 again (plate still occupied)');
+    assert.equal(b.c.jobs.queuedCloud.length, 0, 'nothing left waiting');
+    assert.ok(!b.sim.control.gcodeLog().some((l) => /SDCARD_PRINT_FILE/.test(l) && l.includes(jobId)), 'never started');
+    assert.equal(b.jobReports().filter((r) => r.jobId === jobId).length, 1, 'reported once');
+  }));
+
+test("restart while a cloud job waits in Moonraker's queue (gate off): resumed — shown 2 after the restart, started when the printer is free, completed", (t) =>
+  scenario(t, { speedFactor: 20 }, async (b) => {
+    b.preheat();
+    await b.addGcode('busy.gcode', 40, 40);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('busy.gcode');
+    await b.waitStatus((s) => s.status === 1, since, 10_000, 'local print (1)');
+    const jobId = printCommand(b, 'Survives');
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs.length === 1, 30_000, "in Moonraker's queue");
+    await b.restart();
+    const after = b.emu.control.lastSeq();
+    await b.waitStatus((s) => s.status === 1, after, 20_000, 'the local print again after the restart');
+    await b.c.moonrakerApi.printCancel();
+    await b.waitStatus((s) => s.status === 2 && s.jobId === jobId, after, 30_000, 'the waiting job shows 2');
+    await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, after, 60_000, 'it prints (3)');
+    await eventually(() => b.jobReports().filter((r) => r.jobId === jobId).length === 1, 120_000, 'its report');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'canceled'], [jobId, 'completed']]);
+  }));
+
+test("cloud cancel while a local print runs and a cloud job waits in Moonraker's queue (gate off): cancels the print Polar shows, the queued job then prints", (t) =>
+  scenario(t, { speedFactor: 20 }, async (b) => {
+    b.preheat();
+    await b.addGcode('busy.gcode', 40, 40);
+    const since = b.emu.control.lastSeq();
+    await b.sim.control.startLocalPrint('busy.gcode');
+    await b.waitStatus((s) => s.status === 1, since, 10_000, 'local print (1)');
+    const jobId = printCommand(b, 'Behind', 3);
+    await eventually(async () => (await b.c.moonrakerApi.jobQueueStatus()).queued_jobs.length === 1, 30_000, "in Moonraker's queue");
+    b.send('cancel');
+    await eventually(() => b.jobReports().length >= 1, 30_000, 'the local print reported');
+    assert.deepEqual([b.jobReports()[0]!.jobId, b.jobReports()[0]!.state], ['123', 'canceled'], 'the running print was canceled');
+    await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, since, 60_000, 'the queued cloud job prints (3)');
+    assert.equal(b.jobReports().filter((r) => r.jobId === jobId).length, 0, 'the queued job was not canceled');
   }));

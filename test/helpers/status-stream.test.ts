@@ -89,3 +89,24 @@ test('checker: the tail of a real outage (13 until the bridge reconnects) passes
   const health2: HealthSample[] = [...health, { seq: 65, time: 120_000, ok: true }];
   assert.equal(checkStatusStream({ statuses: later, localReportSeqs: [], helloSeqs: [], health: health2, awaySlackMs: 500 }).filter((l) => l.startsWith('status 13')).length, 1);
 });
+
+test("checker: 18.4 a 0 while a cloud job's file sits in Moonraker's job queue is flagged; once it left the queue a 0 is fine", () => {
+  // The 18.4 stream before the fix: the local print canceled (its report at 25), one 0, then the waiting job.
+  const statuses = stream('1/123 1/123 0 2/J 3/J');
+  const queued: HealthSample[] = [
+    { seq: 0, time: 0, ok: true, queued: ['InQueue-J.gcode'] },
+    { seq: 30, time: 100, ok: true, queued: ['InQueue-J.gcode'] },
+    { seq: 40, time: 200, ok: true, queued: [] },
+  ];
+  const v = checkStatusStream({ statuses, localReportSeqs: [25], helloSeqs: [], health: queued });
+  assert.ok(v.some((l) => /0 while cloud job J waits in Moonraker's job queue/.test(l)), v.join('\n'));
+  // Deleted from the queue (a cloud cancel) before the 0 arrived: no violation.
+  const deleted: HealthSample[] = [
+    { seq: 0, time: 0, ok: true, queued: ['InQueue-J.gcode'] },
+    { seq: 30, time: 100, ok: true, queued: [] },
+  ];
+  assert.deepEqual(checkStatusStream({ statuses: stream('1/123 1/123 0 6/J 0'), localReportSeqs: [25], helloSeqs: [], health: deleted }), []);
+  // A local file in the queue (not a cloud job of this stream) is not the bridge's to show.
+  const local: HealthSample[] = [{ seq: 0, time: 0, ok: true, queued: ['benchy.gcode', 'other-X.gcode'] }, { seq: 99, time: 100, ok: true, queued: ['benchy.gcode'] }];
+  assert.deepEqual(checkStatusStream({ statuses: stream('1/123 1/123 0 2/J 3/J'), localReportSeqs: [25], helloSeqs: [], health: local }), []);
+});

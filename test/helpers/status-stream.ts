@@ -11,6 +11,8 @@
 //   waiting for the plate shows itself (15 or 2 with its jobId)
 //   12/13 without a jobId only while Klipper/Moonraker really are in error/away
 //   (sampled from the simulator), or while a new session has not reached Moonraker yet.
+//   no 0 while a cloud job's file (`…-<jobId>.gcode`) sits in Moonraker's job queue (issue 18.4):
+//   flagged only when the samples right before and right after that 0 both show it queued.
 import type { PolarEmulator } from '../../src/emulator/index.js';
 import type { MoonrakerSimulator } from '../../src/simulator/index.js';
 
@@ -27,6 +29,8 @@ export interface HealthSample {
   seq: number;
   time: number;
   ok: boolean;
+  /** Files in Moonraker's job queue when sampled (absent: not sampled). */
+  queued?: string[];
 }
 
 export interface StreamInput {
@@ -113,6 +117,28 @@ export function checkStatusStream(input: StreamInput): string[] {
     }
   });
 
+  // ---- no 0 while a cloud job waits in Moonraker's queue (both neighbouring samples agree)
+  if (input.health) {
+    const samples = input.health;
+    const cloudIds = [...byJob.keys()];
+    const waitingIn = (sample: HealthSample | undefined): string | undefined =>
+      sample?.queued === undefined ? undefined : cloudIds.find((id) => sample.queued!.some((f) => f.endsWith(`-${id}.gcode`)));
+    s.forEach((x, i) => {
+      if (x.status !== 0) return;
+      let before: HealthSample | undefined;
+      let after: HealthSample | undefined;
+      for (const h of samples) {
+        if (h.seq < x.seq) before = h;
+        else {
+          after = h;
+          break;
+        }
+      }
+      const id = waitingIn(before);
+      if (id !== undefined && waitingIn(after) === id) out.push(`0 while cloud job ${id} waits in Moonraker's job queue [${show(i, i)}]`);
+    });
+  }
+
   // ---- 12/13 without a job: only while Klipper/Moonraker are really in error/away
   const health = input.health;
   if (health) {
@@ -183,10 +209,12 @@ export class HealthRecorder {
 
   private sample(): void {
     const ok = this.sim.control.klippyState() === 'ready';
+    const queued = this.sim.control.queuedFiles();
     const last = this.samples[this.samples.length - 1];
+    const sameQueue = last?.queued !== undefined && last.queued.join('\n') === queued.join('\n');
     // Every change, and otherwise one sample per 250 ms, keeps the record small over long storms.
-    if (last && last.ok === ok && Date.now() - last.time < 250) return;
-    this.samples.push({ seq: this.emu.control.lastSeq(), time: Date.now(), ok });
+    if (last && last.ok === ok && sameQueue && Date.now() - last.time < 250) return;
+    this.samples.push({ seq: this.emu.control.lastSeq(), time: Date.now(), ok, queued });
   }
 }
 

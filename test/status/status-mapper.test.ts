@@ -214,6 +214,16 @@ const statusRows: Row[] = [
     absent: ['jobId'],
   },
   {
+    name: "18.4 history finished the local print, print_stats still printing it, a cloud job waits in Moonraker's queue → 2 with that job, never 0",
+    input: input({ printer: printingSnapshot(), staleFile: 'dir/benchy.gcode', queuedWaiting: { ...pending, filename: 'cloud/Q-J42.gcode' } }),
+    expect: { status: 2, jobId: 'J42' },
+  },
+  {
+    name: "18.4 a cloud job waiting in Moonraker's queue stays hidden while the running print is not finished (no 2 inside the local print)",
+    input: input({ printer: printingSnapshot(), queuedWaiting: { ...pending, filename: 'cloud/Q-J42.gcode' } }),
+    expect: { status: 1, jobId: '123' },
+  },
+  {
     name: 'a print running on the printer outranks the download of a cloud job that will queue behind it',
     input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'local.gcode', print_duration: 50 } }), prepare: { job: pending, step: 'downloading', percent: 10 } }),
     expect: { status: 1, jobId: '123' },
