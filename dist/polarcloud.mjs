@@ -64,7 +64,7 @@ async function run(command, values, log) {
     case "simulator": {
       const speed = values["speed-factor"] === void 0 ? 1 : Number(values["speed-factor"]);
       if (!Number.isFinite(speed) || speed <= 0) throw new UsageError(`--speed-factor must be a positive number, got '${String(values["speed-factor"])}'`);
-      const { startMoonrakerSimulator } = await import("./chunks/simulator-AORPBZJG.mjs");
+      const { startMoonrakerSimulator } = await import("./chunks/simulator-T4GXXXQF.mjs");
       const sim = await startMoonrakerSimulator({ port: parsePort(values.port, SIMULATOR_DEFAULT_PORT), speedFactor: speed, log });
       process.stdout.write(
         `Moonraker simulator on ${sim.url} (websocket ${sim.url.replace(/^http/, "ws")}/websocket), speed factor ${speed}
@@ -81,9 +81,9 @@ async function run(command, values, log) {
       if (values.printers !== void 0) {
         const n = Number(values.printers);
         if (typeof values.printers !== "string" || !Number.isInteger(n) || n < 1 || n > 8) throw new UsageError(`--printers must be 1..8, got '${String(values.printers)}'`);
-        if (n > 1) return (await import("./chunks/demo-two-JMSS4KAS.mjs")).demoTwoCommand(log, n);
+        if (n > 1) return (await import("./chunks/demo-two-XUKFCJHT.mjs")).demoTwoCommand(log, n);
       }
-      return (await import("./chunks/demo-JQZZH6R7.mjs")).demoCommand(log);
+      return (await import("./chunks/demo-JA5O76GJ.mjs")).demoCommand(log);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -236,18 +236,18 @@ ${commandList()}`);
   if (!values["log-level"]) log.setLevel(config.log.level);
   switch (command) {
     case "run":
-      return (await import("./chunks/run-command-YXOPHSIH.mjs")).runCommand(config, log);
+      return (await import("./chunks/run-command-IJNK6ZCV.mjs")).runCommand(config, log);
     case "register": {
       const pin = values.pin ?? process.env.POLARCLOUD_PIN;
       if (!values.email || !pin) throw new UsageError("register needs --email and --pin (or POLARCLOUD_PIN)");
-      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).registerCommand(config, log, values.email, pin);
+      return (await import("./chunks/identity-commands-GNHGKS6Z.mjs")).registerCommand(config, log, values.email, pin);
     }
     case "unregister":
-      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).unregisterCommand(config, log);
+      return (await import("./chunks/identity-commands-GNHGKS6Z.mjs")).unregisterCommand(config, log);
     case "status":
-      return (await import("./chunks/identity-commands-YZXOFVNJ.mjs")).statusCommand(config, values.json ?? false);
+      return (await import("./chunks/identity-commands-GNHGKS6Z.mjs")).statusCommand(config, values.json ?? false);
     case "queue":
-      return (await import("./chunks/queue-command-KOVN76LM.mjs")).queueCommand(config, log, values.json ?? false);
+      return (await import("./chunks/queue-command-M2QUMNAX.mjs")).queueCommand(config, log, values.json ?? false);
     case "next":
       return (await import("./chunks/next-command-J5WNUU55.mjs")).nextCommand(config, positionals[1]);
     case "diagnose":

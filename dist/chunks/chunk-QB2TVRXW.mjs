@@ -14,7 +14,7 @@ import {
   chooseNetInterface,
   printerNetInfo,
   systemNetSource
-} from "./chunk-EROY4POQ.mjs";
+} from "./chunk-LTM4IVGW.mjs";
 import {
   socketIoTransportFactory
 } from "./chunk-SWJKEDLK.mjs";

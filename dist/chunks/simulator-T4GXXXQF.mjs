@@ -3,7 +3,7 @@ import { createRequire as __polarcloudCreateRequire } from 'node:module';
 const require = __polarcloudCreateRequire(import.meta.url);
 import {
   startMoonrakerSimulator
-} from "./chunk-IUZAB4NI.mjs";
+} from "./chunk-DDFILH7U.mjs";
 import "./chunk-JLRJP3QV.mjs";
 import "./chunk-GPK5AK34.mjs";
 import "./chunk-DRIFJ4GK.mjs";

@@ -5,7 +5,7 @@ import {
   demoGcode,
   jobReportsOf,
   messageCounts
-} from "./chunk-Y46H3ZZM.mjs";
+} from "./chunk-G6S44JSN.mjs";
 import {
   parseConfig
 } from "./chunk-YWCX2YCJ.mjs";
@@ -14,11 +14,11 @@ import {
 } from "./chunk-7CPTFFZ4.mjs";
 import {
   startMoonrakerSimulator
-} from "./chunk-IUZAB4NI.mjs";
+} from "./chunk-DDFILH7U.mjs";
 import "./chunk-JLRJP3QV.mjs";
 import {
   Controller
-} from "./chunk-EROY4POQ.mjs";
+} from "./chunk-LTM4IVGW.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory

@@ -4,12 +4,12 @@ const require = __polarcloudCreateRequire(import.meta.url);
 import {
   demoCommand,
   demoGcode
-} from "./chunk-Y46H3ZZM.mjs";
+} from "./chunk-G6S44JSN.mjs";
 import "./chunk-YWCX2YCJ.mjs";
 import "./chunk-7CPTFFZ4.mjs";
-import "./chunk-IUZAB4NI.mjs";
+import "./chunk-DDFILH7U.mjs";
 import "./chunk-JLRJP3QV.mjs";
-import "./chunk-EROY4POQ.mjs";
+import "./chunk-LTM4IVGW.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

@@ -2846,6 +2846,9 @@ function createControl(ctx, host) {
       await ctx.klippy.disconnect();
       await ctx.klippy.startHost();
     },
+    setJobQueueLoadDelay: (ms) => {
+      ctx.settings.jobQueueLoadDelayMs = Math.max(0, ms);
+    },
     setReplyDelay: (ms) => {
       ctx.settings.replyDelayMs = Math.max(0, ms);
     },
@@ -2877,6 +2880,7 @@ function createControl(ctx, host) {
     callRemoteMethod: (name, params) => ctx.connections.callRemoteMethod(name, params),
     setUpdateAvailable: (name, remoteVersion) => ctx.updates.setUpdateAvailable(name, remoteVersion),
     klippyState: () => ctx.klippy.state,
+    queuedFiles: () => ctx.queue.status().queued_jobs.map((j) => String(j.filename)),
     setHeaterTemperature: (name, celsius) => {
       const h = ctx.printer.heater(name);
       if (!h) throw new Error(`unknown heater ${name}`);
@@ -4856,7 +4860,7 @@ var JobQueue = class {
     if (!this.jobs.length) this.setState("paused");
     else if (this.canPrint()) {
       this.setState("loading");
-      this.schedulePop(TRANSITION_DELAY_MS);
+      this.schedulePop(TRANSITION_DELAY_MS + this.ctx.settings.jobQueueLoadDelayMs);
     } else this.setState("ready");
   }
   async add(filenames, reset, user) {
@@ -6752,6 +6756,7 @@ var Simulator = class {
       moonrakerVersion: "v0.9.3-simulated",
       klipperVersion: "v0.12.0-simulated",
       replyDelayMs: 0,
+      jobQueueLoadDelayMs: 0,
       refuseUploads: null,
       diskFree: null
     };
@@ -6862,6 +6867,7 @@ var Simulator = class {
   async reset() {
     const ctx = this.ctx;
     ctx.settings.replyDelayMs = 0;
+    ctx.settings.jobQueueLoadDelayMs = 0;
     ctx.settings.refuseUploads = null;
     ctx.settings.diskFree = null;
     ctx.settings.apiKey = this.cfg.apiKey;

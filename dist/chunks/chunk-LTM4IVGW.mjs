@@ -3799,7 +3799,7 @@ function jobPhase(input) {
     return { kind: "cloudFinished", jobId: b.jobId, state: b.state, job: null };
   }
   if (plateWait) return { kind: "cloudPreparing", prepare: plateWait };
-  if (input.queuedWaiting && !RUNNING.has(state)) return { kind: "cloudPreparing", prepare: { job: input.queuedWaiting, step: input.plateBlocking ? "plate" : "queued" } };
+  if (input.queuedWaiting && (!RUNNING.has(state) || isStale(input, file))) return { kind: "cloudPreparing", prepare: { job: input.queuedWaiting, step: input.plateBlocking ? "plate" : "queued" } };
   if (input.plateBlocking) return { kind: "plateOccupied" };
   return { kind: "idle" };
 }
@@ -7604,9 +7604,14 @@ var QueuedCloudJobs = class {
   /** The cloud job seen waiting in Moonraker's queue while the printer is idle. */
   waitingJob = null;
   queuedKey = "";
+  /** Wall-clock start of this process: queued entries accepted before it are a previous process's. */
+  startedAt = 0;
+  /** Until the first check against Moonraker's queue: a previous process's entries are still to be sorted. */
+  orphansChecked = false;
   start() {
     const { printer, jobs, api } = this.ctx;
     const poke = () => this.schedule();
+    this.startedAt = this.ctx.clock.now();
     this.offs.push(
       printer.on("printStateChanged", poke),
       printer.on("connectionChanged", poke),
@@ -7621,6 +7626,8 @@ var QueuedCloudJobs = class {
       api.on("jobQueueChanged", poke),
       this.plate.events.on("changed", poke)
     );
+    const before = jobs.queuedCloud.find((j) => j.since < this.startedAt);
+    if (before) this.show(before);
     this.schedule();
   }
   stop() {
@@ -7663,6 +7670,10 @@ var QueuedCloudJobs = class {
     if (!queued.length) return this.show(null);
     if (!ctx.moonraker.connected) return;
     const q = await ctx.api.jobQueueStatus();
+    if (!this.orphansChecked) {
+      this.orphansChecked = true;
+      if (await this.dropOrphans(q.queued_jobs.map((m) => m.filename))) return this.schedule();
+    }
     const job = queued.find((j) => q.queued_jobs.some((m) => sameFile(m.filename, j.filename))) ?? null;
     const loading = q.queue_state === "loading" || q.queue_state === "starting";
     if (!job && loading && this.waitingJob && queued.some((j) => j.jobId === this.waitingJob?.jobId)) return;
@@ -7672,6 +7683,22 @@ var QueuedCloudJobs = class {
       announce(ctx, `starting cloud job ${job.jobId} from the printer's job queue (Moonraker had paused the queue)`, "info");
       await ctx.api.jobQueueStart();
     }
+  }
+  /** A previous process's job that is not in Moonraker's queue and not running: reported canceled once. */
+  async dropOrphans(inQueue) {
+    const { ctx } = this;
+    const ps = ctx.printer.snapshot().print_stats;
+    const running = ps.state === "printing" || ps.state === "paused" ? ps.filename ?? "" : "";
+    const orphans = ctx.jobs.queuedCloud.filter(
+      (j) => j.since < this.startedAt && !inQueue.some((f) => sameFile(f, j.filename)) && !(running && sameFile(running, j.filename))
+    );
+    for (const j of orphans) {
+      announce(ctx, `cloud job ${j.jobId} was waiting when the bridge restarted: reported canceled (Polar keeps it in its queue to send again)`, "info");
+      await ctx.api.deleteFile(j.filename).catch((err) => ctx.log.warn(`could not delete ${j.filename}: ${errText(err)}`));
+      ctx.jobs.cloudAbort(j.jobId);
+      if (this.waitingJob?.jobId === j.jobId) this.show(null);
+    }
+    return orphans.length > 0;
   }
   show(job) {
     if (this.waitingJob?.jobId === job?.jobId) return;

@@ -5,7 +5,7 @@ import {
   controllerFor,
   serviceTimeoutMs,
   waitForHello
-} from "./chunk-AA2KQMQU.mjs";
+} from "./chunk-QB2TVRXW.mjs";
 import {
   askService
 } from "./chunk-7NMMASYN.mjs";
@@ -13,7 +13,7 @@ import "./chunk-UDDHFFNR.mjs";
 import "./chunk-QHEZPPVA.mjs";
 import {
   DataDirLockedError
-} from "./chunk-EROY4POQ.mjs";
+} from "./chunk-LTM4IVGW.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

@@ -8,11 +8,11 @@ import {
   statusCommand,
   unregisterCommand,
   waitForHello
-} from "./chunk-AA2KQMQU.mjs";
+} from "./chunk-QB2TVRXW.mjs";
 import "./chunk-7NMMASYN.mjs";
 import "./chunk-UDDHFFNR.mjs";
 import "./chunk-QHEZPPVA.mjs";
-import "./chunk-EROY4POQ.mjs";
+import "./chunk-LTM4IVGW.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import "./chunk-SWJKEDLK.mjs";
 import "./chunk-TTZTKYDJ.mjs";

@@ -15,7 +15,7 @@ import {
   Backoff,
   Controller,
   DataDirLockedError
-} from "./chunk-EROY4POQ.mjs";
+} from "./chunk-LTM4IVGW.mjs";
 import "./chunk-QXTRPK3J.mjs";
 import {
   socketIoTransportFactory

@@ -9,10 +9,10 @@ import {
 } from "./chunk-7CPTFFZ4.mjs";
 import {
   startMoonrakerSimulator
-} from "./chunk-IUZAB4NI.mjs";
+} from "./chunk-DDFILH7U.mjs";
 import {
   Controller
-} from "./chunk-EROY4POQ.mjs";
+} from "./chunk-LTM4IVGW.mjs";
 import {
   ffprobeJson,
   probeFfmpeg,
