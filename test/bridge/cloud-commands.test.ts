@@ -30,8 +30,10 @@ test('temperature: numbers clamped to max_temp and emitted as M104/M140/SET_HEAT
   const g1 = b.sim.control.gcodeLog().length;
   b.send('temperature', { tool0: 'M112' });
   b.send('temperature', { tool0: 0, bed: 0, chamber: 0 });
-  await eventually(() => b.gcodeSince(g1).length > 0, 5000, 'heaters off');
-  assert.deepEqual(b.gcodeSince(g1), ['M104 T0 S0\nM140 S0\nSET_HEATER_TEMPERATURE HEATER=chamber TARGET=0']);
+  // The clamp's console note (RESPOND) for the first message may land after g1 on a loaded machine.
+  const heaterLines = (): string[] => b.gcodeSince(g1).filter((l) => !l.startsWith('RESPOND '));
+  await eventually(() => heaterLines().length > 0, 5000, 'heaters off');
+  assert.deepEqual(heaterLines(), ['M104 T0 S0\nM140 S0\nSET_HEATER_TEMPERATURE HEATER=chamber TARGET=0']);
   assert.ok(b.log.has(/dropped|invalid/i, 'warn'), 'the bad message is logged');
 });
 
