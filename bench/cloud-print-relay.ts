@@ -24,14 +24,16 @@ import { systemClock } from '../src/util/clock.js';
 import { Logger } from '../src/util/log.js';
 import { socketIoTransportFactory } from '../src/polar/socketio-transport.js';
 import { knob, knobText, printRow, summarize } from './stats.js';
+import { serviceNodeFlags } from '../test/helpers/bundle-process.js';
 
 const exec = promisify(execFile);
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
 const SIZES = (args.get('sizes') ?? knobText('BENCH_RELAY_SIZES', '200,1024', '50')).split(',').map(Number);
 const RUNS = Number(args.get('runs') ?? knob('BENCH_RELAY_RUNS', 3, 1));
 const TRACE = process.env.BENCH_RELAY_TRACE === '1'; // the bridge's log lines, with ms since the `print` command
-// Extra node flags for the bridge, e.g. BENCH_RELAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (diagnosis only).
-const NODE_ARGS = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+// The bridge's node flags: the systemd unit's by default; BENCH_RELAY_NODE_ARGS replaces them, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' (diagnosis only).
+// Default: the systemd unit's own flags (the bundle as the service runs it).
+const NODE_ARGS = process.env.BENCH_RELAY_NODE_ARGS === undefined ? serviceNodeFlags() : process.env.BENCH_RELAY_NODE_ARGS.split(' ').filter(Boolean);
 const TARGET_RSS_MIB = 80;
 const TARGET_TIME_VS_CURL = 0.8;
 const simModule = new URL('../src/simulator/index.js', import.meta.url).href;
@@ -151,7 +153,7 @@ async function main(): Promise<void> {
       const job = emu.control.addJob(serialNumber, { jobName: `relay-${mib}-${run}`, size: mib * MIB });
       // The bridge, fresh per run so VmHWM is this relay's peak.
       const statusesBefore = emu.control.printer(serialNumber)?.statusCount ?? 0;
-      const child = spawn(process.execPath, [...NODE_ARGS, bundle, 'run', '--config', configFile], { stdio: ['ignore', NODE_ARGS.length ? 'inherit' : 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [...NODE_ARGS, bundle, 'run', '--config', configFile], { stdio: ['ignore', process.env.BENCH_RELAY_NODE_ARGS ? 'inherit' : 'ignore', 'pipe'] });
       // The bridge's own log says when the print was started (Moonraker's reply to printer.print.start
       // arrived): free to watch, where polling the simulator would take CPU from it mid-upload.
       let started = false;

@@ -123,10 +123,10 @@ export class Rig {
   }
 
   /** Starts the bridge and waits until it is authenticated, reporting, and sees Klipper ready (status 0). Returns ms to online. */
-  async startBridge(label: string): Promise<number> {
+  async startBridge(label: string, opts: { launcher?: string[] } = {}): Promise<number> {
     assert.ok(!this.bridge?.running, 'previous bridge still running');
     const since = this.emu.control.lastSeq();
-    const b = new BundleProcess(this.configFile, label);
+    const b = new BundleProcess(this.configFile, label, opts);
     this.runs.push(b);
     this.bridge = b;
     await until(

@@ -3,6 +3,7 @@
 // Used by the crash tests (SIGKILL at every phase) and the idle benchmark; plus
 // the config-file-and-registration step both need before starting it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '../../src/config.js';
@@ -12,6 +13,14 @@ import { systemClock } from '../../src/util/clock.js';
 import { Logger } from '../../src/util/log.js';
 
 const bundle = new URL('../../../dist/polarcloud.mjs', import.meta.url).pathname;
+const unitTemplate = new URL('../../../moonraker-bridge/install/moonraker-polarcloud.service.template', import.meta.url).pathname;
+
+/** The node flags of the shipped systemd unit's ExecStart (between node and the bundle). */
+export function serviceNodeFlags(): string[] {
+  const m = /^ExecStart=@NODE@ (.*?)@REPO@\/dist\/polarcloud\.mjs /m.exec(readFileSync(unitTemplate, 'utf8'));
+  if (!m) throw new Error(`${unitTemplate}: no ExecStart=@NODE@ ... @REPO@/dist/polarcloud.mjs line`);
+  return m[1]!.split(' ').filter(Boolean);
+}
 
 export class BundleProcess {
   private readonly tail: string[] = [];
@@ -24,8 +33,13 @@ export class BundleProcess {
   constructor(
     configFile: string,
     readonly label: string,
+    opts: { launcher?: string[] } = {},
   ) {
-    this.child = spawn(process.execPath, [bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // As the systemd unit starts it (its node flags), unless BENCH_NODE_ARGS says otherwise (bench/idle.ts).
+    const envArgs = process.env['BENCH_NODE_ARGS'];
+    const nodeArgs = envArgs === undefined ? serviceNodeFlags() : envArgs.split(' ').filter(Boolean);
+    const [cmd, ...pre] = [...(opts.launcher ?? []), process.execPath];
+    this.child = spawn(cmd!, [...pre, ...nodeArgs, bundle, 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let partial = '';
     this.child.stderr!.setEncoding('utf8').on('data', (s: string) => {
       const lines = (partial + s).split('\n');
@@ -61,6 +75,11 @@ export class BundleProcess {
   async kill(): Promise<void> {
     this.killNow();
     await this.exited;
+  }
+
+  /** The last lines it wrote to stderr (its log). */
+  get logTail(): readonly string[] {
+    return this.tail;
   }
 
   describe(): string {

@@ -31,7 +31,7 @@ test('install writes the unit, config, data folder, macros and Moonraker entries
   assert.match(unit, /^RestartSec=10$/m);
   assert.match(unit, /^RestartPreventExitStatus=2$/m, 'a config error does not loop every 10 s');
   assert.ok(unit.includes(`\nEnvironmentFile=${w.pd}/systemd/moonraker-polarcloud.env\n`), unit);
-  assert.ok(unit.includes(`\nExecStart=${w.bin}/node ${fx.repo}/dist/polarcloud.mjs $POLARCLOUD_ARGS\n`), unit);
+  assert.ok(unit.includes(`\nExecStart=${w.bin}/node --lite-mode --no-expose-wasm ${fx.repo}/dist/polarcloud.mjs $POLARCLOUD_ARGS\n`), unit);
   for (const line of ['NoNewPrivileges=true', 'ProtectSystem=strict', 'PrivateTmp=true', 'ProtectKernelTunables=true', 'ProtectControlGroups=true', 'RestrictSUIDSGID=true', 'SyslogIdentifier=moonraker-polarcloud', 'StandardOutput=journal', 'WantedBy=multi-user.target']) {
     assert.ok(unit.includes(`\n${line}\n`), `unit lacks ${line}`);
   }
