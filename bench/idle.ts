@@ -9,7 +9,7 @@
 // so it goes out without an ffmpeg pass; a rotated or larger camera adds ffmpeg
 // children, counted on the "incl. ffmpeg children" row (see bench/camera.ts for their cost).
 //   node --expose-gc <build>/bench/idle.js
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,9 @@ import { BundleProcess, writeConfigAndRegister } from '../test/helpers/bundle-pr
 import { knob, percentile, printRow } from './stats.js';
 
 const WINDOW_S = knob('BENCH_IDLE_SECONDS', 600, 30);
+// Then a local print (heaters at temperature, moves for an hour) watched for this long: what the
+// bridge costs beside Klipper while it prints (statuses, 4 pushes a second, an image every 10 s).
+const PRINTING_S = knob('BENCH_PRINTING_SECONDS', 120, 30);
 const WARMUP_MS = 10_000;
 const EVERY_MS = 5_000;
 const ONLINE_BOUND_MS = 30_000;
@@ -67,6 +70,36 @@ for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] a
   });
 }
 
+// The floor under the RSS target: Node with only the built-in modules the service cannot
+// do without (https with a TLS context for the cloud, an RSA signature for hello, http and
+// zlib) and none of the project's code, measured the same way after the same settling time.
+const FLOOR_SCRIPT = `
+require('node:https'); require('node:http'); const zlib = require('node:zlib');
+const tls = require('node:tls'); const crypto = require('node:crypto');
+tls.createSecureContext();
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+crypto.sign('sha256', Buffer.from('hello'), privateKey);
+zlib.gzipSync(Buffer.alloc(1024));
+process.stdout.write('ready\\n');
+setInterval(() => undefined, 60_000);
+`;
+
+async function measureFloor(): Promise<{ rssMiB: number; anonMiB: number; fileMiB: number }> {
+  const child = spawn(process.execPath, ['-e', FLOOR_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`the floor process exited (${code})`)));
+    });
+    await sleep(WARMUP_MS);
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const mib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+    return { rssMiB: mib('VmRSS'), anonMiB: mib('RssAnon'), fileMiB: mib('RssFile') };
+  } finally {
+    child.kill();
+  }
+}
+
 function configYaml(work: string, emu: PolarEmulator, sim: MoonrakerSimulator): string {
   return [
     `data_dir: ${join(work, 'data')}`,
@@ -99,6 +132,34 @@ function report(samples: Sample[], counts: { statuses: number; images: number; l
   printRow('idle CPU (%)', { mean: cpuMean, max_sample: Math.max(...selfPct), cpu_s: last.self - first.self, window_s: Math.round(windowS), target: `<= ${CPU_TARGET_PCT}`, ok: String(cpuMean <= CPU_TARGET_PCT) });
   printRow('idle CPU incl. ffmpeg children (%)', { mean: pct(last.self + last.children - first.self - first.children, windowS), max_sample: Math.max(...allPct) });
   printRow('idle traffic in window (sanity)', { statuses: counts.statuses, images: counts.images, log_lines: counts.logLines, window_s: Math.round(windowS) });
+}
+
+/** Hot end 210, bed 60, then 10 mm moves at 50 mm/s: about an hour of printing at speed factor 1. */
+function longPrint(): string {
+  const lines = ['M140 S60', 'M104 S210', 'G28', 'M190 S60', 'M109 S210', 'G90', 'M83'];
+  for (let i = 0; i < 18_000; i++) lines.push(`G1 X${i % 2 === 0 ? 110 : 100} Y${100 + (i % 20)} E0.4 F3000`);
+  return lines.join('\n') + '\n';
+}
+
+async function printingPhase(sim: MoonrakerSimulator, pid: number, running: () => boolean, printer: () => { lastStatus?: unknown } | undefined): Promise<void> {
+  await sim.control.addFile('bench-printing.gcode', longPrint());
+  await sim.control.startLocalPrint('bench-printing.gcode');
+  // Printing as Polar sees it (status 1), heaters up to temperature, then a short settling time.
+  await until(() => !running() || (printer()?.lastStatus as { status?: number } | undefined)?.status === 1, ONLINE_BOUND_MS, 'the print started');
+  await sim.control.waitForPrintState('printing', 120_000);
+  await sleep(WARMUP_MS);
+  const samples: Sample[] = [sample(pid)];
+  const t0 = samples[0]!.at;
+  for (let i = 1; i * EVERY_MS <= PRINTING_S * 1000; i++) {
+    await sleep(Math.max(0, t0 + i * EVERY_MS - performance.now()));
+    if (!running()) throw new Error('the bridge died while printing');
+    samples.push(sample(pid));
+  }
+  const first = samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const windowS = (last.at - first.at) / 1000;
+  const rss = samples.map((x) => x.rssMiB).sort((a, b) => a - b);
+  printRow('printing CPU (%)', { mean: (100 * (last.self - first.self)) / windowS, cpu_s: last.self - first.self, window_s: Math.round(windowS), rss_median_mib: percentile(rss, 50) });
 }
 
 async function main(): Promise<void> {
@@ -138,6 +199,19 @@ async function main(): Promise<void> {
     const counts = { statuses: (printer()?.statusCount ?? 0) - statuses0, images: e.control.uploads().length - images0, logLines: b.logLines - log0 };
     if (printer()?.connections !== 1) console.log(`note: the bridge holds ${printer()?.connections ?? 0} connections at the end (expected 1)`);
     report(samples, counts);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
+    // anon: V8's heap and malloc; file: the pages of the node binary and its libraries in use.
+    printRow('idle RSS split at the end (MiB)', { anon: mib('RssAnon'), file: mib('RssFile') });
+    // Pages no other process maps. The node binary's pages are shared with this bench's own node,
+    // as they are between the services of several printers on one Pi: this is what each further
+    // printer's service adds to the host.
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024;
+    printRow('idle memory private to the service (MiB)', { private: kb('Private_Clean') + kb('Private_Dirty'), pss: kb('Pss') });
+    await printingPhase(sim, pid, () => b.running, printer);
+    const floor = await measureFloor();
+    printRow('Node floor, no project code (MiB)', { rss: floor.rssMiB, anon: floor.anonMiB, file: floor.fileMiB, what: 'https+TLS context, RSA sign, http, zlib' });
   } finally {
     await bridge?.kill();
     await sim?.stop();
