@@ -136,14 +136,44 @@ test('a cancel that arrives while the print is being started cancels the started
     b.preheat();
     const job = b.emu.control.addJob(b.serial, { jobName: 'Race', content: prusaGcode({ layers: 200, movesPerLayer: 60 }) });
     const t0 = Date.now();
-    b.sim.control.setReplyDelay(400);
+    // Moonraker answers the start only once the bridge has taken the cancel in (not after a delay
+    // that a loaded machine can outlast: then the cancel would meet an already started print).
+    b.sim.control.holdReplies('printer.print.start');
     b.send('print', { jobId: job.jobId, gcodeFile: job.gcodeUrl });
     await eventually(() => b.rpcMethodsSince(t0).includes('printer.print.start'), 15_000, 'start requested');
-    b.send('cancel'); // the start's reply is still on its way
-    b.sim.control.setReplyDelay(0);
+    b.send('cancel');
+    await eventually(() => b.log.has(new RegExp(`cloud job ${job.jobId}: canceled from Polar Cloud`)), 15_000, 'the cancel reached the job being started');
+    assert.ok(!b.log.has(new RegExp(`cloud job ${job.jobId} started`)), 'the start was still unanswered');
+    b.sim.control.holdReplies(null);
     await eventually(() => b.jobReports().some((r) => r.jobId === job.jobId), 15_000, 'report');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [[job.jobId, 'canceled']]);
     assert.ok(b.rpcMethodsSince(t0).includes('printer.print.cancel'), 'the running print was canceled');
+    await b.sim.control.waitForPrintState('cancelled', 5000);
+  } finally {
+    await b.stop();
+  }
+});
+
+test('a cancel after Klipper accepted the start but before Moonraker shows the print cancels the print', async () => {
+  // print_stats and the history entry follow the start's reply by up to a status batch: hold them,
+  // so the cancel meets a job that is started in Klipper but still pending in the bridge.
+  const b = await Bridge.start({ speedFactor: 100 });
+  try {
+    b.preheat();
+    const job = b.emu.control.addJob(b.serial, { jobName: 'Unseen', content: prusaGcode({ layers: 200, movesPerLayer: 60 }) });
+    const t0 = Date.now();
+    const started = new RegExp(`cloud job ${job.jobId} started`);
+    b.sim.control.holdNotifications(true);
+    b.send('print', { jobId: job.jobId, gcodeFile: job.gcodeUrl });
+    await eventually(() => b.log.has(started), 15_000, 'the start answered');
+    assert.equal(b.c.jobs.pendingCloud?.jobId, job.jobId, 'the bridge has not seen the print yet');
+    b.send('cancel');
+    await eventually(() => b.rpcMethodsSince(t0).includes('printer.print.cancel') || b.jobReports().length > 0, 15_000, 'the cancel handled');
+    assert.deepEqual(b.jobReports(), [], 'not reported canceled while the print runs');
+    assert.ok(b.rpcMethodsSince(t0).includes('printer.print.cancel'), 'the running print was canceled');
+    b.sim.control.holdNotifications(false);
+    await eventually(() => b.jobReports().length > 0, 15_000, 'report');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [[job.jobId, 'canceled']]);
     await b.sim.control.waitForPrintState('cancelled', 5000);
   } finally {
     await b.stop();
