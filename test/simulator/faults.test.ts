@@ -180,13 +180,15 @@ test('refuseUploads and setReplyDelay', async () => {
 test('holdReplies holds the replies to one method until released, in order; the rest flows', async () => {
   const c = await SimClient.connect(sim.url);
   try {
+    const infos = (): number => sim.control.rpcLog().filter((e) => e.method === 'server.info').length;
+    const before = infos();
     sim.control.holdReplies('server.info');
     let answered = 0;
     const first = c.call<{ klippy_state: string }>('server.info').then((r) => (answered++, r));
     const second = c.call<{ klippy_state: string }>('server.info').then((r) => (answered++, r));
     // Sent after the held calls and answered: the two server.info requests were handled, their replies wait.
     await c.call('printer.info');
-    await until(() => sim.control.rpcLog().filter((e) => e.method === 'server.info').length === 2);
+    await until(() => infos() === before + 2);
     await c.call('printer.info');
     assert.equal(answered, 0, 'server.info replies held');
     sim.control.holdReplies(null);
