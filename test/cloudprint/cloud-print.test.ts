@@ -92,12 +92,22 @@ test('busy printer: the cloud job goes to Moonraker’s job queue, starts after 
   try {
     b.preheat();
     await b.addGcode('local.gcode', 6, 20);
+    const since = b.emu.control.lastSeq();
     await b.sim.control.startLocalPrint('local.gcode');
-    await b.sim.control.waitForPrintState('printing');
-    const jobId = await printFromCloud(b, { jobName: 'Queued', content: GCODE });
+    // Busy as the bridge knows it (print_stats reach it up to a status batch later): a job that came
+    // before would rightly show its download (2) and then the local print (1) inside its run.
+    await b.waitStatus((s) => s.status === 1 && s.jobId === '123', since, 10_000, 'the local print shown (1)');
+    // Simulated time nearly stands still until the job is queued: the local print cannot end first,
+    // however long the download and upload take on a loaded machine.
+    b.sim.control.setSpeedFactor(0.01);
+    // The Polar UI's PRINT on a busy printer (the CLI's `next`, sendNextPrint, refuses while printing).
+    const job = b.emu.control.addJob(b.serial, { jobName: 'Queued', content: GCODE });
+    const jobId = job.jobId;
+    b.send('print', { jobId, jobName: 'Queued', gcodeFile: job.gcodeUrl });
     await eventually(() => b.commandResponses().some((r) => r.includes(`job ${jobId} is in the printer's job queue`)), 10_000, 'queued message');
     const queued = await b.c.moonrakerApi.jobQueueStatus();
     assert.deepEqual(queued.queued_jobs.map((j) => j.filename), [`polarcloud/Queued-${jobId}.gcode`]);
+    b.sim.control.setSpeedFactor(100);
     await eventually(() => b.jobReports().length === 2, 60_000, 'both reports');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'completed'], [jobId, 'completed']]);
   } finally {
