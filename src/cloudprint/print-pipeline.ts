@@ -103,9 +103,11 @@ export class PrintPipeline {
     // and on disk before the first byte, so a crash during the download is reported after the restart.
     ctx.jobs.cloudStart(pending);
     try {
+      // Shown at once: until the prepare step is set, a pending cloud job reads "Starting print",
+      // and the store's flush can take a while on a busy SD card.
+      ctx.status.setPrepare({ job: pending, step: 'downloading', percent: 0 });
       await ctx.jobs.store.flushed();
       await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
-      ctx.status.setPrepare({ job: pending, step: 'downloading', percent: 0 });
       ctx.log.info(`cloud job ${spec.jobId}: downloading ${redactUrl(spec.url)}`);
       if (spec.kind === 'gcode') {
         await this.relay(spec.url, filename, pending);

@@ -106,17 +106,23 @@ async function sendBody(res: ServerResponse, chunks: Iterable<Buffer>, fault: Fi
   const limit = fault?.kind === 'truncate' || fault?.kind === 'stall' ? fault.afterBytes : Infinity;
   let bytes = 0;
   const started = Date.now();
+  // The headers go now; a slow body follows at its pace.
+  if (fault?.kind === 'slow') res.flushHeaders();
   for (const c of chunks) {
     if (res.destroyed) return { bytes, complete: false };
     const chunk = bytes + c.length > limit ? c.subarray(0, limit - bytes) : c;
+    if (fault?.kind === 'slow') {
+      // Pace before each write, by the total once it is sent: the client never gets more
+      // than bytesPerSecond on average. (Pacing after the write would sleep after the last
+      // chunk too, and a client that already has the whole Content-Length may close before
+      // res.end(): the download would be logged as aborted.)
+      const due = started + ((bytes + chunk.length) / fault.bytesPerSecond) * 1000;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      if (res.destroyed) return { bytes, complete: false };
+    }
     bytes += chunk.length;
     if (chunk.length > 0 && !res.write(chunk)) await writable(res);
     if (bytes >= limit) break;
-    if (fault?.kind === 'slow') {
-      // Pace by the total so far: the average rate stays at bytesPerSecond.
-      const due = started + (bytes / fault.bytesPerSecond) * 1000;
-      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    }
   }
   if (res.destroyed) return { bytes, complete: false };
   if (fault?.kind === 'stall') {

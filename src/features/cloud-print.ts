@@ -29,6 +29,8 @@ export class CloudPrint implements Feature, CloudPrintAborter {
   private chain: Promise<void> = Promise.resolve();
   private current: { jobId: string; abort: AbortController; pipeline: PrintPipeline } | null = null;
   private waiting = new Set<string>();
+  /** The last job whose start Klipper accepted (a cancel before Moonraker shows that print cancels the print). */
+  private started: string | null = null;
 
   constructor(
     private readonly ctx: FeatureContext,
@@ -68,6 +70,10 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     if (cur.pipeline.result === 'started') return false;
     if (cur.pipeline.result === 'queued') await this.unqueue(cur.jobId);
     return true;
+  }
+
+  startedJobId(): string | null {
+    return this.started;
   }
 
   /** A cloud cancel while the printer is idle and a cloud job waits in Moonraker's queue: that job. */
@@ -121,6 +127,7 @@ export class CloudPrint implements Feature, CloudPrintAborter {
     this.current = { jobId: spec.jobId, abort, pipeline };
     try {
       const how = await pipeline.run();
+      if (how === 'started') this.started = spec.jobId;
       if (how === 'queued') announce(this.ctx, `job ${spec.jobId} is in the printer's job queue; it starts when the printer is free`, 'info');
       else this.ctx.log.info(`cloud job ${spec.jobId} started`);
       void this.housekeeping();

@@ -17,6 +17,8 @@ export interface CloudPrintAborter {
   abortPreparing(reason: string): Promise<boolean>;
   /** Takes the cloud job waiting in the printer's job queue out of it (reported canceled); true if there was one. */
   cancelQueued?(): Promise<boolean>;
+  /** The cloud job whose start Klipper accepted last (null: none since this process started). */
+  startedJobId?(): string | null;
 }
 
 export class PrintControl implements Feature {
@@ -118,7 +120,11 @@ export class PrintControl implements Feature {
     const state = printer.snapshot().print_stats.state;
     // A tracked job whose start print_stats has not shown yet counts as printing.
     const tracked = jobs.job !== null && state !== 'complete' && state !== 'cancelled' && state !== 'error';
-    if (state === 'printing' || state === 'paused' || tracked) {
+    // So does a cloud job whose start Klipper has answered but which Moonraker has not shown yet
+    // (print_stats and the history entry come in later notifications, up to a status batch after
+    // the reply): it is printing, and dropping it as pending would leave the print running.
+    const startedUnseen = pending !== null && this.aborter?.startedJobId?.() === pending.jobId;
+    if (state === 'printing' || state === 'paused' || tracked || startedUnseen) {
       await api.printCancel();
       return;
     }

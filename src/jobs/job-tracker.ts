@@ -121,8 +121,11 @@ function onSnapshot(d: Draft, e: SnapshotEvent): void {
   const filamentUsed = Math.round(e.filamentUsed);
   if (RUNNING_STATES.has(e.printState)) {
     const active = d.state.active;
-    // History already finished this print; print_stats has not caught up yet.
-    if (!active && d.state.staleFile != null && sameFile(d.state.staleFile, e.filename)) return;
+    // History already finished this print; print_stats has not caught up yet (history may even have
+    // started the next file, from Moonraker's job queue: that job is neither ended nor replaced).
+    if (d.state.staleFile != null && sameFile(d.state.staleFile, e.filename) && !(active && sameFile(active.filename, e.filename))) return;
+    // print_stats names another file: it has caught up.
+    if (d.state.staleFile != null) delete d.state.staleFile;
     // Another file is printing: the tracked one ended while we were not looking.
     if (active && !sameFile(active.filename, e.filename)) finishFromSnapshot(d);
     const current = d.state.active;
@@ -152,7 +155,9 @@ function markRunning(job: TrackedJob, printDuration: number, paused: boolean): T
 function onHistoryInProgress(d: Draft, record: HistoryRecord): void {
   const active = d.state.active;
   const startedAt = record.start_time * 1000;
-  if (d.state.staleFile != null) delete d.state.staleFile;
+  // A new record for the file history just finished: print_stats showing it running is that new
+  // print. For another file, print_stats still naming the finished one stays stale.
+  if (d.state.staleFile != null && sameFile(d.state.staleFile, record.filename)) delete d.state.staleFile;
   const numbers = [Math.round(record.print_duration), Math.round(record.filament_used)] as const;
   if (!active) {
     startJob(d, record.filename, startedAt, record.job_id, ...numbers);

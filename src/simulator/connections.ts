@@ -49,6 +49,11 @@ export class Connections implements SocketHandlers {
   private readonly clients = new Map<number, ClientState>();
   private flushTimer: TimerHandle | undefined;
   private running = false;
+  /** Replies held by control.holdReplies, sent in order on release; which method's replies wait ('*': all). */
+  private heldReplies: Array<() => void> | null = null;
+  private heldMethod = '*';
+  /** Notifications held by control.holdNotifications (status batches wait too), sent in order on release. */
+  private heldNotifications: Array<() => void> | null = null;
 
   constructor(private readonly ctx: SimContext) {}
 
@@ -58,6 +63,7 @@ export class Connections implements SocketHandlers {
   }
 
   stop(): void {
+    this.heldReplies = this.heldNotifications = null;
     this.running = false;
     this.ctx.clock.clearTimeout(this.flushTimer);
     this.clients.clear();
@@ -113,7 +119,8 @@ export class Connections implements SocketHandlers {
       return;
     }
     const r = await this.handleOne(conn, parsed);
-    if (r) await this.reply(conn, r);
+    const method = (parsed as { method?: unknown } | null)?.method;
+    if (r) await this.reply(conn, r, typeof method === 'string' ? method : undefined);
   }
 
   private async handleOne(conn: WsConnection, obj: unknown): Promise<object | null> {
@@ -133,13 +140,51 @@ export class Connections implements SocketHandlers {
     return this.ctx.router.execute(req, { transport: 'websocket', connectionId: conn.id }, guard);
   }
 
-  private async reply(conn: WsConnection, msg: object): Promise<void> {
+  private async reply(conn: WsConnection, msg: object, method?: string): Promise<void> {
     if (this.ctx.settings.replyDelayMs > 0) await delay(this.ctx, this.ctx.settings.replyDelayMs);
-    conn.send(JSON.stringify(msg));
+    const text = JSON.stringify(msg);
+    if (this.heldReplies && (this.heldMethod === '*' || this.heldMethod === method)) this.heldReplies.push(() => conn.send(text));
+    else conn.send(text);
+  }
+
+  /**
+   * Websocket replies to `method` ('*': every method) wait until holdReplies(null), then go out in
+   * order: a Moonraker that answers late, for exactly as long as a test needs. Notifications and
+   * other replies are not held.
+   */
+  holdReplies(method: string | null): void {
+    if (method !== null) {
+      this.heldReplies ??= [];
+      this.heldMethod = method;
+      return;
+    }
+    const held = this.heldReplies ?? [];
+    this.heldReplies = null;
+    for (const send of held) send();
+  }
+
+  /**
+   * Notifications (status batches included) wait (true) until released (false), then go out in
+   * order, the status changes since the last batch last: Moonraker showing what happened late
+   * (replies are not held).
+   */
+  holdNotifications(on: boolean): void {
+    if (on) {
+      this.heldNotifications ??= [];
+      return;
+    }
+    const held = this.heldNotifications ?? [];
+    this.heldNotifications = null;
+    for (const send of held) send();
+    this.flush();
   }
 
   /** Broadcasts a notification to every authenticated client (but `exceptId`). */
   notify(method: string, params?: unknown[], exceptId?: number): void {
+    if (this.heldNotifications) {
+      this.heldNotifications.push(() => this.notify(method, params, exceptId));
+      return;
+    }
     const msg: Record<string, unknown> = { jsonrpc: '2.0', method };
     if (params && params.length) msg['params'] = params;
     const text = JSON.stringify(msg);
@@ -253,7 +298,7 @@ export class Connections implements SocketHandlers {
 
   /** Sends each subscriber the fields that changed since its last update. */
   flush(): void {
-    if (!this.ctx.klippy.connected) return;
+    if (!this.ctx.klippy.connected || this.heldNotifications) return;
     const eventtime = this.ctx.sim.now();
     for (const c of this.clients.values()) {
       if (!c.subscription || c.needAuth) continue;

@@ -29,6 +29,10 @@ export interface SimulatorControl {
   klippyReady(): Promise<void>;
   /** Extra delay before every reply (websocket responses and HTTP), ms. */
   setReplyDelay(ms: number): void;
+  /** Websocket replies to `method` ('*': every method) wait from now until holdReplies(null), then go out in order (notifications and other replies do not wait). */
+  holdReplies(method: string | null): void;
+  /** Notifications and status batches wait from now until holdNotifications(false), then go out in order (replies do not wait). */
+  holdNotifications(on: boolean): void;
   /** Moonraker's queue stays "loading" this long after job_queue.start before it starts the job (a slow load). */
   setJobQueueLoadDelay(ms: number): void;
   /** Makes uploads fail with this HTTP status and Moonraker's error body; null accepts them again. */
@@ -102,6 +106,8 @@ export function createControl(ctx: SimContext, host: ControlHost): SimulatorCont
     setReplyDelay: (ms) => {
       ctx.settings.replyDelayMs = Math.max(0, ms);
     },
+    holdReplies: (method) => ctx.connections.holdReplies(method),
+    holdNotifications: (on) => ctx.connections.holdNotifications(on),
     refuseUploads: (status) => {
       ctx.settings.refuseUploads = status;
     },

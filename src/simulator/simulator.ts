@@ -190,6 +190,8 @@ export class Simulator {
   async reset(): Promise<void> {
     const ctx = this.ctx;
     ctx.settings.replyDelayMs = 0;
+    ctx.connections.holdReplies(null);
+    ctx.connections.holdNotifications(false);
     ctx.settings.jobQueueLoadDelayMs = 0;
     ctx.settings.refuseUploads = null;
     ctx.settings.diskFree = null;

@@ -35,6 +35,7 @@ export type JobPhase =
   | { kind: 'plateOccupied' };
 
 const RUNNING = new Set(['printing', 'paused']);
+const ENDED = new Set(['complete', 'cancelled', 'error']);
 
 /** The phase of the job the printer is on. Call only when Klippy is ready (else 12/13 say it all). */
 export function jobPhase(input: StatusInput): JobPhase {
@@ -57,15 +58,20 @@ export function jobPhase(input: StatusInput): JobPhase {
     return { kind: 'local', step, job: null };
   }
 
+  // Tracked from its history record or just handed to Klipper; print_stats still shows the previous
+  // print. It runs on the printer: like a print print_stats shows, it outranks a cloud job being
+  // prepared behind it (else that job's 2 would come between this print's statuses). When
+  // print_stats shows this very file ended (a reprint, or a restart that missed the end), below.
+  const starting = (j: TrackedJob): JobPhase => (j.cloud ? { kind: 'cloudRunning', step: 'starting', job: j } : { kind: 'local', step: 'starting', job: j });
+  const endedHere = ENDED.has(state) && job !== null && sameFile(job.filename, file);
+  if (job && !job.running && !endedHere) return starting(job);
+
   // A job waiting for the plate comes after the previous job's finish (below): its 6/7 first.
   const plateWait = input.prepare?.step === 'plate' ? input.prepare : null;
   if (input.prepare && !plateWait) return { kind: 'cloudPreparing', prepare: input.prepare };
 
   if (job) {
-    if (!job.running) {
-      // Tracked from its history record or just handed to Klipper; print_stats still shows the previous print.
-      return job.cloud ? { kind: 'cloudRunning', step: 'starting', job } : { kind: 'local', step: 'starting', job };
-    }
+    if (!job.running) return starting(job);
     // Klipper ended it; the tracker waits for the history record to confirm how.
     if (job.cloud) {
       const done = state === 'complete';

@@ -61,6 +61,16 @@ function assertCloudRun(b: Bridge, since: number, jobId: string): void {
   assert.match(codes(between, jobId).map((c) => (c === 10 ? 'T' : String(c))).join(''), /^2*[349T]*5*[67]*$/, b.statusCodes(since));
 }
 
+/**
+ * The Ready (0) that follows the job's report and its banner. Not just any 0 since the scenario
+ * began: an idle heartbeat 0 may come before the job's first status, and the test would end before
+ * the banner arrived.
+ */
+async function readyAfterReport(b: Bridge, jobId: string, since: number): Promise<void> {
+  const report = await b.emu.control.waitFor((e) => e.kind === 'in' && e.name === 'job' && (e.payload as { jobId?: string }).jobId === jobId, 10_000, since);
+  await b.waitStatus((s) => s.status === 0, report.seq, 15_000, 'Ready after the banner');
+}
+
 test('local print with homing: 1 from the first status to the last (heating detail), never 2, no 0 inside', (t) =>
   scenario(t, { speedFactor: 20 }, async (b) => {
     // Cold heaters: the start G-code homes (G28) and heats (M190/M109) before the first extrusion.
@@ -68,7 +78,7 @@ test('local print with homing: 1 from the first status to the last (heating deta
     const since = b.emu.control.lastSeq();
     await b.sim.control.startLocalPrint('local.gcode');
     await eventually(() => b.jobReports().length === 1, 60_000, 'local job report');
-    await b.waitStatus((s) => s.status === 0, since, 10_000, 'Ready after it');
+    await readyAfterReport(b, '123', since);
     const local = b.statuses(since).filter((s) => s.jobId === '123');
     assert.ok(local.length > 0);
     assert.deepEqual([...new Set(codes(local))], [1], `local statuses: ${b.statusCodes(since)}`);
@@ -82,7 +92,7 @@ test('cloud print from idle: 2 … 3 … 7 7 7, then 0 — no Ready flicker at t
     const since = b.emu.control.lastSeq();
     const jobId = await cloudJob(b, 'FromIdle', 8, 30);
     await eventually(() => b.jobReports().length === 1, 60_000, 'report');
-    await b.waitStatus((s) => s.status === 0, since, 10_000, 'Ready after the banner');
+    await readyAfterReport(b, jobId, since);
     assertCloudRun(b, since, jobId);
     assert.ok(codes(b.statuses(since), jobId).includes(3), 'printing (3) seen');
   }));
@@ -104,7 +114,7 @@ for (const previous of ['completed', 'canceled'] as const) {
       const since = b.emu.control.lastSeq();
       const jobId = await cloudJob(b, `After-${previous}`, 8, 30);
       await eventually(() => b.jobReports().length === 2, 60_000, 'cloud report');
-      await b.waitStatus((s) => s.status === 0, since, 10_000, 'Ready after the banner');
+      await readyAfterReport(b, jobId, since);
       assertCloudRun(b, since, jobId);
       const mine = codes(b.statuses(since), jobId);
       assert.ok(mine.indexOf(3) >= 0 && mine.indexOf(7) > mine.indexOf(3), `7 only after 3: ${mine.join(',')}`);
@@ -125,7 +135,7 @@ test('cloud print paused, resumed and canceled from Polar: 2* 3 4 3 then 6 6 6 a
     await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, resumed, 10_000, 'printing again (3)');
     b.send('cancel');
     await eventually(() => b.jobReports().length === 1, 20_000, 'cancel report');
-    await b.waitStatus((s) => s.status === 0, resumed, 10_000, 'Ready after the banner');
+    await readyAfterReport(b, jobId, resumed);
     assertCloudRun(b, since, jobId);
     const mine = codes(b.statuses(since), jobId);
     assert.deepEqual(mine.slice(mine.indexOf(6)), [6, 6, 6], mine.join(','));
@@ -142,8 +152,7 @@ test('a cloud cancel during the download: 2* then 6 6 6 and 0', (t) =>
     b.send('cancel');
     await eventually(() => b.jobReports().length === 1, 10_000, 'canceled report');
     // The Ready after the three 6s (an idle heartbeat 0 may have come before the job's first 2).
-    const reported = b.emu.control.lastSeq();
-    await b.waitStatus((s) => s.status === 0, reported, 10_000, 'Ready again');
+    await readyAfterReport(b, job.jobId, since);
     assertCloudRun(b, since, job.jobId);
     assert.deepEqual(codes(b.statuses(since), job.jobId).filter((c) => c !== 2), [6, 6, 6]);
   }));
@@ -176,7 +185,7 @@ test('Moonraker restart mid-print: 13 while it is away, then the same job again 
     await b.waitStatus((s) => s.status === 3 && s.jobId === jobId, away.seq, 15_000, 'printing again (3)');
     await eventually(() => b.jobReports().length === 1, 90_000, 'report');
     assert.deepEqual([b.jobReports()[0]!.jobId, b.jobReports()[0]!.state], [jobId, 'completed']);
-    await b.waitStatus((s) => s.status === 0, away.seq, 10_000, 'Ready after the banner');
+    await readyAfterReport(b, jobId, away.seq);
     assertCloudRun(b, since, jobId);
   }));
 
@@ -193,7 +202,7 @@ test("a cloud print queued behind a busy printer: the local print stays 1 while 
     b.send('print', { jobId, jobName: 'Queued', gcodeFile: job.gcodeUrl });
     await eventually(() => b.jobReports().length === 2, 90_000, 'both reports');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'completed'], [jobId, 'completed']]);
-    await b.waitStatus((s) => s.status === 0, since, 10_000, 'Ready after the banner');
+    await readyAfterReport(b, jobId, since);
     assertCloudRun(b, since, jobId);
     const all = b.statuses(since);
     const firstCloud = all.findIndex((s) => s.jobId === jobId);

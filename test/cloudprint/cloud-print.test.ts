@@ -92,12 +92,22 @@ test('busy printer: the cloud job goes to Moonraker’s job queue, starts after 
   try {
     b.preheat();
     await b.addGcode('local.gcode', 6, 20);
+    const since = b.emu.control.lastSeq();
     await b.sim.control.startLocalPrint('local.gcode');
-    await b.sim.control.waitForPrintState('printing');
-    const jobId = await printFromCloud(b, { jobName: 'Queued', content: GCODE });
+    // Busy as the bridge knows it (print_stats reach it up to a status batch later): a job that came
+    // before would rightly show its download (2) and then the local print (1) inside its run.
+    await b.waitStatus((s) => s.status === 1 && s.jobId === '123', since, 10_000, 'the local print shown (1)');
+    // Simulated time nearly stands still until the job is queued: the local print cannot end first,
+    // however long the download and upload take on a loaded machine.
+    b.sim.control.setSpeedFactor(0.01);
+    // The Polar UI's PRINT on a busy printer (the CLI's `next`, sendNextPrint, refuses while printing).
+    const job = b.emu.control.addJob(b.serial, { jobName: 'Queued', content: GCODE });
+    const jobId = job.jobId;
+    b.send('print', { jobId, jobName: 'Queued', gcodeFile: job.gcodeUrl });
     await eventually(() => b.commandResponses().some((r) => r.includes(`job ${jobId} is in the printer's job queue`)), 10_000, 'queued message');
     const queued = await b.c.moonrakerApi.jobQueueStatus();
     assert.deepEqual(queued.queued_jobs.map((j) => j.filename), [`polarcloud/Queued-${jobId}.gcode`]);
+    b.sim.control.setSpeedFactor(100);
     await eventually(() => b.jobReports().length === 2, 60_000, 'both reports');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [['123', 'completed'], [jobId, 'completed']]);
   } finally {
@@ -136,14 +146,44 @@ test('a cancel that arrives while the print is being started cancels the started
     b.preheat();
     const job = b.emu.control.addJob(b.serial, { jobName: 'Race', content: prusaGcode({ layers: 200, movesPerLayer: 60 }) });
     const t0 = Date.now();
-    b.sim.control.setReplyDelay(400);
+    // Moonraker answers the start only once the bridge has taken the cancel in (not after a delay
+    // that a loaded machine can outlast: then the cancel would meet an already started print).
+    b.sim.control.holdReplies('printer.print.start');
     b.send('print', { jobId: job.jobId, gcodeFile: job.gcodeUrl });
     await eventually(() => b.rpcMethodsSince(t0).includes('printer.print.start'), 15_000, 'start requested');
-    b.send('cancel'); // the start's reply is still on its way
-    b.sim.control.setReplyDelay(0);
+    b.send('cancel');
+    await eventually(() => b.log.has(new RegExp(`cloud job ${job.jobId}: canceled from Polar Cloud`)), 15_000, 'the cancel reached the job being started');
+    assert.ok(!b.log.has(new RegExp(`cloud job ${job.jobId} started`)), 'the start was still unanswered');
+    b.sim.control.holdReplies(null);
     await eventually(() => b.jobReports().some((r) => r.jobId === job.jobId), 15_000, 'report');
     assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [[job.jobId, 'canceled']]);
     assert.ok(b.rpcMethodsSince(t0).includes('printer.print.cancel'), 'the running print was canceled');
+    await b.sim.control.waitForPrintState('cancelled', 5000);
+  } finally {
+    await b.stop();
+  }
+});
+
+test('a cancel after Klipper accepted the start but before Moonraker shows the print cancels the print', async () => {
+  // print_stats and the history entry follow the start's reply by up to a status batch: hold them,
+  // so the cancel meets a job that is started in Klipper but still pending in the bridge.
+  const b = await Bridge.start({ speedFactor: 100 });
+  try {
+    b.preheat();
+    const job = b.emu.control.addJob(b.serial, { jobName: 'Unseen', content: prusaGcode({ layers: 200, movesPerLayer: 60 }) });
+    const t0 = Date.now();
+    const started = new RegExp(`cloud job ${job.jobId} started`);
+    b.sim.control.holdNotifications(true);
+    b.send('print', { jobId: job.jobId, gcodeFile: job.gcodeUrl });
+    await eventually(() => b.log.has(started), 15_000, 'the start answered');
+    assert.equal(b.c.jobs.pendingCloud?.jobId, job.jobId, 'the bridge has not seen the print yet');
+    b.send('cancel');
+    await eventually(() => b.rpcMethodsSince(t0).includes('printer.print.cancel') || b.jobReports().length > 0, 15_000, 'the cancel handled');
+    assert.deepEqual(b.jobReports(), [], 'not reported canceled while the print runs');
+    assert.ok(b.rpcMethodsSince(t0).includes('printer.print.cancel'), 'the running print was canceled');
+    b.sim.control.holdNotifications(false);
+    await eventually(() => b.jobReports().length > 0, 15_000, 'report');
+    assert.deepEqual(b.jobReports().map((r) => [r.jobId, r.state]), [[job.jobId, 'canceled']]);
     await b.sim.control.waitForPrintState('cancelled', 5000);
   } finally {
     await b.stop();

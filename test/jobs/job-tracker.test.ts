@@ -38,6 +38,7 @@ const cloudStart = (at: number, jobId: string, filename = 'a.gcode'): TrackerEve
   job: { jobId, filename, since: at, jobName: 'Benchy', fileUrl: 'https://s3/f' },
 });
 const cloudAbort = (at: number, jobId: string): TrackerEvent => ({ type: 'cloudAbort', at, jobId });
+const cloudQueue = (at: number, jobId: string, filename: string): TrackerEvent => ({ type: 'cloudQueue', at, job: { jobId, filename, since: at } });
 
 function report(over: Partial<JobReport> & Pick<JobReport, 'key' | 'finishedAt'>): JobReport {
   return { jobId: LOCAL_JOB_ID, state: 'completed', printSeconds: 0, filamentUsed: 0, filename: 'a.gcode', cloud: false, ...over };
@@ -200,6 +201,20 @@ const scenarios: Scenario[] = [
     ],
     reports: [report({ key: '0006', state: 'canceled', printSeconds: 9, finishedAt: T0 + 9000 })],
     state: { ...idle(['0006']), active: job() },
+  },
+  {
+    name: "history ends a print and starts the next file (Moonraker's job queue) before print_stats shows either: the stale snapshot neither ends nor replaces the new job",
+    events: [
+      cloudQueue(T0 + 1000, 'cj2', 'b.gcode'),
+      added(T0, rec('0006', 'in_progress')),
+      snap(T0 + 5000, 'printing', 'a.gcode', 5, 6),
+      finished(T0 + 9000, rec('0006', 'completed', { print_duration: 9 })),
+      added(T0 + 9005, rec('0007', 'in_progress', { filename: 'b.gcode', start_time: S0 + 9 })),
+      snap(T0 + 9010, 'printing', 'a.gcode', 9, 10), // print_stats not caught up yet
+      snap(T0 + 9250, 'printing', 'b.gcode', 0, 0), // now it has
+    ],
+    reports: [report({ key: '0006', printSeconds: 9, finishedAt: T0 + 9000 })],
+    state: { ...idle(['0006']), queuedCloud: [], active: job({ jobId: 'cj2', cloud: true, filename: 'b.gcode', moonrakerJobId: '0007', startedAt: T0 + 9000 }) },
   },
   {
     name: "Moonraker restarted mid-print: 'server_exit' unlinks, the new record re-links, one report with the cloud id",

@@ -10,12 +10,13 @@ import assert from 'node:assert/strict';
 import { Bridge, eventually } from '../bridge/bridge-harness.js';
 
 let b: Bridge;
+const SPEED = 20;
 const crashes: unknown[] = [];
 const onCrash = (err: unknown): void => void crashes.push(err);
 before(async () => {
   process.on('uncaughtException', onCrash);
   process.on('unhandledRejection', onCrash);
-  b = await Bridge.start({ speedFactor: 20 });
+  b = await Bridge.start({ speedFactor: SPEED });
 });
 after(async () => {
   await b.stop();
@@ -77,16 +78,24 @@ test('20,000 temperature commands coalesce into a few scripts; the latest target
 });
 
 test('temperatures have their own lane: a pending console TEMPERATURE_WAIT does not hold them', async () => {
-  b.sim.control.setHeaterTemperature('extruder', 20);
-  const n = b.commandResponses().length;
-  const g0 = b.sim.control.gcodeLog().length;
-  b.send('command', { command: 'TEMPERATURE_WAIT SENSOR=extruder MINIMUM=250' });
-  await eventually(() => b.gcodeSince(g0).includes('TEMPERATURE_WAIT SENSOR=extruder MINIMUM=250'), 5000, 'the wait reached Klipper');
-  b.send('temperature', { bed: 55 });
-  await eventually(() => b.gcodeSince(g0).includes('M140 S55'), 5000, 'M140 S55 sent while the console waits');
-  assert.equal(b.commandResponses().length, n, 'the console command is still waiting');
-  b.sim.control.setHeaterTemperature('extruder', 260);
-  await eventually(() => b.commandResponses().length > n, 10_000, 'the console command finished');
+  // Simulated time stands (almost) still: the extruder cannot drift into the wait's range by itself
+  // while the test looks, and the 260 °C that ends the wait cannot cool below 250 before the wait
+  // sees it (at the usual speed it does within a physics tick on a loaded machine).
+  b.sim.control.setSpeedFactor(0.001);
+  try {
+    b.sim.control.setHeaterTemperature('extruder', 20);
+    const n = b.commandResponses().length;
+    const g0 = b.sim.control.gcodeLog().length;
+    b.send('command', { command: 'TEMPERATURE_WAIT SENSOR=extruder MINIMUM=250' });
+    await eventually(() => b.gcodeSince(g0).includes('TEMPERATURE_WAIT SENSOR=extruder MINIMUM=250'), 10_000, 'the wait reached Klipper');
+    b.send('temperature', { bed: 55 });
+    await eventually(() => b.gcodeSince(g0).includes('M140 S55'), 10_000, 'M140 S55 sent while the console waits');
+    assert.equal(b.commandResponses().length, n, 'the console command is still waiting');
+    b.sim.control.setHeaterTemperature('extruder', 260);
+    await eventually(() => b.commandResponses().length > n, 10_000, 'the console command finished');
+  } finally {
+    b.sim.control.setSpeedFactor(SPEED);
+  }
 });
 
 test('an unknown event name is logged once, then counted', async () => {
@@ -107,7 +116,7 @@ test('temperature (issue 14.7): one invalid field is ignored and logged, the val
   const g0 = b.sim.control.gcodeLog().length;
   const from = b.log.records.length;
   b.send('temperature', { tool0: 'M112', bed: 45, tool1: { x: 1 }, chamber: 'hot' });
-  await eventually(() => b.gcodeSince(g0).some((g) => g.includes('M140 S45')), 5000, 'the bed target applied');
+  await eventually(() => b.gcodeSince(g0).some((g) => g.includes('M140 S45')), 10_000, 'the bed target applied');
   assert.deepEqual(temperatureScripts(g0), ['M140 S45'], 'only the valid field became G-code');
   assert.ok(b.log.records.slice(from).some((r) => r.level === 'warn' && r.msg === 'temperature: ignored invalid field(s) "tool0", "tool1", "chamber"; the valid ones are applied'), b.log.lines().slice(-5).join(' | '));
   assert.ok(!b.log.records.slice(from).some((r) => r.msg.startsWith("dropped invalid 'temperature'")), 'not dropped as a whole');

@@ -177,6 +177,48 @@ test('refuseUploads and setReplyDelay', async () => {
   assert.ok(dt >= 290, `reply took ${dt} ms`);
 });
 
+test('holdReplies holds the replies to one method until released, in order; the rest flows', async () => {
+  const c = await SimClient.connect(sim.url);
+  try {
+    const infos = (): number => sim.control.rpcLog().filter((e) => e.method === 'server.info').length;
+    const before = infos();
+    sim.control.holdReplies('server.info');
+    let answered = 0;
+    const first = c.call<{ klippy_state: string }>('server.info').then((r) => (answered++, r));
+    const second = c.call<{ klippy_state: string }>('server.info').then((r) => (answered++, r));
+    // Sent after the held calls and answered: the two server.info requests were handled, their replies wait.
+    await c.call('printer.info');
+    await until(() => infos() === before + 2);
+    await c.call('printer.info');
+    assert.equal(answered, 0, 'server.info replies held');
+    sim.control.holdReplies(null);
+    assert.equal((await first).klippy_state, 'ready');
+    assert.equal((await second).klippy_state, 'ready');
+    assert.equal(answered, 2);
+  } finally {
+    c.close();
+  }
+});
+
+test('holdNotifications holds notifications (replies flow) and sends them in order on release', async () => {
+  const c = await SimClient.connect(sim.url);
+  try {
+    await c.identify();
+    sim.control.holdNotifications(true);
+    await c.call('printer.gcode.script', { script: 'RESPOND MSG=one' });
+    await c.call('printer.gcode.script', { script: 'RESPOND MSG=two' });
+    // Without the hold each response goes out before the script's reply.
+    assert.deepEqual(c.notifications.filter((n) => n.method === 'notify_gcode_response'), [], 'held');
+    sim.control.holdNotifications(false);
+    const line = (n: { params?: unknown }): string => String((n.params as unknown[] | undefined)?.[0]);
+    await c.waitFor((n) => n.method === 'notify_gcode_response' && line(n).includes('two'));
+    const lines = c.notifications.filter((n) => n.method === 'notify_gcode_response').map(line);
+    assert.deepEqual(lines.filter((l) => /one|two/.test(l)), ['echo: one', 'echo: two']);
+  } finally {
+    c.close();
+  }
+});
+
 test('the same controls over HTTP under /_sim', async () => {
   const shut = await httpJson(`${sim.url}/_sim/klippy_shutdown`, { method: 'POST', body: JSON.stringify({ message: 'via http' }), headers: { 'Content-Type': 'application/json' } });
   assert.deepEqual(shut.body, { result: 'ok' });

@@ -219,6 +219,11 @@ const statusRows: Row[] = [
     expect: { status: 2, jobId: 'J42' },
   },
   {
+    name: "18.4 history finished the local print and Moonraker's queue started the cloud job, print_stats still printing the local file → 2 with that job, never 1/123",
+    input: input({ printer: printingSnapshot(), staleFile: 'dir/benchy.gcode', job: { ...cloudJob, filename: 'cloud/Q-J42.gcode' } }),
+    expect: { status: 2, jobId: 'J42' },
+  },
+  {
     name: "18.4 a cloud job waiting in Moonraker's queue stays hidden while the running print is not finished (no 2 inside the local print)",
     input: input({ printer: printingSnapshot(), queuedWaiting: { ...pending, filename: 'cloud/Q-J42.gcode' } }),
     expect: { status: 1, jobId: '123' },
@@ -227,6 +232,11 @@ const statusRows: Row[] = [
     name: 'a print running on the printer outranks the download of a cloud job that will queue behind it',
     input: input({ printer: printingSnapshot({ print_stats: { state: 'printing', filename: 'local.gcode', print_duration: 50 } }), prepare: { job: pending, step: 'downloading', percent: 10 } }),
     expect: { status: 1, jobId: '123' },
+  },
+  {
+    name: 'so does a local print tracked from history before print_stats shows it (no 2 between its 1s)',
+    input: input({ printer: snapshot({ print_stats: { state: 'complete', filename: 'old.gcode', print_duration: 9 } }), job: localJob, prepare: { job: pending, step: 'downloading', percent: 10 } }),
+    expect: { status: 1, jobId: '123', progressDetail: 'Starting print: benchy.gcode' },
   },
   {
     name: 'print_stats names the pending job before the tracker caught up → its cloud status, not local',
