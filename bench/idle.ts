@@ -8,6 +8,9 @@
 // on as on a real printer. The simulator's 640x480 frame is upright and under 150 kB,
 // so it goes out without an ffmpeg pass; a rotated or larger camera adds ffmpeg
 // children, counted on the "incl. ffmpeg children" row (see bench/camera.ts for their cost).
+// The bridge runs with the systemd unit's node flags (BENCH_NODE_ARGS replaces them).
+// Then: a local print watched for BENCH_PRINTING_SECONDS (CPU while Klipper prints), and
+// the floor under the RSS target (node with the built-ins the service needs, no project code).
 //   node --expose-gc <build>/bench/idle.js
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';

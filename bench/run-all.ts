@@ -13,6 +13,8 @@
 //   BENCH_TIMELAPSE_FRAMES=300,3000 [300] camera: timelapse frame counts
 //   BENCH_RELAY_SIZES=100,1024 [50]       cloud-print-relay: file sizes in MiB (--sizes)
 //   BENCH_IDLE_SECONDS=600 [30]           idle: sampling window after the 10 s warm-up
+//   BENCH_PRINTING_SECONDS=120 [30]       idle: then a local print watched this long (CPU while printing)
+//   BENCH_NODE_ARGS="..."                 idle: node flags for the bridge instead of the systemd unit's
 //   BENCH_KEYS=20 [5], BENCH_STARTS=50 [10]  polar-startup: key generations, bridge starts
 //   BENCH_UPLOAD_MB=200 [50]              upload-200mb: file size (--mb)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
