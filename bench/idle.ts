@@ -43,6 +43,11 @@ function clockTicks(): number {
   }
 }
 
+/** A "Key:   1234 kB" line of /proc/<pid>/status or smaps_rollup, in MiB (NaN when absent). */
+function fieldMiB(text: string, key: string): number {
+  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
+}
+
 interface Sample {
   at: number;
   rssMiB: number;
@@ -57,8 +62,7 @@ function sample(pid: number): Sample {
   // Fields after "(comm) ": index 0 is field 3 (state); utime, stime, cutime, cstime are fields 14-17.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
-  return { at, rssMiB: rssKiB / 1024, self: (f[11]! + f[12]!) / CLK_TCK, children: (f[13]! + f[14]!) / CLK_TCK };
+  return { at, rssMiB: fieldMiB(status, 'VmRSS'), self: (f[11]! + f[12]!) / CLK_TCK, children: (f[13]! + f[14]!) / CLK_TCK };
 }
 
 let bridge: BundleProcess | null = null;
@@ -96,8 +100,7 @@ async function measureFloor(): Promise<{ rssMiB: number; anonMiB: number; fileMi
     });
     await sleep(WARMUP_MS);
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-    const mib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
-    return { rssMiB: mib('VmRSS'), anonMiB: mib('RssAnon'), fileMiB: mib('RssFile') };
+    return { rssMiB: fieldMiB(status, 'VmRSS'), anonMiB: fieldMiB(status, 'RssAnon'), fileMiB: fieldMiB(status, 'RssFile') };
   } finally {
     child.kill();
   }
@@ -203,15 +206,13 @@ async function main(): Promise<void> {
     if (printer()?.connections !== 1) console.log(`note: the bridge holds ${printer()?.connections ?? 0} connections at the end (expected 1)`);
     report(samples, counts);
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const mib = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
     // anon: V8's heap and malloc; file: the pages of the node binary and its libraries in use.
-    printRow('idle RSS split at the end (MiB)', { anon: mib('RssAnon'), file: mib('RssFile') });
+    printRow('idle RSS split at the end (MiB)', { anon: fieldMiB(status, 'RssAnon'), file: fieldMiB(status, 'RssFile') });
     // Pages no other process maps. The node binary's pages are shared with this bench's own node,
     // as they are between the services of several printers on one Pi: this is what each further
     // printer's service adds to the host.
     const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN) / 1024;
-    printRow('idle memory private to the service (MiB)', { private: kb('Private_Clean') + kb('Private_Dirty'), pss: kb('Pss') });
+    printRow('idle memory private to the service (MiB)', { private: fieldMiB(rollup, 'Private_Clean') + fieldMiB(rollup, 'Private_Dirty'), pss: fieldMiB(rollup, 'Pss') });
     await printingPhase(sim, pid, () => b.running, printer);
     const floor = await measureFloor();
     printRow('Node floor, no project code (MiB)', { rss: floor.rssMiB, anon: floor.anonMiB, file: floor.fileMiB, what: 'https+TLS context, RSA sign, http, zlib' });
