@@ -140,6 +140,20 @@ function report(samples: Sample[], counts: { statuses: number; images: number; l
   printRow('idle traffic in window (sanity)', { statuses: counts.statuses, images: counts.images, log_lines: counts.logLines, window_s: Math.round(windowS) });
 }
 
+/** A sample now and every EVERY_MS for `seconds`; `died` names why to stop (null: still running). */
+async function sampleFor(pid: number, seconds: number, died: () => string | null): Promise<Sample[]> {
+  const samples: Sample[] = [sample(pid)];
+  const t0 = samples[0]!.at;
+  for (let i = 1; i * EVERY_MS <= seconds * 1000; i++) {
+    // Absolute schedule, so the window does not drift by the sampling cost.
+    await sleep(Math.max(0, t0 + i * EVERY_MS - performance.now()));
+    const why = died();
+    if (why !== null) throw new Error(why);
+    samples.push(sample(pid));
+  }
+  return samples;
+}
+
 /** Hot end 210, bed 60, then 10 mm moves at 50 mm/s: about an hour of printing at speed factor 1. */
 function longPrint(): string {
   const lines = ['M140 S60', 'M104 S210', 'G28', 'M190 S60', 'M109 S210', 'G90', 'M83'];
@@ -154,13 +168,7 @@ async function printingPhase(sim: MoonrakerSimulator, pid: number, running: () =
   await until(() => !running() || (printer()?.lastStatus as { status?: number } | undefined)?.status === 1, ONLINE_BOUND_MS, 'the print started');
   await sim.control.waitForPrintState('printing', 120_000);
   await sleep(WARMUP_MS);
-  const samples: Sample[] = [sample(pid)];
-  const t0 = samples[0]!.at;
-  for (let i = 1; i * EVERY_MS <= PRINTING_S * 1000; i++) {
-    await sleep(Math.max(0, t0 + i * EVERY_MS - performance.now()));
-    if (!running()) throw new Error('the bridge died while printing');
-    samples.push(sample(pid));
-  }
+  const samples = await sampleFor(pid, PRINTING_S, () => (running() ? null : 'the bridge died while printing'));
   const first = samples[0]!;
   const last = samples[samples.length - 1]!;
   const windowS = (last.at - first.at) / 1000;
@@ -194,14 +202,7 @@ async function main(): Promise<void> {
     const statuses0 = printer()?.statusCount ?? 0;
     const images0 = e.control.uploads().length;
     const log0 = b.logLines;
-    const samples: Sample[] = [sample(pid)];
-    const t0 = samples[0]!.at;
-    for (let i = 1; i * EVERY_MS <= WINDOW_S * 1000; i++) {
-      // Absolute schedule, so the window does not drift by the sampling cost.
-      await sleep(Math.max(0, t0 + i * EVERY_MS - performance.now()));
-      if (!b.running) throw new Error(`the bridge died during the window\n${b.describe()}`);
-      samples.push(sample(pid));
-    }
+    const samples = await sampleFor(pid, WINDOW_S, () => (b.running ? null : `the bridge died during the window\n${b.describe()}`));
     const counts = { statuses: (printer()?.statusCount ?? 0) - statuses0, images: e.control.uploads().length - images0, logLines: b.logLines - log0 };
     if (printer()?.connections !== 1) console.log(`note: the bridge holds ${printer()?.connections ?? 0} connections at the end (expected 1)`);
     report(samples, counts);
